@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# dram benchmark harness: builds dram, generates the demo data, starts dram on bench/project and
+# compares it against nginx (static file), a Node.js + @duckdb/node-api server and a raw DuckDB C API
+# loop. See bench/README.md.
+#
+# Usage: bash bench/run.sh
+# Environment:
+#   DURATION=10        seconds per load run (wrk -d / raw loop SECONDS)
+#   BENCHES="page lookup scan sortby"   which benches to run (subset allowed)
+#   BUILD_DIR=build    CMake build directory (must be Ninja; Release is configured)
+#   SKIP_BUILD=1       skip scripts/setup.sh and the CMake configure/build (dram must already be built)
+#   REGEN_DATA=1       run scripts/gen_demo_data.sh even when the parquet files already exist
+#   KEEP_TMP=1         keep the temporary directory (logs, configs) after a successful run
+#   STRICT=1           exit with status 1 when a target is missed or a load run had errors
+#   RESULTS_FILE=path  also append the summary table to this file
+# Everything listens on 127.0.0.1 only; every load run is bounded by DURATION.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${DURATION:-10}
+BENCHES=${BENCHES:-page lookup scan sortby}
+BUILD_DIR=${BUILD_DIR:-build}
+DUCKDB_ROOT=${DUCKDB_ROOT:-$root/third_party/duckdb}
+
+SCAN_SQL='SELECT region, count(*) AS events, sum(revenue) AS revenue FROM events WHERE channel = ? GROUP BY region ORDER BY region'
+
+tmp=""
+pids=()
+summary_rows=()
+failed_targets=0
+dram_log=""
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() {
+  printf 'bench: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------- processes
+cleanup() {
+  local rc=$?
+  local pid
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  if [ -n "$tmp" ] && [ -d "$tmp" ]; then
+    if [ "$rc" -ne 0 ] || [ "${KEEP_TMP:-0}" = 1 ]; then
+      echo "bench: logs and configs kept in $tmp" >&2
+    else
+      rm -rf "$tmp"
+    fi
+  fi
+  exit "$rc"
+}
+
+# stop_pid PID: TERM, wait up to 5 s, then KILL. Only ever called on processes this script started.
+stop_pid() {
+  local pid=$1 _
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+http_get() { curl --noproxy '*' -fsS --max-time 30 "$@"; }
+
+# wait_http URL PID NAME LOGFILE [TIMEOUT]: waits until URL answers (any HTTP status).
+wait_http() {
+  local url=$1 pid=$2 name=$3 logfile=$4 timeout=${5:-30} _
+  for _ in $(seq $((timeout * 10))); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench: $name exited during startup; its log ($logfile):" >&2
+      cat "$logfile" >&2 || true
+      die "$name failed to start"
+    fi
+    if curl --noproxy '*' -s -o /dev/null --max-time 2 "$url"; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $name did not answer $url within ${timeout}s; its log ($logfile):" >&2
+  cat "$logfile" >&2 || true
+  die "$name did not start"
+}
+
+dram_failed() {
+  echo "bench: --- dram log ($dram_log) ---" >&2
+  tail -n 100 "$dram_log" >&2 || true
+  echo "bench: --- end of dram log ---" >&2
+  die "$*"
+}
+
+# ---------------------------------------------------------------- results
+# field FILE KEY: value of KEY=... on the wrk_result / raw_loop line of FILE.
+field() {
+  awk -v k="$2" '/^(wrk_result|raw_loop) / { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) print a[2] } }' "$1" | tail -n 1
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+
+# run_wrk OUTFILE CONNECTIONS SCRIPT URL [ENV=VALUE...]: one bounded wrk run, output shown and kept.
+run_wrk() {
+  local out=$1 conns=$2 script=$3 url=$4
+  shift 4
+  echo "-- wrk -t1 -c$conns -d${DURATION}s -s $script $url $*" >&2
+  env "$@" wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 5s -s "$script" "$url" >"$out" 2>&1 || {
+    cat "$out" >&2
+    die "wrk failed"
+  }
+  sed 's/^/   /' "$out" >&2
+  [ -n "$(field "$out" rps)" ] || die "no wrk_result line in $out"
+  sleep 1
+}
+
+# add_row NAME DRAM BASELINE RATIO TARGET(>=x|<=x|info) ERRORS
+add_row() {
+  local name=$1 dram=$2 base=$3 r=$4 target=$5 errors=${6:-0} status
+  case "$target" in
+    ">="*) status=$(awk -v r="$r" -v t="${target#>=}" 'BEGIN { print (r != "n/a" && r + 0 >= t + 0) ? "ok" : "MISS" }') ;;
+    "<="*) status=$(awk -v r="$r" -v t="${target#<=}" 'BEGIN { print (r != "n/a" && r + 0 <= t + 0) ? "ok" : "MISS" }') ;;
+    *) status="-" ;;
+  esac
+  if [ "$errors" != 0 ]; then status="ERRORS($errors)"; fi
+  case "$status" in ok | -) ;; *) failed_targets=$((failed_targets + 1)) ;; esac
+  summary_rows+=("$name|$dram|$base|$r|$target|$status")
+}
+
+print_summary() {
+  local line
+  {
+    printf '\n%-28s | %12s | %12s | %7s | %7s | %s\n' name dram baseline ratio target status
+    printf '%s\n' "-----------------------------+--------------+--------------+---------+---------+--------"
+    for line in "${summary_rows[@]}"; do
+      IFS='|' read -r n d b r t s <<<"$line"
+      printf '%-28s | %12s | %12s | %7s | %7s | %s\n' "$n" "$d" "$b" "$r" "$t" "$s"
+    done
+    printf '(DURATION=%ss, %s, %s)\n' "$DURATION" "$(nproc) cores" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  } | tee -a "${RESULTS_FILE:-/dev/null}"
+}
+
+wants() { case " $BENCHES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# ---------------------------------------------------------------- steps
+build_all() {
+  cd "$root"
+  if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    log "setup + build ($BUILD_DIR, Release)"
+    DRAM_WITH_BENCH=1 bash scripts/setup.sh
+    if [ -f "$BUILD_DIR/CMakeCache.txt" ] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$BUILD_DIR/CMakeCache.txt"; then
+      die "$BUILD_DIR was configured with another generator than Ninja; use BUILD_DIR=build-bench"
+    fi
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD_DIR"
+  fi
+  for tool in wrk nginx node npm curl python3 g++; do
+    command -v "$tool" >/dev/null || die "$tool not found (DRAM_WITH_BENCH=1 bash scripts/setup.sh installs wrk and nginx-light)"
+  done
+  [ -x "$BUILD_DIR/dram" ] || die "$BUILD_DIR/dram not found; build it first (or unset SKIP_BUILD)"
+  if [ ! -f "$DUCKDB_ROOT/include/duckdb.h" ] || [ ! -f "$DUCKDB_ROOT/lib/libduckdb.so" ]; then
+    bash scripts/fetch_duckdb.sh
+  fi
+
+  raw_loop="$BUILD_DIR/bench/raw_duckdb_loop"
+  if [ ! -x "$raw_loop" ] || [ bench/raw_duckdb_loop.cc -nt "$raw_loop" ]; then
+    log "building $raw_loop"
+    mkdir -p "$BUILD_DIR/bench"
+    g++ -O2 -std=c++20 bench/raw_duckdb_loop.cc -I "$DUCKDB_ROOT/include" -L "$DUCKDB_ROOT/lib" -lduckdb \
+      -Wl,-rpath,"$DUCKDB_ROOT/lib" -pthread -o "$raw_loop"
+  fi
+
+  if [ ! -d bench/node_server/node_modules/@duckdb/node-api ]; then
+    log "installing the Node baseline's dependencies"
+    (cd bench/node_server && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
+  fi
+
+  if [ "${REGEN_DATA:-0}" = 1 ] || ! compgen -G "examples/demo/data/events/*.parquet" >/dev/null; then
+    log "generating demo data"
+    bash scripts/gen_demo_data.sh
+  fi
+  compgen -G "examples/demo/data/events/*.parquet" >/dev/null || die "no examples/demo/data/events/*.parquet after gen_demo_data.sh"
+}
+
+start_dram() {
+  log "starting dram on bench/project"
+  dram_log="$tmp/dram.log"
+  "$BUILD_DIR/dram" serve bench/project --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+    --cache-dir "$tmp/cache" --ready-file "$tmp/ready.json" >"$dram_log" 2>&1 &
+  dram_pid=$!
+  pids+=("$dram_pid")
+  local _
+  api="" admin=""
+  for _ in $(seq 1200); do # 120 s
+    kill -0 "$dram_pid" 2>/dev/null || dram_failed "dram exited during startup"
+    if [ -s "$tmp/ready.json" ]; then
+      api=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$tmp/ready.json" 2>/dev/null || true)
+      admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' "$tmp/ready.json" 2>/dev/null || true)
+      [ -n "$api" ] && [ -n "$admin" ] && break
+    fi
+    sleep 0.1
+  done
+  if [ -z "$api" ] || [ -z "$admin" ]; then dram_failed "dram did not write a valid $tmp/ready.json within 120 s"; fi
+  echo "dram api=$api admin=$admin (pid $dram_pid)" >&2
+
+  http_get "http://$admin/status" >"$tmp/status.json" || dram_failed "GET http://$admin/status failed"
+  snapshot=$(python3 - "$tmp/status.json" bench <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ds = d.get("datasets", [])
+if isinstance(ds, dict):
+    ds = [dict(v, name=k) for k, v in ds.items()]
+for x in ds:
+    if x.get("name") == sys.argv[2]:
+        print((x.get("snapshot") or {}).get("path") or "")
+        break
+EOF
+  )
+  [ -n "$snapshot" ] || {
+    cat "$tmp/status.json" >&2
+    dram_failed "no datasets[name=bench].snapshot.path in /status"
+  }
+  [ -f "$snapshot" ] || dram_failed "snapshot $snapshot (from /status) does not exist"
+  echo "dataset bench snapshot: $snapshot" >&2
+
+  # The baselines open the same DuckDB file read-only. If dram holds it in a way that prevents a
+  # second process from opening it (read-write lock), fall back to a copy of the same file.
+  baseline_db="$snapshot"
+  if ! "$raw_loop" "$baseline_db" 1 0 "SELECT count(*) FROM events" >/dev/null 2>"$tmp/probe.err"; then
+    echo "bench: cannot open $snapshot from a second process ($(head -c 300 "$tmp/probe.err")); using a copy" >&2
+    cp "$snapshot" "$tmp/snapshot.duckdb"
+    [ -f "$snapshot.wal" ] && cp "$snapshot.wal" "$tmp/snapshot.duckdb.wal"
+    baseline_db="$tmp/snapshot.duckdb"
+    "$raw_loop" "$baseline_db" 1 0 "SELECT count(*) FROM events" >/dev/null ||
+      die "cannot open the copy of the snapshot either"
+  fi
+}
+
+bench_page() {
+  log "bench 1: cached page — dram vs nginx serving the same bytes"
+  mkdir -p "$tmp/www" "$tmp/nginx"
+  http_get "http://$api/v1/page?tenant=t01" -o "$tmp/www/page.json" || dram_failed "GET /v1/page?tenant=t01 failed"
+  http_get "http://$api/v1/page?tenant=t01" -o /dev/null || dram_failed "second GET /v1/page failed"
+  echo "page.json: $(wc -c <"$tmp/www/page.json") bytes" >&2
+
+  local port user_line=""
+  port=$(free_port)
+  [ "$(id -u)" = 0 ] && user_line="user root;"
+  cat >"$tmp/nginx/nginx.conf" <<EOF
+$user_line
+worker_processes 1;
+daemon off;
+master_process on;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 100000000;
+  types { application/json json; }
+  default_type application/octet-stream;
+  client_body_temp_path $tmp/nginx/client_body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $tmp/www;
+  }
+}
+EOF
+  nginx -e "$tmp/nginx/error.log" -p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx/stdout.log" 2>&1 &
+  local nginx_pid=$!
+  pids+=("$nginx_pid")
+  wait_http "http://127.0.0.1:$port/page.json" "$nginx_pid" nginx "$tmp/nginx/error.log"
+  cmp -s <(http_get "http://127.0.0.1:$port/page.json") "$tmp/www/page.json" || die "nginx does not serve page.json"
+
+  run_wrk "$tmp/page_nginx.txt" 64 bench/wrk/report.lua "http://127.0.0.1:$port/page.json"
+  run_wrk "$tmp/page_dram.txt" 64 bench/wrk/report.lua "http://$api/v1/page?tenant=t01"
+  stop_pid "$nginx_pid"
+
+  local d_rps n_rps d_p99 n_p99 errs
+  d_rps=$(field "$tmp/page_dram.txt" rps) n_rps=$(field "$tmp/page_nginx.txt" rps)
+  d_p99=$(field "$tmp/page_dram.txt" p99_ms) n_p99=$(field "$tmp/page_nginx.txt" p99_ms)
+  errs=$(($(field "$tmp/page_dram.txt" errors) + $(field "$tmp/page_nginx.txt" errors)))
+  echo "page: dram/nginx req/s = $(ratio "$d_rps" "$n_rps") (target >= 0.8), dram/nginx p99 = $(ratio "$d_p99" "$n_p99") (target <= 1.5)" >&2
+  add_row "page req/s (vs nginx)" "$d_rps" "$n_rps" "$(ratio "$d_rps" "$n_rps")" ">=0.8" "$errs"
+  add_row "page p99 ms (vs nginx)" "$d_p99" "$n_p99" "$(ratio "$d_p99" "$n_p99")" "<=1.5" "$errs"
+}
+
+bench_lookup() {
+  log "bench 2: selective lookup — dram vs Node.js + @duckdb/node-api (pool 4, threads 2)"
+  http_get "http://$api/v1/lookup?tenant=t01&product=p01" -o "$tmp/lookup_sample.json" || dram_failed "GET /v1/lookup failed"
+  local port node_pid
+  port=$(free_port)
+  node bench/node_server/server.mjs "$baseline_db" "$port" 4 2 >"$tmp/node.log" 2>&1 &
+  node_pid=$!
+  pids+=("$node_pid")
+  wait_http "http://127.0.0.1:$port/health" "$node_pid" "node server" "$tmp/node.log" 60
+  http_get "http://127.0.0.1:$port/lookup?tenant=t01&product=p01" -o /dev/null || die "node /lookup failed; see $tmp/node.log"
+
+  run_wrk "$tmp/lookup_node.txt" 32 bench/wrk/lookup.lua "http://127.0.0.1:$port" WRK_PREFIX=
+  stop_pid "$node_pid"
+  run_wrk "$tmp/lookup_dram.txt" 32 bench/wrk/lookup.lua "http://$api" WRK_PREFIX=/v1
+
+  local d n errs
+  d=$(field "$tmp/lookup_dram.txt" rps) n=$(field "$tmp/lookup_node.txt" rps)
+  errs=$(($(field "$tmp/lookup_dram.txt" errors) + $(field "$tmp/lookup_node.txt" errors)))
+  echo "lookup: dram/node req/s = $(ratio "$d" "$n") (target >= 3)" >&2
+  add_row "lookup req/s (vs node)" "$d" "$n" "$(ratio "$d" "$n")" ">=3" "$errs"
+  add_row "lookup p99 ms (vs node)" "$(field "$tmp/lookup_dram.txt" p99_ms)" "$(field "$tmp/lookup_node.txt" p99_ms)" \
+    "$(ratio "$(field "$tmp/lookup_dram.txt" p99_ms)" "$(field "$tmp/lookup_node.txt" p99_ms)")" info "$errs"
+}
+
+bench_scan() {
+  log "bench 3: aggregate scan — dram vs raw DuckDB C API loop (2 threads)"
+  http_get "http://$api/v1/scan?channel=web" -o "$tmp/scan_sample.json" || dram_failed "GET /v1/scan failed"
+  echo "-- $raw_loop $baseline_db 2 $DURATION <scan sql> web" >&2
+  "$raw_loop" "$baseline_db" 2 "$DURATION" "$SCAN_SQL" web >"$tmp/scan_raw.txt" 2>"$tmp/scan_raw.err" || {
+    cat "$tmp/scan_raw.err" >&2
+    die "raw_duckdb_loop failed"
+  }
+  sed 's/^/   /' "$tmp/scan_raw.txt" >&2
+  sleep 1
+  run_wrk "$tmp/scan_dram.txt" 8 bench/wrk/scan.lua "http://$api" WRK_PREFIX=/v1
+
+  local d r
+  d=$(field "$tmp/scan_dram.txt" rps) r=$(field "$tmp/scan_raw.txt" qps)
+  echo "scan: dram req/s / raw loop q/s = $(ratio "$d" "$r") (target >= 0.9)" >&2
+  add_row "scan req/s (vs raw loop)" "$d" "$r" "$(ratio "$d" "$r")" ">=0.9" "$(field "$tmp/scan_dram.txt" errors)"
+}
+
+bench_sortby() {
+  log "bench 4: sort_by effect — /v1/lookup (bench, sorted) vs /v1/lookup_unsorted (bench_unsorted)"
+  http_get "http://$api/v1/lookup_unsorted?tenant=t01&product=p01" -o /dev/null || dram_failed "GET /v1/lookup_unsorted failed"
+  run_wrk "$tmp/sortby_unsorted.txt" 32 bench/wrk/lookup.lua "http://$api" WRK_PREFIX=/v1 WRK_ENDPOINT=lookup_unsorted
+  run_wrk "$tmp/sortby_sorted.txt" 32 bench/wrk/lookup.lua "http://$api" WRK_PREFIX=/v1 WRK_ENDPOINT=lookup
+
+  local s u errs
+  s=$(field "$tmp/sortby_sorted.txt" rps) u=$(field "$tmp/sortby_unsorted.txt" rps)
+  errs=$(($(field "$tmp/sortby_sorted.txt" errors) + $(field "$tmp/sortby_unsorted.txt" errors)))
+  echo "sort_by: sorted/unsorted req/s = $(ratio "$s" "$u")" >&2
+  add_row "sort_by lookup req/s" "$s" "$u" "$(ratio "$s" "$u")" info "$errs"
+}
+
+main() {
+  cd "$root"
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  build_all
+  tmp=$(mktemp -d /tmp/dram-bench.XXXXXX)
+  start_dram
+  wants page && bench_page
+  wants lookup && bench_lookup
+  wants scan && bench_scan
+  wants sortby && bench_sortby
+  print_summary
+  if [ "${STRICT:-0}" = 1 ] && [ "$failed_targets" -gt 0 ]; then
+    echo "bench: $failed_targets row(s) missed the target or had errors" >&2
+    exit 1
+  fi
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <memory>
+#include <vector>
+
+#include "dram/status.h"
+#include "dram/value.h"
+#include "engine/query_result.h"
+#include "engine/type_info.h"
+
+namespace dram::engine {
+
+namespace internal {
+struct ConnectionState;
+}
+
+// One DuckDB connection with its prepared-statement cache. Owned by a ConnectionPool (or by
+// whoever connected it); used by one thread at a time; Interrupt() may be called from any thread.
+class Connection {
+ public:
+  explicit Connection(std::unique_ptr<internal::ConnectionState> state);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements and discards their results (DDL, COPY, PRAGMA, …).
+  // Errors: the DuckDB error mapped to a Status (see MapDuckdbError in connection.cc).
+  Status Execute(const std::string& sql);
+
+  // Runs `sql` with `params` bound to $1..$n; the statement is prepared once per connection and
+  // kept in a bounded cache keyed by the SQL text.
+  Result<QueryResult> Query(const std::string& sql, std::span<const Value> params = {});
+
+  // The output columns of `sql` without running it. InvalidArgument when it does not prepare.
+  Result<std::vector<ColumnInfo>> Describe(const std::string& sql);
+
+  // Asks the running query, if any, to stop; it then fails with kCancelled.
+  void Interrupt();
+
+  size_t cached_statements() const;
+
+ private:
+  std::unique_ptr<internal::ConnectionState> state_;
+};
+
+}  // namespace dram::engine

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "dram/status.h"
+#include "engine/connection.h"
+#include "engine/database.h"
+
+namespace dram::engine {
+
+// A fixed set of connections to one Database, lent out one request at a time. Thread-safe.
+// The pool owns its connections; the Database must outlive the pool.
+class ConnectionPool {
+ public:
+  // A borrowed connection, returned to the pool when the lease dies.
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<Connection> connection)
+        : pool_(pool), connection_(std::move(connection)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) noexcept = delete;
+    ~Lease() {
+      if (connection_) pool_->Release(std::move(connection_));
+    }
+    Connection& operator*() { return *connection_; }
+    Connection* operator->() { return connection_.get(); }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<Connection> connection_;
+  };
+
+  // Errors: whatever Database::Connect returns.
+  static Result<std::unique_ptr<ConnectionPool>> Create(Database& database, size_t size);
+
+  // Waits up to `timeout` for a free connection. ResourceExhausted when none frees up in time.
+  Result<Lease> Acquire(std::chrono::milliseconds timeout);
+
+  size_t size() const { return size_; }
+  size_t in_use() const;
+
+ private:
+  explicit ConnectionPool(std::vector<std::unique_ptr<Connection>> connections);
+  void Release(std::unique_ptr<Connection> connection);
+
+  const size_t size_;
+  mutable std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<std::unique_ptr<Connection>> free_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace dram::engine

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+
+#include "dram/status.h"
+#include "engine/query_result.h"
+
+namespace dram::engine {
+
+enum class Format { kJson, kNdjson, kCsv };
+
+// Encodes every row of `result`, appending to `out`, by walking DuckDB's data chunks and vectors
+// directly (no per-value conversion calls):
+//   kJson   → [{"col":value,…},…]
+//   kNdjson → {"col":value,…}\n per row
+//   kCsv    → RFC 4180: a header line, then one line per row; NULL is an empty field.
+// Types: integers of every width, HUGEINT and DECIMAL exactly (as JSON numbers), floats (NaN and
+// infinities become null in JSON and NaN/Infinity/-Infinity in CSV), DATE/TIME/TIMESTAMP[_TZ] as
+// ISO 8601, INTERVAL as an ISO 8601 duration, UUID, ENUM, BLOB as base64, and STRUCT, LIST, ARRAY,
+// MAP (a JSON object keyed by the key's text) and UNION as native JSON (in CSV, as a JSON text field).
+// Returns the number of rows written. Errors: Unimplemented for a column type it cannot encode.
+Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out);
+
+}  // namespace dram::engine

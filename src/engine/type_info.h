@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dram::engine {
+
+// The kinds of column types dram distinguishes; everything DuckDB can return maps to one.
+enum class TypeKind {
+  kBoolean, kInteger, kBigInteger, kFloat, kDecimal, kVarchar, kBlob, kDate, kTime, kTimestamp,
+  kInterval, kUuid, kEnum, kList, kArray, kStruct, kMap, kUnion, kOther,
+};
+
+// A DuckDB-free description of a column type, for schemas, OpenAPI and validation.
+struct TypeInfo {
+  TypeKind kind = TypeKind::kOther;
+  std::string sql_name;  // e.g. "DECIMAL(12,2)", "STRUCT(a INTEGER)"
+  // kList/kArray/kMap: element (maps: key then value); kStruct/kUnion: named fields.
+  std::vector<std::pair<std::string, TypeInfo>> children;
+  std::vector<std::string> enum_values;
+
+  bool IsNumeric() const {
+    return kind == TypeKind::kInteger || kind == TypeKind::kBigInteger || kind == TypeKind::kFloat ||
+           kind == TypeKind::kDecimal;
+  }
+  bool IsTemporal() const {
+    return kind == TypeKind::kDate || kind == TypeKind::kTimestamp || kind == TypeKind::kTime;
+  }
+};
+
+struct ColumnInfo {
+  std::string name;
+  TypeInfo type;
+};
+
+}  // namespace dram::engine
