@@ -22,6 +22,7 @@ BENCHES=${BENCHES:-page lookup scan sortby}
 BUILD_DIR=${BUILD_DIR:-build}
 DUCKDB_ROOT=${DUCKDB_ROOT:-$root/third_party/duckdb}
 
+LOOKUP_SQL='SELECT event_id, day, region, units, revenue FROM events WHERE tenant_id = ? AND product = ? ORDER BY day LIMIT 100'
 SCAN_SQL='SELECT region, count(*) AS events, sum(revenue) AS revenue FROM events WHERE channel = ? GROUP BY region ORDER BY region'
 
 tmp=""
@@ -113,6 +114,19 @@ run_wrk() {
   }
   sed 's/^/   /' "$out" >&2
   [ -n "$(field "$out" rps)" ] || die "no wrk_result line in $out"
+  sleep 1
+}
+
+# run_raw OUTFILE SQL PARAM...: the raw DuckDB loop, 2 threads, DURATION seconds, on the baseline file.
+run_raw() {
+  local out=$1 sql=$2
+  shift 2
+  echo "-- $raw_loop $baseline_db 2 $DURATION \"$sql\" $*" >&2
+  "$raw_loop" "$baseline_db" 2 "$DURATION" "$sql" "$@" >"$out" 2>"$out.err" || {
+    cat "$out.err" >&2
+    die "raw_duckdb_loop failed"
+  }
+  sed 's/^/   /' "$out" >&2
   sleep 1
 }
 
@@ -233,8 +247,10 @@ EOF
     cp "$snapshot" "$tmp/snapshot.duckdb"
     [ -f "$snapshot.wal" ] && cp "$snapshot.wal" "$tmp/snapshot.duckdb.wal"
     baseline_db="$tmp/snapshot.duckdb"
-    "$raw_loop" "$baseline_db" 1 0 "SELECT count(*) FROM events" >/dev/null ||
+    "$raw_loop" "$baseline_db" 1 0 "SELECT count(*) FROM events" >/dev/null 2>"$tmp/probe.err" || {
+      cat "$tmp/probe.err" >&2
       die "cannot open the copy of the snapshot either"
+    }
   fi
 }
 
@@ -308,6 +324,8 @@ bench_lookup() {
 
   run_wrk "$tmp/lookup_node.txt" 32 bench/wrk/lookup.lua "http://127.0.0.1:$port" WRK_PREFIX=
   stop_pid "$node_pid"
+  # Reference only: the same query with no HTTP at all (one fixed pair), to show the ceiling.
+  run_raw "$tmp/lookup_raw.txt" "$LOOKUP_SQL" t01 p01
   run_wrk "$tmp/lookup_dram.txt" 32 bench/wrk/lookup.lua "http://$api" WRK_PREFIX=/v1
 
   local d n errs
@@ -315,6 +333,8 @@ bench_lookup() {
   errs=$(($(field "$tmp/lookup_dram.txt" errors) + $(field "$tmp/lookup_node.txt" errors)))
   echo "lookup: dram/node req/s = $(ratio "$d" "$n") (target >= 3)" >&2
   add_row "lookup req/s (vs node)" "$d" "$n" "$(ratio "$d" "$n")" ">=3" "$errs"
+  add_row "lookup req/s (vs raw loop)" "$d" "$(field "$tmp/lookup_raw.txt" qps)" \
+    "$(ratio "$d" "$(field "$tmp/lookup_raw.txt" qps)")" info 0
   add_row "lookup p99 ms (vs node)" "$(field "$tmp/lookup_dram.txt" p99_ms)" "$(field "$tmp/lookup_node.txt" p99_ms)" \
     "$(ratio "$(field "$tmp/lookup_dram.txt" p99_ms)" "$(field "$tmp/lookup_node.txt" p99_ms)")" info "$errs"
 }
@@ -322,13 +342,7 @@ bench_lookup() {
 bench_scan() {
   log "bench 3: aggregate scan — dram vs raw DuckDB C API loop (2 threads)"
   http_get "http://$api/v1/scan?channel=web" -o "$tmp/scan_sample.json" || dram_failed "GET /v1/scan failed"
-  echo "-- $raw_loop $baseline_db 2 $DURATION <scan sql> web" >&2
-  "$raw_loop" "$baseline_db" 2 "$DURATION" "$SCAN_SQL" web >"$tmp/scan_raw.txt" 2>"$tmp/scan_raw.err" || {
-    cat "$tmp/scan_raw.err" >&2
-    die "raw_duckdb_loop failed"
-  }
-  sed 's/^/   /' "$tmp/scan_raw.txt" >&2
-  sleep 1
+  run_raw "$tmp/scan_raw.txt" "$SCAN_SQL" web
   run_wrk "$tmp/scan_dram.txt" 8 bench/wrk/scan.lua "http://$api" WRK_PREFIX=/v1
 
   local d r

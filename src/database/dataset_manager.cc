@@ -1,0 +1,390 @@
+#include "database/dataset_manager.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "common/hash.h"
+#include "common/log.h"
+#include "engine/result_encoder.h"
+
+namespace dram::database {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct SourceFile {
+  std::string path;
+  int64_t size = 0;
+  int64_t mtime_ms = 0;
+};
+
+struct TableSources {
+  const TableSpec* spec;
+  FileFormat format;
+  std::vector<SourceFile> files;
+};
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string QuoteLiteral(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+FileFormat FormatOf(const std::string& path) {
+  auto ends_with = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".parquet") || ends_with(".pq")) return FileFormat::kParquet;
+  if (ends_with(".csv") || ends_with(".csv.gz") || ends_with(".tsv")) return FileFormat::kCsv;
+  return FileFormat::kAuto;
+}
+
+int64_t MtimeMs(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return 0;
+  return int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1000000;
+}
+
+// Expands a table's path (a file, a directory or a glob) into its data files, sorted.
+Result<TableSources> ListSources(const TableSpec& table, engine::Connection& scratch) {
+  std::string pattern = table.path;
+  std::error_code ec;
+  if (fs::is_directory(pattern, ec)) pattern = (fs::path(pattern) / "**" / "*").string();
+  ASSIGN_OR_RETURN(auto listing, scratch.Query("SELECT file FROM glob(" + QuoteLiteral(pattern) + ") ORDER BY file"));
+  std::string text;
+  // The glob result is small; reading it through the CSV encoder keeps duckdb.h inside engine/.
+  std::vector<std::string> paths;
+  {
+    std::string csv;
+    ASSIGN_OR_RETURN(size_t rows, engine::EncodeResult(listing, engine::Format::kNdjson, csv));
+    (void)rows;
+    size_t pos = 0;
+    while (pos < csv.size()) {
+      size_t end = csv.find('\n', pos);
+      std::string_view line(csv.data() + pos, end - pos);
+      // {"file":"…"}: paths from glob are plain; unescape the two escapes JSON may have added.
+      std::string path;
+      std::string_view value = line.substr(9, line.size() - 11);
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '\\' && i + 1 < value.size()) ++i;
+        path.push_back(value[i]);
+      }
+      paths.push_back(std::move(path));
+      pos = end + 1;
+    }
+  }
+  TableSources sources{&table, table.format, {}};
+  for (const auto& path : paths) {
+    FileFormat format = FormatOf(path);
+    if (format == FileFormat::kAuto) continue;  // not a data file (_SUCCESS markers, READMEs, …)
+    if (table.format != FileFormat::kAuto && format != table.format) continue;
+    if (sources.format == FileFormat::kAuto) sources.format = format;
+    if (format != sources.format) return InvalidArgument("table mixes Parquet and CSV files", table.name);
+    sources.files.push_back({path, static_cast<int64_t>(fs::file_size(path, ec)), MtimeMs(path)});
+  }
+  if (sources.files.empty()) return NotFound("no Parquet or CSV files match", table.path);
+  return sources;
+}
+
+std::string ReadExpression(const TableSources& sources) {
+  std::string list = "[";
+  for (size_t i = 0; i < sources.files.size(); ++i) {
+    if (i > 0) list += ", ";
+    list += QuoteLiteral(sources.files[i].path);
+  }
+  list += "]";
+  if (sources.format == FileFormat::kParquet) {
+    return "read_parquet(" + list + ", hive_partitioning = true, union_by_name = true)";
+  }
+  return "read_csv(" + list + ", header = true, union_by_name = true, hive_partitioning = true)";
+}
+
+std::string Fingerprint(const DatasetSpec& spec, const std::vector<TableSources>& tables) {
+  common::Fnv1a64 hash;
+  hash.Add(spec.name);
+  for (const auto& table : tables) {
+    hash.Add(table.spec->name).Add(static_cast<int64_t>(table.format));
+    for (const auto& column : table.spec->sort_by) hash.Add(column);
+    for (const auto& file : table.files) hash.Add(file.path).Add(file.size).Add(file.mtime_ms);
+  }
+  return hash.hex();
+}
+
+Result<std::vector<TableSources>> ListAll(const DatasetSpec& spec) {
+  ASSIGN_OR_RETURN(auto scratch_db, engine::Database::Open("", {.read_only = false, .threads = 1}));
+  ASSIGN_OR_RETURN(auto scratch, scratch_db->Connect());
+  std::vector<TableSources> tables;
+  for (const auto& table : spec.tables) {
+    auto sources = ListSources(table, *scratch);
+    if (!sources.ok()) return Status(sources.status().code(), "table " + table.name + ": " + sources.status().message());
+    tables.push_back(std::move(sources).value());
+  }
+  return tables;
+}
+
+int64_t Watermark(const std::vector<TableSources>& tables) {
+  int64_t newest = 0;
+  for (const auto& table : tables) {
+    for (const auto& file : table.files) newest = std::max(newest, file.mtime_ms);
+  }
+  return newest;
+}
+
+// Creates every table of the dataset in `connection`, as tables (materialized) or views.
+Status CreateTables(engine::Connection& connection, const std::vector<TableSources>& tables, bool as_views) {
+  for (const auto& table : tables) {
+    std::string sql = std::string(as_views ? "CREATE VIEW " : "CREATE TABLE ") + QuoteIdentifier(table.spec->name) +
+                      " AS SELECT * FROM " + ReadExpression(table);
+    if (!as_views && !table.spec->sort_by.empty()) {
+      sql += " ORDER BY ";
+      for (size_t i = 0; i < table.spec->sort_by.size(); ++i) {
+        if (i > 0) sql += ", ";
+        sql += QuoteIdentifier(table.spec->sort_by[i]);
+      }
+    }
+    Status status = connection.Execute(sql);
+    if (!status.ok()) return Status(status.code(), "table " + table.spec->name + ": " + status.message());
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<TableInfo>> DescribeTables(engine::Connection& connection, const std::vector<TableSources>& tables,
+                                              bool count_rows) {
+  std::vector<TableInfo> infos;
+  for (const auto& table : tables) {
+    TableInfo info;
+    info.name = table.spec->name;
+    ASSIGN_OR_RETURN(info.columns, connection.Describe("SELECT * FROM " + QuoteIdentifier(info.name)));
+    if (count_rows) {
+      ASSIGN_OR_RETURN(auto count, connection.Query("SELECT count(*) AS n FROM " + QuoteIdentifier(info.name)));
+      std::string text;
+      RETURN_IF_ERROR(engine::EncodeResult(count, engine::Format::kCsv, text).status());
+      info.rows = std::stoll(text.substr(text.find('\n') + 1));
+    }
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
+Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std::string& path,
+                                               const ManagerOptions& options, const std::vector<TableSources>& tables,
+                                               int64_t load_ms) {
+  engine::DatabaseOptions engine_options = options.engine;
+  engine_options.read_only = true;
+  ASSIGN_OR_RETURN(auto database, engine::Database::Open(path, engine_options));
+  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, options.pool_size));
+  std::vector<TableInfo> infos;
+  {
+    ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
+    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, tables, true));
+  }
+  std::error_code ec;
+  auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
+  return std::make_unique<Snapshot>(id, path, std::move(database), std::move(pool), std::move(infos),
+                                    Watermark(tables), load_ms, bytes);
+}
+
+}  // namespace
+
+DatasetManager::DatasetManager(ManagerOptions options, std::vector<DatasetSpec> specs, Validator validator,
+                               SwapListener listener)
+    : options_(std::move(options)), specs_(std::move(specs)), validator_(std::move(validator)),
+      listener_(std::move(listener)) {
+  for (const auto& spec : specs_) {
+    auto entry = std::make_unique<Entry>();
+    entry->status.name = spec.name;
+    entries_.emplace(spec.name, std::move(entry));
+  }
+}
+
+DatasetManager::~DatasetManager() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  for (auto& thread : refreshers_) thread.join();
+}
+
+Result<std::unique_ptr<Snapshot>> DatasetManager::OpenSourceViews(const DatasetSpec& spec) {
+  ASSIGN_OR_RETURN(auto tables, ListAll(spec));
+  ASSIGN_OR_RETURN(auto database, engine::Database::Open("", {.read_only = false, .threads = 1}));
+  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, 1));
+  std::vector<TableInfo> infos;
+  {
+    ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
+    RETURN_IF_ERROR(CreateTables(*lease, tables, /*as_views=*/true));
+    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, tables, false));
+  }
+  return std::make_unique<Snapshot>(Fingerprint(spec, tables), "", std::move(database), std::move(pool),
+                                    std::move(infos), Watermark(tables), 0, 0);
+}
+
+Status DatasetManager::LoadAll() {
+  Status first_error;
+  for (const auto& spec : specs_) {
+    Status status = Build(spec, false);
+    if (!status.ok() && first_error.ok()) first_error = Status(status.code(), "dataset " + spec.name + ": " + status.message());
+  }
+  return first_error;
+}
+
+Status DatasetManager::Refresh(const std::string& name, bool force) {
+  for (const auto& spec : specs_) {
+    if (spec.name == name) return Build(spec, force);
+  }
+  return NotFound("unknown dataset", name);
+}
+
+Status DatasetManager::Build(const DatasetSpec& spec, bool force) {
+  Entry& entry = *entries_.at(spec.name);
+  std::lock_guard build_lock(entry.build_mu);
+  auto started = std::chrono::steady_clock::now();
+  auto fail = [&](Status status) {
+    std::lock_guard lock(mu_);
+    entry.status.last_error = status.message();
+    entry.status.loads_failed++;
+    entry.status.last_attempt = std::chrono::system_clock::now();
+    common::Log(common::LogLevel::kError, "dataset load failed",
+                "\"dataset\":\"" + spec.name + "\",\"error_code\":\"" + std::string(StatusCodeName(status.code())) + "\"");
+    return status;
+  };
+
+  auto tables = ListAll(spec);
+  if (!tables.ok()) return fail(tables.status());
+  std::string id = Fingerprint(spec, *tables);
+  {
+    std::lock_guard lock(mu_);
+    entry.status.last_attempt = std::chrono::system_clock::now();
+    if (!force && entry.status.current && entry.status.current->id() == id) return Status::Ok();
+  }
+
+  fs::path dir = fs::path(options_.cache_dir) / spec.name;
+  fs::path final_path = dir / (id + ".duckdb");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(Unavailable("cannot create cache directory", dir.string()));
+  // The rename below is atomic, so a file under the final name is always complete: reuse it.
+  if (force || !fs::exists(final_path)) {
+    fs::path building = dir / (id + ".duckdb.building");
+    fs::remove(building, ec);
+    fs::remove(building.string() + ".wal", ec);
+    {
+      engine::DatabaseOptions build_options = options_.engine;
+      build_options.read_only = false;
+      auto database = engine::Database::Open(building.string(), build_options);
+      if (!database.ok()) return fail(database.status());
+      auto connection = (*database)->Connect();
+      if (!connection.ok()) return fail(connection.status());
+      Status created = CreateTables(**connection, *tables, /*as_views=*/false);
+      if (created.ok()) created = (*connection)->Execute("CHECKPOINT");
+      if (!created.ok()) {
+        connection->reset();
+        database->reset();
+        fs::remove(building, ec);
+        return fail(created);
+      }
+    }
+    fs::rename(building, final_path, ec);
+    if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
+  }
+  auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  auto snapshot = OpenSnapshot(id, final_path.string(), options_, *tables, load_ms);
+  if (!snapshot.ok()) return fail(snapshot.status());
+  if (validator_) {
+    Status valid = validator_(spec, **snapshot);
+    if (!valid.ok()) return fail(valid);
+  }
+  {
+    std::lock_guard lock(mu_);
+    entry.status.previous = std::move(entry.status.current);
+    entry.status.current = std::shared_ptr<const Snapshot>(std::move(snapshot).value());
+    entry.status.last_error.clear();
+    entry.status.loads_ok++;
+  }
+  common::Log(common::LogLevel::kInfo, "dataset snapshot live",
+              "\"dataset\":\"" + spec.name + "\",\"snapshot\":\"" + id + "\",\"load_ms\":" + std::to_string(load_ms));
+  if (listener_) listener_(spec.name);
+  RemoveStaleFiles(spec);
+  return Status::Ok();
+}
+
+Status DatasetManager::Rollback(const std::string& name) {
+  auto found = entries_.find(name);
+  if (found == entries_.end()) return NotFound("unknown dataset", name);
+  {
+    std::lock_guard build_lock(found->second->build_mu);
+    std::lock_guard lock(mu_);
+    DatasetStatus& status = found->second->status;
+    if (!status.previous) return FailedPrecondition("no previous snapshot to roll back to", name);
+    std::swap(status.current, status.previous);
+  }
+  if (listener_) listener_(name);
+  return Status::Ok();
+}
+
+// Deletes snapshot files of this dataset that are neither current nor previous. A snapshot still
+// open by an in-flight request keeps working after its file is unlinked.
+void DatasetManager::RemoveStaleFiles(const DatasetSpec& spec) {
+  std::set<std::string> keep;
+  {
+    std::lock_guard lock(mu_);
+    const DatasetStatus& status = entries_.at(spec.name)->status;
+    if (status.current) keep.insert(status.current->path());
+    if (status.previous) keep.insert(status.previous->path());
+  }
+  std::error_code ec;
+  for (const auto& file : fs::directory_iterator(fs::path(options_.cache_dir) / spec.name, ec)) {
+    if (file.path().extension() == ".duckdb" && !keep.contains(file.path().string())) fs::remove(file.path(), ec);
+  }
+}
+
+std::shared_ptr<const Snapshot> DatasetManager::Current(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto found = entries_.find(name);
+  return found == entries_.end() ? nullptr : found->second->status.current;
+}
+
+std::vector<DatasetStatus> DatasetManager::Statuses() const {
+  std::lock_guard lock(mu_);
+  std::vector<DatasetStatus> out;
+  for (const auto& [name, entry] : entries_) out.push_back(entry->status);
+  return out;
+}
+
+void DatasetManager::StartRefreshing() {
+  for (const auto& spec : specs_) {
+    if (spec.refresh_interval_ms > 0) refreshers_.emplace_back([this, &spec] { RefreshLoop(spec); });
+  }
+}
+
+void DatasetManager::RefreshLoop(const DatasetSpec& spec) {
+  std::unique_lock lock(mu_);
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(spec.refresh_interval_ms), [this] { return stopping_; })) {
+    lock.unlock();
+    // A failure is recorded in the status and logged; the current snapshot keeps serving.
+    [[maybe_unused]] Status status = Build(spec, false);
+    lock.lock();
+  }
+}
+
+}  // namespace dram::database

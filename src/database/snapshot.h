@@ -1,0 +1,67 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/connection_pool.h"
+#include "engine/database.h"
+#include "engine/type_info.h"
+
+namespace dram::database {
+
+struct TableInfo {
+  std::string name;
+  int64_t rows = 0;
+  std::vector<engine::ColumnInfo> columns;
+};
+
+// One immutable, materialized version of a dataset: a read-only DuckDB file and its connection
+// pool. Shared by the requests that use it (and the manager while it is current or previous), so
+// it lives as long as its last user: an in-flight request finishes on the snapshot it started on.
+class Snapshot {
+ public:
+  Snapshot(std::string id, std::string path, std::unique_ptr<engine::Database> database,
+           std::unique_ptr<engine::ConnectionPool> pool, std::vector<TableInfo> tables, int64_t watermark_ms,
+           int64_t load_ms, int64_t bytes)
+      : id_(std::move(id)), path_(std::move(path)), database_(std::move(database)), pool_(std::move(pool)),
+        tables_(std::move(tables)), watermark_ms_(watermark_ms), load_ms_(load_ms), bytes_(bytes),
+        loaded_at_(std::chrono::system_clock::now()) {}
+  ~Snapshot() {
+    pool_.reset();  // connections before the database they belong to
+    database_.reset();
+  }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  const std::string& id() const { return id_; }
+  const std::string& path() const { return path_; }
+  engine::ConnectionPool& pool() const { return *pool_; }
+  const std::vector<TableInfo>& tables() const { return tables_; }
+  const TableInfo* FindTable(std::string_view name) const {
+    for (const auto& t : tables_) {
+      if (t.name == name) return &t;
+    }
+    return nullptr;
+  }
+  // Newest modification time of the source files, in ms since the epoch.
+  int64_t watermark_ms() const { return watermark_ms_; }
+  int64_t load_ms() const { return load_ms_; }
+  int64_t bytes() const { return bytes_; }
+  std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
+
+ private:
+  std::string id_;
+  std::string path_;
+  std::unique_ptr<engine::Database> database_;
+  std::unique_ptr<engine::ConnectionPool> pool_;
+  std::vector<TableInfo> tables_;
+  int64_t watermark_ms_;
+  int64_t load_ms_;
+  int64_t bytes_;
+  std::chrono::system_clock::time_point loaded_at_;
+};
+
+}  // namespace dram::database
