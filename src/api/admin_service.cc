@@ -1,0 +1,194 @@
+#include "api/admin_service.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <openssl/crypto.h>
+
+#include "api/error_response.h"
+#include "api/openapi.h"
+#include "common/civil_time.h"
+
+namespace dram::api {
+
+namespace json = boost::json;
+
+namespace {
+
+http::Response JsonResponse(int status, const json::value& body) {
+  http::Response response;
+  response.status = status;
+  response.tail = json::serialize(body);
+  response.SetHeader("Cache-Control", "no-store");
+  return response;
+}
+
+std::string IsoTime(std::chrono::system_clock::time_point time) {
+  std::string out;
+  if (time.time_since_epoch().count() == 0) return out;
+  common::AppendIsoTimestampMicros(
+      out, std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count() / 1000 * 1000, true);
+  return out;
+}
+
+json::object SnapshotJson(const database::Snapshot& snapshot) {
+  json::array tables;
+  for (const auto& table : snapshot.tables()) {
+    json::array columns;
+    for (const auto& column : table.columns) columns.push_back({{"name", column.name}, {"type", column.type.sql_name}});
+    tables.push_back({{"name", table.name}, {"rows", table.rows}, {"columns", std::move(columns)}});
+  }
+  std::string watermark;
+  if (snapshot.watermark_ms() > 0) common::AppendIsoTimestampMicros(watermark, snapshot.watermark_ms() * 1000, true);
+  return {{"id", snapshot.id()},          {"path", snapshot.path()},       {"bytes", snapshot.bytes()},
+          {"load_ms", snapshot.load_ms()}, {"loaded_at", IsoTime(snapshot.loaded_at())},
+          {"watermark", watermark},        {"tables", std::move(tables)}};
+}
+
+// Constant-time comparison, so the token cannot be guessed byte by byte from response times.
+bool TokenMatches(std::string_view header, const std::string& token) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.substr(0, kBearer.size()) != kBearer) return false;
+  std::string_view given = header.substr(kBearer.size());
+  return given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+}
+
+}  // namespace
+
+AdminService::AdminService(database::DatasetManager& datasets, ApiService& api, ResponseCache& cache,
+                           MetricsRegistry& metrics, std::string admin_token)
+    : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), admin_token_(std::move(admin_token)),
+      started_(std::chrono::steady_clock::now()) {}
+
+AdminService::~AdminService() { background_.join(); }
+
+void AdminService::Handle(http::Request request, http::Responder responder) {
+  const std::string& path = request.path;
+  if (request.method == "POST" && path.rfind("/datasets/", 0) == 0) return Manage(request, std::move(responder));
+  if (request.method != "GET" && request.method != "HEAD") {
+    return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
+  }
+  if (path == "/live") return responder(JsonResponse(200, {{"status", "ok"}}));
+  if (path == "/ready") return responder(Ready());
+  if (path == "/status") return responder(Status());
+  if (path == "/metrics") return responder(Metrics());
+  if (path == "/openapi.json" || path == "/schema") {
+    auto state = api_.state();
+    http::Response response;
+    response.tail = path == "/schema" ? RenderSchema(*state) : RenderOpenApi(*state);
+    return responder(std::move(response));
+  }
+  responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
+}
+
+http::Response AdminService::Ready() const {
+  bool ready = true;
+  json::object datasets;
+  for (const auto& status : datasets_.Statuses()) {
+    datasets[status.name] = status.current ? "ready" : "loading";
+    ready = ready && status.current != nullptr;
+  }
+  return JsonResponse(ready ? 200 : 503, {{"ready", ready}, {"datasets", std::move(datasets)}});
+}
+
+http::Response AdminService::Status() const {
+  json::array datasets;
+  for (const auto& status : datasets_.Statuses()) {
+    json::object entry{{"name", status.name},
+                       {"ready", status.current != nullptr},
+                       {"loads_ok", status.loads_ok},
+                       {"loads_failed", status.loads_failed},
+                       {"last_attempt", IsoTime(status.last_attempt)},
+                       {"last_error", status.last_error}};
+    entry["snapshot"] = status.current ? json::value(SnapshotJson(*status.current)) : json::value(nullptr);
+    entry["previous"] = status.previous ? json::value(status.previous->id()) : json::value(nullptr);
+    if (status.current) entry["pool"] = {{"size", status.current->pool().size()}, {"in_use", status.current->pool().in_use()}};
+    datasets.push_back(std::move(entry));
+  }
+  json::array endpoints;
+  auto state = api_.state();
+  for (const auto& [path, route] : state->routes) {
+    endpoints.push_back({{"path", path}, {"dataset", route.dataset}, {"ready", route.snapshot != nullptr},
+                         {"snapshot_id", route.snapshot ? route.snapshot->id() : ""}});
+  }
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+  return JsonResponse(200, {{"uptime_seconds", uptime},
+                            {"datasets", std::move(datasets)},
+                            {"endpoints", std::move(endpoints)},
+                            {"cache", {{"entries", cache_.entries()}, {"bytes", cache_.bytes()}, {"max_bytes", cache_.max_bytes()},
+                                       {"hits", cache_.hits()}, {"misses", cache_.misses()}}}});
+}
+
+http::Response AdminService::Metrics() const {
+  http::Response response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  std::string& out = response.tail;
+  metrics_.Render(out);
+  auto gauge = [&](const char* name, const char* help, const char* type) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto statuses = datasets_.Statuses();
+  gauge("dram_pool_connections_in_use", "Pooled DuckDB connections lent out, per dataset.", "gauge");
+  for (const auto& s : statuses) {
+    if (s.current) out += "dram_pool_connections_in_use{dataset=\"" + s.name + "\"} " + std::to_string(s.current->pool().in_use()) + "\n";
+  }
+  gauge("dram_pool_connections", "Pooled DuckDB connections, per dataset.", "gauge");
+  for (const auto& s : statuses) {
+    if (s.current) out += "dram_pool_connections{dataset=\"" + s.name + "\"} " + std::to_string(s.current->pool().size()) + "\n";
+  }
+  gauge("dram_dataset_loads_total", "Dataset snapshot builds by result.", "counter");
+  for (const auto& s : statuses) {
+    out += "dram_dataset_loads_total{dataset=\"" + s.name + "\",result=\"ok\"} " + std::to_string(s.loads_ok) + "\n";
+    out += "dram_dataset_loads_total{dataset=\"" + s.name + "\",result=\"error\"} " + std::to_string(s.loads_failed) + "\n";
+  }
+  gauge("dram_dataset_ready", "1 when the dataset has a snapshot serving.", "gauge");
+  for (const auto& s : statuses) out += "dram_dataset_ready{dataset=\"" + s.name + "\"} " + (s.current ? "1\n" : "0\n");
+  gauge("dram_dataset_rows", "Rows in the serving snapshot, per dataset.", "gauge");
+  for (const auto& s : statuses) {
+    int64_t rows = 0;
+    if (s.current) {
+      for (const auto& t : s.current->tables()) rows += t.rows;
+    }
+    out += "dram_dataset_rows{dataset=\"" + s.name + "\"} " + std::to_string(rows) + "\n";
+  }
+  gauge("dram_cache_hits_total", "Response cache hits.", "counter");
+  out += "dram_cache_hits_total " + std::to_string(cache_.hits()) + "\n";
+  gauge("dram_cache_misses_total", "Response cache misses.", "counter");
+  out += "dram_cache_misses_total " + std::to_string(cache_.misses()) + "\n";
+  gauge("dram_cache_evictions_total", "Response cache evictions.", "counter");
+  out += "dram_cache_evictions_total " + std::to_string(cache_.evictions()) + "\n";
+  gauge("dram_cache_bytes", "Bytes held by the response cache.", "gauge");
+  out += "dram_cache_bytes " + std::to_string(cache_.bytes()) + "\n";
+  gauge("dram_cache_entries", "Entries in the response cache.", "gauge");
+  out += "dram_cache_entries " + std::to_string(cache_.entries()) + "\n";
+  response.compressible = true;
+  return response;
+}
+
+void AdminService::Manage(const http::Request& request, http::Responder responder) {
+  if (!admin_token_.empty() && !TokenMatches(request.Header("authorization"), admin_token_)) {
+    return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
+  }
+  // /datasets/{name}/{action}
+  std::string_view rest = std::string_view(request.path).substr(10);
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
+  std::string name(rest.substr(0, slash));
+  std::string action(rest.substr(slash + 1));
+  if (action != "refresh" && action != "rollback") return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
+  bool force = request.query.find("force=true") != std::string::npos;
+  boost::asio::post(background_, [this, name, action, force, responder = std::move(responder)] {
+    dram::Status status = action == "refresh" ? datasets_.Refresh(name, force) : datasets_.Rollback(name);
+    if (!status.ok()) {
+      // The dataset's own error is operator-facing (admin port): show it, it names no request value.
+      http::Response response = MakeErrorResponse(status, "admin");
+      if (response.status == 500) {
+        response.tail = json::serialize(json::object{{"error", {{"code", "load_failed"}, {"message", status.message()}}}});
+      }
+      return responder(std::move(response));
+    }
+    auto current = datasets_.Current(name);
+    responder(JsonResponse(200, {{"dataset", name}, {"action", action}, {"snapshot_id", current ? current->id() : ""}}));
+  });
+}
+
+}  // namespace dram::api

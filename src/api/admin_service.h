@@ -1,0 +1,41 @@
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "api/api_service.h"
+#include "api/metrics.h"
+#include "api/response_cache.h"
+#include "database/dataset_manager.h"
+#include "http/server.h"
+
+namespace dram::api {
+
+// The admin port's handler: /live, /ready, /status, /metrics, /openapi.json, /schema, and
+// POST /datasets/{name}/refresh|rollback (which need the admin token when one is configured).
+// Slow work (refresh) runs on its own thread, never on an IO thread. Thread-safe.
+class AdminService : public http::Handler {
+ public:
+  AdminService(database::DatasetManager& datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
+               std::string admin_token);
+  ~AdminService() override;
+  void Handle(http::Request request, http::Responder responder) override;
+
+ private:
+  http::Response Status() const;
+  http::Response Ready() const;
+  http::Response Metrics() const;
+  void Manage(const http::Request& request, http::Responder responder);
+
+  database::DatasetManager& datasets_;
+  ApiService& api_;
+  ResponseCache& cache_;
+  MetricsRegistry& metrics_;
+  std::string admin_token_;
+  std::chrono::steady_clock::time_point started_;
+  boost::asio::thread_pool background_{1};
+};
+
+}  // namespace dram::api

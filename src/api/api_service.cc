@@ -1,0 +1,276 @@
+#include "api/api_service.h"
+
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <random>
+
+#include "api/code_endpoint_support.h"
+#include "api/error_response.h"
+#include "api/query_string.h"
+#include "common/civil_time.h"
+#include "common/hash.h"
+#include "common/json_text.h"
+#include "common/log.h"
+#include "engine/result_encoder.h"
+
+namespace dram::api {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string IsoNow() {
+  std::string out;
+  common::AppendIsoTimestampMicros(out, NowMicros() / 1000 * 1000, true);
+  return out;
+}
+
+engine::Format FormatOf(const std::string& format) {
+  if (format == "csv") return engine::Format::kCsv;
+  if (format == "ndjson") return engine::Format::kNdjson;
+  return engine::Format::kJson;
+}
+
+const char* ContentTypeOf(const std::string& format) {
+  if (format == "csv") return "text/csv; charset=utf-8";
+  if (format == "ndjson") return "application/x-ndjson";
+  return "application/json";
+}
+
+// Errors from running a compiled query may quote request values (DuckDB's conversion messages
+// do), so they are replaced by messages that name no value before they reach a client or a log.
+Status SanitizeQueryError(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      return InvalidArgument("a parameter value cannot be used by this endpoint's query");
+    case StatusCode::kCancelled: return Status(StatusCode::kDeadlineExceeded, "query was interrupted");
+    case StatusCode::kResourceExhausted: return ResourceExhausted("query exceeded its memory budget");
+    default: return Internal("query failed");
+  }
+}
+
+bool EtagMatches(std::string_view if_none_match, std::string_view etag) {
+  if (if_none_match.empty()) return false;
+  if (if_none_match == "*") return true;
+  // Weak comparison: W/"x" matches "x" and W/"x".
+  std::string_view bare = etag.substr(2);
+  return if_none_match.find(bare) != std::string_view::npos;
+}
+
+}  // namespace
+
+struct ApiService::Call {
+  http::Responder responder;
+  Route route;
+  RequestArgs args;
+  std::string request_id;
+  std::string cache_key;
+  std::string etag;
+  Clock::time_point started;
+  bool admitted = false;
+};
+
+ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics)
+    : options_(options), cache_(cache), metrics_(metrics), state_(std::make_shared<const ServingState>()),
+      workers_(static_cast<size_t>(std::max(1, options.workers))) {
+  std::random_device random;
+  char prefix[16];
+  std::snprintf(prefix, sizeof(prefix), "%08x", static_cast<unsigned>(random()));
+  request_id_prefix_ = prefix;
+}
+
+ApiService::~ApiService() { Drain(); }
+
+void ApiService::Drain() { workers_.join(); }
+
+void ApiService::Publish(std::shared_ptr<const ServingState> state) { state_.store(std::move(state)); }
+
+std::string ApiService::NextRequestId() {
+  char id[32];
+  std::snprintf(id, sizeof(id), "%s-%08llx", request_id_prefix_.c_str(),
+                static_cast<unsigned long long>(request_counter_.fetch_add(1, std::memory_order_relaxed)));
+  return id;
+}
+
+void ApiService::Finish(Call& call, http::Response response) {
+  double seconds = std::chrono::duration<double>(Clock::now() - call.started).count();
+  EndpointMetrics* metrics = call.route.metrics ? call.route.metrics : &metrics_.unmatched();
+  metrics->Record(response.status, seconds);
+  if (call.admitted) in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  call.responder(std::move(response));
+}
+
+void ApiService::Handle(http::Request request, http::Responder responder) {
+  auto call = std::make_shared<Call>();
+  call->started = Clock::now();
+  call->responder = std::move(responder);
+  call->request_id = NextRequestId();
+  auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
+
+  if (request.method == "OPTIONS") {
+    http::Response response;
+    response.status = 204;
+    response.content_type.clear();
+    response.SetHeader("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+    response.SetHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match");
+    response.SetHeader("Access-Control-Max-Age", "600");
+    return Finish(*call, std::move(response));
+  }
+  std::shared_ptr<const ServingState> state = state_.load();
+  auto found = state->routes.find(request.path);
+  if (found == state->routes.end()) return fail(NotFound("no such endpoint"));
+  call->route = found->second;
+  if (request.method != "GET" && request.method != "HEAD") {
+    http::Response response = MakeErrorResponse(InvalidArgument("only GET and HEAD are allowed"), call->request_id);
+    response.status = 405;
+    response.SetHeader("Allow", "GET, HEAD, OPTIONS");
+    return Finish(*call, std::move(response));
+  }
+  if (!call->route.snapshot) return fail(Unavailable("the endpoint's dataset is not loaded yet"));
+
+  auto query = ParseQueryString(request.query);
+  if (!query.ok()) return fail(query.status());
+  auto args = call->route.endpoint->ParseRequest(*query, request.Header("accept"));
+  if (!args.ok()) return fail(args.status());
+  call->args = std::move(args).value();
+
+  const std::string& snapshot_id = call->route.snapshot->id();
+  call->cache_key.reserve(request.path.size() + snapshot_id.size() + call->args.canonical.size() + 2);
+  call->cache_key.append(request.path).append("\n").append(snapshot_id).append("\n").append(call->args.canonical);
+  call->etag = "W/\"" + common::Fnv1a64().Add(call->cache_key).hex() + "\"";
+
+  const EndpointSpec& spec = call->route.endpoint->spec();
+  // The snapshot is immutable, so the ETag alone decides: no query needed for a 304.
+  if (EtagMatches(request.Header("if-none-match"), call->etag)) {
+    http::Response response;
+    response.status = 304;
+    response.content_type.clear();
+    response.SetHeader("ETag", call->etag);
+    response.SetHeader("Cache-Control", spec.max_age_s > 0 ? "private, max-age=" + std::to_string(spec.max_age_s) : "no-cache");
+    response.SetHeader("X-Request-Id", call->request_id);
+    return Finish(*call, std::move(response));
+  }
+  if (spec.cache) {
+    if (auto entry = cache_.Get(call->cache_key)) return Reply(*call, *entry, "hit");
+  }
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    return fail(ResourceExhausted("too many requests in flight"));
+  }
+  call->admitted = true;
+  boost::asio::post(workers_, [this, call] { Execute(call); });
+}
+
+void ApiService::Execute(std::shared_ptr<Call> call) {
+  auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
+  const Route& route = call->route;
+  auto lease = route.snapshot->pool().Acquire(std::chrono::milliseconds(options_.queue_timeout_ms));
+  if (!lease.ok()) return fail(lease.status());
+
+  const std::string& format = call->args.format;
+  std::string body = format == "json" ? "{\"data\":" : "";
+  auto entry = std::make_shared<CachedResponse>();
+  entry->dataset = route.dataset;
+  entry->generated_at = IsoNow();
+
+  Result<size_t> rows = 0;
+  if (route.code) {
+    RequestParams params(*route.endpoint, call->args);
+    ConnectionSession session(**lease);
+    Result<Rows> result = route.code->handler(params, session);
+    if (!result.ok()) return fail(SanitizeQueryError(result.status()));
+    rows = engine::EncodeResult(result->impl().result, FormatOf(format), body);
+  } else {
+    QueryPlan plan = route.endpoint->Plan(call->args);
+    auto result = (*lease)->Query(plan.sql, plan.values);
+    if (!result.ok()) {
+      common::Log(common::LogLevel::kWarn, "query failed",
+                  "\"endpoint\":\"" + route.endpoint->route() + "\",\"code\":\"" +
+                      std::string(StatusCodeName(result.status().code())) + "\",\"request_id\":\"" + call->request_id + "\"");
+      return fail(SanitizeQueryError(result.status()));
+    }
+    rows = engine::EncodeResult(*result, FormatOf(format), body);
+    if (rows.ok() && !plan.count_sql.empty()) {
+      std::vector<Value> filter_values(plan.values.begin(), plan.values.begin() + plan.filter_value_count);
+      auto counted = (*lease)->Query(plan.count_sql, filter_values);
+      if (!counted.ok()) return fail(SanitizeQueryError(counted.status()));
+      std::string text;
+      if (engine::EncodeResult(*counted, engine::Format::kCsv, text).ok()) {
+        entry->total = std::stoll(text.substr(text.find('\n') + 1));
+      }
+    }
+  }
+  if (!rows.ok()) return fail(rows.status());
+  entry->row_count = static_cast<int64_t>(*rows);
+  entry->body = std::make_shared<const http::SharedBytes>(std::move(body));
+  bool cacheable = route.endpoint->spec().cache;
+  if (cacheable) cache_.Put(call->cache_key, entry);
+  Reply(*call, *entry, cacheable ? "miss" : "off");
+}
+
+void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view cache_status) {
+  const Route& route = call.route;
+  const EndpointSpec& spec = route.endpoint->spec();
+  const database::Snapshot& snapshot = *route.snapshot;
+  http::Response response;
+  response.content_type = ContentTypeOf(call.args.format);
+  response.shared = entry.body;
+  response.SetHeader("ETag", call.etag);
+  response.SetHeader("Cache-Control", spec.max_age_s > 0 ? "private, max-age=" + std::to_string(spec.max_age_s) : "no-cache");
+  response.SetHeader("X-Request-Id", call.request_id);
+  response.SetHeader("X-Cache", std::string(cache_status));
+  response.SetHeader("X-Snapshot-Id", snapshot.id());
+  if (call.args.format != "json") {
+    response.SetHeader("X-Row-Count", std::to_string(entry.row_count));
+    if (entry.total) response.SetHeader("X-Total-Count", std::to_string(*entry.total));
+    return Finish(call, std::move(response));
+  }
+  int64_t now_ms = NowMicros() / 1000;
+  int64_t age_seconds = snapshot.watermark_ms() > 0 ? std::max<int64_t>(0, (now_ms - snapshot.watermark_ms()) / 1000) : 0;
+  bool stale = route.max_age_ms > 0 && now_ms - snapshot.watermark_ms() > route.max_age_ms;
+  std::string& meta = response.tail;
+  meta.reserve(400);
+  meta += ",\"meta\":{\"request_id\":\"";
+  meta += call.request_id;
+  meta += "\",\"endpoint\":";
+  common::AppendJsonString(meta, spec.name);
+  meta += ",\"version\":";
+  common::AppendInt(meta, spec.version);
+  meta += ",\"snapshot_id\":\"";
+  meta += snapshot.id();
+  meta += "\",\"generated_at\":\"";
+  meta += entry.generated_at;
+  meta += "\",\"row_count\":";
+  common::AppendInt(meta, entry.row_count);
+  meta += ",\"limit\":";
+  common::AppendInt(meta, call.args.limit);
+  meta += ",\"offset\":";
+  common::AppendInt(meta, call.args.offset);
+  if (entry.total) {
+    meta += ",\"total\":";
+    common::AppendInt(meta, *entry.total);
+  }
+  meta += ",\"cache\":\"";
+  meta += cache_status;
+  meta += "\",\"freshness\":{\"watermark\":";
+  if (snapshot.watermark_ms() > 0) {
+    meta += '"';
+    common::AppendIsoTimestampMicros(meta, snapshot.watermark_ms() * 1000, true);
+    meta += '"';
+  } else {
+    meta += "null";
+  }
+  meta += ",\"age_seconds\":";
+  common::AppendInt(meta, age_seconds);
+  meta += ",\"stale\":";
+  meta += stale ? "true" : "false";
+  meta += "}}}";
+  Finish(call, std::move(response));
+}
+
+}  // namespace dram::api

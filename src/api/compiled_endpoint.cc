@@ -1,0 +1,448 @@
+#include "api/compiled_endpoint.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "api/param_parser.h"
+#include "api/project.h"
+
+namespace dram::api {
+
+namespace {
+
+std::string Quote(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string_view AggregateName(Aggregate aggregate) {
+  switch (aggregate) {
+    case Aggregate::kSum: return "sum";
+    case Aggregate::kAvg: return "avg";
+    case Aggregate::kMin: return "min";
+    case Aggregate::kMax: return "max";
+    case Aggregate::kCount: return "count";
+    case Aggregate::kCountDistinct: return "count_distinct";
+    case Aggregate::kNone: return "";
+  }
+  return "";
+}
+
+std::string SelectExpression(const SelectItem& item) {
+  std::string column = item.column.empty() ? "*" : Quote(item.column);
+  switch (item.aggregate) {
+    case Aggregate::kNone: return column;
+    case Aggregate::kCountDistinct: return "count(DISTINCT " + column + ")";
+    default: return std::string(AggregateName(item.aggregate)) + "(" + column + ")";
+  }
+}
+
+std::string OutputName(const SelectItem& item) {
+  if (!item.as.empty()) return item.as;
+  if (item.aggregate == Aggregate::kNone) return item.column;
+  if (item.column.empty()) return std::string(AggregateName(item.aggregate));
+  return std::string(AggregateName(item.aggregate)) + "_" + item.column;
+}
+
+void AppendCanonical(std::string& out, const Value& value) {
+  struct Visitor {
+    std::string& out;
+    void operator()(std::monostate) { out += "~"; }
+    void operator()(bool v) { out += v ? "t" : "f"; }
+    void operator()(int64_t v) { out += std::to_string(v); }
+    void operator()(double v) { out += std::to_string(v); }
+    void operator()(const std::string& v) {
+      // Length-prefixed, so no value can forge a separator.
+      out += std::to_string(v.size());
+      out += ':';
+      out += v;
+    }
+    void operator()(Date v) { out += "d" + std::to_string(v.days); }
+    void operator()(Timestamp v) { out += "ts" + std::to_string(v.micros); }
+    void operator()(const Value::List& list) {
+      out += '[';
+      for (const auto& item : list) {
+        AppendCanonical(out, item);
+        out += ',';
+      }
+      out += ']';
+    }
+  };
+  std::visit(Visitor{out}, value.data);
+}
+
+// Replaces {{name}} with $k (k = declared index + 1). Unknown names are diagnostics.
+std::string ExpandTemplate(const EndpointSpec& spec, std::set<std::string>& used, std::vector<std::string>& unknown) {
+  std::string out;
+  const std::string& sql = spec.sql;
+  size_t pos = 0;
+  while (pos < sql.size()) {
+    size_t open = sql.find("{{", pos);
+    if (open == std::string::npos) {
+      out.append(sql, pos);
+      break;
+    }
+    size_t close = sql.find("}}", open);
+    if (close == std::string::npos) {
+      out.append(sql, pos);
+      break;
+    }
+    out.append(sql, pos, open - pos);
+    std::string name = sql.substr(open + 2, close - open - 2);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    auto found = std::find_if(spec.params.begin(), spec.params.end(), [&](const ParamSpec& p) { return p.name == name; });
+    if (found == spec.params.end()) {
+      unknown.push_back(name);
+    } else {
+      used.insert(name);
+      out += "$" + std::to_string(found - spec.params.begin() + 1);
+    }
+    pos = close + 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+int CompiledEndpoint::ParamIndex(std::string_view name) const {
+  for (size_t i = 0; i < spec_.params.size(); ++i) {
+    if (spec_.params[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& spec, const database::Snapshot& snapshot,
+                                                            common::Diagnostics& diagnostics) {
+  std::unique_ptr<CompiledEndpoint> endpoint(new CompiledEndpoint(spec));
+  endpoint->route_ = "/v" + std::to_string(spec.version) + "/" + spec.name;
+  if (spec.is_code) return endpoint;  // rows come from the handler; params are all there is to check
+  size_t errors_before = diagnostics.size();
+  auto error = [&](const SourcePosition& at, std::string message) {
+    diagnostics.Add(at.file, at.line, at.column, std::move(message));
+  };
+  auto lease = snapshot.pool().Acquire(std::chrono::seconds(30));
+  if (!lease.ok()) {
+    error(spec.position, "cannot check endpoint: " + lease.status().message());
+    return nullptr;
+  }
+  engine::Connection& connection = **lease;
+
+  std::vector<engine::ColumnInfo> candidates;  // every output the SQL could produce
+  std::string describe_sql;
+  if (!spec.sql.empty()) {
+    endpoint->is_template_ = true;
+    std::set<std::string> used;
+    std::vector<std::string> unknown;
+    endpoint->template_sql_ = ExpandTemplate(spec, used, unknown);
+    for (const auto& name : unknown) error(spec.position, "sql uses undeclared param '" + name + "'");
+    for (const auto& param : spec.params) {
+      if (!used.contains(param.name) && (!spec.sort || spec.sort->param != param.name)) {
+        error(param.position, "param '" + param.name + "' is not used in sql");
+      }
+    }
+    endpoint->from_ = "(" + endpoint->template_sql_ + ") AS q";
+    describe_sql = endpoint->template_sql_;
+  } else {
+    const database::TableInfo* table = snapshot.FindTable(spec.table);
+    if (!table) {
+      error(spec.position, "dataset '" + spec.dataset + "' has no table '" + spec.table + "'");
+      return nullptr;
+    }
+    endpoint->from_ = Quote(spec.table);
+    auto has_column = [&](const std::string& name) {
+      return std::any_of(table->columns.begin(), table->columns.end(), [&](const auto& c) { return c.name == name; });
+    };
+    for (const auto& filter : spec.filters) {
+      if (!has_column(filter.column)) error(filter.position, "unknown column '" + filter.column + "' in table '" + spec.table + "'");
+      endpoint->filter_columns_.push_back(Quote(filter.column));
+      endpoint->filter_params_[0].push_back(endpoint->ParamIndex(filter.params[0]));
+      endpoint->filter_params_[1].push_back(filter.params.size() > 1 ? endpoint->ParamIndex(filter.params[1]) : -1);
+    }
+    for (const auto& column : spec.group_by) {
+      if (!has_column(column)) error(spec.position, "unknown group_by column '" + column + "'");
+    }
+    if (spec.select.empty()) {
+      for (const auto& column : table->columns) {
+        endpoint->output_sql_.push_back(Quote(column.name));
+        candidates.push_back(column);
+      }
+    } else {
+      bool aggregated = std::any_of(spec.select.begin(), spec.select.end(), [](const auto& s) { return s.aggregate != Aggregate::kNone; });
+      for (const auto& item : spec.select) {
+        if (!item.column.empty() && !has_column(item.column)) {
+          error(item.position, "unknown column '" + item.column + "' in table '" + spec.table + "'");
+          continue;
+        }
+        if (aggregated && item.aggregate == Aggregate::kNone &&
+            std::find(spec.group_by.begin(), spec.group_by.end(), item.column) == spec.group_by.end()) {
+          error(item.position, "column '" + item.column + "' must be in group_by or aggregated");
+        }
+        endpoint->output_sql_.push_back(SelectExpression(item) + " AS " + Quote(OutputName(item)));
+        candidates.push_back({OutputName(item), {}});
+      }
+    }
+    for (size_t i = 0; i < spec.group_by.size(); ++i) {
+      endpoint->group_by_sql_ += (i ? ", " : "") + Quote(spec.group_by[i]);
+    }
+    describe_sql = "SELECT ";
+    for (size_t i = 0; i < endpoint->output_sql_.size(); ++i) describe_sql += (i ? ", " : "") + endpoint->output_sql_[i];
+    describe_sql += " FROM " + endpoint->from_;
+    if (!endpoint->group_by_sql_.empty()) describe_sql += " GROUP BY " + endpoint->group_by_sql_;
+  }
+  if (diagnostics.size() != errors_before) return nullptr;
+
+  auto described = connection.Describe(describe_sql);
+  if (!described.ok()) {
+    error(spec.position, "query does not compile against dataset '" + spec.dataset + "': " + described.status().message());
+    return nullptr;
+  }
+  if (endpoint->is_template_) {
+    for (const auto& column : *described) endpoint->output_sql_.push_back(Quote(column.name));
+  }
+  candidates = *described;
+
+  // The allowlist bounds every output; keep declared order.
+  std::set<std::string> names;
+  for (const auto& c : candidates) names.insert(c.name);
+  for (const auto& column : spec.columns) {
+    if (!names.contains(column)) error(spec.position, "allowlisted column '" + column + "' is not an output of this endpoint");
+  }
+  std::vector<std::string> kept_sql;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (spec.columns.empty() || std::find(spec.columns.begin(), spec.columns.end(), candidates[i].name) != spec.columns.end()) {
+      endpoint->outputs_.push_back(candidates[i]);
+      kept_sql.push_back(endpoint->output_sql_[i]);
+    }
+  }
+  endpoint->output_sql_ = std::move(kept_sql);
+
+  auto order_ok = [&](const std::string& column) {
+    return names.contains(column) || (!endpoint->is_template_ && snapshot.FindTable(spec.table) &&
+                                      std::any_of(snapshot.FindTable(spec.table)->columns.begin(),
+                                                  snapshot.FindTable(spec.table)->columns.end(),
+                                                  [&](const auto& c) { return c.name == column && spec.group_by.empty(); }));
+  };
+  for (size_t i = 0; i < spec.order_by.size(); ++i) {
+    const auto& item = spec.order_by[i];
+    if (!order_ok(item.column)) error(spec.position, "cannot order by unknown column '" + item.column + "'");
+    endpoint->order_by_sql_ += (i ? ", " : "") + Quote(item.column) + (item.descending ? " DESC" : " ASC");
+  }
+  if (spec.sort) {
+    for (const auto& column : spec.sort->allowed) {
+      if (!order_ok(column)) error(spec.position, "sort allows unknown column '" + column + "'");
+    }
+  }
+  if (diagnostics.size() != errors_before) return nullptr;
+  return endpoint;
+}
+
+Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std::string_view accept) const {
+  RequestArgs args;
+  const size_t count = spec_.params.size();
+  args.values.resize(count);
+  args.given.assign(count, false);
+  args.limit = spec_.default_limit;
+  std::vector<std::vector<std::string>> texts(count);
+  std::string_view columns_text;
+  bool has_columns = false;
+  for (const auto& [key, value] : query) {
+    if (key == "limit" || key == "offset") {
+      auto parsed = ParseScalar(ParamType::kInteger, value);
+      if (!parsed.ok()) return InvalidArgument("parameter '" + key + "' must be an integer");
+      int64_t number = parsed->as<int64_t>();
+      if (key == "limit" && (number < 1 || number > spec_.max_limit)) {
+        return InvalidArgument("parameter 'limit' must be between 1 and " + std::to_string(spec_.max_limit));
+      }
+      if (key == "offset" && (number < 0 || number > 1'000'000'000)) {
+        return InvalidArgument("parameter 'offset' must be between 0 and 1000000000");
+      }
+      (key == "limit" ? args.limit : args.offset) = number;
+    } else if (key == "columns") {
+      columns_text = value;
+      has_columns = true;
+    } else if (key == "format") {
+      if (std::find(spec_.formats.begin(), spec_.formats.end(), value) == spec_.formats.end()) {
+        std::string allowed;
+        for (const auto& f : spec_.formats) allowed += (allowed.empty() ? "" : ", ") + f;
+        return InvalidArgument("parameter 'format' must be one of: " + allowed);
+      }
+      args.format = value;
+    } else if (key == "total") {
+      if (value != "true" && value != "false") return InvalidArgument("parameter 'total' must be true or false");
+      args.want_total = value == "true";
+    } else {
+      int index = ParamIndex(key);
+      if (index < 0) {
+        bool printable = IsReservedParam(key) || (key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+                                                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                                                  }));
+        return InvalidArgument(printable ? "unknown parameter '" + key + "'" : "unknown parameter");
+      }
+      texts[index].push_back(value);
+    }
+  }
+  if (std::find_if(query.begin(), query.end(), [](const auto& kv) { return kv.first == "format"; }) == query.end()) {
+    auto accepts = [&](std::string_view type) { return accept.find(type) != std::string_view::npos; };
+    auto allowed = [&](const char* f) { return std::find(spec_.formats.begin(), spec_.formats.end(), f) != spec_.formats.end(); };
+    if (accepts("text/csv") && allowed("csv")) {
+      args.format = "csv";
+    } else if (accepts("application/x-ndjson") && allowed("ndjson")) {
+      args.format = "ndjson";
+    } else if (!allowed("json")) {
+      args.format = spec_.formats.front();
+    }
+  }
+  args.want_total = args.want_total || spec_.total;
+
+  for (size_t i = 0; i < count; ++i) {
+    const ParamSpec& param = spec_.params[i];
+    if (texts[i].empty()) {
+      if (param.required) return InvalidArgument("missing required parameter '" + param.name + "'");
+      if (param.default_value) args.values[i] = *param.default_value;
+      continue;
+    }
+    ASSIGN_OR_RETURN(args.values[i], ParseParamValues(param, texts[i]));
+    args.given[i] = true;
+  }
+  if (!spec_.combinations.empty()) {
+    bool fits = std::any_of(spec_.combinations.begin(), spec_.combinations.end(), [&](const auto& combination) {
+      for (size_t i = 0; i < count; ++i) {
+        if (args.given[i] && std::find(combination.begin(), combination.end(), spec_.params[i].name) == combination.end()) return false;
+      }
+      return true;
+    });
+    if (!fits) return InvalidArgument("this combination of parameters is not allowed");
+  }
+  if (spec_.sort) {
+    int index = ParamIndex(spec_.sort->param);
+    std::string choice = args.values[index].is<std::string>() ? args.values[index].as<std::string>() : spec_.sort->default_value;
+    if (!choice.empty()) {
+      OrderItem item{choice, false};
+      if (choice[0] == '-') item = {choice.substr(1), true};
+      if (std::find(spec_.sort->allowed.begin(), spec_.sort->allowed.end(), item.column) == spec_.sort->allowed.end()) {
+        return InvalidArgument("parameter '" + spec_.sort->param + "' must name an allowed column, optionally prefixed by '-'");
+      }
+      args.sort = item;
+    }
+  }
+  if (has_columns) {
+    std::vector<bool> chosen(outputs_.size(), false);
+    size_t start = 0;
+    while (start <= columns_text.size()) {
+      size_t comma = columns_text.find(',', start);
+      if (comma == std::string_view::npos) comma = columns_text.size();
+      std::string_view name = columns_text.substr(start, comma - start);
+      auto found = std::find_if(outputs_.begin(), outputs_.end(), [&](const auto& c) { return c.name == name; });
+      if (found == outputs_.end()) return InvalidArgument("parameter 'columns' names a column that is not available");
+      chosen[found - outputs_.begin()] = true;
+      start = comma + 1;
+    }
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      if (chosen[i]) args.outputs.push_back(i);
+    }
+  } else {
+    for (size_t i = 0; i < outputs_.size(); ++i) args.outputs.push_back(i);
+  }
+
+  std::string& key = args.canonical;
+  for (size_t i = 0; i < count; ++i) {
+    AppendCanonical(key, args.values[i]);
+    key += ';';
+  }
+  key += "c";
+  for (size_t index : args.outputs) key += std::to_string(index) + ",";
+  key += ";l" + std::to_string(args.limit) + ";o" + std::to_string(args.offset) + ";t" + (args.want_total ? "1" : "0");
+  if (args.sort) key += ";s" + std::string(args.sort->descending ? "-" : "") + args.sort->column;
+  key += ";f" + args.format;
+  return args;
+}
+
+std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vector<Value>& values, bool with_order) const {
+  std::string sql = "SELECT ";
+  for (size_t i = 0; i < args.outputs.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += output_sql_[args.outputs[i]];
+  }
+  sql += " FROM ";
+  sql += from_;
+  if (is_template_) {
+    values = args.values;
+  } else {
+    bool first = true;
+    auto clause = [&](const std::string& text) {
+      sql += first ? " WHERE " : " AND ";
+      sql += text;
+      first = false;
+    };
+    auto bind = [&](const Value& value) {
+      values.push_back(value);
+      return "$" + std::to_string(values.size());
+    };
+    for (size_t f = 0; f < spec_.filters.size(); ++f) {
+      const FilterSpec& filter = spec_.filters[f];
+      const std::string& column = filter_columns_[f];
+      const Value& first_value = args.values[filter_params_[0][f]];
+      if (filter.op == FilterOp::kBetween) {
+        const Value& upper = args.values[filter_params_[1][f]];
+        if (!first_value.is_null()) clause(column + " >= " + bind(first_value));
+        if (!upper.is_null()) clause(column + " <= " + bind(upper));
+        continue;
+      }
+      if (first_value.is_null()) continue;
+      switch (filter.op) {
+        case FilterOp::kEq: clause(column + " = " + bind(first_value)); break;
+        case FilterOp::kNe: clause(column + " <> " + bind(first_value)); break;
+        case FilterOp::kLt: clause(column + " < " + bind(first_value)); break;
+        case FilterOp::kLte: clause(column + " <= " + bind(first_value)); break;
+        case FilterOp::kGt: clause(column + " > " + bind(first_value)); break;
+        case FilterOp::kGte: clause(column + " >= " + bind(first_value)); break;
+        case FilterOp::kPrefix: clause("starts_with(" + column + ", " + bind(first_value) + ")"); break;
+        case FilterOp::kIsNull: clause(column + (first_value.as<bool>() ? " IS NULL" : " IS NOT NULL")); break;
+        case FilterOp::kIn: {
+          const auto& items = first_value.as<Value::List>();
+          if (items.empty()) {
+            clause("false");
+            break;
+          }
+          std::string list;
+          for (const auto& item : items) list += (list.empty() ? "" : ", ") + bind(item);
+          clause(column + " IN (" + list + ")");
+          break;
+        }
+        case FilterOp::kBetween: break;
+      }
+    }
+    if (!group_by_sql_.empty()) sql += " GROUP BY " + group_by_sql_;
+  }
+  if (with_order) {
+    std::string order;
+    if (args.sort) order = Quote(args.sort->column) + (args.sort->descending ? " DESC" : " ASC");
+    if (!order_by_sql_.empty()) order += (order.empty() ? "" : ", ") + order_by_sql_;
+    if (!order.empty()) sql += " ORDER BY " + order;
+  }
+  return sql;
+}
+
+QueryPlan CompiledEndpoint::Plan(const RequestArgs& args) const {
+  QueryPlan plan;
+  plan.sql = BuildBaseQuery(args, plan.values, true);
+  plan.filter_value_count = plan.values.size();
+  if (args.want_total) {
+    std::vector<Value> unused;
+    plan.count_sql = "SELECT count(*) AS total FROM (" + BuildBaseQuery(args, unused, false) + ") AS counted";
+  }
+  plan.values.push_back(Value(args.limit));
+  plan.sql += " LIMIT $" + std::to_string(plan.values.size());
+  plan.values.push_back(Value(args.offset));
+  plan.sql += " OFFSET $" + std::to_string(plan.values.size());
+  return plan;
+}
+
+}  // namespace dram::api

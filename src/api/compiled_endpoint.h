@@ -1,0 +1,77 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/endpoint_spec.h"
+#include "common/diagnostics.h"
+#include "database/snapshot.h"
+#include "dram/status.h"
+#include "dram/value.h"
+#include "engine/type_info.h"
+
+namespace dram::api {
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+// What one request asks of an endpoint, validated and typed.
+struct RequestArgs {
+  std::vector<Value> values;      // per declared param (null when absent and no default)
+  std::vector<bool> given;        // per declared param: given in the request
+  std::vector<size_t> outputs;    // indices into outputs(), in declared order
+  int64_t limit = 0;
+  int64_t offset = 0;
+  std::optional<OrderItem> sort;  // from the sort param
+  std::string format = "json";
+  bool want_total = false;
+  std::string canonical;          // normalized args, for cache keys and ETags
+};
+
+// The SQL for one request with its bound values ($1..$n).
+struct QueryPlan {
+  std::string sql;
+  std::string count_sql;  // empty unless a total is wanted; takes the same values minus limit/offset
+  std::vector<Value> values;
+  size_t filter_value_count = 0;
+};
+
+// An endpoint compiled against one snapshot's schema: identifiers checked, SQL fragments quoted,
+// output columns typed. Immutable and thread-safe once built; request values are only ever bound.
+class CompiledEndpoint {
+ public:
+  // Problems go to `diagnostics` at the spec's file:line:column; returns null if there were any.
+  static std::unique_ptr<CompiledEndpoint> Compile(const EndpointSpec& spec, const database::Snapshot& snapshot,
+                                                   common::Diagnostics& diagnostics);
+
+  // Validates the query string against the spec. Errors: InvalidArgument (→ 422).
+  Result<RequestArgs> ParseRequest(const QueryParams& query, std::string_view accept) const;
+  QueryPlan Plan(const RequestArgs& args) const;
+
+  const EndpointSpec& spec() const { return spec_; }
+  const std::vector<engine::ColumnInfo>& outputs() const { return outputs_; }
+  // "/v1/name"
+  const std::string& route() const { return route_; }
+  int ParamIndex(std::string_view name) const;
+
+ private:
+  explicit CompiledEndpoint(EndpointSpec spec) : spec_(std::move(spec)) {}
+  std::string BuildBaseQuery(const RequestArgs& args, std::vector<Value>& values, bool with_order) const;
+
+  EndpointSpec spec_;
+  std::string route_;
+  std::string from_;                         // FROM clause body: quoted table, or (template) AS q
+  std::vector<std::string> output_sql_;      // per output: its select expression with alias
+  std::vector<engine::ColumnInfo> outputs_;  // the allowed outputs, typed
+  std::vector<std::string> filter_columns_;  // quoted, per filter
+  std::vector<int> filter_params_[2];        // param index per filter (first, second)
+  std::string group_by_sql_;
+  std::string order_by_sql_;
+  bool is_template_ = false;
+  std::string template_sql_;                 // with {{p}} replaced by $k
+};
+
+}  // namespace dram::api

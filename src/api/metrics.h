@@ -1,0 +1,49 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace dram::api {
+
+// Request counters and a latency histogram for one endpoint (or for unmatched requests).
+// Lock-free on the request path: relaxed atomic increments only.
+class EndpointMetrics {
+ public:
+  static constexpr std::array<double, 14> kBucketsSeconds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                             0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+  // Status codes that get their own label value; everything else is counted as "other", which
+  // keeps label cardinality fixed whatever clients send.
+  static constexpr std::array<int, 14> kStatuses = {200, 204, 304, 400, 401, 404, 413, 422, 429, 431, 500, 503, 504, 0};
+
+  void Record(int status, double seconds);
+  void RenderCounts(std::string& out, const std::string& label) const;
+  void RenderHistogram(std::string& out, const std::string& label) const;
+
+ private:
+  std::array<std::atomic<uint64_t>, kStatuses.size()> by_status_{};
+  std::array<std::atomic<uint64_t>, kBucketsSeconds.size() + 1> buckets_{};
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> sum_micros_{0};
+};
+
+// Owns every EndpointMetrics by route; entries are never removed, so handlers may keep the
+// pointer. Thread-safe.
+class MetricsRegistry {
+ public:
+  EndpointMetrics& ForRoute(const std::string& route);
+  EndpointMetrics& unmatched() { return unmatched_; }
+  // Appends dram_requests_total and dram_request_duration_seconds in Prometheus text format.
+  void Render(std::string& out) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<EndpointMetrics>> routes_;
+  EndpointMetrics unmatched_;
+};
+
+}  // namespace dram::api

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "api/compiled_endpoint.h"
+#include "api/metrics.h"
+#include "database/snapshot.h"
+#include "dram/endpoint.h"
+
+namespace dram::api {
+
+// Everything one request needs to be served by one endpoint: its compiled form and the snapshot
+// it reads. Routes are immutable; a swap publishes a new ServingState.
+struct Route {
+  std::shared_ptr<const CompiledEndpoint> endpoint;
+  std::shared_ptr<const database::Snapshot> snapshot;  // null: dataset not loaded yet
+  std::shared_ptr<const CodeEndpoint> code;             // set for C++ endpoints
+  EndpointMetrics* metrics = nullptr;                   // owned by the MetricsRegistry
+  std::string dataset;
+  int64_t max_age_ms = 0;
+};
+
+// The routing table at one moment: path → route. Published atomically as a whole.
+struct ServingState {
+  std::unordered_map<std::string, Route> routes;
+};
+
+}  // namespace dram::api

@@ -1,0 +1,200 @@
+// The dram binary: serve and validate a project directory.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/compiled_endpoint.h"
+#include "api/project.h"
+#include "common/log.h"
+#include "database/dataset_manager.h"
+#include "dram/server.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(dram: serve analytics data from Parquet/CSV through governed HTTP endpoints.
+
+Usage:
+  dram serve DIR [flags]     serve the project in DIR (dram.yml, datasets/*.yml, endpoints/*.yml)
+  dram validate DIR          check the project in DIR against its data; list every problem
+  dram version               print the version
+  dram COMMAND --help        help for one command
+)";
+
+constexpr const char* kServeHelp = R"(dram serve DIR [flags]
+
+Loads every dataset of the project (materializing each into a DuckDB snapshot in the cache
+directory, or reusing the one already there when its sources are unchanged), compiles the
+endpoints against it, and serves them. Stops cleanly on SIGINT or SIGTERM.
+
+Flags (override dram.yml):
+  --listen HOST:PORT        API port (default from dram.yml, else 127.0.0.1:8080; port 0 = any free)
+  --admin-listen HOST:PORT  admin port (default 127.0.0.1:8081): /live /ready /status /metrics
+                            /openapi.json /schema, POST /datasets/NAME/refresh|rollback
+  --cache-dir DIR           where dataset snapshots are materialized
+  --ready-file FILE         once serving, write {"api":"HOST:PORT","admin":"HOST:PORT"} to FILE
+  --log-level LEVEL         debug, info (default), warn or error
+)";
+
+constexpr const char* kValidateHelp = R"(dram validate DIR
+
+Reads the whole project and checks it: YAML syntax and keys, types, references between
+endpoints, datasets and params, and every column and expression against the schema of the data
+files (read from their metadata; nothing is materialized). Prints every problem as
+file:line:column: message, and exits 1 if there was any, 0 otherwise.
+)";
+
+struct Flags {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> values;
+  bool help = false;
+  std::string error;
+};
+
+Flags ParseFlags(int argc, char** argv, int first, const std::vector<std::string>& known) {
+  Flags flags;
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+    } else if (arg.rfind("--", 0) == 0) {
+      std::string name = arg.substr(2);
+      std::string value;
+      size_t equals = name.find('=');
+      if (equals != std::string::npos) {
+        value = name.substr(equals + 1);
+        name = name.substr(0, equals);
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        flags.error = "flag --" + name + " needs a value";
+        return flags;
+      }
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        flags.error = "unknown flag --" + name;
+        return flags;
+      }
+      flags.values[name] = value;
+    } else {
+      flags.positional.push_back(arg);
+    }
+  }
+  return flags;
+}
+
+bool WriteReadyFile(const std::string& path, const std::string& host, uint16_t api, const std::string& admin_host,
+                    uint16_t admin) {
+  std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp);
+    out << "{\"api\":\"" << host << ":" << api << "\",\"admin\":\"" << admin_host << ":" << admin << "\"}\n";
+    if (!out) return false;
+  }
+  return std::rename(temp.c_str(), path.c_str()) == 0;
+}
+
+std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
+
+int Serve(const Flags& flags) {
+  if (flags.help) return std::fputs(kServeHelp, stdout), 0;
+  if (flags.positional.size() != 1) return std::fputs("dram serve: expected one project directory\n", stderr), 2;
+  auto level = flags.values.count("log-level") ? flags.values.at("log-level") : "info";
+  using dram::common::LogLevel;
+  std::map<std::string, LogLevel> levels = {{"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo}, {"warn", LogLevel::kWarn}, {"error", LogLevel::kError}};
+  if (!levels.count(level)) return std::fputs("dram serve: --log-level must be debug, info, warn or error\n", stderr), 2;
+  dram::common::SetMinLogLevel(levels[level]);
+
+  dram::ServerOverrides overrides;
+  auto get = [&](const char* name) { return flags.values.count(name) ? flags.values.at(name) : std::string(); };
+  overrides.listen = get("listen");
+  overrides.admin_listen = get("admin-listen");
+  overrides.cache_dir = get("cache-dir");
+
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto server = dram::Server::Create(flags.positional[0], overrides);
+  if (!server.ok()) {
+    std::fprintf(stderr, "dram serve: the project has errors:\n%s", server.status().message().c_str());
+    return 1;
+  }
+  dram::Status started = (*server)->Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "dram serve: %s\n", started.ToString().c_str());
+    return 1;
+  }
+  if (!get("ready-file").empty()) {
+    // The hosts come from the flags or, failing that, the defaults the server used.
+    std::string api_host = overrides.listen.empty() ? "127.0.0.1" : HostOf(overrides.listen);
+    std::string admin_host = overrides.admin_listen.empty() ? "127.0.0.1" : HostOf(overrides.admin_listen);
+    if (!WriteReadyFile(get("ready-file"), api_host, (*server)->api_port(), admin_host, (*server)->admin_port())) {
+      std::fprintf(stderr, "dram serve: cannot write the ready file\n");
+    }
+  }
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  dram::common::Log(dram::common::LogLevel::kInfo, "stopping", "\"signal\":" + std::to_string(signal_number));
+  (*server)->Stop();
+  return 0;
+}
+
+int Validate(const Flags& flags) {
+  if (flags.help) return std::fputs(kValidateHelp, stdout), 0;
+  if (flags.positional.size() != 1) return std::fputs("dram validate: expected one project directory\n", stderr), 2;
+  dram::common::SetMinLogLevel(dram::common::LogLevel::kWarn);
+  dram::common::Diagnostics diagnostics;
+  dram::api::ProjectSpec project = dram::api::LoadProject(flags.positional[0], diagnostics);
+  if (diagnostics.empty()) {
+    for (const auto& dataset : project.datasets) {
+      auto views = dram::database::DatasetManager::OpenSourceViews(dataset);
+      if (!views.ok()) {
+        diagnostics.Add(dataset.file, 1, 1, "cannot read the data: " + views.status().message());
+        continue;
+      }
+      for (const auto& endpoint : project.endpoints) {
+        if (endpoint.dataset == dataset.name) dram::api::CompiledEndpoint::Compile(endpoint, **views, diagnostics);
+      }
+    }
+  }
+  if (!diagnostics.empty()) {
+    std::fputs(diagnostics.ToString().c_str(), stderr);
+    std::fprintf(stderr, "%zu problem%s found\n", diagnostics.size(), diagnostics.size() == 1 ? "" : "s");
+    return 1;
+  }
+  std::printf("ok: %zu dataset%s, %zu endpoint%s\n", project.datasets.size(), project.datasets.size() == 1 ? "" : "s",
+              project.endpoints.size(), project.endpoints.size() == 1 ? "" : "s");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "help") == 0) {
+    std::fputs(kUsage, stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string command = argv[1];
+  if (command == "version" || command == "--version") return std::puts("dram 0.1.0"), 0;
+  if (command == "serve") {
+    Flags flags = ParseFlags(argc, argv, 2, {"listen", "admin-listen", "cache-dir", "ready-file", "log-level"});
+    if (!flags.error.empty()) return std::fprintf(stderr, "dram serve: %s\n", flags.error.c_str()), 2;
+    return Serve(flags);
+  }
+  if (command == "validate") {
+    Flags flags = ParseFlags(argc, argv, 2, {});
+    if (!flags.error.empty()) return std::fprintf(stderr, "dram validate: %s\n", flags.error.c_str()), 2;
+    return Validate(flags);
+  }
+  std::fprintf(stderr, "dram: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,283 @@
+#include "http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <thread>
+
+#include "common/log.h"
+#include "http/gzip.h"
+
+namespace dram::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// A body of up to two segments (a shared prefix and an owned tail), written with one gathered
+// write; or, when compressed, one owned buffer.
+struct SegmentsBody {
+  struct value_type {
+    std::shared_ptr<const SharedBytes> shared;
+    std::string tail;
+  };
+
+  static std::uint64_t size(const value_type& body) {
+    return (body.shared ? body.shared->bytes().size() : 0) + body.tail.size();
+  }
+
+  class writer {
+   public:
+    using const_buffers_type = std::array<asio::const_buffer, 2>;
+    template <bool isRequest, class Fields>
+    writer(const bhttp::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+    void init(beast::error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      const_buffers_type buffers = {
+          body_.shared ? asio::buffer(body_.shared->bytes()) : asio::const_buffer(),
+          asio::buffer(body_.tail)};
+      return {{buffers, false}};
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
+
+bool AcceptsGzip(std::string_view accept_encoding) {
+  // Enough for real clients: "gzip" listed and not explicitly refused with q=0.
+  size_t pos = accept_encoding.find("gzip");
+  if (pos == std::string_view::npos) return false;
+  std::string_view rest = accept_encoding.substr(pos + 4);
+  size_t comma = rest.find(',');
+  std::string_view params = rest.substr(0, comma);
+  return params.find("q=0") == std::string_view::npos || params.find("q=0.") != std::string_view::npos;
+}
+
+std::string_view CorsOrigin(const std::vector<std::string>& allowed, std::string_view origin) {
+  if (origin.empty()) return {};
+  for (const auto& entry : allowed) {
+    if (entry == "*") return "*";
+    if (entry == origin) return origin;
+  }
+  return {};
+}
+
+}  // namespace
+
+namespace internal {
+
+class Session;
+
+class ServerImpl {
+ public:
+  ServerImpl(const ServerOptions& options, Handler& handler) : options_(options), handler_(handler) {}
+
+  Status Listen() {
+    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
+    }
+    beast::error_code ec;
+    auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) return InvalidArgument("bad listen address", options_.host);
+    acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(endpoint, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port), ec.message());
+    port_ = acceptor_->local_endpoint().port();
+    Accept();
+    for (auto& context : contexts_) {
+      threads_.emplace_back([&context] { context->run(); });
+    }
+    return Status::Ok();
+  }
+
+  void Stop() {
+    if (stopped_.exchange(true)) return;
+    asio::post(*contexts_[0], [this] {
+      beast::error_code ec;
+      acceptor_->close(ec);
+    });
+    for (auto& guard : guards_) guard.reset();
+    for (auto& context : contexts_) context->stop();
+    for (auto& thread : threads_) thread.join();
+  }
+
+  ~ServerImpl() { Stop(); }
+
+  uint16_t port() const { return port_; }
+  const ServerOptions& options() const { return options_; }
+  Handler& handler() { return handler_; }
+
+ private:
+  void Accept();
+
+  ServerOptions options_;
+  Handler& handler_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  size_t next_context_ = 0;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopped_{false};
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, ServerImpl& server) : stream_(std::move(socket)), server_(server) {}
+
+  void Start() { Read(false); }
+
+ private:
+  void Read(bool keep_alive_wait) {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
+    parser_->body_limit(server_.options().max_body_bytes);
+    stream_.expires_after(keep_alive_wait ? server_.options().idle_timeout : server_.options().read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == bhttp::error::header_limit) return SendError(431, "request headers too large");
+    if (ec == bhttp::error::body_limit) return SendError(413, "request body too large");
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted) {
+      return Close();
+    }
+    if (ec) return SendError(400, "malformed request");
+    stream_.expires_never();
+    auto& message = parser_->get();
+    keep_alive_ = message.keep_alive();
+    Request request;
+    request.method = std::string(message.method_string());
+    std::string_view target = message.target();
+    size_t question = target.find('?');
+    request.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+    request.headers.reserve(8);
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      request.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    request.body = std::move(message.body());
+    beast::error_code endpoint_ec;
+    auto remote = stream_.socket().remote_endpoint(endpoint_ec);
+    if (!endpoint_ec) request.remote_address = remote.address().to_string();
+    accept_gzip_ = AcceptsGzip(request.Header("accept-encoding"));
+    origin_ = std::string(request.Header("origin"));
+    head_ = request.method == "HEAD";
+
+    auto self = shared_from_this();
+    Responder responder = [self](Response response) {
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
+    };
+    try {
+      server_.handler().Handle(std::move(request), std::move(responder));
+    } catch (const std::exception& e) {
+      // Last resort: a handler bug must not take the server down.
+      common::Log(common::LogLevel::kError, "handler threw", "\"what\":\"exception\"");
+      SendError(500, "internal error");
+    }
+  }
+
+  void SendError(int status, std::string_view message) {
+    Response response;
+    response.status = status;
+    response.tail = "{\"error\":{\"code\":\"" + std::string(status == 500 ? "internal" : "bad_request") +
+                    "\",\"message\":\"" + std::string(message) + "\"}}";
+    keep_alive_ = false;
+    Write(std::move(response));
+  }
+
+  void Write(Response response) {
+    const ServerOptions& options = server_.options();
+    auto& out = response_.emplace();
+    out.version(11);
+    out.result(static_cast<bhttp::status>(response.status));
+    out.set(bhttp::field::server, "dram");
+    if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) out.insert(name, value);
+    std::string_view cors = CorsOrigin(options.cors_origins, origin_);
+    if (!cors.empty()) {
+      out.set(bhttp::field::access_control_allow_origin, cors);
+      if (cors != "*") out.set(bhttp::field::vary, "Origin");
+      out.set(bhttp::field::access_control_expose_headers, "ETag, X-Request-Id, X-Cache, X-Snapshot-Id");
+    }
+    if (response.compressible && accept_gzip_ && response.body_size() >= options.gzip_min_bytes) {
+      out.body().tail = GzipBody(response);
+      out.set(bhttp::field::content_encoding, "gzip");
+      out.insert(bhttp::field::vary, "Accept-Encoding");
+    } else {
+      out.body().shared = std::move(response.shared);
+      out.body().tail = std::move(response.tail);
+    }
+    out.keep_alive(keep_alive_);
+    out.prepare_payload();
+    if (head_) {
+      out.body() = {};
+    }
+    bhttp::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || !self->keep_alive_) return self->Close();
+      self->response_.reset();
+      self->Read(true);
+    });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  ServerImpl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<SegmentsBody>> response_;
+  bool keep_alive_ = false;
+  bool accept_gzip_ = false;
+  bool head_ = false;
+  std::string origin_;
+};
+
+void ServerImpl::Accept() {
+  auto& context = *contexts_[next_context_++ % contexts_.size()];
+  acceptor_->async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<Session>(std::move(socket), *this)->Start();
+    }
+    Accept();
+  });
+}
+
+}  // namespace internal
+
+Server::Server(std::unique_ptr<internal::ServerImpl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Handler& handler) {
+  auto impl = std::make_unique<internal::ServerImpl>(options, handler);
+  RETURN_IF_ERROR(impl->Listen());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+uint16_t Server::port() const { return impl_->port(); }
+void Server::Stop() { impl_->Stop(); }
+
+}  // namespace dram::http
