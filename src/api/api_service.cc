@@ -169,7 +169,12 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
 void ApiService::Execute(std::shared_ptr<Call> call) {
   auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
   const Route& route = call->route;
-  auto lease = route.snapshot->pool().Acquire(std::chrono::milliseconds(options_.queue_timeout_ms));
+  // The queue has a deadline: time spent waiting for a worker counts against the same budget
+  // as waiting for a connection, so a backlog turns into fast 503s instead of slow answers.
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - call->started);
+  auto budget = std::chrono::milliseconds(options_.queue_timeout_ms) - waited;
+  if (budget.count() <= 0) return fail(ResourceExhausted("request waited too long in the queue"));
+  auto lease = route.snapshot->pool().Acquire(budget);
   if (!lease.ok()) return fail(lease.status());
 
   const std::string& format = call->args.format;

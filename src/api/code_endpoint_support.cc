@@ -41,7 +41,7 @@ Result<EndpointSpec> SpecFromCode(const CodeEndpoint& code) {
   spec.position = {"<code endpoint " + code.name + ">", 0, 0};
   if (!code.handler) return InvalidArgument("code endpoint has no handler", code.name);
   for (const auto& decl : code.params) {
-    ParamSpec param{};
+    ParamSpec param;
     param.name = decl.name;
     param.required = decl.required;
     param.description = decl.description;

@@ -203,6 +203,14 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
     error(spec.position, "query does not compile against dataset '" + spec.dataset + "': " + described.status().message());
     return nullptr;
   }
+  bool unresolved = std::any_of(described->begin(), described->end(),
+                                [](const auto& c) { return c.type.kind == engine::TypeKind::kUnresolved; });
+  if (endpoint->is_template_ && unresolved) {
+    // The template's output depends on its parameters: serve its columns as they come, untyped.
+    if (!spec.columns.empty()) error(spec.position, "this sql's columns are only known at run time: drop 'columns'");
+    endpoint->output_sql_ = {"*"};
+    return diagnostics.size() == errors_before ? std::move(endpoint) : nullptr;
+  }
   if (endpoint->is_template_) {
     for (const auto& column : *described) endpoint->output_sql_.push_back(Quote(column.name));
   }
@@ -240,6 +248,18 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
     }
   }
   if (diagnostics.size() != errors_before) return nullptr;
+  // Pages must not overlap or skip rows, so an ordered endpoint ends its ORDER BY with every
+  // scalar output column: ties in the declared order are then broken the same way every time.
+  if (!spec.order_by.empty() || spec.sort) {
+    for (const auto& column : endpoint->outputs_) {
+      bool ordered = std::any_of(spec.order_by.begin(), spec.order_by.end(), [&](const auto& o) { return o.column == column.name; });
+      bool nested = column.type.kind == engine::TypeKind::kList || column.type.kind == engine::TypeKind::kStruct ||
+                    column.type.kind == engine::TypeKind::kMap || column.type.kind == engine::TypeKind::kArray ||
+                    column.type.kind == engine::TypeKind::kUnion;
+      if (ordered || nested) continue;
+      endpoint->order_by_sql_ += (endpoint->order_by_sql_.empty() ? "" : ", ") + Quote(column.name) + " ASC";
+    }
+  }
   return endpoint;
 }
 
@@ -280,10 +300,10 @@ Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std
     } else {
       int index = ParamIndex(key);
       if (index < 0) {
-        bool printable = IsReservedParam(key) || (key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
-                                                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-                                                  }));
-        return InvalidArgument(printable ? "unknown parameter '" + key + "'" : "unknown parameter");
+        // The name is request input too, so it is not echoed; the allowed names are.
+        std::string allowed;
+        for (const auto& p : spec_.params) allowed += ", " + p.name;
+        return InvalidArgument("unknown parameter (allowed: limit, offset, columns, format, total" + allowed + ")");
       }
       texts[index].push_back(value);
     }
@@ -348,7 +368,7 @@ Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std
       if (chosen[i]) args.outputs.push_back(i);
     }
   } else {
-    for (size_t i = 0; i < outputs_.size(); ++i) args.outputs.push_back(i);
+    for (size_t i = 0; i < output_sql_.size(); ++i) args.outputs.push_back(i);
   }
 
   std::string& key = args.canonical;

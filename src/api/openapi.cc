@@ -146,7 +146,9 @@ json::object Operation(const Route& route) {
 
 std::string RenderOpenApi(const ServingState& state) {
   std::map<std::string, const Route*> sorted;
-  for (const auto& [path, route] : state.routes) sorted[path] = &route;
+  for (const auto& [path, route] : state.routes) {
+    if (route.endpoint) sorted[path] = &route;
+  }
   json::object paths;
   for (const auto& [path, route] : sorted) paths[path] = json::object{{"get", Operation(*route)}};
   json::object error{{"type", "object"},
@@ -171,7 +173,9 @@ std::string RenderOpenApi(const ServingState& state) {
 
 std::string RenderSchema(const ServingState& state) {
   std::map<std::string, const Route*> sorted;
-  for (const auto& [path, route] : state.routes) sorted[path] = &route;
+  for (const auto& [path, route] : state.routes) {
+    if (route.endpoint) sorted[path] = &route;
+  }
   json::array endpoints;
   for (const auto& [path, route] : sorted) {
     const EndpointSpec& spec = route->endpoint->spec();

@@ -44,7 +44,10 @@ ServerImpl::ServerImpl(ProjectSpec project)
     : project_(std::move(project)), cache_(static_cast<size_t>(project_.settings.cache_max_bytes)) {
   const ServerSettings& settings = project_.settings;
   ApiOptions api_options;
-  api_options.workers = static_cast<int>(settings.pool_size);
+  // Enough workers to keep every dataset's pool busy; more would only queue on the pools.
+  constexpr int64_t kMaxWorkers = 256;
+  api_options.workers = static_cast<int>(
+      std::min<int64_t>(kMaxWorkers, settings.pool_size * std::max<int64_t>(1, static_cast<int64_t>(project_.datasets.size()))));
   api_options.queue_timeout_ms = settings.queue_timeout_ms;
   api_options.max_in_flight = settings.pool_size * 64;
   api_ = std::make_unique<ApiService>(api_options, cache_, metrics_);
@@ -176,7 +179,8 @@ void ServerImpl::Publish() {
         if (route.snapshot && route.snapshot->id() != compiled->second.snapshot_id) route.snapshot = nullptr;
       }
     }
-    if (!route.endpoint) continue;  // not compiled yet: answered as not found until its dataset loads
+    // Not compiled yet (its dataset has not loaded): the route exists and answers not_ready.
+    if (!route.endpoint) route.snapshot = nullptr;
     if (auto code = code_endpoints_.find(route_path); code != code_endpoints_.end()) route.code = code->second;
     state->routes.emplace(route_path, std::move(route));
   }
@@ -185,8 +189,11 @@ void ServerImpl::Publish() {
 
 Status ServerImpl::Start() {
   const ServerSettings& settings = project_.settings;
+  Publish();  // every route exists from the start; those whose dataset is loading answer not_ready
+  // A dataset that fails to load does not stop the others: its endpoints answer not_ready, its
+  // error shows in /status and metrics, and its refresh schedule keeps retrying.
   Status loaded = datasets_->LoadAll();
-  if (!loaded.ok()) return loaded;
+  if (!loaded.ok()) common::Log(common::LogLevel::kError, "some datasets failed to load", "");
   ASSIGN_OR_RETURN(api_server_, http::Server::Start(HttpOptions(settings, settings.listen, settings.io_threads), *api_));
   ASSIGN_OR_RETURN(admin_server_, http::Server::Start(HttpOptions(settings, settings.admin_listen, 1), *admin_));
   datasets_->StartRefreshing();

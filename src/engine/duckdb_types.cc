@@ -57,6 +57,7 @@ TypeKind KindOf(duckdb_type id) {
     case DUCKDB_TYPE_STRUCT: return TypeKind::kStruct;
     case DUCKDB_TYPE_MAP: return TypeKind::kMap;
     case DUCKDB_TYPE_UNION: return TypeKind::kUnion;
+    case DUCKDB_TYPE_INVALID: return TypeKind::kUnresolved;
     default: return TypeKind::kOther;
   }
 }

@@ -11,6 +11,7 @@ namespace dram::engine {
 enum class TypeKind {
   kBoolean, kInteger, kBigInteger, kFloat, kDecimal, kVarchar, kBlob, kDate, kTime, kTimestamp,
   kInterval, kUuid, kEnum, kList, kArray, kStruct, kMap, kUnion, kOther,
+  kUnresolved,  // not known before parameters are bound (e.g. range($1) in a template)
 };
 
 // A DuckDB-free description of a column type, for schemas, OpenAPI and validation.

@@ -232,7 +232,8 @@ class Session : public std::enable_shared_from_this<Session> {
       out.body() = {};
     }
     bhttp::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec || !self->keep_alive_) return self->Close();
+      if (ec) return self->Close();
+      if (!self->keep_alive_) return self->LingerClose();
       self->response_.reset();
       self->Read(true);
     });
@@ -242,6 +243,23 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
+
+  // Closing a socket with unread input makes the kernel send a reset, which can destroy the
+  // response still in flight (a 413/431 sent mid-request). So: stop sending, then read and drop
+  // what the client still sends, for a bounded time, before the socket closes (nginx's
+  // lingering close).
+  void LingerClose() {
+    Close();
+    stream_.expires_after(kLingerTime);
+    Drain();
+  }
+  void Drain() {
+    stream_.async_read_some(asio::buffer(linger_buffer_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (!ec) self->Drain();
+    });
+  }
+  static constexpr std::chrono::seconds kLingerTime{2};
+  std::array<char, 4096> linger_buffer_;
 
   beast::tcp_stream stream_;
   ServerImpl& server_;

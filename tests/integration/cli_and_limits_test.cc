@@ -1,0 +1,143 @@
+// The CLI's validation, and server behaviour that needs its own project: overload, a dataset that
+// cannot load, the admin token.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "integration/test_project.h"
+#include "testutil/http_client.h"
+#include "testutil/server_process.h"
+
+namespace dram::testing {
+namespace {
+
+TEST(ValidateCommandTest, ListsEveryProblemWithFileLineAndColumn) {
+  TempDir project;
+  WriteTestProject(project);
+  project.Write("endpoints/broken.yml", R"(name: broken
+version: 1
+dataset: shop
+params:
+  qty: {type: integr}
+filters:
+  - {column: qty, op: gte, param: qty}
+colour: blue
+)");
+  project.Write("endpoints/wrong_column.yml", R"(name: wrong_column
+dataset: shop
+params:
+  q: {type: integer}
+filters:
+  - {column: quantity, op: eq, param: q}
+)");
+  project.Write("datasets/other.yml", "name: other\ntables:\n  t: {path: nowhere.csv, format: xlsx}\n");
+  CommandResult result = RunCommand({DramBinary(), "validate", project.path()});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  const std::string& out = result.output;
+  EXPECT_NE(out.find("broken.yml:5:15: unknown param type 'integr'"), std::string::npos) << out;
+  EXPECT_NE(out.find("broken.yml:8:1: unknown key 'colour'"), std::string::npos) << out;
+  EXPECT_NE(out.find("other.yml:3:34: format must be parquet or csv"), std::string::npos) << out;
+  // Schema checks need the syntax to be clean first; fix it and the column error shows.
+  project.Write("endpoints/broken.yml", "name: broken\ndataset: shop\n");
+  project.Write("datasets/other.yml", "name: other\ntables:\n  t: {path: data/sales}\n");
+  result = RunCommand({DramBinary(), "validate", project.path()});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("wrong_column.yml:6:5: unknown column 'quantity' in table 'sales'"), std::string::npos)
+      << result.output;
+  project.Write("endpoints/wrong_column.yml", "name: wrong_column\ndataset: shop\n");
+  result = RunCommand({DramBinary(), "validate", project.path()});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+}
+
+TEST(ValidateCommandTest, ServeRefusesABadProjectWholeAndHelpDocumentsCommands) {
+  TempDir project;
+  WriteTestProject(project);
+  project.Write("dram.yml", "server:\n  io_threds: 2\n");
+  CommandResult serve = RunCommand({DramBinary(), "serve", project.path(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"});
+  EXPECT_EQ(serve.exit_code, 1);
+  EXPECT_NE(serve.output.find("dram.yml:2:3: unknown key 'io_threds'"), std::string::npos) << serve.output;
+  for (const char* command : {"serve", "validate"}) {
+    CommandResult help = RunCommand({DramBinary(), command, "--help"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_NE(help.output.find(std::string("dram ") + command), std::string::npos);
+  }
+  EXPECT_EQ(RunCommand({DramBinary(), "--help"}).exit_code, 0);
+  EXPECT_EQ(RunCommand({DramBinary(), "serve", project.path(), "--bogus", "1"}).exit_code, 2);
+}
+
+TEST(ServerLimitsTest, OverloadAnswers503WithRetryAfterAndNotReadyDatasetsAnswer503) {
+  TempDir project;
+  TempDir cache;
+  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 1\n  queue_timeout: 20ms\n");
+  project.Write("data/one.csv", "x\n1\n");
+  project.Write("datasets/one.yml", "name: one\ntables:\n  t: {path: data/one.csv}\n");
+  project.Write("datasets/missing.yml", "name: missing\ntables:\n  t: {path: data/nothing-here/*.parquet}\n");
+  project.Write("endpoints/slow.yml", R"(name: slow
+dataset: one
+cache: false
+params:
+  n: {type: integer, required: true}
+sql: SELECT count(*) AS c FROM range({{n}}) r(i) WHERE hash(i) % 7 = 0
+)");
+  project.Write("endpoints/gone.yml", "name: gone\ndataset: missing\ntable: t\n");
+  auto server = ServerProcess::Start(project.path(), cache.path());
+  ASSERT_NE(server, nullptr);
+  HttpClient probe("127.0.0.1", server->api_port());
+  HttpResult not_ready = probe.Get("/v1/gone");
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_NE(not_ready.body.find("\"not_ready\""), std::string::npos);
+  HttpClient admin("127.0.0.1", server->admin_port());
+  EXPECT_EQ(admin.Get("/ready").status, 503);
+
+  std::atomic<int> ok{0};
+  std::atomic<int> overloaded{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      HttpClient client("127.0.0.1", server->api_port());
+      HttpResult result = client.Get("/v1/slow?n=" + std::to_string(150000000 + t));
+      if (result.status == 200) {
+        ok++;
+      } else if (result.status == 503 && result.Header("retry-after") == "1" &&
+                 result.body.find("\"overloaded\"") != std::string::npos) {
+        overloaded++;
+      } else {
+        other++;
+        std::fprintf(stderr, "unexpected: %d %s\n", result.status, result.body.c_str());
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_GE(ok.load(), 1);
+  EXPECT_GE(overloaded.load(), 1);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST(ServerLimitsTest, AdminWritesNeedTheTokenWhenOneIsSet) {
+  TempDir project;
+  TempDir cache;
+  WriteTestProject(project);
+  project.Write("datasets/nested.yml", "name: nested\ntables:\n  items: {path: data/sales}\n");
+  project.Write("endpoints/items.yml", "name: items\ndataset: nested\n");
+  const std::string token = "t0ken-for-tests";
+  auto server = ServerProcess::Start(project.path(), cache.path(), {{"DRAM_ADMIN_TOKEN", token}});
+  ASSERT_NE(server, nullptr);
+  HttpClient admin("127.0.0.1", server->admin_port());
+  HttpResult without = admin.Request("POST", "/datasets/shop/refresh");
+  EXPECT_EQ(without.status, 401);
+  HttpResult wrong = admin.Request("POST", "/datasets/shop/refresh", {{"Authorization", "Bearer nope"}});
+  EXPECT_EQ(wrong.status, 401);
+  HttpResult with = admin.Request("POST", "/datasets/shop/refresh", {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(with.status, 200) << with.body;
+  HttpResult unknown = admin.Request("POST", "/datasets/nope/refresh", {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(admin.Get("/status").body.find(token), std::string::npos);
+  EXPECT_EQ(server->log().find(token), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dram::testing

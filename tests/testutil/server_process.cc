@@ -1,0 +1,135 @@
+#include "testutil/server_process.h"
+
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace dram::testing {
+
+namespace fs = std::filesystem;
+
+std::string DramBinary() { return DRAM_BINARY; }
+std::string DramSqlBinary() { return DRAM_SQL_BINARY; }
+
+TempDir::TempDir() {
+  std::string pattern = (fs::temp_directory_path() / "dram-test-XXXXXX").string();
+  char* made = ::mkdtemp(pattern.data());
+  path_ = made ? made : "";
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!path_.empty()) fs::remove_all(path_, ec);
+}
+
+void TempDir::Write(const std::string& relative, const std::string& content) const {
+  fs::path target = fs::path(path_) / relative;
+  fs::create_directories(target.parent_path());
+  std::string temp = target.string() + ".tmp";
+  { std::ofstream(temp, std::ios::binary) << content; }
+  fs::rename(temp, target);  // whole files only, even for a server reading concurrently
+}
+
+namespace {
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+std::unique_ptr<ServerProcess> ServerProcess::Start(const std::string& project_dir, const std::string& cache_dir,
+                                                    const std::map<std::string, std::string>& env) {
+  std::unique_ptr<ServerProcess> server(new ServerProcess());
+  server->scratch_ = std::make_unique<TempDir>();
+  std::string ready = server->scratch_->path() + "/ready.json";
+  server->log_path_ = server->scratch_->path() + "/server.log";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+    int log = ::open(server->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(log, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    std::string binary = DramBinary();
+    std::vector<std::string> args = {binary, "serve", project_dir, "--listen", "127.0.0.1:0", "--admin-listen",
+                                     "127.0.0.1:0", "--cache-dir", cache_dir, "--ready-file", ready};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  server->pid_ = pid;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(ready)) {
+      std::string text = ReadFile(ready);
+      std::smatch match;
+      if (std::regex_search(text, match, std::regex(R"re("api":"[^"]*:(\d+)","admin":"[^"]*:(\d+)")re"))) {
+        server->api_port_ = std::stoi(match[1]);
+        server->admin_port_ = std::stoi(match[2]);
+        return server;
+      }
+    }
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      server->pid_ = -1;
+      return std::unique_ptr<ServerProcess>(nullptr);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return std::unique_ptr<ServerProcess>(nullptr);  // the destructor of `server` kills it
+}
+
+std::string ServerProcess::log() const { return ReadFile(log_path_); }
+
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 200; ++i) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+ServerProcess::~ServerProcess() { Stop(); }
+
+CommandResult RunCommand(const std::vector<std::string>& argv) {
+  TempDir scratch;
+  std::string output_path = scratch.path() + "/out";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int out = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    std::vector<std::string> args = argv;
+    std::vector<char*> raw;
+    for (auto& arg : args) raw.push_back(arg.data());
+    raw.push_back(nullptr);
+    ::execv(raw[0], raw.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(output_path)};
+}
+
+}  // namespace dram::testing

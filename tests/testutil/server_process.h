@@ -1,0 +1,64 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dram::testing {
+
+// A directory under /tmp removed (with its contents) when this object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // Writes `content` to path()/relative, creating directories.
+  void Write(const std::string& relative, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// Runs the real `dram` binary as a child process on ephemeral 127.0.0.1 ports.
+class ServerProcess {
+ public:
+  // Starts `dram serve project_dir` and waits (up to 120 s) for its ready file. Returns null and
+  // fills `log` when it exits or times out first.
+  static std::unique_ptr<ServerProcess> Start(const std::string& project_dir, const std::string& cache_dir,
+                                              const std::map<std::string, std::string>& env = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  int api_port() const { return api_port_; }
+  int admin_port() const { return admin_port_; }
+  std::string log() const;
+  // Sends SIGTERM and waits; returns the exit status.
+  int Stop();
+
+ private:
+  ServerProcess() = default;
+  pid_t pid_ = -1;
+  int api_port_ = 0;
+  int admin_port_ = 0;
+  std::string log_path_;
+  std::unique_ptr<TempDir> scratch_;
+};
+
+// Runs a command, returning its exit code and (combined) output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv);
+
+// The built binaries (paths set by CMake).
+std::string DramBinary();
+std::string DramSqlBinary();
+
+}  // namespace dram::testing
