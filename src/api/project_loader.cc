@@ -287,7 +287,7 @@ void LoadSelect(YamlMap& top, EndpointSpec& spec, Diagnostics& diagnostics) {
   }
 }
 
-void CheckParamReferences(YamlMap& top, EndpointSpec& spec) {
+void CheckParamReferences(YamlMap& top, EndpointSpec& spec, Diagnostics& diagnostics) {
   std::set<std::string> declared;
   for (const auto& param : spec.params) declared.insert(param.name);
   auto find = [&](const std::string& name) -> const ParamSpec* {
@@ -297,15 +297,18 @@ void CheckParamReferences(YamlMap& top, EndpointSpec& spec) {
     return nullptr;
   };
   for (const auto& filter : spec.filters) {
+    auto error = [&](const std::string& message) {
+      diagnostics.Add(filter.position.file, filter.position.line, filter.position.column, message);
+    };
     for (const auto& name : filter.params) {
       const ParamSpec* param = find(name);
       if (!param) {
-        top.Error("filter on '" + filter.column + "' uses undeclared param '" + name + "'");
+        error("filter on '" + filter.column + "' uses undeclared param '" + name + "'");
         continue;
       }
-      if (filter.op == FilterOp::kIn && !param->is_list) top.Error("'in' filter param '" + name + "' must be a list type");
-      if (filter.op != FilterOp::kIn && param->is_list) top.Error("list param '" + name + "' can only be used with 'in'");
-      if (filter.op == FilterOp::kIsNull && param->type != ParamType::kBoolean) top.Error("'is_null' filter param '" + name + "' must be boolean");
+      if (filter.op == FilterOp::kIn && !param->is_list) error("'in' filter param '" + name + "' must be a list type");
+      if (filter.op != FilterOp::kIn && param->is_list) error("list param '" + name + "' can only be used with 'in'");
+      if (filter.op == FilterOp::kIsNull && param->type != ParamType::kBoolean) error("'is_null' filter param '" + name + "' must be boolean");
     }
   }
   for (const auto& combination : spec.combinations) {
@@ -391,7 +394,7 @@ std::optional<EndpointSpec> LoadEndpoint(const fs::path& path, Diagnostics& diag
   }
   spec.cache = top.Bool("cache").value_or(true);
   if (auto v = top.DurationMs("max_age")) spec.max_age_s = *v / 1000;
-  CheckParamReferences(top, spec);
+  CheckParamReferences(top, spec, diagnostics);
   top.Finish();
   if (diagnostics.size() != errors_before) return std::nullopt;
   return spec;

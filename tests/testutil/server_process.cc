@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 
 std::string DramBinary() { return DRAM_BINARY; }
 std::string DramSqlBinary() { return DRAM_SQL_BINARY; }
+std::string EmbedExampleBinary() { return EMBED_EXAMPLE_BINARY; }
 
 TempDir::TempDir() {
   std::string pattern = (fs::temp_directory_path() / "dram-test-XXXXXX").string();
@@ -50,23 +51,30 @@ std::string ReadFile(const std::string& path) {
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const std::string& project_dir, const std::string& cache_dir,
                                                     const std::map<std::string, std::string>& env) {
+  return Launch({DramBinary(), "serve", project_dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                 "--cache-dir", cache_dir, "--ready-file", "{READY}"},
+                env);
+}
+
+std::unique_ptr<ServerProcess> ServerProcess::Launch(std::vector<std::string> args,
+                                                     const std::map<std::string, std::string>& env) {
   std::unique_ptr<ServerProcess> server(new ServerProcess());
   server->scratch_ = std::make_unique<TempDir>();
   std::string ready = server->scratch_->path() + "/ready.json";
   server->log_path_ = server->scratch_->path() + "/server.log";
+  for (auto& arg : args) {
+    if (arg == "{READY}") arg = ready;
+  }
   pid_t pid = ::fork();
   if (pid == 0) {
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     int log = ::open(server->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
-    std::string binary = DramBinary();
-    std::vector<std::string> args = {binary, "serve", project_dir, "--listen", "127.0.0.1:0", "--admin-listen",
-                                     "127.0.0.1:0", "--cache-dir", cache_dir, "--ready-file", ready};
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    ::execv(binary.c_str(), argv.data());
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   server->pid_ = pid;

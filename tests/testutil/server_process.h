@@ -31,6 +31,9 @@ class ServerProcess {
   // fills `log` when it exits or times out first.
   static std::unique_ptr<ServerProcess> Start(const std::string& project_dir, const std::string& cache_dir,
                                               const std::map<std::string, std::string>& env = {});
+  // Runs any program that writes the same ready file: `argv` may use {READY} for its path.
+  static std::unique_ptr<ServerProcess> Launch(std::vector<std::string> argv,
+                                               const std::map<std::string, std::string>& env = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -60,5 +63,6 @@ CommandResult RunCommand(const std::vector<std::string>& argv);
 // The built binaries (paths set by CMake).
 std::string DramBinary();
 std::string DramSqlBinary();
+std::string EmbedExampleBinary();
 
 }  // namespace dram::testing
