@@ -80,7 +80,7 @@ ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry
       workers_(static_cast<size_t>(std::max(1, options.workers))) {
   std::random_device random;
   char prefix[16];
-  std::snprintf(prefix, sizeof(prefix), "%08x", static_cast<unsigned>(random()));
+  std::snprintf(prefix, sizeof(prefix), "%08x-", static_cast<unsigned>(random()));
   request_id_prefix_ = prefix;
 }
 
@@ -91,9 +91,12 @@ void ApiService::Drain() { workers_.join(); }
 void ApiService::Publish(std::shared_ptr<const ServingState> state) { state_.store(std::move(state)); }
 
 std::string ApiService::NextRequestId() {
-  char id[32];
-  std::snprintf(id, sizeof(id), "%s-%08llx", request_id_prefix_.c_str(),
-                static_cast<unsigned long long>(request_counter_.fetch_add(1, std::memory_order_relaxed)));
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t number = request_counter_.fetch_add(1, std::memory_order_relaxed);
+  std::string id = request_id_prefix_;  // "xxxxxxxx-"
+  size_t start = id.size();
+  id.resize(start + 8);
+  for (int i = 7; i >= 0; --i, number >>= 4) id[start + i] = kHex[number & 0xF];
   return id;
 }
 

@@ -232,7 +232,7 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
   endpoint->output_sql_ = std::move(kept_sql);
 
   auto order_ok = [&](const std::string& column) {
-    return names.contains(column) || (!endpoint->is_template_ && snapshot.FindTable(spec.table) &&
+    return names.contains(column) || std::find(spec.group_by.begin(), spec.group_by.end(), column) != spec.group_by.end() || (!endpoint->is_template_ && snapshot.FindTable(spec.table) &&
                                       std::any_of(snapshot.FindTable(spec.table)->columns.begin(),
                                                   snapshot.FindTable(spec.table)->columns.end(),
                                                   [&](const auto& c) { return c.name == column && spec.group_by.empty(); }));
@@ -248,17 +248,31 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
     }
   }
   if (diagnostics.size() != errors_before) return nullptr;
-  // Pages must not overlap or skip rows, so an ordered endpoint ends its ORDER BY with every
-  // scalar output column: ties in the declared order are then broken the same way every time.
+  // Pages must not overlap or skip rows, so an ordered endpoint ends its ORDER BY with columns
+  // that identify a row: the group_by columns of an aggregate, else the table's declared key,
+  // else every scalar output column (correct, but the most expensive to sort by).
   if (!spec.order_by.empty() || spec.sort) {
-    for (const auto& column : endpoint->outputs_) {
-      bool ordered = std::any_of(spec.order_by.begin(), spec.order_by.end(), [&](const auto& o) { return o.column == column.name; });
-      bool nested = column.type.kind == engine::TypeKind::kList || column.type.kind == engine::TypeKind::kStruct ||
-                    column.type.kind == engine::TypeKind::kMap || column.type.kind == engine::TypeKind::kArray ||
-                    column.type.kind == engine::TypeKind::kUnion;
-      if (ordered || nested) continue;
-      endpoint->order_by_sql_ += (endpoint->order_by_sql_.empty() ? "" : ", ") + Quote(column.name) + " ASC";
+    std::vector<std::string> tiebreak = spec.group_by;
+    const database::TableInfo* table = endpoint->is_template_ ? nullptr : snapshot.FindTable(spec.table);
+    if (tiebreak.empty() && table && !table->key.empty()) tiebreak = table->key;
+    if (tiebreak.empty()) {
+      for (const auto& column : endpoint->outputs_) {
+        bool nested = column.type.kind == engine::TypeKind::kList || column.type.kind == engine::TypeKind::kStruct ||
+                      column.type.kind == engine::TypeKind::kMap || column.type.kind == engine::TypeKind::kArray ||
+                      column.type.kind == engine::TypeKind::kUnion;
+        if (!nested) tiebreak.push_back(column.name);
+      }
     }
+    for (const auto& column : tiebreak) {
+      bool ordered = std::any_of(spec.order_by.begin(), spec.order_by.end(), [&](const auto& o) { return o.column == column; });
+      if (ordered) continue;
+      if (!order_ok(column)) {
+        error(spec.position, "key column '" + column + "' is not a column of table '" + spec.table + "'");
+        continue;
+      }
+      endpoint->order_by_sql_ += (endpoint->order_by_sql_.empty() ? "" : ", ") + Quote(column) + " ASC";
+    }
+    if (diagnostics.size() != errors_before) return nullptr;
   }
   return endpoint;
 }

@@ -108,6 +108,10 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
   spec.description = top.String("description").value_or("");
   if (auto v = top.DurationMs("refresh")) spec.refresh_interval_ms = *v;
   if (auto v = top.DurationMs("max_age")) spec.max_age_ms = *v;
+  if (auto v = top.Int("row_group_size", 2048, 1 << 20)) {
+    if (*v % 2048 != 0) top.Error(top.Child("row_group_size"), "'row_group_size' must be a multiple of 2048");
+    spec.row_group_size = *v;
+  }
   YAML::Node tables = top.Child("tables");
   if (!tables.IsDefined()) {
     top.Error("missing required field 'tables'");
@@ -131,6 +135,7 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
         }
       }
       table.sort_by = fields.StringList("sort_by").value_or(std::vector<std::string>{});
+      table.key = fields.StringList("key").value_or(std::vector<std::string>{});
       fields.Finish();
       spec.tables.push_back(std::move(table));
     }

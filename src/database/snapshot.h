@@ -16,6 +16,7 @@ struct TableInfo {
   std::string name;
   int64_t rows = 0;
   std::vector<engine::ColumnInfo> columns;
+  std::vector<std::string> key;  // declared row identity, if any
 };
 
 // One immutable, materialized version of a dataset: a read-only DuckDB file and its connection

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <atomic>
 #include <thread>
 
@@ -20,37 +21,6 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// A body of up to two segments (a shared prefix and an owned tail), written with one gathered
-// write; or, when compressed, one owned buffer.
-struct SegmentsBody {
-  struct value_type {
-    std::shared_ptr<const SharedBytes> shared;
-    std::string tail;
-  };
-
-  static std::uint64_t size(const value_type& body) {
-    return (body.shared ? body.shared->bytes().size() : 0) + body.tail.size();
-  }
-
-  class writer {
-   public:
-    using const_buffers_type = std::array<asio::const_buffer, 2>;
-    template <bool isRequest, class Fields>
-    writer(const bhttp::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
-    void init(beast::error_code& ec) { ec = {}; }
-    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
-      ec = {};
-      const_buffers_type buffers = {
-          body_.shared ? asio::buffer(body_.shared->bytes()) : asio::const_buffer(),
-          asio::buffer(body_.tail)};
-      return {{buffers, false}};
-    }
-
-   private:
-    const value_type& body_;
-  };
-};
 
 bool AcceptsGzip(std::string_view accept_encoding) {
   // Enough for real clients: "gzip" listed and not explicitly refused with q=0.
@@ -204,39 +174,67 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(std::move(response));
   }
 
+  // Serializes the status line and headers ourselves and sends them with the body segments in
+  // one gathered write: Beast's generic serializer cost ~10% of a cached request's CPU.
   void Write(Response response) {
     const ServerOptions& options = server_.options();
-    auto& out = response_.emplace();
-    out.version(11);
-    out.result(static_cast<bhttp::status>(response.status));
-    out.set(bhttp::field::server, "dram");
-    if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) out.insert(name, value);
+    std::string& head = head_text_;
+    head.clear();
+    head += "HTTP/1.1 ";
+    AppendNumber(head, response.status);
+    head += ' ';
+    head += bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
+    head += "\r\nServer: dram\r\n";
+    if (!response.content_type.empty()) AppendHeader(head, "Content-Type", response.content_type);
+    for (const auto& [name, value] : response.headers) AppendHeader(head, name, value);
     std::string_view cors = CorsOrigin(options.cors_origins, origin_);
     if (!cors.empty()) {
-      out.set(bhttp::field::access_control_allow_origin, cors);
-      if (cors != "*") out.set(bhttp::field::vary, "Origin");
-      out.set(bhttp::field::access_control_expose_headers, "ETag, X-Request-Id, X-Cache, X-Snapshot-Id");
+      AppendHeader(head, "Access-Control-Allow-Origin", cors);
+      if (cors != "*") AppendHeader(head, "Vary", "Origin");
+      AppendHeader(head, "Access-Control-Expose-Headers", "ETag, X-Request-Id, X-Cache, X-Snapshot-Id");
     }
     if (response.compressible && accept_gzip_ && response.body_size() >= options.gzip_min_bytes) {
-      out.body().tail = GzipBody(response);
-      out.set(bhttp::field::content_encoding, "gzip");
-      out.insert(bhttp::field::vary, "Accept-Encoding");
+      body_tail_ = GzipBody(response);
+      body_shared_.reset();
+      AppendHeader(head, "Content-Encoding", "gzip");
+      AppendHeader(head, "Vary", "Accept-Encoding");
     } else {
-      out.body().shared = std::move(response.shared);
-      out.body().tail = std::move(response.tail);
+      body_shared_ = std::move(response.shared);
+      body_tail_ = std::move(response.tail);
     }
-    out.keep_alive(keep_alive_);
-    out.prepare_payload();
-    if (head_) {
-      out.body() = {};
+    size_t body_size = (body_shared_ ? body_shared_->bytes().size() : 0) + body_tail_.size();
+    bool bodiless_status = response.status == 204 || response.status == 304;
+    if (!bodiless_status) {
+      head += "Content-Length: ";
+      AppendNumber(head, body_size);
+      head += "\r\n";
     }
-    bhttp::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (!keep_alive_) head += "Connection: close\r\n";
+    head += "\r\n";
+    std::array<asio::const_buffer, 3> buffers = {asio::buffer(head), asio::const_buffer(), asio::const_buffer()};
+    if (!head_ && !bodiless_status) {
+      if (body_shared_) buffers[1] = asio::buffer(body_shared_->bytes());
+      buffers[2] = asio::buffer(body_tail_);
+    }
+    stream_.expires_after(options.idle_timeout);  // a client that stops reading cannot hold us forever
+    asio::async_write(stream_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->body_shared_.reset();
       if (ec) return self->Close();
       if (!self->keep_alive_) return self->LingerClose();
-      self->response_.reset();
       self->Read(true);
     });
+  }
+
+  static void AppendNumber(std::string& out, size_t value) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
+    out.append(digits, end);
+  }
+  static void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
   }
 
   void Close() {
@@ -265,7 +263,9 @@ class Session : public std::enable_shared_from_this<Session> {
   ServerImpl& server_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<SegmentsBody>> response_;
+  std::string head_text_;                           // status line and headers of the response being sent
+  std::shared_ptr<const SharedBytes> body_shared_;  // kept alive until the write completes
+  std::string body_tail_;
   bool keep_alive_ = false;
   bool accept_gzip_ = false;
   bool head_ = false;
