@@ -154,7 +154,9 @@ int Validate(const Flags& flags) {
   dram::common::SetMinLogLevel(dram::common::LogLevel::kWarn);
   dram::common::Diagnostics diagnostics;
   dram::api::ProjectSpec project = dram::api::LoadProject(flags.positional[0], diagnostics);
-  if (diagnostics.empty()) {
+  // The schema checks run on every dataset and endpoint that parsed, even when others did not,
+  // so one run lists every problem.
+  {
     for (const auto& dataset : project.datasets) {
       auto views = dram::database::DatasetManager::OpenSourceViews(dataset);
       if (!views.ok()) {
@@ -162,7 +164,8 @@ int Validate(const Flags& flags) {
         continue;
       }
       for (const auto& endpoint : project.endpoints) {
-        if (endpoint.dataset == dataset.name) dram::api::CompiledEndpoint::Compile(endpoint, **views, diagnostics);
+        bool has_table = !endpoint.table.empty() || !endpoint.sql.empty();
+        if (endpoint.dataset == dataset.name && has_table) dram::api::CompiledEndpoint::Compile(endpoint, **views, diagnostics);
       }
     }
   }

@@ -323,13 +323,15 @@ TEST_F(ServerTest, ZSnapshotSwapUnderLoadFailsNoRequest) {
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
   std::atomic<int> requests{0};
+  std::atomic<int> started{0};   // clients that have seen a response
+  std::atomic<int> switched{0};  // clients that have seen a second snapshot
   std::vector<std::vector<std::string>> seen(4);
   std::vector<std::thread> clients;
   for (int t = 0; t < 4; ++t) {
     clients.emplace_back([&, t] {
       HttpClient client("127.0.0.1", server_->api_port());
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-      for (int i = 0; i < 20000 && !stop && std::chrono::steady_clock::now() < deadline; ++i) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      for (int i = 0; i < 50000 && !stop && std::chrono::steady_clock::now() < deadline; ++i) {
         // Alternate a cached and an uncached endpoint.
         HttpResult result = client.Get(i % 2 ? "/v1/sales?region=north&limit=5" : "/v2/sales?region=south&limit=5");
         requests++;
@@ -338,16 +340,27 @@ TEST_F(ServerTest, ZSnapshotSwapUnderLoadFailsNoRequest) {
           continue;
         }
         std::string snapshot = result.Header("x-snapshot-id");
-        if (seen[t].empty() || seen[t].back() != snapshot) seen[t].push_back(snapshot);
+        if (seen[t].empty()) started++;
+        if (seen[t].empty() || seen[t].back() != snapshot) {
+          seen[t].push_back(snapshot);
+          if (seen[t].size() == 2) switched++;
+        }
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto wait_for = [](std::atomic<int>& counter, int target) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (counter.load() < target && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  wait_for(started, 4);
   project_->Write("data/sales/sales.csv", SalesCsv(2400, 5000));
   HttpClient admin("127.0.0.1", server_->admin_port());
   HttpResult refresh = admin.Request("POST", "/datasets/shop/refresh");
   EXPECT_EQ(refresh.status, 200) << refresh.body;
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  wait_for(switched, 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   stop = true;
   for (auto& client : clients) client.join();
   EXPECT_EQ(failures.load(), 0) << "of " << requests.load();
