@@ -54,6 +54,10 @@ Status SanitizeQueryError(const Status& status) {
   }
 }
 
+std::string CacheControl(const EndpointSpec& spec) {
+  return spec.max_age_s > 0 ? "private, max-age=" + std::to_string(spec.max_age_s) : "no-cache";
+}
+
 bool EtagMatches(std::string_view if_none_match, std::string_view etag) {
   if (if_none_match.empty()) return false;
   if (if_none_match == "*") return true;
@@ -66,7 +70,8 @@ bool EtagMatches(std::string_view if_none_match, std::string_view etag) {
 
 struct ApiService::Call {
   http::Responder responder;
-  Route route;
+  std::shared_ptr<const ServingState> state;  // keeps *route alive
+  const Route* route = nullptr;
   RequestArgs args;
   std::string request_id;
   std::string cache_key;
@@ -102,7 +107,7 @@ std::string ApiService::NextRequestId() {
 
 void ApiService::Finish(Call& call, http::Response response) {
   double seconds = std::chrono::duration<double>(Clock::now() - call.started).count();
-  EndpointMetrics* metrics = call.route.metrics ? call.route.metrics : &metrics_.unmatched();
+  EndpointMetrics* metrics = call.route && call.route->metrics ? call.route->metrics : &metrics_.unmatched();
   metrics->Record(response.status, seconds);
   if (call.admitted) in_flight_.fetch_sub(1, std::memory_order_relaxed);
   call.responder(std::move(response));
@@ -127,34 +132,35 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   std::shared_ptr<const ServingState> state = state_.load();
   auto found = state->routes.find(request.path);
   if (found == state->routes.end()) return fail(NotFound("no such endpoint"));
-  call->route = found->second;
+  call->state = std::move(state);
+  call->route = &found->second;
   if (request.method != "GET" && request.method != "HEAD") {
     http::Response response = MakeErrorResponse(InvalidArgument("only GET and HEAD are allowed"), call->request_id);
     response.status = 405;
     response.SetHeader("Allow", "GET, HEAD, OPTIONS");
     return Finish(*call, std::move(response));
   }
-  if (!call->route.snapshot) return fail(Unavailable("the endpoint's dataset is not loaded yet"));
+  if (!call->route->snapshot) return fail(Unavailable("the endpoint's dataset is not loaded yet"));
 
   auto query = ParseQueryString(request.query);
   if (!query.ok()) return fail(query.status());
-  auto args = call->route.endpoint->ParseRequest(*query, request.Header("accept"));
+  auto args = call->route->endpoint->ParseRequest(*query, request.Header("accept"));
   if (!args.ok()) return fail(args.status());
   call->args = std::move(args).value();
 
-  const std::string& snapshot_id = call->route.snapshot->id();
+  const std::string& snapshot_id = call->route->snapshot->id();
   call->cache_key.reserve(request.path.size() + snapshot_id.size() + call->args.canonical.size() + 2);
   call->cache_key.append(request.path).append("\n").append(snapshot_id).append("\n").append(call->args.canonical);
   call->etag = "W/\"" + common::Fnv1a64().Add(call->cache_key).hex() + "\"";
 
-  const EndpointSpec& spec = call->route.endpoint->spec();
+  const EndpointSpec& spec = call->route->endpoint->spec();
   // The snapshot is immutable, so the ETag alone decides: no query needed for a 304.
   if (EtagMatches(request.Header("if-none-match"), call->etag)) {
     http::Response response;
     response.status = 304;
     response.content_type.clear();
     response.SetHeader("ETag", call->etag);
-    response.SetHeader("Cache-Control", spec.max_age_s > 0 ? "private, max-age=" + std::to_string(spec.max_age_s) : "no-cache");
+    response.SetHeader("Cache-Control", CacheControl(spec));
     response.SetHeader("X-Request-Id", call->request_id);
     return Finish(*call, std::move(response));
   }
@@ -171,7 +177,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
 
 void ApiService::Execute(std::shared_ptr<Call> call) {
   auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
-  const Route& route = call->route;
+  const Route& route = *call->route;
   // The queue has a deadline: time spent waiting for a worker counts against the same budget
   // as waiting for a connection, so a backlog turns into fast 503s instead of slow answers.
   auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - call->started);
@@ -207,10 +213,8 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
       std::vector<Value> filter_values(plan.values.begin(), plan.values.begin() + plan.filter_value_count);
       auto counted = (*lease)->Query(plan.count_sql, filter_values);
       if (!counted.ok()) return fail(SanitizeQueryError(counted.status()));
-      std::string text;
-      if (engine::EncodeResult(*counted, engine::Format::kCsv, text).ok()) {
-        entry->total = std::stoll(text.substr(text.find('\n') + 1));
-      }
+      auto text = engine::ColumnText(*counted, 0);
+      if (text.ok() && !text->empty()) entry->total = std::stoll(text->front());
     }
   }
   if (!rows.ok()) return fail(rows.status());
@@ -222,16 +226,16 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
 }
 
 void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view cache_status) {
-  const Route& route = call.route;
+  const Route& route = *call.route;
   const EndpointSpec& spec = route.endpoint->spec();
   const database::Snapshot& snapshot = *route.snapshot;
   http::Response response;
   response.content_type = ContentTypeOf(call.args.format);
   response.shared = entry.body;
   response.SetHeader("ETag", call.etag);
-  response.SetHeader("Cache-Control", spec.max_age_s > 0 ? "private, max-age=" + std::to_string(spec.max_age_s) : "no-cache");
+  response.SetHeader("Cache-Control", CacheControl(spec));
   response.SetHeader("X-Request-Id", call.request_id);
-  response.SetHeader("X-Cache", std::string(cache_status));
+  response.SetHeader("X-Cache", cache_status);
   response.SetHeader("X-Snapshot-Id", snapshot.id());
   if (call.args.format != "json") {
     response.SetHeader("X-Row-Count", std::to_string(entry.row_count));

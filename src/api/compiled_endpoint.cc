@@ -6,20 +6,13 @@
 
 #include "api/param_parser.h"
 #include "api/project.h"
+#include "common/sql_text.h"
 
 namespace dram::api {
 
 namespace {
 
-std::string Quote(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
+std::string Quote(std::string_view name) { return common::QuoteIdentifier(name); }
 
 std::string_view AggregateName(Aggregate aggregate) {
   switch (aggregate) {

@@ -39,7 +39,7 @@ http::Response MakeErrorResponse(const Status& status, std::string_view request_
   body += ",\"request_id\":\"";
   body += request_id;
   body += "\"}}";
-  response.SetHeader("X-Request-Id", std::string(request_id));
+  response.SetHeader("X-Request-Id", request_id);
   response.SetHeader("Cache-Control", "no-store");
   if (kind.code == "overloaded") response.SetHeader("Retry-After", std::to_string(kRetryAfterSeconds));
   return response;

@@ -9,6 +9,7 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/sql_text.h"
 #include "engine/result_encoder.h"
 
 namespace dram::database {
@@ -29,25 +30,8 @@ struct TableSources {
   std::vector<SourceFile> files;
 };
 
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
-std::string QuoteLiteral(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
+using common::QuoteIdentifier;
+using common::QuoteLiteral;
 
 FileFormat FormatOf(const std::string& path) {
   auto ends_with = [&](std::string_view suffix) {
@@ -70,28 +54,7 @@ Result<TableSources> ListSources(const TableSpec& table, engine::Connection& scr
   std::error_code ec;
   if (fs::is_directory(pattern, ec)) pattern = (fs::path(pattern) / "**" / "*").string();
   ASSIGN_OR_RETURN(auto listing, scratch.Query("SELECT file FROM glob(" + QuoteLiteral(pattern) + ") ORDER BY file"));
-  std::string text;
-  // The glob result is small; reading it through the CSV encoder keeps duckdb.h inside engine/.
-  std::vector<std::string> paths;
-  {
-    std::string csv;
-    ASSIGN_OR_RETURN(size_t rows, engine::EncodeResult(listing, engine::Format::kNdjson, csv));
-    (void)rows;
-    size_t pos = 0;
-    while (pos < csv.size()) {
-      size_t end = csv.find('\n', pos);
-      std::string_view line(csv.data() + pos, end - pos);
-      // {"file":"…"}: paths from glob are plain; unescape the two escapes JSON may have added.
-      std::string path;
-      std::string_view value = line.substr(9, line.size() - 11);
-      for (size_t i = 0; i < value.size(); ++i) {
-        if (value[i] == '\\' && i + 1 < value.size()) ++i;
-        path.push_back(value[i]);
-      }
-      paths.push_back(std::move(path));
-      pos = end + 1;
-    }
-  }
+  ASSIGN_OR_RETURN(std::vector<std::string> paths, engine::ColumnText(listing, 0));
   TableSources sources{&table, table.format, {}};
   for (const auto& path : paths) {
     FileFormat format = FormatOf(path);
@@ -181,9 +144,8 @@ Result<std::vector<TableInfo>> DescribeTables(engine::Connection& connection, co
     ASSIGN_OR_RETURN(info.columns, connection.Describe("SELECT * FROM " + QuoteIdentifier(info.name)));
     if (count_rows) {
       ASSIGN_OR_RETURN(auto count, connection.Query("SELECT count(*) AS n FROM " + QuoteIdentifier(info.name)));
-      std::string text;
-      RETURN_IF_ERROR(engine::EncodeResult(count, engine::Format::kCsv, text).status());
-      info.rows = std::stoll(text.substr(text.find('\n') + 1));
+      ASSIGN_OR_RETURN(std::vector<std::string> text, engine::ColumnText(count, 0));
+      info.rows = std::stoll(text.at(0));
     }
     infos.push_back(std::move(info));
   }

@@ -6,14 +6,6 @@ namespace dram::engine::internal {
 
 namespace {
 
-struct LogicalType {
-  duckdb_logical_type type;
-  explicit LogicalType(duckdb_logical_type t) : type(t) {}
-  ~LogicalType() { duckdb_destroy_logical_type(&type); }
-  LogicalType(const LogicalType&) = delete;
-  LogicalType& operator=(const LogicalType&) = delete;
-};
-
 std::string TakeString(char* text) {
   std::string out = text ? text : "";
   duckdb_free(text);
@@ -115,20 +107,20 @@ TypeInfo DescribeType(duckdb_logical_type type) {
       break;
     }
     case DUCKDB_TYPE_LIST: {
-      LogicalType child(duckdb_list_type_child_type(type));
+      OwnedLogicalType child(duckdb_list_type_child_type(type));
       info.children.emplace_back("", DescribeType(child.type));
       info.sql_name = info.children[0].second.sql_name + "[]";
       break;
     }
     case DUCKDB_TYPE_ARRAY: {
-      LogicalType child(duckdb_array_type_child_type(type));
+      OwnedLogicalType child(duckdb_array_type_child_type(type));
       info.children.emplace_back("", DescribeType(child.type));
       info.sql_name = info.children[0].second.sql_name + "[" + std::to_string(duckdb_array_type_array_size(type)) + "]";
       break;
     }
     case DUCKDB_TYPE_MAP: {
-      LogicalType key(duckdb_map_type_key_type(type));
-      LogicalType value(duckdb_map_type_value_type(type));
+      OwnedLogicalType key(duckdb_map_type_key_type(type));
+      OwnedLogicalType value(duckdb_map_type_value_type(type));
       info.children.emplace_back("key", DescribeType(key.type));
       info.children.emplace_back("value", DescribeType(value.type));
       info.sql_name = "MAP(" + info.children[0].second.sql_name + ", " + info.children[1].second.sql_name + ")";
@@ -142,7 +134,7 @@ TypeInfo DescribeType(duckdb_logical_type type) {
       for (idx_t i = 0; i < count; ++i) {
         std::string name = TakeString(is_union ? duckdb_union_type_member_name(type, i)
                                                : duckdb_struct_type_child_name(type, i));
-        LogicalType child(is_union ? duckdb_union_type_member_type(type, i) : duckdb_struct_type_child_type(type, i));
+        OwnedLogicalType child(is_union ? duckdb_union_type_member_type(type, i) : duckdb_struct_type_child_type(type, i));
         info.children.emplace_back(name, DescribeType(child.type));
         if (i > 0) info.sql_name += ", ";
         info.sql_name += name + " " + info.children.back().second.sql_name;

@@ -8,6 +8,7 @@
 
 #include "common/civil_time.h"
 #include "common/json_text.h"
+#include "engine/duckdb_types.h"
 #include "engine/result_handle.h"
 
 namespace dram::engine {
@@ -87,24 +88,6 @@ class FloatWriter : public Writer {
   }
 };
 
-void AppendInt128(std::string& out, __int128 value) {
-  if (value >= INT64_MIN && value <= INT64_MAX) {
-    AppendInt(out, static_cast<int64_t>(value));
-    return;
-  }
-  bool negative = value < 0;
-  unsigned __int128 magnitude = negative ? -static_cast<unsigned __int128>(value) : static_cast<unsigned __int128>(value);
-  char buf[48];
-  char* end = buf + sizeof(buf);
-  char* p = end;
-  do {
-    *--p = static_cast<char>('0' + static_cast<int>(magnitude % 10));
-    magnitude /= 10;
-  } while (magnitude != 0);
-  if (negative) *--p = '-';
-  out.append(p, end);
-}
-
 void AppendUint128(std::string& out, unsigned __int128 value) {
   char buf[48];
   char* end = buf + sizeof(buf);
@@ -114,6 +97,15 @@ void AppendUint128(std::string& out, unsigned __int128 value) {
     value /= 10;
   } while (value != 0);
   out.append(p, end);
+}
+
+void AppendInt128(std::string& out, __int128 value) {
+  if (value >= INT64_MIN && value <= INT64_MAX) {
+    AppendInt(out, static_cast<int64_t>(value));
+    return;
+  }
+  if (value < 0) out.push_back('-');
+  AppendUint128(out, value < 0 ? -static_cast<unsigned __int128>(value) : static_cast<unsigned __int128>(value));
 }
 
 __int128 ToInt128(duckdb_hugeint h) { return (static_cast<__int128>(h.upper) << 64) | h.lower; }
@@ -454,13 +446,7 @@ class UnionWriter : public Writer {
   const uint8_t* tags_ = nullptr;
 };
 
-struct OwnedType {
-  duckdb_logical_type type;
-  explicit OwnedType(duckdb_logical_type t) : type(t) {}
-  ~OwnedType() { duckdb_destroy_logical_type(&type); }
-  OwnedType(const OwnedType&) = delete;
-  OwnedType& operator=(const OwnedType&) = delete;
-};
+using internal::OwnedLogicalType;
 
 std::vector<std::string> EnumValues(duckdb_logical_type type) {
   std::vector<std::string> values;
@@ -495,18 +481,18 @@ Result<std::unique_ptr<Writer>> MakeEnumWriter(duckdb_logical_type type) {
 Result<std::unique_ptr<Writer>> MakeNestedWriter(duckdb_logical_type type, duckdb_type id) {
   switch (id) {
     case DUCKDB_TYPE_LIST: {
-      OwnedType child(duckdb_list_type_child_type(type));
+      OwnedLogicalType child(duckdb_list_type_child_type(type));
       ASSIGN_OR_RETURN(auto writer, MakeWriter(child.type));
       return std::unique_ptr<Writer>(new ListWriter(std::move(writer)));
     }
     case DUCKDB_TYPE_ARRAY: {
-      OwnedType child(duckdb_array_type_child_type(type));
+      OwnedLogicalType child(duckdb_array_type_child_type(type));
       ASSIGN_OR_RETURN(auto writer, MakeWriter(child.type));
       return std::unique_ptr<Writer>(new ArrayWriter(std::move(writer), duckdb_array_type_array_size(type)));
     }
     case DUCKDB_TYPE_MAP: {
-      OwnedType key(duckdb_map_type_key_type(type));
-      OwnedType value(duckdb_map_type_value_type(type));
+      OwnedLogicalType key(duckdb_map_type_key_type(type));
+      OwnedLogicalType value(duckdb_map_type_value_type(type));
       ASSIGN_OR_RETURN(auto key_writer, MakeWriter(key.type));
       ASSIGN_OR_RETURN(auto value_writer, MakeWriter(value.type));
       return std::unique_ptr<Writer>(new MapWriter(std::move(key_writer), std::move(value_writer)));
@@ -517,7 +503,7 @@ Result<std::unique_ptr<Writer>> MakeNestedWriter(duckdb_logical_type type, duckd
         char* name = duckdb_struct_type_child_name(type, i);
         std::string child_name(name);
         duckdb_free(name);
-        OwnedType child(duckdb_struct_type_child_type(type, i));
+        OwnedLogicalType child(duckdb_struct_type_child_type(type, i));
         ASSIGN_OR_RETURN(auto child_writer, MakeWriter(child.type));
         writer->Add(std::move(child_name), std::move(child_writer));
       }
@@ -526,7 +512,7 @@ Result<std::unique_ptr<Writer>> MakeNestedWriter(duckdb_logical_type type, duckd
     case DUCKDB_TYPE_UNION: {
       std::vector<std::unique_ptr<Writer>> members;
       for (idx_t i = 0; i < duckdb_union_type_member_count(type); ++i) {
-        OwnedType member(duckdb_union_type_member_type(type, i));
+        OwnedLogicalType member(duckdb_union_type_member_type(type, i));
         ASSIGN_OR_RETURN(auto writer, MakeWriter(member.type));
         members.push_back(std::move(writer));
       }
@@ -604,7 +590,7 @@ Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out
   std::vector<std::string> keys;  // "name": per column, escaped once
   std::vector<bool> scalar;       // CSV: whether Text() of this column is already a bare field
   for (size_t col = 0; col < column_count; ++col) {
-    OwnedType type(duckdb_column_logical_type(&raw, col));
+    OwnedLogicalType type(duckdb_column_logical_type(&raw, col));
     ASSIGN_OR_RETURN(auto writer, MakeWriter(type.type));
     writers.push_back(std::move(writer));
     std::string key;
@@ -652,6 +638,23 @@ Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out
   }
   if (format == Format::kJson) out.push_back(']');
   return rows;
+}
+
+Result<std::vector<std::string>> ColumnText(QueryResult& result, size_t column) {
+  if (column >= result.column_count()) return OutOfRange("no such column", std::to_string(column));
+  duckdb_result& raw = result.handle().result;
+  OwnedLogicalType type(duckdb_column_logical_type(&raw, column));
+  ASSIGN_OR_RETURN(auto writer, MakeWriter(type.type));
+  std::vector<std::string> values;
+  while (duckdb_data_chunk raw_chunk = duckdb_fetch_chunk(raw)) {
+    Chunk chunk(raw_chunk);
+    writer->Bind(duckdb_data_chunk_get_vector(chunk.chunk, column));
+    for (idx_t row = 0; row < duckdb_data_chunk_get_size(chunk.chunk); ++row) {
+      std::string& value = values.emplace_back();
+      if (writer->IsValid(row)) writer->Text(row, value);
+    }
+  }
+  return values;
 }
 
 }  // namespace dram::engine

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "dram/status.h"
 #include "engine/query_result.h"
@@ -20,5 +21,10 @@ enum class Format { kJson, kNdjson, kCsv };
 // MAP (a JSON object keyed by the key's text) and UNION as native JSON (in CSV, as a JSON text field).
 // Returns the number of rows written. Errors: Unimplemented for a column type it cannot encode.
 Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out);
+
+// Every value of one column as bare text (the CSV form; NULL is ""), for small internal results
+// such as file listings and counts. Consumes the result. Errors: OutOfRange for a bad column,
+// Unimplemented for a type the encoders cannot write.
+Result<std::vector<std::string>> ColumnText(QueryResult& result, size_t column);
 
 }  // namespace dram::engine

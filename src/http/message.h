@@ -54,13 +54,17 @@ class SharedBytes {
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
-  std::vector<std::pair<std::string, std::string>> headers;
+  // Extra header lines, already serialized ("Name: value\r\n" each): one buffer, no per-header
+  // allocations on the request path. Names and values must not contain CR or LF.
+  std::string header_lines;
   std::shared_ptr<const SharedBytes> shared;  // may be null
   std::string tail;
   bool compressible = true;  // may be gzipped when the client accepts it and it is large enough
 
   size_t body_size() const { return (shared ? shared->bytes().size() : 0) + tail.size(); }
-  void SetHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+  void SetHeader(std::string_view name, std::string_view value) {
+    header_lines.append(name).append(": ").append(value).append("\r\n");
+  }
 };
 
 }  // namespace dram::http

@@ -186,7 +186,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head += bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
     head += "\r\nServer: dram\r\n";
     if (!response.content_type.empty()) AppendHeader(head, "Content-Type", response.content_type);
-    for (const auto& [name, value] : response.headers) AppendHeader(head, name, value);
+    head += response.header_lines;
     std::string_view cors = CorsOrigin(options.cors_origins, origin_);
     if (!cors.empty()) {
       AppendHeader(head, "Access-Control-Allow-Origin", cors);
