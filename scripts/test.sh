@@ -11,5 +11,5 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 ctest --test-dir "${BUILD_DIR:-$here/build}" --output-on-failure -j 2 --timeout 600
 if [ "${SANITIZE:-0}" = 1 ]; then
   BUILD_DIR="$here/build-asan" BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DDRAM_SANITIZE=ON" "$here/scripts/build.sh"
-  ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$here/build-asan" --output-on-failure -j 2 --timeout 900
+  ctest --test-dir "$here/build-asan" --output-on-failure -j 2 --timeout 900
 fi
