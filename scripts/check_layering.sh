@@ -8,8 +8,9 @@ declare -A allowed=(
   [engine]="common engine"
   [http]="common http"
   [database]="common engine database"
-  [api]="common engine http database api"
-  [cli]="common engine http database api cli"
+  [auth]="common auth"
+  [api]="common engine http database auth api"
+  [cli]="common engine http database auth api cli"
 )
 status=0
 for module in "${!allowed[@]}"; do
