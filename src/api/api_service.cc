@@ -1,6 +1,7 @@
 #include "api/api_service.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <random>
@@ -49,7 +50,7 @@ Status SanitizeQueryError(const Status& status) {
     case StatusCode::kInvalidArgument:
       return InvalidArgument("a parameter value cannot be used by this endpoint's query");
     case StatusCode::kCancelled: return Status(StatusCode::kDeadlineExceeded, "query was interrupted");
-    case StatusCode::kResourceExhausted: return ResourceExhausted("query exceeded its memory budget");
+    case StatusCode::kResourceExhausted: return Unavailable("query exceeded its memory budget");
     default: return Internal("query failed");
   }
 }
@@ -66,10 +67,42 @@ bool EtagMatches(std::string_view if_none_match, std::string_view etag) {
   return if_none_match.find(bare) != std::string_view::npos;
 }
 
+// Interrupts one query when its deadline passes, unless it finished first (the connection may be
+// serving another query by then, which must not be interrupted).
+class QueryDeadline {
+ public:
+  explicit QueryDeadline(engine::Connection& connection) : connection_(&connection) {}
+  void Expire() {
+    std::lock_guard lock(mu_);
+    if (connection_) connection_->Interrupt();
+  }
+  void Finish() {
+    std::lock_guard lock(mu_);
+    connection_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  engine::Connection* connection_;  // GUARDED_BY(mu_); null once finished
+};
+
+void Audit(std::string_view event, std::string_view path, std::string_view remote, std::string_view detail) {
+  std::string fields = "\"audit\":true,\"event\":";
+  common::AppendJsonString(fields, event);
+  fields += ",\"path\":";
+  common::AppendJsonString(fields, path.substr(0, 256));
+  fields += ",\"remote\":";
+  common::AppendJsonString(fields, remote);
+  fields += ",\"detail\":";
+  common::AppendJsonString(fields, detail);
+  common::Log(common::LogLevel::kInfo, "audit", fields);
+}
+
 }  // namespace
 
 struct ApiService::Call {
   http::Responder responder;
+  std::string tenant_admitted;  // set when counted against a tenant's in-flight bound
   std::shared_ptr<const ServingState> state;  // keeps *route alive
   const Route* route = nullptr;
   RequestArgs args;
@@ -80,16 +113,54 @@ struct ApiService::Call {
   bool admitted = false;
 };
 
-ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics)
+ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics,
+                       const auth::Authenticator* authenticator)
     : options_(options), cache_(cache), metrics_(metrics), state_(std::make_shared<const ServingState>()),
-      workers_(static_cast<size_t>(std::max(1, options.workers))) {
+      workers_(static_cast<size_t>(std::max(1, options.workers))), authenticator_(authenticator),
+      watchdog_work_(boost::asio::make_work_guard(watchdog_)) {
+  watchdog_thread_ = std::thread([this] { watchdog_.run(); });
   std::random_device random;
   char prefix[16];
   std::snprintf(prefix, sizeof(prefix), "%08x-", static_cast<unsigned>(random()));
   request_id_prefix_ = prefix;
 }
 
-ApiService::~ApiService() { Drain(); }
+ApiService::~ApiService() {
+  Drain();
+  watchdog_work_.reset();
+  watchdog_.stop();
+  watchdog_thread_.join();
+}
+
+std::optional<int64_t> ApiService::OverRateLimit(const auth::Principal& principal) {
+  auto burst = [&](int64_t rate) {
+    return static_cast<double>(options_.rate_burst > 0 ? options_.rate_burst : std::max<int64_t>(10, rate / 10));
+  };
+  int64_t key_rate = principal.quota_per_minute > 0 ? principal.quota_per_minute : options_.rate_per_key;
+  if (key_rate > 0 && !principal.id.empty()) {
+    if (auto wait = rate_limiter_.Acquire("k:" + principal.id, static_cast<double>(key_rate), burst(key_rate))) return wait;
+  }
+  if (options_.rate_per_tenant > 0 && !principal.tenant.empty()) {
+    return rate_limiter_.Acquire("t:" + principal.tenant, static_cast<double>(options_.rate_per_tenant),
+                                 burst(options_.rate_per_tenant));
+  }
+  return std::nullopt;
+}
+
+bool ApiService::AdmitTenant(const std::string& tenant) {
+  if (options_.max_in_flight_per_tenant <= 0 || tenant.empty()) return true;
+  std::lock_guard lock(tenant_mu_);
+  int64_t& count = tenant_in_flight_[tenant];
+  if (count >= options_.max_in_flight_per_tenant) return false;
+  ++count;
+  return true;
+}
+
+void ApiService::ReleaseTenant(const std::string& tenant) {
+  std::lock_guard lock(tenant_mu_);
+  auto found = tenant_in_flight_.find(tenant);
+  if (found != tenant_in_flight_.end() && --found->second == 0) tenant_in_flight_.erase(found);
+}
 
 void ApiService::Drain() { workers_.join(); }
 
@@ -110,6 +181,7 @@ void ApiService::Finish(Call& call, http::Response response) {
   EndpointMetrics* metrics = call.route && call.route->metrics ? call.route->metrics : &metrics_.unmatched();
   metrics->Record(response.status, seconds);
   if (call.admitted) in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  if (!call.tenant_admitted.empty()) ReleaseTenant(call.tenant_admitted);
   call.responder(std::move(response));
 }
 
@@ -129,9 +201,24 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     response.SetHeader("Access-Control-Max-Age", "600");
     return Finish(*call, std::move(response));
   }
+  // Authenticate before routing: without valid credentials every path answers the same 401, so
+  // the set of endpoints cannot be probed.
+  auth::Principal principal;
+  if (authenticator_) {
+    auto authenticated = authenticator_->Authenticate(request.Header("authorization"), request.Header("x-api-key"));
+    if (!authenticated.ok()) {
+      Audit("auth_failure", request.path, request.remote_address, authenticated.status().message());
+      return fail(authenticated.status());
+    }
+    principal = std::move(authenticated).value();
+  }
   std::shared_ptr<const ServingState> state = state_.load();
   auto found = state->routes.find(request.path);
-  if (found == state->routes.end()) return fail(NotFound("no such endpoint"));
+  // Forbidden and missing are the same answer.
+  if (found == state->routes.end() || !principal.MayCall(found->second.name) ||
+      (found->second.tenant_scoped && principal.tenant.empty())) {
+    return fail(NotFound("no such endpoint"));
+  }
   call->state = std::move(state);
   call->route = &found->second;
   if (request.method != "GET" && request.method != "HEAD") {
@@ -140,13 +227,17 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     response.SetHeader("Allow", "GET, HEAD, OPTIONS");
     return Finish(*call, std::move(response));
   }
-  if (!call->route->snapshot) return fail(Unavailable("the endpoint's dataset is not loaded yet"));
+  if (auto wait = OverRateLimit(principal)) {
+    return Finish(*call, MakeErrorResponse(ResourceExhausted("rate limit exceeded"), call->request_id, *wait));
+  }
+  if (!call->route->snapshot) return fail(FailedPrecondition("the endpoint's dataset is not loaded yet"));
 
   auto query = ParseQueryString(request.query);
   if (!query.ok()) return fail(query.status());
   auto args = call->route->endpoint->ParseRequest(*query, request.Header("accept"));
   if (!args.ok()) return fail(args.status());
   call->args = std::move(args).value();
+  call->route->endpoint->SetTenant(call->args, principal.tenant);
 
   const std::string& snapshot_id = call->route->snapshot->id();
   call->cache_key.reserve(request.path.size() + snapshot_id.size() + call->args.canonical.size() + 2);
@@ -169,9 +260,13 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   }
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    return fail(ResourceExhausted("too many requests in flight"));
+    return fail(Unavailable("too many requests in flight"));
   }
   call->admitted = true;
+  if (call->route->tenant_scoped) {
+    if (!AdmitTenant(principal.tenant)) return fail(Unavailable("too many requests in flight for this tenant"));
+    if (options_.max_in_flight_per_tenant > 0) call->tenant_admitted = principal.tenant;
+  }
   boost::asio::post(workers_, [this, call] { Execute(call); });
 }
 
@@ -182,7 +277,7 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
   // as waiting for a connection, so a backlog turns into fast 503s instead of slow answers.
   auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - call->started);
   auto budget = std::chrono::milliseconds(options_.queue_timeout_ms) - waited;
-  if (budget.count() <= 0) return fail(ResourceExhausted("request waited too long in the queue"));
+  if (budget.count() <= 0) return fail(Unavailable("request waited too long in the queue"));
   auto lease = route.snapshot->pool().Acquire(budget);
   if (!lease.ok()) return fail(lease.status());
 
@@ -191,6 +286,20 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
   auto entry = std::make_shared<CachedResponse>();
   entry->dataset = route.dataset;
   entry->generated_at = IsoNow();
+
+  auto deadline = std::make_shared<QueryDeadline>(**lease);
+  auto timer = std::make_shared<boost::asio::steady_timer>(watchdog_, std::chrono::milliseconds(options_.query_timeout_ms));
+  timer->async_wait([deadline](const boost::system::error_code& ec) {
+    if (!ec) deadline->Expire();
+  });
+  struct StopTimer {
+    std::shared_ptr<QueryDeadline> deadline;
+    std::shared_ptr<boost::asio::steady_timer> timer;
+    ~StopTimer() {
+      deadline->Finish();
+      boost::asio::post(timer->get_executor(), [timer = timer] { timer->cancel(); });
+    }
+  } stop_timer{deadline, timer};
 
   Result<size_t> rows = 0;
   if (route.code) {

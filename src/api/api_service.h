@@ -1,14 +1,21 @@
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <unordered_map>
 
 #include "api/metrics.h"
 #include "api/response_cache.h"
 #include "api/serving_state.h"
+#include "auth/authenticator.h"
+#include "auth/rate_limiter.h"
 #include "http/server.h"
 
 namespace dram::api {
@@ -17,13 +24,19 @@ struct ApiOptions {
   int workers = 4;                       // threads running queries
   int64_t queue_timeout_ms = 5'000;      // wait for a pooled connection before answering overloaded
   int64_t max_in_flight = 256;           // requests admitted at once; beyond it: overloaded
+  int64_t max_in_flight_per_tenant = 0;  // 0: no per-tenant bound
+  int64_t rate_per_key = 0;              // requests per minute; 0: unlimited
+  int64_t rate_per_tenant = 0;
+  int64_t rate_burst = 0;                // 0: a tenth of the rate, at least 10
+  int64_t query_timeout_ms = 30'000;     // interrupt a query running longer (504)
 };
 
 // The API port's handler: routes /v{n}/{name}, validates params, answers from the response
 // cache on the IO thread, and runs queries on its worker threads. Thread-safe.
 class ApiService : public http::Handler {
  public:
-  ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics);
+  // `authenticator` may be null (auth mode none); it must outlive the service.
+  ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, const auth::Authenticator* authenticator);
   ~ApiService() override;
 
   void Handle(http::Request request, http::Responder responder) override;
@@ -39,6 +52,10 @@ class ApiService : public http::Handler {
   void Finish(Call& call, http::Response response);
   void Reply(Call& call, const CachedResponse& entry, std::string_view cache_status);
   std::string NextRequestId();
+  // Rate limits for this principal; a Status with the Retry-After seconds when over a limit.
+  std::optional<int64_t> OverRateLimit(const auth::Principal& principal);
+  bool AdmitTenant(const std::string& tenant);
+  void ReleaseTenant(const std::string& tenant);
 
   ApiOptions options_;
   ResponseCache& cache_;
@@ -48,6 +65,14 @@ class ApiService : public http::Handler {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> request_counter_{0};
   std::string request_id_prefix_;
+  const auth::Authenticator* authenticator_;
+  auth::RateLimiter rate_limiter_;
+  std::mutex tenant_mu_;
+  std::unordered_map<std::string, int64_t> tenant_in_flight_;  // GUARDED_BY(tenant_mu_)
+  // Query deadlines: timers on their own thread interrupt queries that run too long.
+  boost::asio::io_context watchdog_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> watchdog_work_;
+  std::thread watchdog_thread_;
 };
 
 }  // namespace dram::api

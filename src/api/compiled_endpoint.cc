@@ -161,6 +161,10 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
     for (const auto& column : spec.group_by) {
       if (!has_column(column)) error(spec.position, "unknown group_by column '" + column + "'");
     }
+    if (!spec.tenant_column.empty()) {
+      if (!has_column(spec.tenant_column)) error(spec.position, "unknown tenant_column '" + spec.tenant_column + "'");
+      endpoint->tenant_sql_ = Quote(spec.tenant_column);
+    }
     if (spec.select.empty()) {
       for (const auto& column : table->columns) {
         endpoint->output_sql_.push_back(Quote(column.name));
@@ -201,11 +205,18 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
   if (endpoint->is_template_ && unresolved) {
     // The template's output depends on its parameters: serve its columns as they come, untyped.
     if (!spec.columns.empty()) error(spec.position, "this sql's columns are only known at run time: drop 'columns'");
+    if (!spec.tenant_column.empty()) error(spec.position, "a tenant-scoped sql endpoint needs columns known before run time");
     endpoint->output_sql_ = {"*"};
     return diagnostics.size() == errors_before ? std::move(endpoint) : nullptr;
   }
   if (endpoint->is_template_) {
     for (const auto& column : *described) endpoint->output_sql_.push_back(Quote(column.name));
+    if (!spec.tenant_column.empty()) {
+      // The template's rows are filtered by the caller's tenant, so they must carry the column.
+      bool has_tenant = std::any_of(described->begin(), described->end(), [&](const auto& c) { return c.name == spec.tenant_column; });
+      if (!has_tenant) error(spec.position, "sql must return the tenant_column '" + spec.tenant_column + "'");
+      endpoint->tenant_sql_ = "q." + Quote(spec.tenant_column);
+    }
   }
   candidates = *described;
 
@@ -401,6 +412,10 @@ std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vecto
   sql += from_;
   if (is_template_) {
     values = args.values;
+    if (!tenant_sql_.empty()) {
+      values.push_back(Value(args.tenant));
+      sql += " WHERE " + tenant_sql_ + " = $" + std::to_string(values.size());
+    }
   } else {
     bool first = true;
     auto clause = [&](const std::string& text) {
@@ -412,6 +427,8 @@ std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vecto
       values.push_back(value);
       return "$" + std::to_string(values.size());
     };
+    // The tenant filter comes first and is always there: no request shape can drop it.
+    if (!tenant_sql_.empty()) clause(tenant_sql_ + " = " + bind(Value(args.tenant)));
     for (size_t f = 0; f < spec_.filters.size(); ++f) {
       const FilterSpec& filter = spec_.filters[f];
       const std::string& column = filter_columns_[f];
@@ -455,6 +472,13 @@ std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vecto
     if (!order.empty()) sql += " ORDER BY " + order;
   }
   return sql;
+}
+
+void CompiledEndpoint::SetTenant(RequestArgs& args, std::string_view tenant) const {
+  if (tenant_sql_.empty()) return;
+  args.tenant = tenant;
+  args.canonical += ";T";
+  AppendCanonical(args.canonical, Value(args.tenant));
 }
 
 QueryPlan CompiledEndpoint::Plan(const RequestArgs& args) const {

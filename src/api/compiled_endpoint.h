@@ -28,6 +28,7 @@ struct RequestArgs {
   std::optional<OrderItem> sort;  // from the sort param
   std::string format = "json";
   bool want_total = false;
+  std::string tenant;             // the caller's tenant, for tenant-scoped endpoints
   std::string canonical;          // normalized args, for cache keys and ETags
 };
 
@@ -50,6 +51,9 @@ class CompiledEndpoint {
   // Validates the query string against the spec. Errors: InvalidArgument (→ 422).
   Result<RequestArgs> ParseRequest(const QueryParams& query, std::string_view accept) const;
   QueryPlan Plan(const RequestArgs& args) const;
+  // Scopes `args` to the caller's tenant (tenant-scoped endpoints; part of cache key and ETag).
+  void SetTenant(RequestArgs& args, std::string_view tenant) const;
+  bool tenant_scoped() const { return !tenant_sql_.empty(); }
 
   const EndpointSpec& spec() const { return spec_; }
   const std::vector<engine::ColumnInfo>& outputs() const { return outputs_; }
@@ -69,6 +73,7 @@ class CompiledEndpoint {
   std::vector<std::string> filter_columns_;  // quoted, per filter
   std::vector<int> filter_params_[2];        // param index per filter (first, second)
   std::string group_by_sql_;
+  std::string tenant_sql_;                   // quoted tenant column; empty when not tenant-scoped
   std::string order_by_sql_;
   bool is_template_ = false;
   std::string template_sql_;                 // with {{p}} replaced by $k

@@ -71,6 +71,9 @@ struct EndpointSpec {
   int version = 1;
   std::string dataset;
   std::string table;        // may be empty when the dataset has exactly one table
+  // When set, every query is restricted to the caller's tenant: the compiler adds
+  // `tenant_column = <tenant of the caller>` (bound), and no param may name this column.
+  std::string tenant_column;
   std::string description;
   std::string owner;
   std::vector<ParamSpec> params;

@@ -4,10 +4,6 @@
 
 namespace dram::api {
 
-namespace {
-constexpr int kRetryAfterSeconds = 1;
-}
-
 ErrorKind ClassifyError(StatusCode code) {
   switch (code) {
     case StatusCode::kInvalidArgument:
@@ -15,9 +11,9 @@ ErrorKind ClassifyError(StatusCode code) {
     case StatusCode::kUnauthenticated: return {401, "unauthorized"};
     case StatusCode::kNotFound:
     case StatusCode::kPermissionDenied: return {404, "not_found"};
-    case StatusCode::kUnavailable:
     case StatusCode::kFailedPrecondition: return {503, "not_ready"};
-    case StatusCode::kResourceExhausted: return {503, "overloaded"};
+    case StatusCode::kUnavailable: return {503, "overloaded"};
+    case StatusCode::kResourceExhausted: return {429, "rate_limited"};
     case StatusCode::kDeadlineExceeded:
     case StatusCode::kCancelled: return {504, "timeout"};
     case StatusCode::kUnimplemented: return {501, "not_implemented"};
@@ -25,7 +21,7 @@ ErrorKind ClassifyError(StatusCode code) {
   }
 }
 
-http::Response MakeErrorResponse(const Status& status, std::string_view request_id) {
+http::Response MakeErrorResponse(const Status& status, std::string_view request_id, int64_t retry_after_s) {
   ErrorKind kind = ClassifyError(status.code());
   http::Response response;
   response.status = kind.http_status;
@@ -41,7 +37,8 @@ http::Response MakeErrorResponse(const Status& status, std::string_view request_
   body += "\"}}";
   response.SetHeader("X-Request-Id", request_id);
   response.SetHeader("Cache-Control", "no-store");
-  if (kind.code == "overloaded") response.SetHeader("Retry-After", std::to_string(kRetryAfterSeconds));
+  if (kind.code == "overloaded" || kind.code == "rate_limited") response.SetHeader("Retry-After", std::to_string(retry_after_s));
+  if (kind.code == "unauthorized") response.SetHeader("WWW-Authenticate", "Bearer");
   return response;
 }
 

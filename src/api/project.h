@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "api/endpoint_spec.h"
+#include "auth/authenticator.h"
 #include "common/diagnostics.h"
 #include "database/dataset_spec.h"
 
@@ -29,6 +30,14 @@ struct ServerSettings {
   int64_t cache_max_bytes = 256LL << 20;  // response cache
   std::string cache_dir = ".dram/cache";  // materialized snapshots; relative to the project
   std::string admin_token_env = "DRAM_ADMIN_TOKEN";
+  auth::AuthOptions auth;                 // mode none unless dram.yml says otherwise
+  // Abuse limits. Rates are requests per minute; 0 turns a limit off.
+  int64_t rate_per_key = 0;               // per API key or JWT subject
+  int64_t rate_per_tenant = 0;
+  int64_t rate_burst = 0;                 // bucket size; 0: a tenth of the per-minute rate, at least 10
+  int64_t max_in_flight = 0;              // all requests past the cache; 0: 64 per pooled connection
+  int64_t max_in_flight_per_tenant = 0;
+  int64_t query_timeout_ms = 30'000;      // a query still running then is interrupted (504)
 };
 
 // A project directory: dram.yml, datasets/*.yml and endpoints/*.yml.

@@ -52,6 +52,39 @@ std::vector<fs::path> YamlFiles(const fs::path& dir) {
   return files;
 }
 
+void LoadAuth(const YAML::Node& node, const fs::path& path, ServerSettings& settings, Diagnostics& diagnostics) {
+  YamlMap fields(node, path.string(), diagnostics);
+  auth::AuthOptions& auth = settings.auth;
+  std::string mode = fields.String("mode", true).value_or("none");
+  static const std::pair<const char*, auth::AuthMode> kModes[] = {
+      {"none", auth::AuthMode::kNone}, {"keys", auth::AuthMode::kKeys}, {"jwt", auth::AuthMode::kJwt}, {"hybrid", auth::AuthMode::kHybrid}};
+  bool known = false;
+  for (const auto& [name, value] : kModes) {
+    if (mode == name) auth.mode = value, known = true;
+  }
+  if (!known) fields.Error(fields.Child("mode"), "auth mode must be none, keys, jwt or hybrid");
+  auto resolve = [&](const std::string& file) {
+    return file.empty() || fs::path(file).is_absolute() ? file : (path.parent_path() / file).lexically_normal().string();
+  };
+  auth.keys_file = resolve(fields.String("keys_file").value_or("keys.json"));
+  if (YAML::Node jwt_node = fields.Child("jwt"); jwt_node.IsDefined()) {
+    YamlMap jwt(jwt_node, path.string(), diagnostics);
+    auth.jwt.issuer = jwt.String("issuer").value_or("");
+    auth.jwt.audience = jwt.String("audience").value_or("");
+    auth.jwks_file = resolve(jwt.String("jwks_file").value_or(""));
+    auth.jwks_url = jwt.String("jwks_url").value_or("");
+    if (auto v = jwt.DurationMs("leeway")) auth.jwt.leeway_s = *v / 1000;
+    if (auto v = jwt.String("tenant_claim")) auth.jwt.tenant_claim = *v;
+    if (auto v = jwt.String("grants_claim")) auth.jwt.grants_claim = *v;
+    if (auto v = jwt.DurationMs("refresh")) auth.jwks_refresh_ms = *v;
+    if (auth.jwks_file.empty() == auth.jwks_url.empty()) jwt.Error("give exactly one of 'jwks_file' and 'jwks_url'");
+    jwt.Finish();
+  } else if (auth.mode == auth::AuthMode::kJwt || auth.mode == auth::AuthMode::kHybrid) {
+    fields.Error("auth mode " + mode + " needs a 'jwt' section");
+  }
+  fields.Finish();
+}
+
 void LoadSettings(const fs::path& path, ServerSettings& settings, Diagnostics& diagnostics) {
   auto root = ParseFile(path, diagnostics);
   if (!root || root->IsNull()) return;
@@ -87,6 +120,17 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, Diagnostics& d
     cache.Finish();
   }
   if (auto v = top.String("cache_dir")) settings.cache_dir = *v;
+  if (YAML::Node node = top.Child("auth"); node.IsDefined()) LoadAuth(node, path, settings, diagnostics);
+  if (YAML::Node node = top.Child("limits"); node.IsDefined()) {
+    YamlMap limits(node, path.string(), diagnostics);
+    if (auto v = limits.Int("requests_per_minute_per_key", 0, 100'000'000)) settings.rate_per_key = *v;
+    if (auto v = limits.Int("requests_per_minute_per_tenant", 0, 100'000'000)) settings.rate_per_tenant = *v;
+    if (auto v = limits.Int("burst", 0, 1'000'000)) settings.rate_burst = *v;
+    if (auto v = limits.Int("max_in_flight", 0, 1'000'000)) settings.max_in_flight = *v;
+    if (auto v = limits.Int("max_in_flight_per_tenant", 0, 1'000'000)) settings.max_in_flight_per_tenant = *v;
+    if (auto v = limits.DurationMs("query_timeout")) settings.query_timeout_ms = *v;
+    limits.Finish();
+  }
   if (YAML::Node node = top.Child("admin"); node.IsDefined()) {
     YamlMap admin(node, path.string(), diagnostics);
     if (auto v = admin.String("token_env")) settings.admin_token_env = *v;
@@ -341,6 +385,7 @@ std::optional<EndpointSpec> LoadEndpoint(const fs::path& path, Diagnostics& diag
   spec.version = static_cast<int>(top.Int("version", 1, 1000).value_or(1));
   spec.dataset = top.String("dataset", true).value_or("");
   spec.table = top.String("table").value_or("");
+  spec.tenant_column = top.String("tenant_column").value_or("");
   spec.description = top.String("description").value_or("");
   spec.owner = top.String("owner").value_or("");
   spec.sql = top.String("sql").value_or("");
@@ -400,6 +445,12 @@ std::optional<EndpointSpec> LoadEndpoint(const fs::path& path, Diagnostics& diag
   spec.cache = top.Bool("cache").value_or(true);
   if (auto v = top.DurationMs("max_age")) spec.max_age_s = *v / 1000;
   CheckParamReferences(top, spec, diagnostics);
+  for (const auto& filter : spec.filters) {
+    if (!spec.tenant_column.empty() && filter.column == spec.tenant_column) {
+      diagnostics.Add(filter.position.file, filter.position.line, filter.position.column,
+                      "the tenant column '" + spec.tenant_column + "' is filled from the caller and cannot be a param filter");
+    }
+  }
   top.Finish();
   if (diagnostics.size() != errors_before) return std::nullopt;
   return spec;
@@ -481,6 +532,10 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
       } else {
         diagnostics.Add(pos.file, pos.line, pos.column, "dataset '" + spec->dataset + "' has several tables: name one with 'table'");
       }
+    }
+    if (!spec->tenant_column.empty() && project.settings.auth.mode == auth::AuthMode::kNone) {
+      diagnostics.Add(pos.file, pos.line, pos.column,
+                      "endpoint is tenant-scoped but auth mode is none: set auth.mode in dram.yml");
     }
     project.endpoints.push_back(std::move(*spec));
   }

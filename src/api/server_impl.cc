@@ -43,14 +43,25 @@ http::ServerOptions HttpOptions(const ServerSettings& settings, const std::strin
 ServerImpl::ServerImpl(ProjectSpec project)
     : project_(std::move(project)), cache_(static_cast<size_t>(project_.settings.cache_max_bytes)) {
   const ServerSettings& settings = project_.settings;
+  auto authenticator = auth::Authenticator::Create(settings.auth);
+  if (authenticator.ok()) {
+    authenticator_ = std::move(authenticator).value();
+  } else {
+    auth_error_ = authenticator.status().message();
+  }
   ApiOptions api_options;
   // Enough workers to keep every dataset's pool busy; more would only queue on the pools.
   constexpr int64_t kMaxWorkers = 256;
   api_options.workers = static_cast<int>(
       std::min<int64_t>(kMaxWorkers, settings.pool_size * std::max<int64_t>(1, static_cast<int64_t>(project_.datasets.size()))));
   api_options.queue_timeout_ms = settings.queue_timeout_ms;
-  api_options.max_in_flight = settings.pool_size * 64;
-  api_ = std::make_unique<ApiService>(api_options, cache_, metrics_);
+  api_options.max_in_flight = settings.max_in_flight > 0 ? settings.max_in_flight : settings.pool_size * 64;
+  api_options.max_in_flight_per_tenant = settings.max_in_flight_per_tenant;
+  api_options.rate_per_key = settings.rate_per_key;
+  api_options.rate_per_tenant = settings.rate_per_tenant;
+  api_options.rate_burst = settings.rate_burst;
+  api_options.query_timeout_ms = settings.query_timeout_ms;
+  api_ = std::make_unique<ApiService>(api_options, cache_, metrics_, authenticator_.get());
   database::ManagerOptions manager_options;
   manager_options.cache_dir = settings.cache_dir;
   manager_options.engine.threads = settings.engine_threads;
@@ -166,6 +177,8 @@ void ServerImpl::Publish() {
     std::string route_path = "/v" + std::to_string(spec.version) + "/" + spec.name;
     Route route;
     route.dataset = spec.dataset;
+    route.name = spec.name;
+    route.tenant_scoped = !spec.tenant_column.empty();
     route.metrics = &metrics_.ForRoute(route_path);
     for (const auto& d : project_.datasets) {
       if (d.name == spec.dataset) route.max_age_ms = d.max_age_ms;
@@ -189,6 +202,7 @@ void ServerImpl::Publish() {
 
 Status ServerImpl::Start() {
   const ServerSettings& settings = project_.settings;
+  if (!authenticator_) return FailedPrecondition("authentication could not be set up", auth_error_);
   Publish();  // every route exists from the start; those whose dataset is loading answer not_ready
   // A dataset that fails to load does not stop the others: its endpoints answer not_ready, its
   // error shows in /status and metrics, and its refresh schedule keeps retrying.

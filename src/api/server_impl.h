@@ -47,6 +47,8 @@ class ServerImpl : public dram::Server {
 
   ProjectSpec project_;
   std::map<std::string, std::shared_ptr<const CodeEndpoint>> code_endpoints_;  // by route
+  std::unique_ptr<auth::Authenticator> authenticator_;  // null when it could not be set up (auth_error_)
+  std::string auth_error_;
   ResponseCache cache_;
   MetricsRegistry metrics_;
   std::unique_ptr<ApiService> api_;

@@ -19,6 +19,8 @@ struct Route {
   std::shared_ptr<const CodeEndpoint> code;             // set for C++ endpoints
   EndpointMetrics* metrics = nullptr;                   // owned by the MetricsRegistry
   std::string dataset;
+  std::string name;            // the endpoint's name, for grants
+  bool tenant_scoped = false;  // declared with tenant_column: needs a caller with a tenant
   int64_t max_age_ms = 0;
 };
 

@@ -17,7 +17,7 @@ Result<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(Database& databas
 Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   if (!freed_.wait_for(lock, timeout, [this] { return !free_.empty(); })) {
-    return ResourceExhausted("no free database connection");
+    return Unavailable("no free database connection");
   }
   std::unique_ptr<Connection> connection = std::move(free_.back());
   free_.pop_back();

@@ -37,7 +37,7 @@ class ConnectionPool {
   // Errors: whatever Database::Connect returns.
   static Result<std::unique_ptr<ConnectionPool>> Create(Database& database, size_t size);
 
-  // Waits up to `timeout` for a free connection. ResourceExhausted when none frees up in time.
+  // Waits up to `timeout` for a free connection. Unavailable when none frees up in time.
   Result<Lease> Acquire(std::chrono::milliseconds timeout);
 
   size_t size() const { return size_; }
