@@ -1,6 +1,7 @@
 // The dram binary: serve and validate a project directory.
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +12,8 @@
 
 #include "api/compiled_endpoint.h"
 #include "api/project.h"
+#include "auth/api_key_store.h"
+#include "common/civil_time.h"
 #include "common/log.h"
 #include "database/dataset_manager.h"
 #include "dram/server.h"
@@ -22,6 +25,7 @@ constexpr const char* kUsage = R"(dram: serve analytics data from Parquet/CSV th
 Usage:
   dram serve DIR [flags]     serve the project in DIR (dram.yml, datasets/*.yml, endpoints/*.yml)
   dram validate DIR          check the project in DIR against its data; list every problem
+  dram keys COMMAND DIR      manage the API keys of the project in DIR (create, list, revoke, rotate)
   dram version               print the version
   dram COMMAND --help        help for one command
 )";
@@ -47,6 +51,21 @@ Reads the whole project and checks it: YAML syntax and keys, types, references b
 endpoints, datasets and params, and every column and expression against the schema of the data
 files (read from their metadata; nothing is materialized). Prints every problem as
 file:line:column: message, and exits 1 if there was any, 0 otherwise.
+)";
+
+constexpr const char* kKeysHelp = R"(dram keys COMMAND DIR [flags]
+
+Manages the API keys in the project's keys file (auth.keys_file in dram.yml, default DIR/keys.json).
+Only the SHA-256 of each key is stored; a new key is printed once and cannot be shown again.
+A running server picks up changes within a second, without a restart.
+
+  dram keys create DIR --tenant T [--endpoints 'a,b_*'] [--name N] [--expires 30d] [--quota N]
+        --endpoints   endpoint names or globs the key may call (default: *)
+        --expires     lifetime (e.g. 12h, 30d); default: no expiry
+        --quota       requests per minute for this key (default: the server's limit)
+  dram keys list DIR             id, name, tenant, grants, state, expiry (never secrets)
+  dram keys revoke DIR ID        the key stops working
+  dram keys rotate DIR ID        a new secret for the same key id and grants; the old one stops working
 )";
 
 struct Flags {
@@ -179,6 +198,115 @@ int Validate(const Flags& flags) {
   return 0;
 }
 
+std::string KeysFile(const std::string& project_dir) {
+  dram::common::Diagnostics diagnostics;
+  dram::api::ProjectSpec project = dram::api::LoadProject(project_dir, diagnostics);
+  if (!project.settings.auth.keys_file.empty()) return project.settings.auth.keys_file;
+  return (std::filesystem::path(project_dir) / "keys.json").string();
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// "30d", "12h", "45m", "90s" → milliseconds; -1 when malformed.
+int64_t ParseLifetime(const std::string& text) {
+  if (text.size() < 2) return -1;
+  char unit = text.back();
+  int64_t number = std::atoll(text.substr(0, text.size() - 1).c_str());
+  int64_t scale = unit == 'd' ? 86'400'000 : unit == 'h' ? 3'600'000 : unit == 'm' ? 60'000 : unit == 's' ? 1000 : 0;
+  return number > 0 && scale > 0 ? number * scale : -1;
+}
+
+int Keys(int argc, char** argv) {
+  Flags flags = ParseFlags(argc, argv, 2, {"tenant", "endpoints", "name", "expires", "quota"});
+  if (flags.help || flags.positional.empty()) return std::fputs(kKeysHelp, flags.help ? stdout : stderr), flags.help ? 0 : 2;
+  if (!flags.error.empty()) return std::fprintf(stderr, "dram keys: %s\n", flags.error.c_str()), 2;
+  const std::string& command = flags.positional[0];
+  if (flags.positional.size() < 2) return std::fputs("dram keys: expected a project directory\n", stderr), 2;
+  std::string path = KeysFile(flags.positional[1]);
+  auto records = dram::auth::ApiKeyStore::ReadFile(path);
+  if (!records.ok()) return std::fprintf(stderr, "dram keys: %s\n", records.status().ToString().c_str()), 1;
+  auto get = [&](const char* name) { return flags.values.count(name) ? flags.values.at(name) : std::string(); };
+  auto save = [&]() {
+    dram::Status status = dram::auth::ApiKeyStore::WriteFile(path, *records);
+    if (!status.ok()) std::fprintf(stderr, "dram keys: %s\n", status.ToString().c_str());
+    return status.ok();
+  };
+  auto find = [&](const std::string& id) -> dram::auth::ApiKeyRecord* {
+    for (auto& record : *records) {
+      if (record.id == id) return &record;
+    }
+    return nullptr;
+  };
+  if (command == "create") {
+    if (get("tenant").empty()) return std::fputs("dram keys create: --tenant is required\n", stderr), 2;
+    int64_t expires = 0;
+    if (!get("expires").empty()) {
+      int64_t lifetime = ParseLifetime(get("expires"));
+      if (lifetime < 0) return std::fputs("dram keys create: --expires must look like 30d, 12h, 45m or 90s\n", stderr), 2;
+      expires = NowMs() + lifetime;
+    }
+    std::vector<std::string> endpoints = get("endpoints").empty() ? std::vector<std::string>{"*"} : SplitCommas(get("endpoints"));
+    auto key = dram::auth::ApiKeyStore::Generate(get("name"), get("tenant"), endpoints, expires, std::atoll(get("quota").c_str()), NowMs());
+    records->push_back(key.record);
+    if (!save()) return 1;
+    std::printf("created key %s for tenant %s\n%s\n(store it now: only its hash is kept)\n", key.record.id.c_str(),
+                key.record.tenant.c_str(), key.token.c_str());
+    return 0;
+  }
+  if (command == "list") {
+    std::printf("%-12s  %-16s  %-12s  %-8s  %-24s  %s\n", "ID", "NAME", "TENANT", "STATE", "EXPIRES", "ENDPOINTS");
+    for (const auto& r : *records) {
+      std::string grants;
+      for (const auto& e : r.endpoints) grants += (grants.empty() ? "" : ",") + e;
+      std::string expires = "never";
+      if (r.expires_at_ms > 0) {
+        expires.clear();
+        dram::common::AppendIsoTimestampMicros(expires, r.expires_at_ms * 1000, true);
+      }
+      bool expired = r.expires_at_ms > 0 && r.expires_at_ms <= NowMs();
+      std::printf("%-12s  %-16s  %-12s  %-8s  %-24s  %s\n", r.id.c_str(), r.name.c_str(), r.tenant.c_str(),
+                  r.revoked ? "revoked" : expired ? "expired" : "active", expires.c_str(), grants.c_str());
+    }
+    return 0;
+  }
+  if (command == "revoke" || command == "rotate") {
+    if (flags.positional.size() != 3) return std::fprintf(stderr, "dram keys %s: expected DIR ID\n", command.c_str()), 2;
+    dram::auth::ApiKeyRecord* record = find(flags.positional[2]);
+    if (!record) return std::fprintf(stderr, "dram keys %s: no key with that id\n", command.c_str()), 1;
+    std::string token;
+    if (command == "revoke") {
+      record->revoked = true;
+    } else {
+      auto rotated = dram::auth::ApiKeyStore::Rotate(*record);
+      *record = rotated.record;
+      token = rotated.token;
+    }
+    if (!save()) return 1;
+    if (command == "revoke") {
+      std::printf("revoked key %s\n", record->id.c_str());
+    } else {
+      std::printf("rotated key %s\n%s\n(store it now: only its hash is kept)\n", record->id.c_str(), token.c_str());
+    }
+    return 0;
+  }
+  std::fprintf(stderr, "dram keys: unknown command '%s'\n\n%s", command.c_str(), kKeysHelp);
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,6 +321,7 @@ int main(int argc, char** argv) {
     if (!flags.error.empty()) return std::fprintf(stderr, "dram serve: %s\n", flags.error.c_str()), 2;
     return Serve(flags);
   }
+  if (command == "keys") return Keys(argc, argv);
   if (command == "validate") {
     Flags flags = ParseFlags(argc, argv, 2, {});
     if (!flags.error.empty()) return std::fprintf(stderr, "dram validate: %s\n", flags.error.c_str()), 2;

@@ -1,0 +1,339 @@
+// The security suite: the real binary with auth on (keys + JWT), over real HTTP on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "testutil/http_client.h"
+#include "testutil/jwt_signer.h"
+#include "testutil/server_process.h"
+
+namespace dram::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::string TenantOf(int row) { return "t" + std::to_string(row % 3); }  // t0, t1, t2
+
+// Runs `dram keys create` and returns the printed token.
+std::string CreateKey(const TempDir& project, const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {DramBinary(), "keys", "create", project.path()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  CommandResult result = RunCommand(argv);
+  std::smatch match;
+  if (result.exit_code != 0 || !std::regex_search(result.output, match, std::regex("(dram_[0-9a-f]{12}_[A-Za-z0-9_-]+)"))) {
+    ADD_FAILURE() << result.output;
+    return "";
+  }
+  return match[1];
+}
+
+class SecurityTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    project_ = new TempDir();
+    cache_ = new TempDir();
+    signer_ = new JwtSigner();
+    now_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::string csv = "id,tenant_id,status,amount,day,secret_note\n";
+    for (int row = 0; row < 300; ++row) {
+      csv += std::to_string(row) + "," + TenantOf(row) + "," + (row % 2 ? "open" : "closed") + "," + std::to_string(row * 10) +
+             ",2024-01-" + (row % 28 < 9 ? "0" : "") + std::to_string(1 + row % 28) + ",classified-" + std::to_string(row) + "\n";
+    }
+    project_->Write("data/orders.csv", csv);
+    project_->Write("jwks.json", signer_->Jwks());
+    project_->Write("dram.yml", R"(server:
+  read_timeout: 1s
+auth:
+  mode: hybrid
+  keys_file: keys.json
+  jwt: {issuer: "https://issuer.test", audience: dram, jwks_file: jwks.json}
+limits:
+  query_timeout: 300ms
+engine:
+  threads: 1
+  pool_size: 2
+)");
+    project_->Write("datasets/shop.yml", "name: shop\ntables:\n  orders: {path: data/orders.csv, key: [id]}\n");
+    project_->Write("endpoints/orders.yml", R"(name: orders
+dataset: shop
+tenant_column: tenant_id
+params:
+  status: {type: string}
+  min_amount: {type: integer}
+  day: {type: date}
+  ids: {type: list<integer>}
+  open: {type: boolean}
+  score: {type: number}
+filters:
+  - {column: status, op: eq, param: status}
+  - {column: amount, op: gte, param: min_amount}
+  - {column: day, op: eq, param: day}
+  - {column: id, op: in, param: ids}
+  - {column: amount, op: gte, param: score}
+columns: [id, tenant_id, status, amount, day]
+order_by: [id]
+limit: {default: 1000, max: 1000}
+)");
+    project_->Write("endpoints/orders_sql.yml", R"(name: orders_sql
+dataset: shop
+tenant_column: tenant_id
+params:
+  status: {type: string, required: true}
+sql: SELECT id, tenant_id, amount FROM orders WHERE status = {{status}} ORDER BY id
+limit: {default: 1000, max: 1000}
+)");
+    project_->Write("endpoints/slow.yml", R"(name: slow
+dataset: shop
+cache: false
+params:
+  n: {type: integer, required: true}
+sql: SELECT count(*) AS c FROM range({{n}}) a(i), range(1000) b(j) WHERE hash(i + j) % 7 = 0
+)");
+    keys_["t0"] = CreateKey(*project_, {"--tenant", "t0", "--name", "tenant zero"});
+    keys_["t1"] = CreateKey(*project_, {"--tenant", "t1"});
+    keys_["orders_only"] = CreateKey(*project_, {"--tenant", "t2", "--endpoints", "orders"});
+    keys_["limited"] = CreateKey(*project_, {"--tenant", "t2", "--quota", "60"});
+    keys_["short"] = CreateKey(*project_, {"--tenant", "t1", "--expires", "2s"});
+    keys_["to_revoke"] = CreateKey(*project_, {"--tenant", "t1"});
+    server_ = ServerProcess::Start(project_->path(), cache_->path()).release();
+    ASSERT_NE(server_, nullptr);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete signer_;
+    delete cache_;
+    delete project_;
+  }
+  HttpResult Get(const std::string& target, const std::string& token) {
+    if (token.empty()) return api_.Get(target);
+    return api_.Get(target, {{"Authorization", "Bearer " + token}});
+  }
+  json::value Json(const std::string& target, const std::string& token) {
+    HttpResult result = Get(target, token);
+    EXPECT_EQ(result.status, 200) << target << " " << result.body;
+    boost::system::error_code ec;
+    json::value value = json::parse(result.body, ec);
+    return ec ? json::value(json::object{{"data", json::array{}}}) : value;
+  }
+  std::string Jwt(const std::string& alg, const std::string& tenant, int64_t exp_offset = 600) {
+    return signer_->Sign(alg, R"({"iss":"https://issuer.test","aud":"dram","sub":"u1","tenant":")" + tenant +
+                                  R"(","endpoints":["orders*"],"exp":)" + std::to_string(now_ + exp_offset) + "}");
+  }
+
+  static TempDir* project_;
+  static TempDir* cache_;
+  static JwtSigner* signer_;
+  static ServerProcess* server_;
+  static std::map<std::string, std::string> keys_;
+  static int64_t now_;
+  HttpClient api_{"127.0.0.1", server_->api_port()};
+};
+
+TempDir* SecurityTest::project_ = nullptr;
+TempDir* SecurityTest::cache_ = nullptr;
+JwtSigner* SecurityTest::signer_ = nullptr;
+ServerProcess* SecurityTest::server_ = nullptr;
+std::map<std::string, std::string> SecurityTest::keys_;
+int64_t SecurityTest::now_ = 0;
+
+TEST_F(SecurityTest, MissingMalformedAndForgedCredentialsAre401) {
+  const std::string good = keys_["t0"];
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"none", ""},
+      {"malformed key", "dram_nothex"},
+      {"wrong secret", good.substr(0, good.size() - 2) + (good.back() == 'A' ? "BB" : "AA")},
+      {"unknown id", "dram_000000000000_" + good.substr(18)},
+      {"jwt alg none", signer_->Unsigned(R"({"iss":"https://issuer.test","aud":"dram","tenant":"t0","endpoints":["*"],"exp":)" +
+                                         std::to_string(now_ + 600) + "}")},
+      {"jwt bad signature", Jwt("RS256", "t0").substr(0, Jwt("RS256", "t0").size() - 6) + "AAAAAA"},
+      {"jwt expired", Jwt("ES256", "t0", -3600)},
+      {"jwt wrong issuer", signer_->Sign("HS256", R"({"iss":"https://evil","aud":"dram","tenant":"t0","exp":)" + std::to_string(now_ + 60) + "}")},
+      {"jwt wrong audience", signer_->Sign("HS256", R"({"iss":"https://issuer.test","aud":"x","tenant":"t0","exp":)" + std::to_string(now_ + 60) + "}")},
+      {"jwt HS/RS confusion", signer_->SignHs256WithRsaPublicKey(R"({"iss":"https://issuer.test","aud":"dram","tenant":"t0","endpoints":["*"],"exp":)" +
+                                                                 std::to_string(now_ + 600) + "}")},
+  };
+  for (const auto& [name, token] : cases) {
+    for (const std::string& path : {std::string("/v1/orders"), std::string("/v1/does_not_exist")}) {
+      HttpResult result = Get(path, token);
+      EXPECT_EQ(result.status, 401) << name << " " << path;
+      EXPECT_EQ(result.Header("www-authenticate"), "Bearer") << name;
+      EXPECT_NE(result.body.find("\"unauthorized\""), std::string::npos);
+      if (!token.empty()) {
+        EXPECT_EQ(result.body.find(token), std::string::npos);
+      }
+    }
+  }
+  EXPECT_EQ(api_.Get("/v1/orders", {{"X-API-Key", good}}).status, 200);  // the key header works too
+}
+
+TEST_F(SecurityTest, EachJwtAlgorithmAuthenticates) {
+  for (const char* alg : {"HS256", "RS256", "ES256"}) {
+    HttpResult result = Get("/v1/orders?limit=1", Jwt(alg, "t1"));
+    EXPECT_EQ(result.status, 200) << alg << result.body;
+  }
+}
+
+TEST_F(SecurityTest, TenantsSeeOnlyTheirOwnRows) {
+  struct Caller {
+    std::string tenant;
+    std::string token;
+  };
+  for (const Caller& caller : {Caller{"t0", keys_["t0"]}, Caller{"t1", keys_["t1"]}, Caller{"t2", Jwt("ES256", "t2")}}) {
+    for (const std::string& path : {std::string("/v1/orders"), std::string("/v1/orders_sql?status=open")}) {
+      HttpResult result = Get(path, caller.token);
+      ASSERT_EQ(result.status, 200) << path << result.body;
+      json::value body = json::parse(result.body);
+      std::set<int64_t> ids;
+      for (const auto& row : body.at("data").as_array()) {
+        EXPECT_EQ(row.at("tenant_id").as_string(), caller.tenant) << path;
+        int64_t id = row.at("id").as_int64();
+        EXPECT_EQ(TenantOf(static_cast<int>(id)), caller.tenant);
+        ids.insert(id);
+      }
+      std::set<int64_t> expected;
+      for (int row = 0; row < 300; ++row) {
+        bool status_ok = path.find("status=open") == std::string::npos || row % 2 == 1;
+        if (TenantOf(row) == caller.tenant && status_ok) expected.insert(row);
+      }
+      EXPECT_EQ(ids, expected) << caller.tenant << " " << path;
+    }
+  }
+  // Same params, different tenants: different cache entries and ETags.
+  HttpResult a = Get("/v1/orders?status=open", keys_["t0"]);
+  HttpResult b = Get("/v1/orders?status=open", keys_["t1"]);
+  EXPECT_NE(a.Header("etag"), b.Header("etag"));
+  EXPECT_NE(a.body.substr(0, 200), b.body.substr(0, 200));
+  EXPECT_EQ(Get("/v1/orders?status=open", keys_["t1"]).Header("x-cache"), "hit");
+}
+
+TEST_F(SecurityTest, TenantSmugglingAndProjectionOutsideTheAllowlistAre422) {
+  const std::string token = keys_["t0"];
+  EXPECT_EQ(Get("/v1/orders?tenant_id=t1", token).status, 422);
+  EXPECT_EQ(Get("/v1/orders?columns=id,secret_note", token).status, 422);
+  HttpResult all = Get("/v1/orders", token);
+  EXPECT_EQ(all.body.find("classified"), std::string::npos);
+}
+
+TEST_F(SecurityTest, ForbiddenLooksExactlyLikeMissing) {
+  const std::string token = keys_["orders_only"];
+  HttpResult forbidden = Get("/v1/orders_sql?status=open", token);
+  HttpResult missing = Get("/v1/nothing_here", token);
+  EXPECT_EQ(forbidden.status, 404);
+  EXPECT_EQ(missing.status, 404);
+  auto strip_id = [](std::string body) { return std::regex_replace(body, std::regex("\"request_id\":\"[^\"]*\""), ""); };
+  EXPECT_EQ(strip_id(forbidden.body), strip_id(missing.body));
+  EXPECT_EQ(Get("/v1/orders", token).status, 200);
+}
+
+TEST_F(SecurityTest, InjectionInEveryParamTypeMatchesNothingAndChangesNothing) {
+  const std::string token = keys_["t0"];
+  const std::string injection = "1%27%20OR%20%271%27%3D%271";  // 1' OR '1'='1
+  EXPECT_EQ(Json("/v1/orders?status=" + injection, token).at("data").as_array().size(), 0u);
+  for (const char* param : {"min_amount", "day", "ids", "open", "score"}) {
+    EXPECT_EQ(Get(std::string("/v1/orders?") + param + "=" + injection, token).status, 422) << param;
+  }
+  EXPECT_EQ(Json("/v1/orders_sql?status=open%27%3B%20DROP%20TABLE%20orders%3B--", token).at("data").as_array().size(), 0u);
+  EXPECT_EQ(Json("/v1/orders", token).at("data").as_array().size(), 100u);  // table intact
+}
+
+TEST_F(SecurityTest, BoundsPathsAndAdminSeparation) {
+  const std::string token = keys_["t0"];
+  for (const char* target : {"/v1/orders?limit=0", "/v1/orders?limit=1001", "/v1/orders?offset=-5", "/v1/orders?limit=1e3"}) {
+    EXPECT_EQ(Get(target, token).status, 422) << target;
+  }
+  for (const char* target : {"/v1/../v1/orders", "/v1/%2e%2e/orders", "/v1/orders/../../etc/passwd", "/metrics", "/status", "/v1/orders%00"}) {
+    EXPECT_EQ(Get(target, token).status, 404) << target;
+  }
+}
+
+TEST_F(SecurityTest, RateLimitGives429WithRetryAfter) {
+  const std::string token = keys_["limited"];  // 60 per minute, burst 10
+  int ok = 0;
+  HttpResult limited;
+  for (int i = 0; i < 30; ++i) {
+    HttpResult result = Get("/v1/orders?limit=1", token);
+    if (result.status == 200) {
+      ++ok;
+    } else {
+      limited = result;
+      break;
+    }
+  }
+  EXPECT_EQ(ok, 10);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.Header("retry-after"), "1");
+  EXPECT_NE(limited.body.find("\"rate_limited\""), std::string::npos);
+  EXPECT_EQ(Get("/v1/orders?limit=1", keys_["t1"]).status, 200);  // other keys unaffected
+}
+
+TEST_F(SecurityTest, SlowQueriesAreInterruptedAt504) {
+  auto started = std::chrono::steady_clock::now();
+  HttpResult result = Get("/v1/slow?n=100000000", keys_["t0"]);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(result.status, 504) << result.body;
+  EXPECT_NE(result.body.find("\"timeout\""), std::string::npos);
+  EXPECT_LT(seconds, 5.0);
+  EXPECT_EQ(Get("/v1/slow?n=10", keys_["t0"]).status, 200);  // the connection serves the next query
+}
+
+TEST_F(SecurityTest, RevokedAndExpiredKeysStopWorkingWithoutRestart) {
+  const std::string revoked = keys_["to_revoke"];
+  ASSERT_EQ(Get("/v1/orders?limit=1", revoked).status, 200);
+  std::string id = revoked.substr(5, 12);
+  CommandResult revoke = RunCommand({DramBinary(), "keys", "revoke", project_->path(), id});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.output;
+  int status = 200;
+  for (int i = 0; i < 50 && status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = Get("/v1/orders?limit=1", revoked).status;
+  }
+  EXPECT_EQ(status, 401);
+  // The short key was created with a 2 s lifetime at suite start.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  EXPECT_EQ(Get("/v1/orders?limit=1", keys_["short"]).status, 401);
+}
+
+TEST_F(SecurityTest, SlowClientsAreCutOff) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(server_->api_port()));
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  std::string partial = "GET /v1/orders HTTP/1.1\r\nHost: x\r\n";  // never finished
+  ASSERT_GT(::send(fd, partial.data(), partial.size(), 0), 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  auto started = std::chrono::steady_clock::now();
+  char buffer[256];
+  ssize_t received = ::recv(fd, buffer, sizeof(buffer), 0);  // 0 = closed by the server
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ::close(fd);
+  EXPECT_LE(received, 0);
+  EXPECT_LT(seconds, 4.0);  // read_timeout is 1 s
+}
+
+TEST_F(SecurityTest, ZNoSecretInLogsMetricsOrStatus) {
+  Get("/v1/orders", keys_["t0"]);
+  Get("/v1/orders", "dram_ffffffffffff_notarealsecretvalue");
+  HttpClient admin("127.0.0.1", server_->admin_port());
+  std::string everything = server_->log() + admin.Get("/metrics").body + admin.Get("/status").body +
+                           admin.Get("/openapi.json").body;
+  for (const auto& [name, token] : keys_) {
+    EXPECT_EQ(everything.find(token.substr(18)), std::string::npos) << name;  // the secret part
+  }
+  EXPECT_EQ(everything.find("notarealsecretvalue"), std::string::npos);
+  EXPECT_EQ(everything.find(Jwt("RS256", "t0").substr(0, 40)), std::string::npos);
+  EXPECT_NE(server_->log().find("\"event\":\"auth_failure\""), std::string::npos);  // but the failure is audited
+}
+
+}  // namespace
+}  // namespace dram::testing
