@@ -69,7 +69,7 @@ TEST(ValidateCommandTest, ServeRefusesABadProjectWholeAndHelpDocumentsCommands) 
 TEST(ServerLimitsTest, OverloadAnswers503WithRetryAfterAndNotReadyDatasetsAnswer503) {
   TempDir project;
   TempDir cache;
-  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 1\n  queue_timeout: 20ms\n");
+  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 1\n  queue_timeout: 20ms\n  memory_limit: 64MB\n");
   project.Write("data/one.csv", "x\n1\n");
   project.Write("datasets/one.yml", "name: one\ntables:\n  t: {path: data/one.csv}\n");
   project.Write("datasets/missing.yml", "name: missing\ntables:\n  t: {path: data/nothing-here/*.parquet}\n");
@@ -81,6 +81,13 @@ params:
 sql: SELECT count(*) AS c FROM range({{n}}) r(i) WHERE hash(i) % 7 = 0
 )");
   project.Write("endpoints/gone.yml", "name: gone\ndataset: missing\ntable: t\n");
+  project.Write("endpoints/hog.yml", R"(name: hog
+dataset: one
+cache: false
+params:
+  n: {type: integer, required: true}
+sql: SELECT count(DISTINCT i::VARCHAR || 'padding-padding-padding') AS c FROM range({{n}}) t(i)
+)");
   auto server = ServerProcess::Start(project.path(), cache.path());
   ASSERT_NE(server, nullptr);
   HttpClient probe("127.0.0.1", server->api_port());
@@ -113,6 +120,12 @@ sql: SELECT count(*) AS c FROM range({{n}}) r(i) WHERE hash(i) % 7 = 0
   EXPECT_GE(ok.load(), 1);
   EXPECT_GE(overloaded.load(), 1);
   EXPECT_EQ(other.load(), 0);
+
+  // A query over the memory budget fails cleanly, and the server keeps serving afterwards.
+  HttpResult hog = probe.Get("/v1/hog?n=20000000");
+  EXPECT_EQ(hog.status, 503);
+  EXPECT_NE(hog.body.find("memory budget"), std::string::npos) << hog.body;
+  EXPECT_EQ(probe.Get("/v1/hog?n=1000").status, 200);
 }
 
 TEST(ServerLimitsTest, AdminWritesNeedTheTokenWhenOneIsSet) {
