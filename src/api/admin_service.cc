@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <openssl/crypto.h>
 
+#include "api/audit.h"
 #include "api/error_response.h"
 #include "api/openapi.h"
 #include "common/civil_time.h"
@@ -166,6 +167,7 @@ http::Response AdminService::Metrics() const {
 
 void AdminService::Manage(const http::Request& request, http::Responder responder) {
   if (!admin_token_.empty() && !TokenMatches(request.Header("authorization"), admin_token_)) {
+    Audit("admin_auth_failure", request.path, request.remote_address, "");
     return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
   }
   // /datasets/{name}/{action}
@@ -176,8 +178,10 @@ void AdminService::Manage(const http::Request& request, http::Responder responde
   std::string action(rest.substr(slash + 1));
   if (action != "refresh" && action != "rollback") return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
   bool force = request.query.find("force=true") != std::string::npos;
-  boost::asio::post(background_, [this, name, action, force, responder = std::move(responder)] {
+  boost::asio::post(background_, [this, name, action, force, remote = request.remote_address, path = request.path,
+                                   responder = std::move(responder)] {
     dram::Status status = action == "refresh" ? datasets_.Refresh(name, force) : datasets_.Rollback(name);
+    Audit("admin_" + action, path, remote, status.ok() ? "ok" : std::string(StatusCodeName(status.code())));
     if (!status.ok()) {
       // The dataset's own error is operator-facing (admin port): show it, it names no request value.
       http::Response response = MakeErrorResponse(status, "admin");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 
+#include "api/audit.h"
 #include "api/code_endpoint_support.h"
 #include "api/error_response.h"
 #include "api/query_string.h"
@@ -85,18 +86,6 @@ class QueryDeadline {
   std::mutex mu_;
   engine::Connection* connection_;  // GUARDED_BY(mu_); null once finished
 };
-
-void Audit(std::string_view event, std::string_view path, std::string_view remote, std::string_view detail) {
-  std::string fields = "\"audit\":true,\"event\":";
-  common::AppendJsonString(fields, event);
-  fields += ",\"path\":";
-  common::AppendJsonString(fields, path.substr(0, 256));
-  fields += ",\"remote\":";
-  common::AppendJsonString(fields, remote);
-  fields += ",\"detail\":";
-  common::AppendJsonString(fields, detail);
-  common::Log(common::LogLevel::kInfo, "audit", fields);
-}
 
 }  // namespace
 
