@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for all the tests on a fresh Debian 12: installs what is missing, builds once
 # (Release) and runs every test with ctest (unit and integration; the integration tests start the
-# real binary on 127.0.0.1). SANITIZE=1 also builds with ASan+UBSan into build-asan and runs the
+# real binary on 127.0.0.1). SANITIZE=1 adds an ASan+UBSan build of every suite; FUZZ_SECONDS=N
+# runs each libFuzzer target for N seconds (scripts/fuzz.sh). SANITIZE=1 also builds with ASan+UBSan into build-asan and runs the
 # suites there.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,4 +13,7 @@ ctest --test-dir "${BUILD_DIR:-$here/build}" --output-on-failure -j 2 --timeout 
 if [ "${SANITIZE:-0}" = 1 ]; then
   BUILD_DIR="$here/build-asan" BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DDRAM_SANITIZE=ON" "$here/scripts/build.sh"
   ctest --test-dir "$here/build-asan" --output-on-failure -j 2 --timeout 900
+fi
+if [ -n "${FUZZ_SECONDS:-}" ]; then
+  "$here/scripts/fuzz.sh"
 fi

@@ -61,7 +61,7 @@ json::object TypeSchema(const engine::TypeInfo& type) {
     case engine::TypeKind::kList:
     case engine::TypeKind::kArray:
       schema["type"] = nullable("array");
-      schema["items"] = TypeSchema(type.children[0].second);
+      schema["items"] = TypeSchema(type.children[0].type);
       break;
     case engine::TypeKind::kStruct: {
       schema["type"] = nullable("object");
@@ -72,7 +72,7 @@ json::object TypeSchema(const engine::TypeInfo& type) {
     }
     case engine::TypeKind::kMap:
       schema["type"] = nullable("object");
-      schema["additionalProperties"] = TypeSchema(type.children[1].second);
+      schema["additionalProperties"] = TypeSchema(type.children[1].type);
       break;
     case engine::TypeKind::kVarchar: schema["type"] = nullable("string"); break;
     default: break;  // UNION and others: any JSON value

@@ -108,22 +108,22 @@ TypeInfo DescribeType(duckdb_logical_type type) {
     }
     case DUCKDB_TYPE_LIST: {
       OwnedLogicalType child(duckdb_list_type_child_type(type));
-      info.children.emplace_back("", DescribeType(child.type));
-      info.sql_name = info.children[0].second.sql_name + "[]";
+      info.children.push_back({"", DescribeType(child.type)});
+      info.sql_name = info.children[0].type.sql_name + "[]";
       break;
     }
     case DUCKDB_TYPE_ARRAY: {
       OwnedLogicalType child(duckdb_array_type_child_type(type));
-      info.children.emplace_back("", DescribeType(child.type));
-      info.sql_name = info.children[0].second.sql_name + "[" + std::to_string(duckdb_array_type_array_size(type)) + "]";
+      info.children.push_back({"", DescribeType(child.type)});
+      info.sql_name = info.children[0].type.sql_name + "[" + std::to_string(duckdb_array_type_array_size(type)) + "]";
       break;
     }
     case DUCKDB_TYPE_MAP: {
       OwnedLogicalType key(duckdb_map_type_key_type(type));
       OwnedLogicalType value(duckdb_map_type_value_type(type));
-      info.children.emplace_back("key", DescribeType(key.type));
-      info.children.emplace_back("value", DescribeType(value.type));
-      info.sql_name = "MAP(" + info.children[0].second.sql_name + ", " + info.children[1].second.sql_name + ")";
+      info.children.push_back({"key", DescribeType(key.type)});
+      info.children.push_back({"value", DescribeType(value.type)});
+      info.sql_name = "MAP(" + info.children[0].type.sql_name + ", " + info.children[1].type.sql_name + ")";
       break;
     }
     case DUCKDB_TYPE_STRUCT:
@@ -135,9 +135,9 @@ TypeInfo DescribeType(duckdb_logical_type type) {
         std::string name = TakeString(is_union ? duckdb_union_type_member_name(type, i)
                                                : duckdb_struct_type_child_name(type, i));
         OwnedLogicalType child(is_union ? duckdb_union_type_member_type(type, i) : duckdb_struct_type_child_type(type, i));
-        info.children.emplace_back(name, DescribeType(child.type));
+        info.children.push_back({name, DescribeType(child.type)});
         if (i > 0) info.sql_name += ", ";
-        info.sql_name += name + " " + info.children.back().second.sql_name;
+        info.sql_name += name + " " + info.children.back().type.sql_name;
       }
       info.sql_name += ")";
       break;

@@ -14,12 +14,14 @@ enum class TypeKind {
   kUnresolved,  // not known before parameters are bound (e.g. range($1) in a template)
 };
 
+struct NamedType;
+
 // A DuckDB-free description of a column type, for schemas, OpenAPI and validation.
 struct TypeInfo {
   TypeKind kind = TypeKind::kOther;
   std::string sql_name;  // e.g. "DECIMAL(12,2)", "STRUCT(a INTEGER)"
   // kList/kArray/kMap: element (maps: key then value); kStruct/kUnion: named fields.
-  std::vector<std::pair<std::string, TypeInfo>> children;
+  std::vector<NamedType> children;
   std::vector<std::string> enum_values;
 
   bool IsNumeric() const {
@@ -29,6 +31,12 @@ struct TypeInfo {
   bool IsTemporal() const {
     return kind == TypeKind::kDate || kind == TypeKind::kTimestamp || kind == TypeKind::kTime;
   }
+};
+
+// A child of a nested type: a STRUCT field, a MAP's key or value, a LIST's element (no name).
+struct NamedType {
+  std::string name;
+  TypeInfo type;
 };
 
 struct ColumnInfo {
