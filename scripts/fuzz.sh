@@ -6,9 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build="$here/build-fuzz"
 seconds=${FUZZ_SECONDS:-60}
-command -v clang++ >/dev/null || { sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq clang >/dev/null; }
-dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "install ok installed" || {
-  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq libclang-rt-14-dev >/dev/null; }
+"$here/scripts/setup.sh"  # clang and its libFuzzer runtime are among its packages
 cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DDRAM_FUZZ=ON -DDRAM_TESTS=OFF >/dev/null
 cmake --build "$build" --target fuzz_params fuzz_jwt fuzz_endpoint_yaml fuzz_http_request

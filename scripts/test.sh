@@ -2,8 +2,7 @@
 # One command for all the tests on a fresh Debian 12: installs what is missing, builds once
 # (Release) and runs every test with ctest (unit and integration; the integration tests start the
 # real binary on 127.0.0.1). SANITIZE=1 adds an ASan+UBSan build of every suite; FUZZ_SECONDS=N
-# runs each libFuzzer target for N seconds (scripts/fuzz.sh). SANITIZE=1 also builds with ASan+UBSan into build-asan and runs the
-# suites there.
+# runs each libFuzzer target for N seconds (scripts/fuzz.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/setup.sh"
