@@ -14,6 +14,8 @@ namespace dram::testing {
 
 namespace {
 
+// Deliberately not auth::Base64UrlEncode: an issuer written independently of the verifier, so a
+// bug in dram's encoding cannot cancel out in the tests.
 std::string B64Url(const std::string& bytes) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
