@@ -10,7 +10,7 @@ packages=(
   libyaml-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  curl ca-certificates
+  curl ca-certificates openssl
 )
 # npm fetches DuckDB; machines that ship Node.js from elsewhere already have it, and Debian's npm
 # conflicts with such a nodejs, so install Debian's only when the command is missing.

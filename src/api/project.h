@@ -23,6 +23,8 @@ struct ServerSettings {
   int64_t idle_timeout_ms = 60'000;
   int64_t gzip_min_bytes = 1024;
   std::vector<std::string> cors_origins;  // "*" allows any origin
+  std::string tls_cert_file;              // both set: both ports speak HTTPS only
+  std::string tls_key_file;
   int engine_threads = 0;                 // DuckDB threads per query; 0 = all cores
   int64_t pool_size = 4;                  // connections (and query workers) per dataset snapshot
   std::string memory_limit;

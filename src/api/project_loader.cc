@@ -99,6 +99,15 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, Diagnostics& d
     if (auto v = server.DurationMs("read_timeout")) settings.read_timeout_ms = *v;
     if (auto v = server.DurationMs("idle_timeout")) settings.idle_timeout_ms = *v;
     if (auto v = server.Bytes("gzip_min_bytes")) settings.gzip_min_bytes = *v;
+    if (YAML::Node tls_node = server.Child("tls"); tls_node.IsDefined()) {
+      YamlMap tls(tls_node, path.string(), diagnostics);
+      auto resolve = [&](const std::string& file) {
+        return fs::path(file).is_absolute() ? file : (path.parent_path() / file).lexically_normal().string();
+      };
+      settings.tls_cert_file = resolve(tls.String("cert_file", true).value_or(""));
+      settings.tls_key_file = resolve(tls.String("key_file", true).value_or(""));
+      tls.Finish();
+    }
     if (YAML::Node cors_node = server.Child("cors"); cors_node.IsDefined()) {
       YamlMap cors(cors_node, path.string(), diagnostics);
       if (auto v = cors.StringList("allow_origins")) settings.cors_origins = *v;

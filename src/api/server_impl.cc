@@ -35,6 +35,8 @@ http::ServerOptions HttpOptions(const ServerSettings& settings, const std::strin
   options.idle_timeout = std::chrono::milliseconds(settings.idle_timeout_ms);
   options.gzip_min_bytes = static_cast<size_t>(settings.gzip_min_bytes);
   options.cors_origins = settings.cors_origins;
+  options.tls_cert_file = settings.tls_cert_file;
+  options.tls_key_file = settings.tls_key_file;
   return options;
 }
 

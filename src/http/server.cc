@@ -1,8 +1,10 @@
 #include "http/server.h"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <algorithm>
 #include <array>
@@ -45,13 +47,21 @@ std::string_view CorsOrigin(const std::vector<std::string>& allowed, std::string
 
 namespace internal {
 
-class Session;
-
 class ServerImpl {
  public:
   ServerImpl(const ServerOptions& options, Handler& handler) : options_(options), handler_(handler) {}
 
   Status Listen() {
+    if (!options_.tls_cert_file.empty()) {
+      ssl_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+      beast::error_code ec;
+      ssl_->use_certificate_chain_file(options_.tls_cert_file, ec);
+      if (ec) return InvalidArgument("cannot load TLS certificate", options_.tls_cert_file);
+      ssl_->use_private_key_file(options_.tls_key_file, asio::ssl::context::pem, ec);
+      if (ec) return InvalidArgument("cannot load TLS private key", options_.tls_key_file);
+    }
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
       contexts_.push_back(std::make_unique<asio::io_context>(1));
       guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
@@ -100,23 +110,41 @@ class ServerImpl {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
   std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::ssl::context> ssl_;  // set when the server speaks TLS
   size_t next_context_ = 0;
   uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection. Stream is beast::tcp_stream, or an ssl_stream over one for TLS.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(tcp::socket socket, ServerImpl& server) : stream_(std::move(socket)), server_(server) {}
+  Session(tcp::socket socket, asio::ssl::context& ssl, ServerImpl& server) : stream_(std::move(socket), ssl), server_(server) {}
 
-  void Start() { Read(false); }
+  void Start() {
+    if constexpr (kTls) {
+      Lowest().expires_after(server_.options().read_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->Close();
+        self->Read(false);
+      });
+    } else {
+      Read(false);
+    }
+  }
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  auto shared_from_this() { return std::enable_shared_from_this<Session<Stream>>::shared_from_this(); }
+
   void Read(bool keep_alive_wait) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
     parser_->body_limit(server_.options().max_body_bytes);
-    stream_.expires_after(keep_alive_wait ? server_.options().idle_timeout : server_.options().read_timeout);
+    Lowest().expires_after(keep_alive_wait ? server_.options().idle_timeout : server_.options().read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
@@ -128,7 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec) return SendError(400, "malformed request");
-    stream_.expires_never();
+    Lowest().expires_never();
     auto& message = parser_->get();
     keep_alive_ = message.keep_alive();
     Request request;
@@ -145,7 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(message.body());
     beast::error_code endpoint_ec;
-    auto remote = stream_.socket().remote_endpoint(endpoint_ec);
+    auto remote = Lowest().socket().remote_endpoint(endpoint_ec);
     if (!endpoint_ec) request.remote_address = remote.address().to_string();
     accept_gzip_ = AcceptsGzip(request.Header("accept-encoding"));
     origin_ = std::string(request.Header("origin"));
@@ -216,7 +244,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (body_shared_) buffers[1] = asio::buffer(body_shared_->bytes());
       buffers[2] = asio::buffer(body_tail_);
     }
-    stream_.expires_after(options.idle_timeout);  // a client that stops reading cannot hold us forever
+    Lowest().expires_after(options.idle_timeout);  // a client that stops reading cannot hold us forever
     asio::async_write(stream_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->body_shared_.reset();
       if (ec) return self->Close();
@@ -237,9 +265,11 @@ class Session : public std::enable_shared_from_this<Session> {
     out += "\r\n";
   }
 
+  // Stops sending. Over TLS this skips close_notify: every response is length-delimited, so a
+  // client cannot mistake the end of the connection for the end of a body.
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   // Closing a socket with unread input makes the kernel send a reset, which can destroy the
@@ -248,18 +278,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // lingering close).
   void LingerClose() {
     Close();
-    stream_.expires_after(kLingerTime);
+    Lowest().expires_after(kLingerTime);
     Drain();
   }
   void Drain() {
-    stream_.async_read_some(asio::buffer(linger_buffer_), [self = shared_from_this()](beast::error_code ec, size_t) {
+    Lowest().async_read_some(asio::buffer(linger_buffer_), [self = shared_from_this()](beast::error_code ec, size_t) {
       if (!ec) self->Drain();
     });
   }
   static constexpr std::chrono::seconds kLingerTime{2};
   std::array<char, 4096> linger_buffer_;
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   ServerImpl& server_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -278,7 +308,11 @@ void ServerImpl::Accept() {
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<Session>(std::move(socket), *this)->Start();
+      if (ssl_) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), *ssl_, *this)->Start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), *this)->Start();
+      }
     }
     Accept();
   });

@@ -32,6 +32,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   size_t gzip_min_bytes = 1024;
   std::vector<std::string> cors_origins;           // "*" allows any origin
+  std::string tls_cert_file;                       // PEM chain; set both to serve HTTPS only
+  std::string tls_key_file;                        // PEM private key
 };
 
 namespace internal {

@@ -152,3 +152,34 @@ TEST(ServerLimitsTest, AdminWritesNeedTheTokenWhenOneIsSet) {
 
 }  // namespace
 }  // namespace dram::testing
+
+namespace dram::testing {
+namespace {
+
+TEST(TlsTest, BothPortsServeHttpsWhenConfigured) {
+  TempDir project;
+  TempDir cache;
+  CommandResult made = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                   "-subj", "/CN=127.0.0.1", "-keyout", project.path() + "/key.pem", "-out",
+                                   project.path() + "/cert.pem"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  project.Write("dram.yml", "server:\n  tls: {cert_file: cert.pem, key_file: key.pem}\n");
+  project.Write("data/one.csv", "x\n41\n");
+  project.Write("datasets/one.yml", "name: one\ntables:\n  t: {path: data/one.csv}\n");
+  project.Write("endpoints/t.yml", "name: t\ndataset: one\n");
+  auto server = ServerProcess::Start(project.path(), cache.path());
+  ASSERT_NE(server, nullptr);
+  std::string api = "https://127.0.0.1:" + std::to_string(server->api_port());
+  std::string admin = "https://127.0.0.1:" + std::to_string(server->admin_port());
+  CommandResult rows = RunCommand({"/usr/bin/curl", "-sS", "--cacert", project.path() + "/cert.pem", api + "/v1/t"});
+  EXPECT_EQ(rows.exit_code, 0) << rows.output;
+  EXPECT_NE(rows.output.find("\"data\":[{\"x\":41}]"), std::string::npos) << rows.output;
+  CommandResult live = RunCommand({"/usr/bin/curl", "-sS", "--cacert", project.path() + "/cert.pem", admin + "/live"});
+  EXPECT_NE(live.output.find("\"ok\""), std::string::npos) << live.output;
+  // Plain HTTP on a TLS port gets no HTTP answer.
+  HttpClient plain("127.0.0.1", server->api_port());
+  EXPECT_NE(plain.Get("/v1/t").status, 200);
+}
+
+}  // namespace
+}  // namespace dram::testing
