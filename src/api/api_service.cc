@@ -252,10 +252,9 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     return fail(Unavailable("too many requests in flight"));
   }
   call->admitted = true;
-  if (call->route->tenant_scoped) {
-    if (!AdmitTenant(principal.tenant)) return fail(Unavailable("too many requests in flight for this tenant"));
-    if (options_.max_in_flight_per_tenant > 0) call->tenant_admitted = principal.tenant;
-  }
+  // Every caller with a tenant counts against its tenant's bound, whichever endpoint it calls.
+  if (!AdmitTenant(principal.tenant)) return fail(Unavailable("too many requests in flight for this tenant"));
+  if (options_.max_in_flight_per_tenant > 0 && !principal.tenant.empty()) call->tenant_admitted = principal.tenant;
   boost::asio::post(workers_, [this, call] { Execute(call); });
 }
 

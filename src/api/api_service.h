@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/shared_slot.h"
 #include "api/metrics.h"
 #include "api/response_cache.h"
 #include "api/serving_state.h"
@@ -60,7 +61,7 @@ class ApiService : public http::Handler {
   ApiOptions options_;
   ResponseCache& cache_;
   MetricsRegistry& metrics_;
-  std::atomic<std::shared_ptr<const ServingState>> state_;
+  common::SharedSlot<const ServingState> state_;
   boost::asio::thread_pool workers_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> request_counter_{0};

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/shared_slot.h"
 #include "auth/principal.h"
 #include "dram/status.h"
 
@@ -34,8 +35,8 @@ struct NewApiKey {
 };
 
 // The API keys of a deployment, read from a JSON file (keys.json) and re-read when it changes.
-// Authenticate() is lock-free (an atomic snapshot of an id → record map) and constant-time in
-// the secret. Thread-safe.
+// Authenticate() reads a snapshot of an id → record map (a pointer copy under a short lock) and
+// is constant-time in the secret. Thread-safe.
 class ApiKeyStore {
  public:
   explicit ApiKeyStore(std::string path) : path_(std::move(path)) {}
@@ -58,7 +59,7 @@ class ApiKeyStore {
  private:
   using Index = std::unordered_map<std::string, ApiKeyRecord>;
   std::string path_;
-  std::atomic<std::shared_ptr<const Index>> index_{std::make_shared<const Index>()};
+  common::SharedSlot<const Index> index_{std::make_shared<const Index>()};
   int64_t loaded_mtime_ns_ = -1;  // only touched by Reload (one caller thread)
 };
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/shared_slot.h"
 #include "auth/principal.h"
 #include "dram/status.h"
 
@@ -41,7 +42,7 @@ class JwtVerifier {
 
  private:
   JwtOptions options_;
-  std::atomic<std::shared_ptr<const internal::KeySet>> keys_;
+  common::SharedSlot<const internal::KeySet> keys_;
 };
 
 }  // namespace dram::auth
