@@ -2,7 +2,8 @@
 # One command for all the tests on a fresh Debian 12: installs what is missing, builds once
 # (Release) and runs every test with ctest (unit and integration; the integration tests start the
 # real binary on 127.0.0.1). SANITIZE=1 adds an ASan+UBSan build of every suite; FUZZ_SECONDS=N
-# runs each libFuzzer target for N seconds (scripts/fuzz.sh).
+# runs each libFuzzer target for N seconds (scripts/fuzz.sh); TSAN=1 adds a ThreadSanitizer build
+# (reports from inside the uninstrumented libduckdb.so are suppressed: tsan.supp).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/setup.sh"
@@ -12,6 +13,10 @@ ctest --test-dir "${BUILD_DIR:-$here/build}" --output-on-failure -j 2 --timeout 
 if [ "${SANITIZE:-0}" = 1 ]; then
   BUILD_DIR="$here/build-asan" BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DDRAM_SANITIZE=ON" "$here/scripts/build.sh"
   ctest --test-dir "$here/build-asan" --output-on-failure -j 2 --timeout 900
+fi
+if [ "${TSAN:-0}" = 1 ]; then
+  BUILD_DIR="$here/build-tsan" BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DDRAM_TSAN=ON" "$here/scripts/build.sh"
+  TSAN_OPTIONS="suppressions=$here/tsan.supp halt_on_error=1" ctest --test-dir "$here/build-tsan" --output-on-failure -j 2 --timeout 900
 fi
 if [ -n "${FUZZ_SECONDS:-}" ]; then
   "$here/scripts/fuzz.sh"
