@@ -5,6 +5,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +52,8 @@ class ApiService : public http::Handler {
   struct Call;
   void Execute(std::shared_ptr<Call> call);
   void Finish(Call& call, http::Response response);
+  void FinishLater(const std::shared_ptr<Call>& call, http::Response response);
+  static constexpr std::chrono::milliseconds kRefusalDelay{50};
   void Reply(Call& call, const CachedResponse& entry, std::string_view cache_status);
   std::string NextRequestId();
   // Rate limits for this principal; a Status with the Retry-After seconds when over a limit.

@@ -258,15 +258,19 @@ TEST_F(SecurityTest, RateLimitGives429WithRetryAfter) {
   const std::string token = keys_["limited"];  // 60 per minute, burst 10
   int ok = 0;
   HttpResult limited;
+  double refusal_seconds = 0;
   for (int i = 0; i < 30; ++i) {
+    auto started = std::chrono::steady_clock::now();
     HttpResult result = Get("/v1/orders?limit=1", token);
     if (result.status == 200) {
       ++ok;
     } else {
       limited = result;
+      refusal_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       break;
     }
   }
+  EXPECT_GE(refusal_seconds, 0.045);  // refusals are paced, so a flood cannot spin the CPU
   EXPECT_EQ(ok, 10);
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.Header("retry-after"), "1");
