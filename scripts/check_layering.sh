@@ -6,6 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 declare -A allowed=(
   [common]="common"
   [engine]="common engine"
+  [store]="common store"
   [http]="common http"
   [database]="common engine database"
   [auth]="common auth"

@@ -21,15 +21,7 @@ constexpr std::string_view kTokenPrefix = "dram_";
 constexpr size_t kIdHexDigits = 12;
 constexpr size_t kSecretBytes = 32;
 
-std::string HexOf(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xF]);
-  }
-  return out;
-}
+using common::HexOf;
 
 json::object ToJson(const ApiKeyRecord& r) {
   json::array endpoints;

@@ -4,12 +4,12 @@
 #include <string>
 #include <string_view>
 
+#include "common/sha256.h"
+
 namespace dram::auth {
 
-// SHA-256 of `data` as 64 lowercase hex digits.
-std::string Sha256Hex(std::string_view data);
-// Raw 32-byte HMAC-SHA256.
-std::string HmacSha256(std::string_view key, std::string_view data);
+using common::HmacSha256;
+using common::Sha256Hex;
 // Constant-time equality of two byte strings (length differences leak, contents do not).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // Cryptographically random bytes (OpenSSL RAND_bytes).

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/object_store.h"
+
+namespace dram::store {
+
+// An ObjectStore over a local directory. Puts are atomic (temp file, fsync, then link() for
+// create-only or rename() otherwise, then fsync of the directory), so readers see the old or the
+// new bytes, never a torn file, and create-only puts race safely across processes (link fails
+// with EEXIST). ETags are content hashes (SHA-256 prefix). Thread-safe.
+class LocalObjectStore : public ObjectStore {
+ public:
+  explicit LocalObjectStore(std::string root);
+
+  Result<std::string> Get(const std::string& key, std::optional<ByteRange> range) override;
+  Result<ObjectInfo> Head(const std::string& key) override;
+  Result<ObjectInfo> Put(const std::string& key, const std::string& bytes, const PutOptions& options) override;
+  Result<ListResult> List(const std::string& prefix, const std::string& delimiter, const std::string& continuation,
+                          int max_keys) override;
+  Status Delete(const std::string& key) override;
+
+ private:
+  std::string PathOf(const std::string& key) const;
+  const std::string root_;
+  std::mutex if_match_mu_;  // If-Match puts in this process: check and replace as one step
+};
+
+}  // namespace dram::store
