@@ -235,11 +235,16 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
   }
   endpoint->output_sql_ = std::move(kept_sql);
 
+  const database::TableInfo* table = endpoint->is_template_ ? nullptr : snapshot.FindTable(spec.table);
+  auto in = [](const std::vector<std::string>& list, const std::string& item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+  };
+  auto is_table_column = [&](const std::string& column) {
+    return table && std::any_of(table->columns.begin(), table->columns.end(), [&](const auto& c) { return c.name == column; });
+  };
+  // An output, a group key, or (unaggregated tables only) any column of the table.
   auto order_ok = [&](const std::string& column) {
-    return names.contains(column) || std::find(spec.group_by.begin(), spec.group_by.end(), column) != spec.group_by.end() || (!endpoint->is_template_ && snapshot.FindTable(spec.table) &&
-                                      std::any_of(snapshot.FindTable(spec.table)->columns.begin(),
-                                                  snapshot.FindTable(spec.table)->columns.end(),
-                                                  [&](const auto& c) { return c.name == column && spec.group_by.empty(); }));
+    return names.contains(column) || in(spec.group_by, column) || (spec.group_by.empty() && is_table_column(column));
   };
   for (size_t i = 0; i < spec.order_by.size(); ++i) {
     const auto& item = spec.order_by[i];
@@ -257,7 +262,6 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
   // else every scalar output column (correct, but the most expensive to sort by).
   if (!spec.order_by.empty() || spec.sort) {
     std::vector<std::string> tiebreak = spec.group_by;
-    const database::TableInfo* table = endpoint->is_template_ ? nullptr : snapshot.FindTable(spec.table);
     if (tiebreak.empty() && table && !table->key.empty()) tiebreak = table->key;
     if (tiebreak.empty()) {
       for (const auto& column : endpoint->outputs_) {
