@@ -52,6 +52,12 @@ std::vector<fs::path> YamlFiles(const fs::path& dir) {
   return files;
 }
 
+// A file named in dram.yml: relative paths are relative to dram.yml's directory; empty stays empty.
+std::string NextTo(const fs::path& settings_file, const std::string& file) {
+  if (file.empty() || fs::path(file).is_absolute()) return file;
+  return (settings_file.parent_path() / file).lexically_normal().string();
+}
+
 void LoadAuth(const YAML::Node& node, const fs::path& path, ServerSettings& settings, Diagnostics& diagnostics) {
   YamlMap fields(node, path.string(), diagnostics);
   auth::AuthOptions& auth = settings.auth;
@@ -63,9 +69,7 @@ void LoadAuth(const YAML::Node& node, const fs::path& path, ServerSettings& sett
     if (mode == name) auth.mode = value, known = true;
   }
   if (!known) fields.Error(fields.Child("mode"), "auth mode must be none, keys, jwt or hybrid");
-  auto resolve = [&](const std::string& file) {
-    return file.empty() || fs::path(file).is_absolute() ? file : (path.parent_path() / file).lexically_normal().string();
-  };
+  auto resolve = [&](const std::string& file) { return NextTo(path, file); };
   auth.keys_file = resolve(fields.String("keys_file").value_or("keys.json"));
   if (YAML::Node jwt_node = fields.Child("jwt"); jwt_node.IsDefined()) {
     YamlMap jwt(jwt_node, path.string(), diagnostics);
@@ -101,11 +105,8 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, Diagnostics& d
     if (auto v = server.Bytes("gzip_min_bytes")) settings.gzip_min_bytes = *v;
     if (YAML::Node tls_node = server.Child("tls"); tls_node.IsDefined()) {
       YamlMap tls(tls_node, path.string(), diagnostics);
-      auto resolve = [&](const std::string& file) {
-        return fs::path(file).is_absolute() ? file : (path.parent_path() / file).lexically_normal().string();
-      };
-      settings.tls_cert_file = resolve(tls.String("cert_file", true).value_or(""));
-      settings.tls_key_file = resolve(tls.String("key_file", true).value_or(""));
+      settings.tls_cert_file = NextTo(path, tls.String("cert_file", true).value_or(""));
+      settings.tls_key_file = NextTo(path, tls.String("key_file", true).value_or(""));
       tls.Finish();
     }
     if (YAML::Node cors_node = server.Child("cors"); cors_node.IsDefined()) {
