@@ -2,11 +2,11 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
-#include <openssl/crypto.h>
 
 #include "api/audit.h"
 #include "api/error_response.h"
 #include "api/openapi.h"
+#include "auth/crypto.h"
 #include "common/civil_time.h"
 
 namespace dram::api {
@@ -50,7 +50,7 @@ bool TokenMatches(std::string_view header, const std::string& token) {
   constexpr std::string_view kBearer = "Bearer ";
   if (header.substr(0, kBearer.size()) != kBearer) return false;
   std::string_view given = header.substr(kBearer.size());
-  return given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+  return auth::ConstantTimeEquals(given, token);
 }
 
 }  // namespace

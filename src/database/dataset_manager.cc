@@ -42,10 +42,11 @@ FileFormat FormatOf(const std::string& path) {
   return FileFormat::kAuto;
 }
 
-int64_t MtimeMs(const std::string& path) {
+// Size and modification time (ms) of a file in one stat call; zeros when it vanished meanwhile.
+SourceFile StatFile(const std::string& path) {
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return 0;
-  return int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1000000;
+  if (::stat(path.c_str(), &info) != 0) return {path, 0, 0};
+  return {path, static_cast<int64_t>(info.st_size), int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1000000};
 }
 
 // Expands a table's path (a file, a directory or a glob) into its data files, sorted.
@@ -62,7 +63,7 @@ Result<TableSources> ListSources(const TableSpec& table, engine::Connection& scr
     if (table.format != FileFormat::kAuto && format != table.format) continue;
     if (sources.format == FileFormat::kAuto) sources.format = format;
     if (format != sources.format) return InvalidArgument("table mixes Parquet and CSV files", table.name);
-    sources.files.push_back({path, static_cast<int64_t>(fs::file_size(path, ec)), MtimeMs(path)});
+    sources.files.push_back(StatFile(path));
   }
   if (sources.files.empty()) return NotFound("no Parquet or CSV files match", table.path);
   return sources;

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "common/sha256.h"
 
@@ -65,15 +64,17 @@ std::string LocalObjectStore::PathOf(const std::string& key) const { return (fs:
 
 Result<std::string> LocalObjectStore::Get(const std::string& key, std::optional<ByteRange> range) {
   RETURN_IF_ERROR(CheckKey(key));
-  std::ifstream in(PathOf(key), std::ios::binary);
+  std::ifstream in(PathOf(key), std::ios::binary | std::ios::ate);
   if (!in) return NotFound("no such object", key);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string bytes = buffer.str();
-  if (!range) return bytes;
-  if (range->offset < 0 || range->offset > static_cast<int64_t>(bytes.size())) return OutOfRange("range starts past the end", key);
-  size_t length = range->length < 0 ? std::string::npos : static_cast<size_t>(range->length);
-  return bytes.substr(static_cast<size_t>(range->offset), length);
+  // Read only the asked range: a footer fetch must not read a whole data file.
+  const int64_t size = static_cast<int64_t>(in.tellg());
+  int64_t offset = range ? range->offset : 0;
+  if (offset < 0 || offset > size) return OutOfRange("range starts past the end", key);
+  int64_t length = range && range->length >= 0 ? std::min(range->length, size - offset) : size - offset;
+  std::string bytes(static_cast<size_t>(length), '\0');
+  in.seekg(offset);
+  if (!in.read(bytes.data(), length)) return Unavailable("cannot read object", key);
+  return bytes;
 }
 
 Result<ObjectInfo> LocalObjectStore::Head(const std::string& key) {
