@@ -7,10 +7,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libyaml-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
+  libyaml-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libexpat1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   curl ca-certificates openssl
+  # A real S3 server for the store tests: Ceph's radosgw, single node, in memory (scripts/s3_server.sh).
+  radosgw ceph-mon ceph-osd ceph-common
 )
 # npm fetches DuckDB; machines that ship Node.js from elsewhere already have it, and Debian's npm
 # conflicts with such a nodejs, so install Debian's only when the command is missing.

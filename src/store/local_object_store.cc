@@ -17,9 +17,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kEtagHexDigits = 32;
+constexpr size_t kReadChunk = 1 << 20;
 
-std::string EtagOf(const std::string& bytes) { return common::Sha256Hex(bytes).substr(0, kEtagHexDigits); }
+// One file generation: a put renames a new inode into place, so the ETag changes on every put.
+std::string EtagOf(const struct stat& info) {
+  return common::HexOf(std::string_view(reinterpret_cast<const char*>(&info.st_ino), sizeof info.st_ino)) + "-" +
+         std::to_string(info.st_size) + "-" + std::to_string(info.st_mtim.tv_sec) + "." +
+         std::to_string(info.st_mtim.tv_nsec);
+}
 
 int64_t MtimeMs(const struct stat& info) { return int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1'000'000; }
 
@@ -62,27 +67,38 @@ LocalObjectStore::LocalObjectStore(std::string root) : root_(fs::path(root).lexi
 
 std::string LocalObjectStore::PathOf(const std::string& key) const { return (fs::path(root_) / key).string(); }
 
-Result<std::string> LocalObjectStore::Get(const std::string& key, std::optional<ByteRange> range) {
+Status LocalObjectStore::Read(const std::string& key, std::optional<ByteRange> range, const ByteSink& sink,
+                              const ReadOptions& options) {
   RETURN_IF_ERROR(CheckKey(key));
-  std::ifstream in(PathOf(key), std::ios::binary | std::ios::ate);
-  if (!in) return NotFound("no such object", key);
+  int fd = ::open(PathOf(key).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFound("no such object", key);
+  struct stat info {};
+  ::fstat(fd, &info);
+  auto close_fd = std::unique_ptr<int, void (*)(int*)>(&fd, [](int* f) { ::close(*f); });
+  if (!options.if_match_etag.empty() && EtagOf(info) != options.if_match_etag) {
+    return FailedPrecondition("object changed (If-Match failed)", key);
+  }
   // Read only the asked range: a footer fetch must not read a whole data file.
-  const int64_t size = static_cast<int64_t>(in.tellg());
+  const int64_t size = info.st_size;
   int64_t offset = range ? range->offset : 0;
   if (offset < 0 || offset > size) return OutOfRange("range starts past the end", key);
-  int64_t length = range && range->length >= 0 ? std::min(range->length, size - offset) : size - offset;
-  std::string bytes(static_cast<size_t>(length), '\0');
-  in.seekg(offset);
-  if (!in.read(bytes.data(), length)) return Unavailable("cannot read object", key);
-  return bytes;
+  int64_t remaining = range && range->length >= 0 ? std::min(range->length, size - offset) : size - offset;
+  std::string buffer(static_cast<size_t>(std::min<int64_t>(remaining, kReadChunk)), '\0');
+  while (remaining > 0) {
+    ssize_t n = ::pread(fd, buffer.data(), static_cast<size_t>(std::min<int64_t>(remaining, buffer.size())), offset);
+    if (n <= 0) return Unavailable("cannot read object", key);
+    if (!sink(std::string_view(buffer.data(), static_cast<size_t>(n)))) return Aborted("read stopped by its receiver", key);
+    offset += n;
+    remaining -= n;
+  }
+  return Status::Ok();
 }
 
 Result<ObjectInfo> LocalObjectStore::Head(const std::string& key) {
   RETURN_IF_ERROR(CheckKey(key));
   struct stat info {};
   if (::stat(PathOf(key).c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return NotFound("no such object", key);
-  ASSIGN_OR_RETURN(std::string bytes, Get(key, std::nullopt));
-  return ObjectInfo{key, static_cast<int64_t>(info.st_size), EtagOf(bytes), MtimeMs(info)};
+  return ObjectInfo{key, static_cast<int64_t>(info.st_size), EtagOf(info), MtimeMs(info)};
 }
 
 Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, const std::string& bytes, const PutOptions& options) {
@@ -119,8 +135,8 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, const std::stri
   }
   RETURN_IF_ERROR(SyncDirectory(target.parent_path()));
   struct stat info {};
-  ::stat(target.c_str(), &info);
-  return ObjectInfo{key, static_cast<int64_t>(bytes.size()), EtagOf(bytes), MtimeMs(info)};
+  if (::stat(target.c_str(), &info) != 0) return Unavailable("cannot stat a published object", key);
+  return ObjectInfo{key, static_cast<int64_t>(info.st_size), EtagOf(info), MtimeMs(info)};
 }
 
 Result<ListResult> LocalObjectStore::List(const std::string& prefix, const std::string& delimiter,
@@ -155,7 +171,7 @@ Result<ListResult> LocalObjectStore::List(const std::string& prefix, const std::
     }
     struct stat info {};
     ::stat(PathOf(key).c_str(), &info);
-    result.objects.push_back({key, static_cast<int64_t>(info.st_size), "", MtimeMs(info)});
+    result.objects.push_back({key, static_cast<int64_t>(info.st_size), EtagOf(info), MtimeMs(info)});
     ++returned;
   }
   return result;

@@ -11,12 +11,14 @@ namespace dram::store {
 // An ObjectStore over a local directory. Puts are atomic (temp file, fsync, then link() for
 // create-only or rename() otherwise, then fsync of the directory), so readers see the old or the
 // new bytes, never a torn file, and create-only puts race safely across processes (link fails
-// with EEXIST). ETags are content hashes (SHA-256 prefix). Thread-safe.
+// with EEXIST). An ETag names one file generation (inode, size, mtime), so every put makes a new
+// one and a head costs one stat. If-Match puts are atomic within a process only. Thread-safe.
 class LocalObjectStore : public ObjectStore {
  public:
   explicit LocalObjectStore(std::string root);
 
-  Result<std::string> Get(const std::string& key, std::optional<ByteRange> range) override;
+  Status Read(const std::string& key, std::optional<ByteRange> range, const ByteSink& sink,
+              const ReadOptions& options) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Result<ObjectInfo> Put(const std::string& key, const std::string& bytes, const PutOptions& options) override;
   Result<ListResult> List(const std::string& prefix, const std::string& delimiter, const std::string& continuation,

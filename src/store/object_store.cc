@@ -2,6 +2,16 @@
 
 namespace dram::store {
 
+Result<std::string> ObjectStore::Get(const std::string& key, std::optional<ByteRange> range) {
+  std::string bytes;
+  ByteSink append = [&bytes](std::string_view chunk) {
+    bytes.append(chunk);
+    return true;
+  };
+  RETURN_IF_ERROR(Read(key, range, append));
+  return bytes;
+}
+
 Status CheckKey(const std::string& key) {
   if (key.empty() || key.front() == '/' || key.find('\0') != std::string::npos) return InvalidArgument("bad object key");
   size_t start = 0;

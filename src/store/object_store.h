@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,15 @@ struct ByteRange {
   int64_t length = -1;
 };
 
+// Receives an object's bytes in pieces as they arrive; returning false stops the read (Aborted).
+using ByteSink = std::function<bool(std::string_view chunk)>;
+
+struct ReadOptions {
+  // Read only this version: FailedPrecondition when the object changed (S3 If-Match). Lets a
+  // download in parallel ranges be sure every range came from the same object.
+  std::string if_match_etag;
+};
+
 // Conditions under which a put may happen (S3 If-None-Match / If-Match semantics).
 struct PutOptions {
   bool if_absent = false;     // create-only: FailedPrecondition when the key exists
@@ -42,7 +53,12 @@ struct ListResult {
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
-  virtual Result<std::string> Get(const std::string& key, std::optional<ByteRange> range = std::nullopt) = 0;
+  // Streams the object, or a range of it, into `sink`. On an error the sink may have received a
+  // prefix of the bytes; a caller that retries resumes from the offset it reached.
+  virtual Status Read(const std::string& key, std::optional<ByteRange> range, const ByteSink& sink,
+                      const ReadOptions& options = {}) = 0;
+  // The whole object, or a range of it, in memory.
+  Result<std::string> Get(const std::string& key, std::optional<ByteRange> range = std::nullopt);
   virtual Result<ObjectInfo> Head(const std::string& key) = 0;
   // Returns the new object's info (its ETag for later If-Match).
   virtual Result<ObjectInfo> Put(const std::string& key, const std::string& bytes, const PutOptions& options = {}) = 0;

@@ -1,0 +1,88 @@
+#include "store/https_object_store.h"
+
+#include <ctime>
+
+#include "store/sigv4.h"
+
+namespace dram::store {
+
+namespace {
+
+Status ErrorOf(const HttpReply& reply, const std::string& what) {
+  const std::string message = "HTTP " + std::to_string(reply.status);
+  if (reply.status == 404 || reply.status == 410) return NotFound("no such object (" + message + ")", what);
+  if (reply.status == 412) return FailedPrecondition("object changed (" + message + ")", what);
+  if (reply.status == 416) return OutOfRange("range not satisfiable (" + message + ")", what);
+  if (reply.status == 401 || reply.status == 403) return PermissionDenied("access denied (" + message + ")", what);
+  if (reply.status >= 500 || reply.status == 429 || reply.status == 408) return Unavailable("server unavailable (" + message + ")", what);
+  return Internal("unexpected reply (" + message + ")", what);
+}
+
+}  // namespace
+
+HttpsObjectStore::HttpsObjectStore(std::string base_url, RetryPolicy retry)
+    : base_url_(base_url.ends_with('/') ? base_url.substr(0, base_url.size() - 1) : base_url), retry_(retry) {}
+
+std::string HttpsObjectStore::UrlOf(const std::string& key) const { return base_url_ + "/" + UriEncode(key, true); }
+
+Status HttpsObjectStore::Read(const std::string& key, std::optional<ByteRange> range, const ByteSink& sink,
+                              const ReadOptions& options) {
+  RETURN_IF_ERROR(CheckKey(key));
+  if (range && range->length == 0) return Status::Ok();
+  int64_t delivered = 0;
+  ByteSink counting = [&](std::string_view chunk) {
+    delivered += static_cast<int64_t>(chunk.size());
+    return sink(chunk);
+  };
+  return WithRetries(retry_, [&]() -> Status {
+    HttpCall call{"GET", UrlOf(key)};
+    const int64_t offset = (range ? range->offset : 0) + delivered;
+    const bool bounded = range && range->length >= 0;
+    if (bounded && delivered >= range->length) return Status::Ok();
+    if (offset > 0 || bounded) {
+      call.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" +
+                                             (bounded ? std::to_string(range->offset + range->length - 1) : ""));
+      call.sink_status = 206;
+    }
+    if (!options.if_match_etag.empty()) call.headers.emplace_back("If-Match", "\"" + options.if_match_etag + "\"");
+    call.sink = &counting;
+    const int64_t before = delivered;
+    ASSIGN_OR_RETURN(HttpReply reply, transport_.Perform(call));
+    if (reply.status / 100 != 2) return ErrorOf(reply, key);
+    if (reply.status == 200 && (offset > 0 || bounded)) return Internal("server ignored the Range header", key);
+    if (const std::string* length = reply.Header("content-length")) {
+      if (std::atoll(length->c_str()) != delivered - before) return Unavailable("truncated response", key);
+    }
+    return Status::Ok();
+  });
+}
+
+Result<ObjectInfo> HttpsObjectStore::Head(const std::string& key) {
+  RETURN_IF_ERROR(CheckKey(key));
+  return WithRetries(retry_, [&]() -> Result<ObjectInfo> {
+    ASSIGN_OR_RETURN(HttpReply reply, transport_.Perform(HttpCall{"HEAD", UrlOf(key)}));
+    if (reply.status / 100 != 2) return ErrorOf(reply, key);
+    ObjectInfo info{key};
+    if (const std::string* length = reply.Header("content-length")) info.size = std::atoll(length->c_str());
+    if (const std::string* etag = reply.Header("etag")) {
+      std::string_view value = *etag;
+      if (value.starts_with("W/")) value.remove_prefix(2);
+      if (value.size() >= 2 && value.front() == '"') value = value.substr(1, value.size() - 2);
+      info.etag = std::string(value);
+    }
+    info.modified_ms = ParseHttpDateMs(reply.Header("last-modified"));
+    return info;
+  });
+}
+
+Result<ObjectInfo> HttpsObjectStore::Put(const std::string& key, const std::string&, const PutOptions&) {
+  return PermissionDenied("an https:// store is read-only", key);
+}
+
+Result<ListResult> HttpsObjectStore::List(const std::string& prefix, const std::string&, const std::string&, int) {
+  return Unimplemented("an https:// store cannot list its files; name them", prefix);
+}
+
+Status HttpsObjectStore::Delete(const std::string& key) { return PermissionDenied("an https:// store is read-only", key); }
+
+}  // namespace dram::store

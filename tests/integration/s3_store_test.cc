@@ -1,0 +1,149 @@
+// The S3 store against a real radosgw on 127.0.0.1 (started by the ctest fixture), SigV4 enforced.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "store/store_uri.h"
+#include "testutil/s3_env.h"
+
+namespace dram {
+namespace {
+
+using store::ByteRange;
+using store::ObjectStore;
+
+std::string UniquePrefix(const std::string& name) {
+  return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+}
+
+class S3StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::OpenStore(testutil::S3TestUri(UniquePrefix(
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+                                   testutil::S3TestLookup());
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(*opened);
+  }
+  std::unique_ptr<ObjectStore> store_;
+};
+
+TEST_F(S3StoreTest, PutGetRangesHeadDelete) {
+  std::string bytes(300'000, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 131 % 251);
+  auto put = store_->Put("db/a b+c.bin", bytes);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_FALSE(put->etag.empty());
+  EXPECT_EQ(*store_->Get("db/a b+c.bin"), bytes);
+  EXPECT_EQ(*store_->Get("db/a b+c.bin", ByteRange{1000, 10}), bytes.substr(1000, 10));
+  EXPECT_EQ(*store_->Get("db/a b+c.bin", ByteRange{299'990, -1}), bytes.substr(299'990));
+  EXPECT_EQ(*store_->Get("db/a b+c.bin", ByteRange{299'990, 100}), bytes.substr(299'990));
+  EXPECT_EQ(store_->Get("db/a b+c.bin", ByteRange{400'000, 10}).status().code(), StatusCode::kOutOfRange);
+  auto head = store_->Head("db/a b+c.bin");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->size, 300'000);
+  EXPECT_EQ(head->etag, put->etag);
+  EXPECT_GT(head->modified_ms, 1'700'000'000'000);
+  EXPECT_EQ(store_->Head("db/missing").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("db/missing").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Delete("db/a b+c.bin").ok());
+  EXPECT_EQ(store_->Head("db/a b+c.bin").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->Delete("db/a b+c.bin").ok());  // deleting a missing key is fine
+}
+
+TEST_F(S3StoreTest, ReadIfMatchRefusesAChangedObject) {
+  auto first = store_->Put("k", "one");
+  ASSERT_TRUE(first.ok());
+  std::string got;
+  store::ByteSink sink = [&](std::string_view chunk) {
+    got.append(chunk);
+    return true;
+  };
+  ASSERT_TRUE(store_->Read("k", std::nullopt, sink, {.if_match_etag = first->etag}).ok());
+  EXPECT_EQ(got, "one");
+  ASSERT_TRUE(store_->Put("k", "two").ok());
+  EXPECT_EQ(store_->Read("k", ByteRange{0, 2}, sink, {.if_match_etag = first->etag}).code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(S3StoreTest, ListPagesWithDelimiterAndContinuation) {
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(store_->Put("t/part-" + std::to_string(i) + ".parquet", "x").ok());
+  ASSERT_TRUE(store_->Put("t/year=2024/a.parquet", "y").ok());
+  ASSERT_TRUE(store_->Put("t/year=2025/a.parquet", "z").ok());
+  ASSERT_TRUE(store_->Put("u/other", "z").ok());
+  std::vector<std::string> keys;
+  std::vector<std::string> prefixes;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = store_->List("t/", "/", token, 3);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (auto& object : page->objects) keys.push_back(object.key);
+    for (auto& prefix : page->prefixes) prefixes.push_back(prefix);
+    token = page->continuation;
+    ASSERT_LT(++pages, 10);
+  } while (!token.empty());
+  EXPECT_GE(pages, 3);
+  ASSERT_EQ(keys.size(), 7u);
+  EXPECT_EQ(keys.front(), "t/part-0.parquet");  // relative to the store's prefix
+  EXPECT_EQ(prefixes, (std::vector<std::string>{"t/year=2024/", "t/year=2025/"}));
+  auto all = store_->List("", "", "", 1000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->objects.size(), 10u);
+}
+
+TEST_F(S3StoreTest, CreateOnlyPutHasExactlyOneWinnerAmongRacers) {
+  constexpr int kRacers = 16;
+  std::atomic<int> won{0}, lost{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRacers; ++i) {
+    threads.emplace_back([&, i] {
+      auto put = store_->Put("_catalog/00000000000000000001.json", "writer " + std::to_string(i), {.if_absent = true});
+      if (put.ok()) {
+        ++won;
+      } else if (put.status().code() == StatusCode::kFailedPrecondition) {
+        ++lost;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(lost.load(), kRacers - 1);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST_F(S3StoreTest, IfMatchPutRejectsAStaleEtag) {
+  auto first = store_->Put("_latest", "1");
+  ASSERT_TRUE(first.ok());
+  auto second = store_->Put("_latest", "2", {.if_match_etag = first->etag});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(store_->Put("_latest", "3", {.if_match_etag = first->etag}).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*store_->Get("_latest"), "2");
+}
+
+TEST(S3StoreAuth, WrongSecretIsPermissionDeniedAndNeverEchoed) {
+  const std::string secret = "definitely-not-the-secret-0123456789";
+  auto opened = store::OpenStore(testutil::S3TestUri("auth"), testutil::S3TestLookup({{"AWS_SECRET_ACCESS_KEY", secret}}));
+  ASSERT_TRUE(opened.ok());
+  auto get = (*opened)->Get("anything");
+  EXPECT_EQ(get.status().code(), StatusCode::kPermissionDenied) << get.status().ToString();
+  EXPECT_EQ(get.status().message().find(secret), std::string::npos);
+  EXPECT_EQ((*opened)->Put("x", "y").status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST(S3StoreAuth, UnreachableEndpointIsUnavailableAfterBoundedRetries) {
+  auto config = store::S3ConfigFromUri("s3://b/p", testutil::S3TestLookup({{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}));
+  ASSERT_TRUE(config.ok());
+  config->retry = {.max_attempts = 3, .base_delay = std::chrono::milliseconds(10)};
+  store::S3ObjectStore store(*config);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(store.Head("k").status().code(), StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace dram
