@@ -69,6 +69,7 @@ Status Unimplemented(std::string_view msg, std::string_view about = {});
 Status Internal(std::string_view msg, std::string_view about = {});
 Status Aborted(std::string_view msg, std::string_view about = {});
 Status OutOfRange(std::string_view msg, std::string_view about = {});
+Status DataLoss(std::string_view msg, std::string_view about = {});
 
 // Result<T> holds either a value or a non-OK Status.
 template <typename T>

@@ -48,6 +48,7 @@ DRAM_STATUS_CTOR(Unimplemented, kUnimplemented)
 DRAM_STATUS_CTOR(Internal, kInternal)
 DRAM_STATUS_CTOR(Aborted, kAborted)
 DRAM_STATUS_CTOR(OutOfRange, kOutOfRange)
+DRAM_STATUS_CTOR(DataLoss, kDataLoss)
 #undef DRAM_STATUS_CTOR
 
 }  // namespace dram
