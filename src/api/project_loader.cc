@@ -7,6 +7,7 @@
 #include "api/param_parser.h"
 #include "api/project.h"
 #include "common/yaml_reader.h"
+#include "store/store_uri.h"
 
 namespace dram::api {
 
@@ -166,9 +167,29 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
     if (*v % 2048 != 0) top.Error(top.Child("row_group_size"), "'row_group_size' must be a multiple of 2048");
     spec.row_group_size = *v;
   }
+  // A path or URI in a dataset file: store URIs stay as they are, local paths are relative to the project.
+  auto locate = [&](const std::string& text) {
+    if (text.empty() || !store::IsLocalUri(text)) return text;
+    std::string path = text.starts_with("file://") ? text.substr(7) : text;
+    return fs::path(path).is_absolute() ? path : (project_dir / path).lexically_normal().string();
+  };
+  spec.source = locate(top.String("source").value_or(""));
+  if (auto resolver = top.String("resolver")) {
+    static const std::map<std::string, database::Resolver> kResolvers = {
+        {"all", database::Resolver::kAll},
+        {"latest_partition", database::Resolver::kLatestPartition},
+        {"success_marker", database::Resolver::kSuccessMarker},
+        {"databricks", database::Resolver::kDatabricks}};
+    if (auto found = kResolvers.find(*resolver); found != kResolvers.end()) {
+      spec.resolver = found->second;
+    } else {
+      top.Error(top.Child("resolver"), "resolver must be all, latest_partition, success_marker or databricks");
+    }
+    if (spec.source.empty()) top.Error(top.Child("resolver"), "'resolver' needs 'source' (a database directory)");
+  }
   YAML::Node tables = top.Child("tables");
   if (!tables.IsDefined()) {
-    top.Error("missing required field 'tables'");
+    if (spec.source.empty()) top.Error("missing required field 'tables' (or 'source', a database directory)");
   } else if (!tables.IsMap() || tables.size() == 0) {
     top.Error(tables, "'tables' must map table names to {path, format, sort_by}");
   } else {
@@ -177,8 +198,9 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
       table.name = entry.first.Scalar();
       if (!IsIdentifier(table.name)) top.Error(entry.first, "table name must be an identifier");
       YamlMap fields(entry.second, path.string(), diagnostics);
-      std::string relative = fields.String("path", true).value_or("");
-      table.path = fs::path(relative).is_absolute() ? relative : (project_dir / relative).lexically_normal().string();
+      // With a source directory the tables are discovered; entries only refine them.
+      table.path = locate(fields.String("path", spec.source.empty()).value_or(""));
+      if (!spec.source.empty() && !table.path.empty()) fields.Error(fields.Child("path"), "a table of a 'source' directory has no 'path'");
       if (auto format = fields.String("format")) {
         if (*format == "parquet") {
           table.format = database::FileFormat::kParquet;
@@ -539,6 +561,8 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
     } else if (spec->table.empty() && spec->sql.empty()) {
       if (dataset->second->tables.size() == 1) {
         spec->table = dataset->second->tables[0].name;
+      } else if (!dataset->second->source.empty()) {
+        diagnostics.Add(pos.file, pos.line, pos.column, "dataset '" + spec->dataset + "' discovers its tables: name one with 'table'");
       } else {
         diagnostics.Add(pos.file, pos.line, pos.column, "dataset '" + spec->dataset + "' has several tables: name one with 'table'");
       }

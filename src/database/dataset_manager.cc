@@ -10,6 +10,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/sql_text.h"
+#include "database/source_files.h"
 #include "engine/result_encoder.h"
 
 namespace dram::database {
@@ -18,62 +19,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct SourceFile {
-  std::string path;
-  int64_t size = 0;
-  int64_t mtime_ms = 0;
-};
-
-struct TableSources {
-  const TableSpec* spec;
-  FileFormat format;
-  std::vector<SourceFile> files;
-};
-
 using common::QuoteIdentifier;
 using common::QuoteLiteral;
-
-FileFormat FormatOf(const std::string& path) {
-  auto ends_with = [&](std::string_view suffix) {
-    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  if (ends_with(".parquet") || ends_with(".pq")) return FileFormat::kParquet;
-  if (ends_with(".csv") || ends_with(".csv.gz") || ends_with(".tsv")) return FileFormat::kCsv;
-  return FileFormat::kAuto;
-}
-
-// Size and modification time (ms) of a file in one stat call; zeros when it vanished meanwhile.
-SourceFile StatFile(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return {path, 0, 0};
-  return {path, static_cast<int64_t>(info.st_size), int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1000000};
-}
-
-// Expands a table's path (a file, a directory or a glob) into its data files, sorted.
-Result<TableSources> ListSources(const TableSpec& table, engine::Connection& scratch) {
-  std::string pattern = table.path;
-  std::error_code ec;
-  if (fs::is_directory(pattern, ec)) pattern = (fs::path(pattern) / "**" / "*").string();
-  ASSIGN_OR_RETURN(auto listing, scratch.Query("SELECT file FROM glob(" + QuoteLiteral(pattern) + ") ORDER BY file"));
-  ASSIGN_OR_RETURN(std::vector<std::string> paths, engine::ColumnText(listing, 0));
-  TableSources sources{&table, table.format, {}};
-  for (const auto& path : paths) {
-    FileFormat format = FormatOf(path);
-    if (format == FileFormat::kAuto) continue;  // not a data file (_SUCCESS markers, READMEs, …)
-    if (table.format != FileFormat::kAuto && format != table.format) continue;
-    if (sources.format == FileFormat::kAuto) sources.format = format;
-    if (format != sources.format) return InvalidArgument("table mixes Parquet and CSV files", table.name);
-    sources.files.push_back(StatFile(path));
-  }
-  if (sources.files.empty()) return NotFound("no Parquet or CSV files match", table.path);
-  return sources;
-}
 
 std::string ReadExpression(const TableSources& sources) {
   std::string list = "[";
   for (size_t i = 0; i < sources.files.size(); ++i) {
     if (i > 0) list += ", ";
-    list += QuoteLiteral(sources.files[i].path);
+    list += QuoteLiteral(sources.files[i].local_path);
   }
   list += "]";
   if (sources.format == FileFormat::kParquet) {
@@ -84,27 +37,22 @@ std::string ReadExpression(const TableSources& sources) {
 
 std::string Fingerprint(const DatasetSpec& spec, const std::vector<TableSources>& tables) {
   // Bump kLayoutVersion whenever materialization changes how a snapshot file is laid out.
-  constexpr int64_t kLayoutVersion = 2;
+  constexpr int64_t kLayoutVersion = 3;
   common::Fnv1a64 hash;
   hash.Add(kLayoutVersion).Add(spec.name).Add(spec.row_group_size);
   for (const auto& table : tables) {
-    hash.Add(table.spec->name).Add(static_cast<int64_t>(table.format));
-    for (const auto& column : table.spec->sort_by) hash.Add(column);
-    for (const auto& file : table.files) hash.Add(file.path).Add(file.size).Add(file.mtime_ms);
+    hash.Add(table.spec.name).Add(static_cast<int64_t>(table.format));
+    for (const auto& column : table.spec.sort_by) hash.Add(column);
+    // Remote files are identified by key, size and ETag; local ones by path, size and mtime.
+    for (const auto& file : table.files) {
+      if (file.key.empty()) {
+        hash.Add(file.local_path).Add(file.size).Add(file.mtime_ms);
+      } else {
+        hash.Add(file.key).Add(file.size).Add(file.etag);
+      }
+    }
   }
   return hash.hex();
-}
-
-Result<std::vector<TableSources>> ListAll(const DatasetSpec& spec) {
-  ASSIGN_OR_RETURN(auto scratch_db, engine::Database::Open("", {.read_only = false, .threads = 1}));
-  ASSIGN_OR_RETURN(auto scratch, scratch_db->Connect());
-  std::vector<TableSources> tables;
-  for (const auto& table : spec.tables) {
-    auto sources = ListSources(table, *scratch);
-    if (!sources.ok()) return Status(sources.status().code(), "table " + table.name + ": " + sources.status().message());
-    tables.push_back(std::move(sources).value());
-  }
-  return tables;
 }
 
 int64_t Watermark(const std::vector<TableSources>& tables) {
@@ -120,17 +68,17 @@ int64_t Watermark(const std::vector<TableSources>& tables) {
 Status CreateTables(engine::Connection& connection, const std::vector<TableSources>& tables, bool as_views,
                     const std::string& prefix = "") {
   for (const auto& table : tables) {
-    std::string sql = std::string(as_views ? "CREATE VIEW " : "CREATE TABLE ") + prefix + QuoteIdentifier(table.spec->name) +
+    std::string sql = std::string(as_views ? "CREATE VIEW " : "CREATE TABLE ") + prefix + QuoteIdentifier(table.spec.name) +
                       " AS SELECT * FROM " + ReadExpression(table);
-    if (!as_views && !table.spec->sort_by.empty()) {
+    if (!as_views && !table.spec.sort_by.empty()) {
       sql += " ORDER BY ";
-      for (size_t i = 0; i < table.spec->sort_by.size(); ++i) {
+      for (size_t i = 0; i < table.spec.sort_by.size(); ++i) {
         if (i > 0) sql += ", ";
-        sql += QuoteIdentifier(table.spec->sort_by[i]);
+        sql += QuoteIdentifier(table.spec.sort_by[i]);
       }
     }
     Status status = connection.Execute(sql);
-    if (!status.ok()) return Status(status.code(), "table " + table.spec->name + ": " + status.message());
+    if (!status.ok()) return Status(status.code(), "table " + table.spec.name + ": " + status.message());
   }
   return Status::Ok();
 }
@@ -140,8 +88,8 @@ Result<std::vector<TableInfo>> DescribeTables(engine::Connection& connection, co
   std::vector<TableInfo> infos;
   for (const auto& table : tables) {
     TableInfo info;
-    info.name = table.spec->name;
-    info.key = table.spec->key;
+    info.name = table.spec.name;
+    info.key = table.spec.key;
     ASSIGN_OR_RETURN(info.columns, connection.Describe("SELECT * FROM " + QuoteIdentifier(info.name)));
     if (count_rows) {
       ASSIGN_OR_RETURN(auto count, connection.Query("SELECT count(*) AS n FROM " + QuoteIdentifier(info.name)));
@@ -211,7 +159,10 @@ DatasetManager::~DatasetManager() {
 }
 
 Result<std::unique_ptr<Snapshot>> DatasetManager::OpenSourceViews(const DatasetSpec& spec) {
-  ASSIGN_OR_RETURN(auto tables, ListAll(spec));
+  ASSIGN_OR_RETURN(auto tables, ListSources(spec, ""));
+  for (const auto& table : tables) {
+    if (table.store) return Unimplemented("checking a dataset from a remote store needs a running server (dram serve)", spec.name);
+  }
   ASSIGN_OR_RETURN(auto database, engine::Database::Open("", {.read_only = false, .threads = 1}));
   ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, 1));
   std::vector<TableInfo> infos;
@@ -254,7 +205,7 @@ Status DatasetManager::Build(const DatasetSpec& spec, bool force) {
     return status;
   };
 
-  auto tables = ListAll(spec);
+  auto tables = ListSources(spec, options_.cache_dir);
   if (!tables.ok()) return fail(tables.status());
   std::string id = Fingerprint(spec, *tables);
   {
@@ -273,6 +224,8 @@ Status DatasetManager::Build(const DatasetSpec& spec, bool force) {
     fs::path building = dir / (id + ".duckdb.building");
     fs::remove(building, ec);
     fs::remove(building.string() + ".wal", ec);
+    Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
+    if (!fetched.ok()) return fail(fetched);
     Status built = Materialize(spec, *tables, building.string(), options_.engine);
     if (!built.ok()) {
       fs::remove(building, ec);

@@ -13,6 +13,7 @@
 #include "database/snapshot.h"
 #include "dram/status.h"
 #include "engine/database.h"
+#include "store/downloader.h"
 
 namespace dram::database {
 
@@ -70,6 +71,7 @@ class DatasetManager {
  private:
   struct Entry {
     std::mutex build_mu;  // one build of this dataset at a time
+    store::TransferProgress progress;  // of the current or last download
     DatasetStatus status;  // GUARDED_BY(mu_)
   };
   Status Build(const DatasetSpec& spec, bool force);
