@@ -165,6 +165,23 @@ http::Response AdminService::Metrics() const {
   return response;
 }
 
+// A failed refresh, rollback or database operation. The error is operator-facing (admin port):
+// its message is shown whole (it names stores and files, never a credential or request value).
+// An unknown name or a refused operation keeps its own status; a load that failed is 502.
+http::Response AdminService::OperationFailed(const dram::Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kAlreadyExists:
+      return MakeErrorResponse(status, "admin");
+    default:
+      break;
+  }
+  return JsonResponse(502, {{"error", {{"code", "load_failed"}, {"cause", StatusCodeName(status.code())},
+                                       {"message", status.message()}}}});
+}
+
 void AdminService::Manage(const http::Request& request, http::Responder responder) {
   if (!admin_token_.empty() && !TokenMatches(request.Header("authorization"), admin_token_)) {
     Audit("admin_auth_failure", request.path, request.remote_address, "");
@@ -183,12 +200,7 @@ void AdminService::Manage(const http::Request& request, http::Responder responde
     dram::Status status = action == "refresh" ? datasets_.Refresh(name, force) : datasets_.Rollback(name);
     Audit("admin_" + action, path, remote, status.ok() ? "ok" : std::string(StatusCodeName(status.code())));
     if (!status.ok()) {
-      // The dataset's own error is operator-facing (admin port): show it, it names no request value.
-      http::Response response = MakeErrorResponse(status, "admin");
-      if (response.status == 500) {
-        response.tail = json::serialize(json::object{{"error", {{"code", "load_failed"}, {"message", status.message()}}}});
-      }
-      return responder(std::move(response));
+      return responder(OperationFailed(status));
     }
     auto current = datasets_.Current(name);
     responder(JsonResponse(200, {{"dataset", name}, {"action", action}, {"snapshot_id", current ? current->id() : ""}}));

@@ -28,6 +28,7 @@ class AdminService : public http::Handler {
   http::Response Ready() const;
   http::Response Metrics() const;
   void Manage(const http::Request& request, http::Responder responder);
+  static http::Response OperationFailed(const dram::Status& status);
 
   database::DatasetManager& datasets_;
   ApiService& api_;

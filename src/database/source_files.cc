@@ -149,7 +149,7 @@ Result<std::vector<SourceFile>> ListLocal(const std::string& path) {
   for (auto& file : paths) {
     struct stat info {};
     if (::stat(file.c_str(), &info) != 0) continue;  // vanished meanwhile
-    files.push_back({file, "", static_cast<int64_t>(info.st_size), "",
+    files.push_back({file, "", "", static_cast<int64_t>(info.st_size), "",
                      int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1000000});
   }
   return files;
@@ -165,7 +165,9 @@ Status AddFile(TableSources& table, SourceFile file) {
   return Status::Ok();
 }
 
-SourceFile RemoteFile(const store::ObjectInfo& object) { return {"", object.key, object.size, object.etag, object.modified_ms}; }
+SourceFile RemoteFile(const store::ObjectInfo& object, std::string relative) {
+  return {"", object.key, std::move(relative), object.size, object.etag, object.modified_ms};
+}
 
 // A table whose path is a store URI: a directory of objects, or one object.
 Result<TableSources> ListRemoteTable(const TableSpec& spec) {
@@ -175,7 +177,7 @@ Result<TableSources> ListRemoteTable(const TableSpec& spec) {
   auto objects = ListEverything(*table.store);
   if (objects.ok() && !objects->empty()) {
     for (const auto& object : *objects) {
-      if (!IsHiddenPath(object.key)) RETURN_IF_ERROR(AddFile(table, RemoteFile(object)));
+      if (!IsHiddenPath(object.key)) RETURN_IF_ERROR(AddFile(table, RemoteFile(object, object.key)));
     }
     return table;
   }
@@ -187,7 +189,7 @@ Result<TableSources> ListRemoteTable(const TableSpec& spec) {
   ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectStore> parent, store::OpenStore(uri.substr(0, slash)));
   table.store = std::move(parent);
   ASSIGN_OR_RETURN(store::ObjectInfo object, table.store->Head(uri.substr(slash + 1)));
-  RETURN_IF_ERROR(AddFile(table, RemoteFile(object)));
+  RETURN_IF_ERROR(AddFile(table, RemoteFile(object, object.key)));
   return table;
 }
 
@@ -220,7 +222,10 @@ Result<std::vector<TableSources>> ListSourceDirectory(const DatasetSpec& spec) {
       }
       if (!local) table.store = store;
     }
-    SourceFile file = RemoteFile(object);
+    // Below the table's directory (or the file's own name for a one-file table): the snapshot
+    // directory a resolver chose is a version, not a column, so it is not kept in the local path.
+    SourceFile file = RemoteFile(object, std::string(slash != std::string_view::npos ? relative.substr(slash + 1)
+                                                                                     : FileName(relative)));
     if (local) {
       file.local_path = (fs::path(local_root) / object.key).string();
       file.key.clear();
@@ -324,7 +329,7 @@ Status FetchRemote(std::vector<TableSources>& tables, const std::string& dataset
     std::vector<store::DownloadItem> to_fetch;
     for (auto& file : table.files) {
       // Keep the key's directories (Hive partitions are read from the path).
-      std::string relative = table.spec.name + "/" + file.key;
+      std::string relative = table.spec.name + "/" + file.relative;
       if (relative.find('\n') != std::string::npos || relative.find('\t') != std::string::npos) {
         return InvalidArgument("object key has a tab or newline", file.key);
       }

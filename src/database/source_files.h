@@ -16,6 +16,7 @@ namespace dram::database {
 struct SourceFile {
   std::string local_path;  // readable by DuckDB; for remote files, set once fetched
   std::string key;         // remote files: the key in `TableSources::store`; local files: empty
+  std::string relative;    // remote files: the path below the table's directory (Hive k=v/ kept)
   int64_t size = 0;
   std::string etag;        // remote files
   int64_t mtime_ms = 0;

@@ -144,6 +144,7 @@ Result<HttpReply> HttpTransport::Perform(const HttpCall& call) {
   Release(curl);
   if (code != CURLE_OK) {
     if (transfer.aborted_by_sink) return Aborted("download stopped by its receiver", call.url);
+    if (code == CURLE_PARTIAL_FILE) return Unavailable("truncated response (the connection closed early)", call.method + " " + call.url);
     return Unavailable(std::string("HTTP transfer failed: ") + curl_easy_strerror(code), call.method + " " + call.url);
   }
   return reply;

@@ -26,9 +26,9 @@ std::string UniquePrefix(const std::string& name) {
 class S3StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = store::OpenStore(testutil::S3TestUri(UniquePrefix(
+    auto opened = store::OpenStore(testing::S3TestUri(UniquePrefix(
                                        ::testing::UnitTest::GetInstance()->current_test_info()->name())),
-                                   testutil::S3TestLookup());
+                                   testing::S3TestLookup());
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(*opened);
   }
@@ -179,7 +179,7 @@ TEST_F(S3StoreTest, DownloadAllFetchesPartsInParallelAndVerifies) {
 
 TEST(S3StoreAuth, WrongSecretIsPermissionDeniedAndNeverEchoed) {
   const std::string secret = "definitely-not-the-secret-0123456789";
-  auto opened = store::OpenStore(testutil::S3TestUri("auth"), testutil::S3TestLookup({{"AWS_SECRET_ACCESS_KEY", secret}}));
+  auto opened = store::OpenStore(testing::S3TestUri("auth"), testing::S3TestLookup({{"AWS_SECRET_ACCESS_KEY", secret}}));
   ASSERT_TRUE(opened.ok());
   auto get = (*opened)->Get("anything");
   EXPECT_EQ(get.status().code(), StatusCode::kPermissionDenied) << get.status().ToString();
@@ -188,7 +188,7 @@ TEST(S3StoreAuth, WrongSecretIsPermissionDeniedAndNeverEchoed) {
 }
 
 TEST(S3StoreAuth, UnreachableEndpointIsUnavailableAfterBoundedRetries) {
-  auto config = store::S3ConfigFromUri("s3://b/p", testutil::S3TestLookup({{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}));
+  auto config = store::S3ConfigFromUri("s3://b/p", testing::S3TestLookup({{"AWS_ENDPOINT_URL", "http://127.0.0.1:1"}}));
   ASSERT_TRUE(config.ok());
   config->retry = {.max_attempts = 3, .base_delay = std::chrono::milliseconds(10)};
   store::S3ObjectStore store(*config);

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 
-namespace dram::testutil {
+namespace dram::testing {
 
 const std::map<std::string, std::string>& S3TestEnvironment() {
   static const std::map<std::string, std::string> values = [] {
@@ -40,4 +40,4 @@ std::string S3TestUri(const std::string& prefix) {
   return "s3://" + S3TestEnvironment().at("DRAM_TEST_BUCKET") + "/" + prefix;
 }
 
-}  // namespace dram::testutil
+}  // namespace dram::testing
