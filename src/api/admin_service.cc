@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "api/audit.h"
+#include "api/database_admin.h"
 #include "api/error_response.h"
 #include "api/openapi.h"
 #include "auth/crypto.h"
@@ -56,8 +57,9 @@ bool TokenMatches(std::string_view header, const std::string& token) {
 }  // namespace
 
 AdminService::AdminService(database::DatasetManager& datasets, ApiService& api, ResponseCache& cache,
-                           MetricsRegistry& metrics, std::string admin_token)
+                           MetricsRegistry& metrics, std::string admin_token, std::chrono::milliseconds query_timeout)
     : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), admin_token_(std::move(admin_token)),
+      databases_(datasets, query_timeout),
       started_(std::chrono::steady_clock::now()) {}
 
 AdminService::~AdminService() { background_.join(); }
@@ -65,6 +67,16 @@ AdminService::~AdminService() { background_.join(); }
 void AdminService::Handle(http::Request request, http::Responder responder) {
   const std::string& path = request.path;
   if (request.method == "POST" && path.rfind("/datasets/", 0) == 0) return Manage(request, std::move(responder));
+  if (path.starts_with("/databases") || path.starts_with("/aliases") || path == "/query") {
+    // Management (and reading data through /query) needs the admin token when one is set.
+    if (!admin_token_.empty() && !TokenMatches(request.Header("authorization"), admin_token_)) {
+      Audit("admin_auth_failure", request.path, request.remote_address, "");
+      return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
+    }
+    if (request.method != "GET" && request.method != "HEAD") Audit("admin_" + request.method, request.path, request.remote_address, "");
+    if (databases_.Handle(request, responder)) return;
+    return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
   }
@@ -165,23 +177,6 @@ http::Response AdminService::Metrics() const {
   return response;
 }
 
-// A failed refresh, rollback or database operation. The error is operator-facing (admin port):
-// its message is shown whole (it names stores and files, never a credential or request value).
-// An unknown name or a refused operation keeps its own status; a load that failed is 502.
-http::Response AdminService::OperationFailed(const dram::Status& status) {
-  switch (status.code()) {
-    case StatusCode::kNotFound:
-    case StatusCode::kUnauthenticated:
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kAlreadyExists:
-      return MakeErrorResponse(status, "admin");
-    default:
-      break;
-  }
-  return JsonResponse(502, {{"error", {{"code", "load_failed"}, {"cause", StatusCodeName(status.code())},
-                                       {"message", status.message()}}}});
-}
-
 void AdminService::Manage(const http::Request& request, http::Responder responder) {
   if (!admin_token_.empty() && !TokenMatches(request.Header("authorization"), admin_token_)) {
     Audit("admin_auth_failure", request.path, request.remote_address, "");
@@ -200,7 +195,7 @@ void AdminService::Manage(const http::Request& request, http::Responder responde
     dram::Status status = action == "refresh" ? datasets_.Refresh(name, force) : datasets_.Rollback(name);
     Audit("admin_" + action, path, remote, status.ok() ? "ok" : std::string(StatusCodeName(status.code())));
     if (!status.ok()) {
-      return responder(OperationFailed(status));
+      return responder(OperationFailedResponse(status));
     }
     auto current = datasets_.Current(name);
     responder(JsonResponse(200, {{"dataset", name}, {"action", action}, {"snapshot_id", current ? current->id() : ""}}));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/api_service.h"
+#include "api/database_admin.h"
 #include "api/metrics.h"
 #include "api/response_cache.h"
 #include "database/dataset_manager.h"
@@ -14,12 +15,13 @@
 namespace dram::api {
 
 // The admin port's handler: /live, /ready, /status, /metrics, /openapi.json, /schema, and
-// POST /datasets/{name}/refresh|rollback (which need the admin token when one is configured).
+// POST /datasets/{name}/refresh|rollback, and the database management routes of DatabaseAdmin
+// (all of which need the admin token when one is configured).
 // Slow work (refresh) runs on its own thread, never on an IO thread. Thread-safe.
 class AdminService : public http::Handler {
  public:
   AdminService(database::DatasetManager& datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
-               std::string admin_token);
+               std::string admin_token, std::chrono::milliseconds query_timeout);
   ~AdminService() override;
   void Handle(http::Request request, http::Responder responder) override;
 
@@ -28,13 +30,13 @@ class AdminService : public http::Handler {
   http::Response Ready() const;
   http::Response Metrics() const;
   void Manage(const http::Request& request, http::Responder responder);
-  static http::Response OperationFailed(const dram::Status& status);
 
   database::DatasetManager& datasets_;
   ApiService& api_;
   ResponseCache& cache_;
   MetricsRegistry& metrics_;
   std::string admin_token_;
+  DatabaseAdmin databases_;
   std::chrono::steady_clock::time_point started_;
   boost::asio::thread_pool background_{1};
 };

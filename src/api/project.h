@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct ProjectSpec {
   std::string dir;
   ServerSettings settings;
   std::vector<database::DatasetSpec> datasets;
+  // alias → dataset, from dram.yml's `aliases:`; endpoints may name an alias, and the admin API
+  // repoints it at runtime.
+  std::map<std::string, std::string> aliases;
   std::vector<EndpointSpec> endpoints;
 };
 

@@ -90,7 +90,8 @@ void LoadAuth(const YAML::Node& node, const fs::path& path, ServerSettings& sett
   fields.Finish();
 }
 
-void LoadSettings(const fs::path& path, ServerSettings& settings, Diagnostics& diagnostics) {
+void LoadSettings(const fs::path& path, ServerSettings& settings, std::map<std::string, std::string>& aliases,
+                  Diagnostics& diagnostics) {
   auto root = ParseFile(path, diagnostics);
   if (!root || root->IsNull()) return;
   YamlMap top(*root, path.string(), diagnostics);
@@ -146,6 +147,21 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, Diagnostics& d
     YamlMap admin(node, path.string(), diagnostics);
     if (auto v = admin.String("token_env")) settings.admin_token_env = *v;
     admin.Finish();
+  }
+  if (YAML::Node node = top.Child("aliases"); node.IsDefined()) {
+    if (!node.IsMap()) {
+      top.Error(node, "'aliases' must map alias names to dataset names");
+    } else {
+      for (const auto& entry : node) {
+        std::string alias = entry.first.Scalar();
+        if (!IsIdentifier(alias)) top.Error(entry.first, "alias name must be an identifier");
+        if (!entry.second.IsScalar()) {
+          top.Error(entry.second, "an alias names one dataset");
+          continue;
+        }
+        aliases[alias] = entry.second.Scalar();
+      }
+    }
   }
   top.Finish();
 }
@@ -533,7 +549,8 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
     return project;
   }
   fs::path settings_path = root / "dram.yml";
-  if (fs::exists(settings_path)) LoadSettings(settings_path, project.settings, diagnostics);
+  const bool has_settings = fs::exists(settings_path);
+  if (has_settings) LoadSettings(settings_path, project.settings, project.aliases, diagnostics);
   if (!fs::path(project.settings.cache_dir).is_absolute()) {
     project.settings.cache_dir = (root / project.settings.cache_dir).lexically_normal().string();
   }
@@ -545,7 +562,14 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
   for (const auto& spec : project.datasets) {
     if (!datasets.emplace(spec.name, &spec).second) diagnostics.Add(spec.file, 1, 1, "dataset '" + spec.name + "' is declared twice");
   }
-  if (project.datasets.empty() && diagnostics.empty()) diagnostics.Add((root / "datasets").string(), 0, 0, "no datasets declared");
+  // A project of only dram.yml is a server whose databases are added at runtime (dram db add).
+  if (project.datasets.empty() && !has_settings && diagnostics.empty()) {
+    diagnostics.Add((root / "datasets").string(), 0, 0, "no datasets declared (and no dram.yml)");
+  }
+  for (const auto& [alias, target] : project.aliases) {
+    if (datasets.contains(alias)) diagnostics.Add(settings_path.string(), 1, 1, "alias '" + alias + "' has a dataset's name");
+    if (!datasets.contains(target)) diagnostics.Add(settings_path.string(), 1, 1, "alias '" + alias + "' names unknown dataset '" + target + "'");
+  }
 
   std::set<std::pair<std::string, int>> routes;
   for (const auto& file : YamlFiles(root / "endpoints")) {
@@ -556,6 +580,7 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
       diagnostics.Add(pos.file, pos.line, pos.column, "endpoint /v" + std::to_string(spec->version) + "/" + spec->name + " is declared twice");
     }
     auto dataset = datasets.find(spec->dataset);
+    if (auto alias = project.aliases.find(spec->dataset); alias != project.aliases.end()) dataset = datasets.find(alias->second);
     if (dataset == datasets.end()) {
       diagnostics.Add(pos.file, pos.line, pos.column, "unknown dataset '" + spec->dataset + "'");
     } else if (spec->table.empty() && spec->sql.empty()) {

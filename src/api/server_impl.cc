@@ -72,9 +72,18 @@ ServerImpl::ServerImpl(ProjectSpec project)
   datasets_ = std::make_unique<database::DatasetManager>(
       manager_options, project_.datasets,
       [this](const database::DatasetSpec& spec, const database::Snapshot& snapshot) { return Validate(spec, snapshot); },
-      [this](const std::string& dataset) { OnSwap(dataset); });
+      [this](const std::string& dataset) { OnSwap(dataset); }, project_.aliases,
+      [this](const std::string& name) {
+        std::vector<std::string> users;
+        std::lock_guard lock(mu_);
+        for (const auto& endpoint : project_.endpoints) {
+          if (endpoint.dataset == name) users.push_back("/v" + std::to_string(endpoint.version) + "/" + endpoint.name);
+        }
+        return users;
+      });
   const char* token = std::getenv(settings.admin_token_env.c_str());
-  admin_ = std::make_unique<AdminService>(*datasets_, *api_, cache_, metrics_, token ? token : "");
+  admin_ = std::make_unique<AdminService>(*datasets_, *api_, cache_, metrics_, token ? token : "",
+                                          std::chrono::milliseconds(settings.query_timeout_ms > 0 ? settings.query_timeout_ms : 30'000));
 }
 
 ServerImpl::~ServerImpl() { Stop(); }

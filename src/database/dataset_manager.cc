@@ -7,11 +7,14 @@
 #include <filesystem>
 #include <set>
 
+#include <boost/json.hpp>
+
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/sql_text.h"
 #include "database/source_files.h"
 #include "engine/result_encoder.h"
+#include "store/local_object_store.h"
 
 namespace dram::database {
 
@@ -138,24 +141,160 @@ Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std:
 
 }  // namespace
 
+namespace {
+
+constexpr size_t kHistoryLength = 20;
+constexpr const char* kStateFile = ".dram-state.json";
+
+const char* ResolverName(Resolver resolver) {
+  switch (resolver) {
+    case Resolver::kAll: return "all";
+    case Resolver::kLatestPartition: return "latest_partition";
+    case Resolver::kSuccessMarker: return "success_marker";
+    case Resolver::kDatabricks: return "databricks";
+  }
+  return "all";
+}
+
+}  // namespace
+
+std::optional<Resolver> ParseResolver(std::string_view name) {
+  for (Resolver r : {Resolver::kAll, Resolver::kLatestPartition, Resolver::kSuccessMarker, Resolver::kDatabricks}) {
+    if (name == ResolverName(r)) return r;
+  }
+  return std::nullopt;
+}
+
+std::string_view NameOf(Resolver resolver) { return ResolverName(resolver); }
+
+static boost::json::object SpecToJson(const DatasetSpec& spec) {
+  boost::json::array tables;
+  for (const auto& table : spec.tables) {
+    boost::json::array sort_by(table.sort_by.begin(), table.sort_by.end());
+    boost::json::array key(table.key.begin(), table.key.end());
+    tables.push_back({{"name", table.name}, {"path", table.path},
+                      {"format", table.format == FileFormat::kParquet ? "parquet" : table.format == FileFormat::kCsv ? "csv" : "auto"},
+                      {"sort_by", std::move(sort_by)}, {"key", std::move(key)}});
+  }
+  return {{"name", spec.name}, {"source", spec.source}, {"resolver", ResolverName(spec.resolver)},
+          {"refresh_ms", spec.refresh_interval_ms}, {"row_group_size", spec.row_group_size}, {"tables", std::move(tables)}};
+}
+
+static Result<DatasetSpec> SpecFromJson(const boost::json::value& value) {
+  try {
+    const auto& object = value.as_object();
+    DatasetSpec spec;
+    spec.name = object.at("name").as_string().c_str();
+    spec.source = object.at("source").as_string().c_str();
+    auto resolver = ParseResolver(object.at("resolver").as_string().c_str());
+    if (!resolver) return InvalidArgument("unknown resolver");
+    spec.resolver = *resolver;
+    spec.refresh_interval_ms = object.at("refresh_ms").to_number<int64_t>();
+    spec.row_group_size = object.at("row_group_size").to_number<int64_t>();
+    for (const auto& t : object.at("tables").as_array()) {
+      TableSpec table;
+      table.name = t.at("name").as_string().c_str();
+      table.path = t.at("path").as_string().c_str();
+      std::string format = t.at("format").as_string().c_str();
+      table.format = format == "parquet" ? FileFormat::kParquet : format == "csv" ? FileFormat::kCsv : FileFormat::kAuto;
+      for (const auto& c : t.at("sort_by").as_array()) table.sort_by.emplace_back(c.as_string().c_str());
+      for (const auto& c : t.at("key").as_array()) table.key.emplace_back(c.as_string().c_str());
+      spec.tables.push_back(std::move(table));
+    }
+    return spec;
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("malformed database entry: ") + e.what());
+  }
+}
+
 DatasetManager::DatasetManager(ManagerOptions options, std::vector<DatasetSpec> specs, Validator validator,
-                               SwapListener listener)
-    : options_(std::move(options)), specs_(std::move(specs)), validator_(std::move(validator)),
-      listener_(std::move(listener)) {
-  for (const auto& spec : specs_) {
-    auto entry = std::make_unique<Entry>();
-    entry->status.name = spec.name;
-    entries_.emplace(spec.name, std::move(entry));
+                               SwapListener listener, std::map<std::string, std::string> declared_aliases, UsersOf users_of)
+    : options_(std::move(options)), validator_(std::move(validator)), listener_(std::move(listener)),
+      users_of_(std::move(users_of)) {
+  for (auto& spec : specs) {
+    auto entry = std::make_shared<Entry>(std::move(spec));
+    entry->status.declared = true;
+    entries_.emplace(entry->spec.name, std::move(entry));
+  }
+  for (auto& [alias, database] : declared_aliases) aliases_[alias] = Alias{database, ""};
+  LoadState();
+  for (auto& [name, entry] : entries_) {
+    entry->status.name = entry->spec.name;
+    entry->status.source = !entry->spec.source.empty() ? entry->spec.source
+                           : entry->spec.tables.empty() ? "" : entry->spec.tables.front().path;
+    entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
   }
 }
 
 DatasetManager::~DatasetManager() {
+  std::vector<std::shared_ptr<Entry>> entries;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    for (auto& [name, entry] : entries_) entries.push_back(entry);
   }
   stop_cv_.notify_all();
-  for (auto& thread : refreshers_) thread.join();
+  for (auto& entry : entries) {
+    if (entry->refresher.joinable()) entry->refresher.join();
+  }
+}
+
+// The runtime catalog: databases added through Add() and every alias (declared ones included,
+// since they may have been repointed). A malformed file is logged and ignored, never half-read.
+void DatasetManager::LoadState() {
+  store::LocalObjectStore local(options_.cache_dir);
+  auto bytes = static_cast<store::ObjectStore&>(local).Get(kStateFile);
+  if (!bytes.ok()) return;
+  boost::system::error_code ec;
+  boost::json::value root = boost::json::parse(*bytes, ec);
+  if (ec || !root.is_object()) {
+    common::Log(common::LogLevel::kError, "runtime catalog unreadable; ignored", "\"file\":\"" + std::string(kStateFile) + "\"");
+    return;
+  }
+  std::map<std::string, std::shared_ptr<Entry>, std::less<>> added;
+  if (auto* databases = root.as_object().if_contains("databases"); databases && databases->is_array()) {
+    for (const auto& value : databases->as_array()) {
+      auto spec = SpecFromJson(value);
+      if (!spec.ok()) {
+        common::Log(common::LogLevel::kError, "runtime catalog entry unreadable; ignored", "");
+        continue;
+      }
+      if (entries_.contains(spec->name)) {
+        common::Log(common::LogLevel::kWarn, "runtime database shadowed by a declared dataset", "\"dataset\":\"" + spec->name + "\"");
+        continue;
+      }
+      auto entry = std::make_shared<Entry>(std::move(spec).value());
+      added.emplace(entry->spec.name, std::move(entry));
+    }
+  }
+  for (auto& [name, entry] : added) entries_.emplace(name, std::move(entry));
+  if (auto* aliases = root.as_object().if_contains("aliases"); aliases && aliases->is_object()) {
+    for (const auto& [alias, target] : aliases->as_object()) {
+      if (!target.is_object() || !target.as_object().contains("database")) continue;
+      Alias a{target.at("database").as_string().c_str(), ""};
+      if (auto* pinned = target.as_object().if_contains("pinned"); pinned && pinned->is_string()) a.pinned = pinned->as_string().c_str();
+      aliases_[std::string(alias)] = std::move(a);
+    }
+  }
+}
+
+Status DatasetManager::SaveState() const {
+  boost::json::array databases;
+  boost::json::object aliases;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, entry] : entries_) {
+      if (!entry->status.declared) databases.push_back(SpecToJson(entry->spec));
+    }
+    for (const auto& [alias, target] : aliases_) aliases[alias] = {{"database", target.database}, {"pinned", target.pinned}};
+  }
+  std::error_code ec;
+  fs::create_directories(options_.cache_dir, ec);
+  store::LocalObjectStore local(options_.cache_dir);
+  store::ObjectStore& state_store = local;
+  auto put = state_store.Put(kStateFile, boost::json::serialize(boost::json::object{{"databases", std::move(databases)},
+                                                                                   {"aliases", std::move(aliases)}}));
+  return put.ok() ? Status::Ok() : put.status();
 }
 
 Result<std::unique_ptr<Snapshot>> DatasetManager::OpenSourceViews(const DatasetSpec& spec) {
@@ -175,31 +314,55 @@ Result<std::unique_ptr<Snapshot>> DatasetManager::OpenSourceViews(const DatasetS
                                     std::move(infos), Watermark(tables), 0, 0);
 }
 
+std::shared_ptr<DatasetManager::Entry> DatasetManager::Find(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto found = entries_.find(name);
+  if (found != entries_.end()) return found->second;
+  auto alias = aliases_.find(name);
+  if (alias != aliases_.end()) {
+    found = entries_.find(alias->second.database);
+    if (found != entries_.end()) return found->second;
+  }
+  return nullptr;
+}
+
 Status DatasetManager::LoadAll() {
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, entry] : entries_) entries.push_back(entry);
+  }
   Status first_error;
-  for (const auto& spec : specs_) {
-    Status status = Build(spec, false);
-    if (!status.ok() && first_error.ok()) first_error = Status(status.code(), "dataset " + spec.name + ": " + status.message());
+  for (auto& entry : entries) {
+    Status status = Build(*entry, false);
+    if (!status.ok() && first_error.ok()) first_error = Status(status.code(), "dataset " + entry->spec.name + ": " + status.message());
   }
   return first_error;
 }
 
 Status DatasetManager::Refresh(const std::string& name, bool force) {
-  for (const auto& spec : specs_) {
-    if (spec.name == name) return Build(spec, force);
-  }
-  return NotFound("unknown dataset", name);
+  auto entry = Find(name);
+  if (!entry) return NotFound("unknown dataset", name);
+  return Build(*entry, force);
 }
 
-Status DatasetManager::Build(const DatasetSpec& spec, bool force) {
-  Entry& entry = *entries_.at(spec.name);
+Status DatasetManager::Build(Entry& entry, bool force) {
+  const DatasetSpec& spec = entry.spec;
   std::lock_guard build_lock(entry.build_mu);
   auto started = std::chrono::steady_clock::now();
+  auto record = [&](LoadRecord r) {
+    r.at = std::chrono::system_clock::now();
+    r.load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    entry.status.history.push_back(std::move(r));
+    if (entry.status.history.size() > kHistoryLength) entry.status.history.pop_front();
+  };
   auto fail = [&](Status status) {
     std::lock_guard lock(mu_);
     entry.status.last_error = status.message();
     entry.status.loads_failed++;
+    entry.status.loading = false;
     entry.status.last_attempt = std::chrono::system_clock::now();
+    record({.ok = false, .error = status.message()});
     common::Log(common::LogLevel::kError, "dataset load failed",
                 "\"dataset\":\"" + spec.name + "\",\"error_code\":\"" + std::string(StatusCodeName(status.code())) + "\"");
     return status;
@@ -208,10 +371,24 @@ Status DatasetManager::Build(const DatasetSpec& spec, bool force) {
   auto tables = ListSources(spec, options_.cache_dir);
   if (!tables.ok()) return fail(tables.status());
   std::string id = Fingerprint(spec, *tables);
+  int64_t source_bytes = 0, source_files = 0, remote_files = 0;
+  for (const auto& table : *tables) {
+    for (const auto& file : table.files) {
+      source_bytes += file.size;
+      ++source_files;
+      if (table.store) ++remote_files;
+    }
+  }
   {
     std::lock_guard lock(mu_);
     entry.status.last_attempt = std::chrono::system_clock::now();
-    if (!force && entry.status.current && entry.status.current->id() == id) return Status::Ok();
+    if (!force && entry.status.current && entry.status.current->id() == id) {
+      record({.snapshot_id = id, .ok = true, .reused = true});
+      entry.status.last_error.clear();
+      entry.status.last_success = entry.status.last_attempt;
+      return Status::Ok();
+    }
+    entry.status.loading = true;
   }
 
   fs::path dir = fs::path(options_.cache_dir) / spec.name;
@@ -221,11 +398,14 @@ Status DatasetManager::Build(const DatasetSpec& spec, bool force) {
   if (ec) return fail(Unavailable("cannot create cache directory", dir.string()));
   // The rename below is atomic, so a file under the final name is always complete: reuse it.
   if (force || !fs::exists(final_path)) {
+    entry.progress.total_bytes = 0;
+    entry.progress.done_bytes = 0;
+    entry.progress.started = std::chrono::steady_clock::now();
+    Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
+    if (!fetched.ok()) return fail(fetched);
     fs::path building = dir / (id + ".duckdb.building");
     fs::remove(building, ec);
     fs::remove(building.string() + ".wal", ec);
-    Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
-    if (!fetched.ok()) return fail(fetched);
     Status built = Materialize(spec, *tables, building.string(), options_.engine);
     if (!built.ok()) {
       fs::remove(building, ec);
@@ -235,81 +415,313 @@ Status DatasetManager::Build(const DatasetSpec& spec, bool force) {
     if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
   }
   auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  auto snapshot = OpenSnapshot(id, final_path.string(), options_, *tables, load_ms);
-  if (!snapshot.ok()) return fail(snapshot.status());
+  auto opened = OpenSnapshot(id, final_path.string(), options_, *tables, load_ms);
+  if (!opened.ok()) return fail(opened.status());
+  std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
+  // The dataset's own endpoints, then those of every alias that follows it, must fit the new data.
+  std::vector<std::string> followers;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [alias, target] : aliases_) {
+      if (target.database == spec.name && target.pinned.empty()) followers.push_back(alias);
+    }
+  }
   if (validator_) {
-    Status valid = validator_(spec, **snapshot);
+    Status valid = validator_(spec, *snapshot);
+    for (size_t i = 0; valid.ok() && i < followers.size(); ++i) {
+      DatasetSpec as_alias = spec;
+      as_alias.name = followers[i];
+      valid = validator_(as_alias, *snapshot);
+      if (!valid.ok()) valid = Status(valid.code(), "alias " + followers[i] + ": " + valid.message());
+    }
     if (!valid.ok()) return fail(valid);
   }
   {
     std::lock_guard lock(mu_);
     entry.status.previous = std::move(entry.status.current);
-    entry.status.current = std::shared_ptr<const Snapshot>(std::move(snapshot).value());
+    entry.status.current = snapshot;
     entry.status.last_error.clear();
     entry.status.loads_ok++;
+    entry.status.loading = false;
+    entry.status.last_success = std::chrono::system_clock::now();
+    entry.status.source_bytes = source_bytes;
+    entry.status.source_files = source_files;
+    entry.status.cached_files = remote_files;  // a full load keeps every remote file on disk
+    entry.status.download_total_bytes = entry.progress.total_bytes;
+    entry.status.download_done_bytes = entry.progress.done_bytes;
+    entry.status.download_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - entry.progress.started).count();
+    record({.snapshot_id = id, .ok = true});
   }
   common::Log(common::LogLevel::kInfo, "dataset snapshot live",
               "\"dataset\":\"" + spec.name + "\",\"snapshot\":\"" + id + "\",\"load_ms\":" + std::to_string(load_ms));
-  if (listener_) listener_(spec.name);
-  RemoveStaleFiles(spec);
+  if (listener_) {
+    listener_(spec.name);
+    for (const auto& alias : followers) listener_(alias);
+  }
+  RemoveStaleFiles(entry);
   return Status::Ok();
 }
 
 Status DatasetManager::Rollback(const std::string& name) {
-  auto found = entries_.find(name);
-  if (found == entries_.end()) return NotFound("unknown dataset", name);
+  auto entry = Find(name);
+  if (!entry) return NotFound("unknown dataset", name);
+  std::vector<std::string> changed{entry->spec.name};
   {
-    std::lock_guard build_lock(found->second->build_mu);
+    std::lock_guard build_lock(entry->build_mu);
     std::lock_guard lock(mu_);
-    DatasetStatus& status = found->second->status;
+    DatasetStatus& status = entry->status;
     if (!status.previous) return FailedPrecondition("no previous snapshot to roll back to", name);
     std::swap(status.current, status.previous);
+    for (const auto& [alias, target] : aliases_) {
+      if (target.database == entry->spec.name && target.pinned.empty()) changed.push_back(alias);
+    }
   }
-  if (listener_) listener_(name);
+  if (listener_) {
+    for (const auto& n : changed) listener_(n);
+  }
   return Status::Ok();
 }
 
-// Deletes snapshot files of this dataset that are neither current nor previous. A snapshot still
-// open by an in-flight request keeps working after its file is unlinked.
-void DatasetManager::RemoveStaleFiles(const DatasetSpec& spec) {
+// Deletes snapshot files of this dataset that are neither current, previous nor pinned by an
+// alias. A snapshot still open by an in-flight request keeps working after its file is unlinked.
+void DatasetManager::RemoveStaleFiles(Entry& entry) {
   std::set<std::string> keep;
   {
     std::lock_guard lock(mu_);
-    const DatasetStatus& status = entries_.at(spec.name)->status;
-    if (status.current) keep.insert(status.current->path());
-    if (status.previous) keep.insert(status.previous->path());
+    if (entry.status.current) keep.insert(entry.status.current->id() + ".duckdb");
+    if (entry.status.previous) keep.insert(entry.status.previous->id() + ".duckdb");
+    for (const auto& [alias, target] : aliases_) {
+      if (target.database == entry.spec.name && !target.pinned.empty()) keep.insert(target.pinned + ".duckdb");
+    }
   }
   std::error_code ec;
-  for (const auto& file : fs::directory_iterator(fs::path(options_.cache_dir) / spec.name, ec)) {
-    if (file.path().extension() == ".duckdb" && !keep.contains(file.path().string())) fs::remove(file.path(), ec);
+  for (const auto& file : fs::directory_iterator(fs::path(options_.cache_dir) / entry.spec.name, ec)) {
+    if (file.path().extension() == ".duckdb" && !keep.contains(file.path().filename().string())) fs::remove(file.path(), ec);
   }
+}
+
+Status DatasetManager::Add(DatasetSpec spec) {
+  std::lock_guard state_lock(state_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (entries_.contains(spec.name) || aliases_.contains(spec.name)) return AlreadyExists("name is taken", spec.name);
+  }
+  auto entry = std::make_shared<Entry>(std::move(spec));
+  entry->status.name = entry->spec.name;
+  entry->status.source = entry->spec.source;
+  entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
+  // Visible (as loading, with progress) while the first load runs; removed again if it fails.
+  {
+    std::lock_guard lock(mu_);
+    entries_.emplace(entry->spec.name, entry);
+  }
+  Status built = Build(*entry, false);
+  if (built.ok()) built = SaveState();
+  if (!built.ok()) {
+    {
+      std::lock_guard lock(mu_);
+      entries_.erase(entry->spec.name);
+    }
+    std::error_code ec;
+    fs::remove_all(fs::path(options_.cache_dir) / entry->spec.name, ec);
+    return built;
+  }
+  StartRefresher(*entry);
+  return Status::Ok();
+}
+
+Status DatasetManager::Remove(const std::string& name, bool force) {
+  std::lock_guard state_lock(state_mu_);
+  std::shared_ptr<Entry> entry;
+  {
+    std::lock_guard lock(mu_);
+    auto found = entries_.find(name);
+    if (found == entries_.end()) return NotFound("unknown database", name);
+    entry = found->second;
+    if (entry->status.declared) return FailedPrecondition("declared in the project's YAML; remove it there", name);
+    if (!force) {
+      for (const auto& [alias, target] : aliases_) {
+        if (target.database == name) return FailedPrecondition("alias " + alias + " points to it (use force)", name);
+      }
+    }
+  }
+  if (!force && users_of_) {
+    auto users = users_of_(name);
+    if (!users.empty()) return FailedPrecondition("endpoint " + users.front() + " uses it (use force)", name);
+  }
+  std::vector<std::string> stranded;
+  {
+    std::lock_guard lock(mu_);
+    entry->removed = true;
+    entries_.erase(name);
+    for (auto it = aliases_.begin(); it != aliases_.end();) {
+      if (it->second.database == name) {
+        stranded.push_back(it->first);
+        it = aliases_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  stop_cv_.notify_all();
+  if (entry->refresher.joinable()) entry->refresher.join();
+  {
+    // Waits for a build in progress; requests in flight keep their snapshot until they finish.
+    std::lock_guard build_lock(entry->build_mu);
+  }
+  std::error_code ec;
+  fs::remove_all(fs::path(options_.cache_dir) / name, ec);
+  Status saved = SaveState();
+  if (listener_) {
+    listener_(name);
+    for (const auto& alias : stranded) listener_(alias);
+  }
+  return saved;
+}
+
+Status DatasetManager::SetAlias(const std::string& alias, const std::string& database, const std::string& pinned) {
+  std::lock_guard state_lock(state_mu_);
+  std::shared_ptr<const Snapshot> target;
+  DatasetSpec as_alias;
+  {
+    std::lock_guard lock(mu_);
+    if (entries_.contains(alias)) return AlreadyExists("a database has that name", alias);
+    auto found = entries_.find(database);
+    if (found == entries_.end()) return NotFound("unknown database", database);
+    const DatasetStatus& status = found->second->status;
+    if (pinned.empty()) {
+      target = status.current;
+    } else if (status.current && status.current->id() == pinned) {
+      target = status.current;
+    } else if (status.previous && status.previous->id() == pinned) {
+      target = status.previous;
+    } else {
+      return NotFound("no such version on disk (current or previous) of " + database, pinned);
+    }
+    if (!target) return FailedPrecondition("database has not loaded yet", database);
+    as_alias = found->second->spec;
+    as_alias.name = alias;
+  }
+  if (validator_) {
+    Status valid = validator_(as_alias, *target);
+    if (!valid.ok()) return Status(valid.code(), "alias " + alias + ": " + valid.message());
+  }
+  Alias previous;
+  bool existed = false;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = aliases_.find(alias); it != aliases_.end()) {
+      previous = it->second;
+      existed = true;
+    }
+    aliases_[alias] = Alias{database, pinned};
+  }
+  Status saved = SaveState();
+  if (!saved.ok()) {
+    std::lock_guard lock(mu_);
+    if (existed) {
+      aliases_[alias] = previous;
+    } else {
+      aliases_.erase(alias);
+    }
+    return saved;
+  }
+  if (listener_) listener_(alias);
+  return Status::Ok();
+}
+
+Status DatasetManager::DeleteAlias(const std::string& alias, bool force) {
+  std::lock_guard state_lock(state_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (!aliases_.contains(alias)) return NotFound("unknown alias", alias);
+  }
+  if (!force && users_of_) {
+    auto users = users_of_(alias);
+    if (!users.empty()) return FailedPrecondition("endpoint " + users.front() + " uses it (use force)", alias);
+  }
+  {
+    std::lock_guard lock(mu_);
+    aliases_.erase(alias);
+  }
+  Status saved = SaveState();
+  if (listener_) listener_(alias);
+  return saved;
+}
+
+std::vector<AliasInfo> DatasetManager::Aliases() const {
+  std::lock_guard lock(mu_);
+  std::vector<AliasInfo> out;
+  for (const auto& [alias, target] : aliases_) out.push_back({alias, target.database, target.pinned});
+  return out;
+}
+
+std::shared_ptr<const Snapshot> DatasetManager::ResolveLocked(const std::string& name) const {
+  auto found = entries_.find(name);
+  if (found != entries_.end()) return found->second->status.current;
+  auto alias = aliases_.find(name);
+  if (alias == aliases_.end()) return nullptr;
+  found = entries_.find(alias->second.database);
+  if (found == entries_.end()) return nullptr;
+  const DatasetStatus& status = found->second->status;
+  if (alias->second.pinned.empty()) return status.current;
+  if (status.current && status.current->id() == alias->second.pinned) return status.current;
+  if (status.previous && status.previous->id() == alias->second.pinned) return status.previous;
+  return nullptr;  // the pinned version is gone (e.g. after a restart): not ready, never other data
 }
 
 std::shared_ptr<const Snapshot> DatasetManager::Current(const std::string& name) const {
   std::lock_guard lock(mu_);
-  auto found = entries_.find(name);
-  return found == entries_.end() ? nullptr : found->second->status.current;
+  return ResolveLocked(name);
 }
 
 std::vector<DatasetStatus> DatasetManager::Statuses() const {
   std::lock_guard lock(mu_);
   std::vector<DatasetStatus> out;
-  for (const auto& [name, entry] : entries_) out.push_back(entry->status);
+  for (const auto& [name, entry] : entries_) {
+    out.push_back(entry->status);
+    if (entry->status.loading) {
+      out.back().download_total_bytes = entry->progress.total_bytes;
+      out.back().download_done_bytes = entry->progress.done_bytes;
+      out.back().download_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - entry->progress.started).count();
+    }
+  }
   return out;
 }
 
-void DatasetManager::StartRefreshing() {
-  for (const auto& spec : specs_) {
-    if (spec.refresh_interval_ms > 0) refreshers_.emplace_back([this, &spec] { RefreshLoop(spec); });
+Result<DatasetStatus> DatasetManager::StatusOf(const std::string& name) const {
+  for (auto& status : Statuses()) {
+    if (status.name == name) return std::move(status);
+  }
+  return NotFound("unknown database", name);
+}
+
+void DatasetManager::StartRefresher(Entry& entry) {
+  std::lock_guard lock(mu_);
+  if (refreshing_ && entry.spec.refresh_interval_ms > 0 && !entry.refresher.joinable()) {
+    entry.refresher = std::thread([this, e = &entry] { RefreshLoop(e); });
   }
 }
 
-void DatasetManager::RefreshLoop(const DatasetSpec& spec) {
+void DatasetManager::StartRefreshing() {
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    refreshing_ = true;
+    for (auto& [name, entry] : entries_) entries.push_back(entry);
+  }
+  for (auto& entry : entries) StartRefresher(*entry);
+}
+
+void DatasetManager::RefreshLoop(Entry* entry) {
   std::unique_lock lock(mu_);
-  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(spec.refresh_interval_ms), [this] { return stopping_; })) {
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(entry->spec.refresh_interval_ms),
+                            [&] { return stopping_ || entry->removed; })) {
     lock.unlock();
     // A failure is recorded in the status and logged; the current snapshot keeps serving.
-    [[maybe_unused]] Status status = Build(spec, false);
+    [[maybe_unused]] Status status = Build(*entry, false);
     lock.lock();
   }
 }

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,28 +25,65 @@ struct ManagerOptions {
   size_t pool_size = 4;              // connections per snapshot
 };
 
-// What /status shows of one dataset.
+// One load attempt, for `versions` and stats.
+struct LoadRecord {
+  std::chrono::system_clock::time_point at;
+  std::string snapshot_id;  // empty when the attempt failed before one was built
+  bool ok = false;
+  bool reused = false;      // the sources were unchanged: nothing was built
+  std::string error;
+  int64_t load_ms = 0;
+};
+
+// What /status, stats and `versions` show of one dataset (a "database" when added at runtime).
 struct DatasetStatus {
   std::string name;
+  std::string source;    // the database directory or the first table's path
+  bool declared = false;  // from the project's YAML: not removable at runtime
+  int64_t refresh_interval_ms = 0;
   std::shared_ptr<const Snapshot> current;
   std::shared_ptr<const Snapshot> previous;
   std::string last_error;  // of the last failed load or refresh; empty after a success
   int64_t loads_ok = 0;
   int64_t loads_failed = 0;
   std::chrono::system_clock::time_point last_attempt;
+  std::chrono::system_clock::time_point last_success;
+  bool loading = false;
+  // Files of the serving version: how many, their bytes in the store, and how many are on local disk.
+  int64_t source_files = 0;
+  int64_t source_bytes = 0;
+  int64_t cached_files = 0;
+  // Download progress of the running (or last) load.
+  int64_t download_total_bytes = 0;
+  int64_t download_done_bytes = 0;
+  double download_seconds = 0;
+  std::deque<LoadRecord> history;  // newest last, bounded
 };
 
-// Builds, swaps and keeps the snapshots of every dataset. A new snapshot is materialized beside
-// the current one, checked by the validator, then swapped in atomically; the previous one is
-// kept for rollback. A failed build or check leaves the current snapshot serving. Thread-safe.
+struct AliasInfo {
+  std::string name;
+  std::string database;
+  std::string pinned_snapshot;  // empty: follows the database's current version
+};
+
+// Builds, swaps and keeps the snapshots of every dataset, and owns the runtime catalog of
+// databases added through the admin API and of aliases (persisted in <cache_dir>/.dram-state.json
+// until the catalog moves into the store). A new snapshot is materialized beside the current one,
+// checked by the validator, then swapped in atomically; the previous one is kept for rollback. A
+// failed build or check leaves the current snapshot serving. Each dataset with a refresh interval
+// has its own thread, so a slow source never delays another. Thread-safe.
 class DatasetManager {
  public:
-  // Called with every new snapshot before it goes live; a non-OK Status rejects it.
+  // Called with every new snapshot before it goes live, once for the dataset and once for every
+  // alias that follows it (with spec.name = the alias); a non-OK Status rejects it.
   using Validator = std::function<Status(const DatasetSpec&, const Snapshot&)>;
-  // Called after a dataset's current snapshot changed.
-  using SwapListener = std::function<void(const std::string& dataset)>;
+  // Called after the snapshot behind a dataset or alias name changed.
+  using SwapListener = std::function<void(const std::string& name)>;
+  // Names the users of a dataset or alias (endpoints), which a delete must not strand.
+  using UsersOf = std::function<std::vector<std::string>(const std::string& name)>;
 
-  DatasetManager(ManagerOptions options, std::vector<DatasetSpec> specs, Validator validator, SwapListener listener);
+  DatasetManager(ManagerOptions options, std::vector<DatasetSpec> specs, Validator validator, SwapListener listener,
+                 std::map<std::string, std::string> declared_aliases = {}, UsersOf users_of = {});
   ~DatasetManager();
   DatasetManager(const DatasetManager&) = delete;
   DatasetManager& operator=(const DatasetManager&) = delete;
@@ -60,34 +99,64 @@ class DatasetManager {
   // Starts one background thread per dataset with a refresh interval.
   void StartRefreshing();
 
+  // Adds a database at runtime: loads it (list, download, materialize, check) and only then
+  // registers and persists it; a failed first load leaves nothing behind.
+  Status Add(DatasetSpec spec);
+  // Removes a runtime database and its files. Refused (FailedPrecondition) while an alias or an
+  // endpoint uses it, unless `force`; refused for datasets declared in the project's YAML.
+  Status Remove(const std::string& name, bool force);
+
+  // Points `alias` at `database` (a dataset, never another alias), optionally pinned to one of its
+  // snapshots on disk (current or previous). Atomic for requests in flight; validated first.
+  Status SetAlias(const std::string& alias, const std::string& database, const std::string& pinned_snapshot);
+  Status DeleteAlias(const std::string& alias, bool force);
+  std::vector<AliasInfo> Aliases() const;
+
+  // The serving snapshot of a dataset or alias; null when unknown or not loaded yet.
   std::shared_ptr<const Snapshot> Current(const std::string& name) const;
   std::vector<DatasetStatus> Statuses() const;
-  const std::vector<DatasetSpec>& specs() const { return specs_; }
+  Result<DatasetStatus> StatusOf(const std::string& name) const;
 
   // Opens the sources of `spec` as views in an in-memory database, without materializing:
-  // enough to learn schemas and prepare statements (dram validate).
+  // enough to learn schemas and prepare statements (dram validate). Local sources only.
   static Result<std::unique_ptr<Snapshot>> OpenSourceViews(const DatasetSpec& spec);
 
  private:
   struct Entry {
+    explicit Entry(DatasetSpec s) : spec(std::move(s)) {}
+    const DatasetSpec spec;
     std::mutex build_mu;  // one build of this dataset at a time
     store::TransferProgress progress;  // of the current or last download
     DatasetStatus status;  // GUARDED_BY(mu_)
+    bool removed = false;  // GUARDED_BY(mu_): its refresh thread stops
+    std::thread refresher;
   };
-  Status Build(const DatasetSpec& spec, bool force);
-  void RefreshLoop(const DatasetSpec& spec);
-  void RemoveStaleFiles(const DatasetSpec& spec);
+  struct Alias {
+    std::string database;
+    std::string pinned;
+  };
+  Status Build(Entry& entry, bool force);
+  void RefreshLoop(Entry* entry);
+  void RemoveStaleFiles(Entry& entry);
+  void StartRefresher(Entry& entry);
+  std::shared_ptr<Entry> Find(const std::string& name) const;
+  std::shared_ptr<const Snapshot> ResolveLocked(const std::string& name) const;  // REQUIRES(mu_)
+  // The runtime part of the catalog (added databases, aliases), written atomically.
+  Status SaveState() const;  // REQUIRES(state_mu_)
+  void LoadState();
 
   const ManagerOptions options_;
-  const std::vector<DatasetSpec> specs_;
   Validator validator_;
   SwapListener listener_;
+  UsersOf users_of_;
 
   mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Entry>, std::less<>> entries_;
+  std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;
+  std::map<std::string, Alias, std::less<>> aliases_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
+  bool refreshing_ = false;  // GUARDED_BY(mu_): StartRefreshing ran
   std::condition_variable stop_cv_;
-  std::vector<std::thread> refreshers_;
+  std::mutex state_mu_;  // serializes catalog changes and their persistence
 };
 
 }  // namespace dram::database

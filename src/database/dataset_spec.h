@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -44,5 +46,9 @@ struct DatasetSpec {
   int64_t row_group_size = 16384;   // rows per row group in the snapshot (a multiple of 2048)
   std::string file;                 // where it was declared, for messages
 };
+
+// "all", "latest_partition", "success_marker", "databricks".
+std::optional<Resolver> ParseResolver(std::string_view name);
+std::string_view NameOf(Resolver resolver);
 
 }  // namespace dram::database

@@ -1,0 +1,334 @@
+#include "api/database_admin.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <set>
+
+#include "api/error_response.h"
+#include "common/civil_time.h"
+#include "engine/result_encoder.h"
+
+namespace dram::api {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string IsoTime(std::chrono::system_clock::time_point time) {
+  std::string out;
+  if (time.time_since_epoch().count() == 0) return out;
+  common::AppendIsoTimestampMicros(
+      out, std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count() / 1000 * 1000, true);
+  return out;
+}
+
+bool QueryFlag(const std::string& query, std::string_view name) {
+  return query.find(std::string(name) + "=true") != std::string::npos || query.find(std::string(name) + "=1") != std::string::npos;
+}
+
+json::object StatsJson(const database::DatasetStatus& s) {
+  int64_t rows = 0;
+  json::array tables;
+  if (s.current) {
+    for (const auto& table : s.current->tables()) {
+      rows += table.rows;
+      tables.push_back({{"name", table.name}, {"rows", table.rows}, {"columns", table.columns.size()}});
+    }
+  }
+  json::object out{{"name", s.name},
+                   {"source", s.source},
+                   {"declared", s.declared},
+                   {"ready", s.current != nullptr},
+                   {"loading", s.loading},
+                   {"version", s.current ? s.current->id() : ""},
+                   {"previous", s.previous ? s.previous->id() : ""},
+                   {"tables", std::move(tables)},
+                   {"rows", rows},
+                   {"snapshot_bytes", s.current ? s.current->bytes() : 0},
+                   {"store_bytes", s.source_bytes},
+                   {"files", s.source_files},
+                   {"files_cached", s.cached_files},
+                   {"load_ms", s.current ? s.current->load_ms() : 0},
+                   {"loaded_at", s.current ? IsoTime(s.current->loaded_at()) : ""},
+                   {"last_attempt", IsoTime(s.last_attempt)},
+                   {"last_success", IsoTime(s.last_success)},
+                   {"last_error", s.last_error},
+                   {"loads_ok", s.loads_ok},
+                   {"loads_failed", s.loads_failed},
+                   {"refresh_ms", s.refresh_interval_ms}};
+  const double rate = s.download_seconds > 0 ? static_cast<double>(s.download_done_bytes) / s.download_seconds : 0;
+  const int64_t left = s.download_total_bytes - s.download_done_bytes;
+  out["download"] = {{"total_bytes", s.download_total_bytes},
+                     {"done_bytes", s.download_done_bytes},
+                     {"bytes_per_second", static_cast<int64_t>(rate)},
+                     {"eta_seconds", rate > 0 && left > 0 ? static_cast<double>(left) / rate : 0.0}};
+  return out;
+}
+
+}  // namespace
+
+http::Response JsonBodyResponse(int status, const std::string& body) {
+  http::Response response;
+  response.status = status;
+  response.tail = body;
+  response.SetHeader("Cache-Control", "no-store");
+  return response;
+}
+
+http::Response OperationFailedResponse(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      if (status.code() != StatusCode::kFailedPrecondition) return MakeErrorResponse(status, "admin");
+      return JsonBodyResponse(409, json::serialize(json::object{
+                                       {"error", {{"code", "conflict"}, {"message", status.message()}}}}));
+    default:
+      break;
+  }
+  return JsonBodyResponse(502, json::serialize(json::object{{"error", {{"code", "load_failed"},
+                                                                      {"cause", StatusCodeName(status.code())},
+                                                                      {"message", status.message()}}}}));
+}
+
+DatabaseAdmin::DatabaseAdmin(database::DatasetManager& datasets, std::chrono::milliseconds query_timeout)
+    : datasets_(datasets), query_timeout_(query_timeout) {}
+
+DatabaseAdmin::~DatabaseAdmin() { background_.join(); }
+
+bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
+  const std::string& path = request.path;
+  const std::string& method = request.method;
+  if (path == "/query" && method == "POST") {
+    Query(request, std::move(responder));
+    return true;
+  }
+  if (path == "/aliases" || path.starts_with("/aliases/")) {
+    std::string alias = path.size() > 9 ? path.substr(9) : "";
+    if (!alias.empty() && method != "GET" && method != "HEAD") {
+      boost::asio::post(background_, [this, request, alias, responder = std::move(responder)] {
+        responder(Aliases(request, alias));
+      });
+    } else {
+      responder(Aliases(request, alias));
+    }
+    return true;
+  }
+  if (path == "/databases" && method == "POST") {
+    Add(request, std::move(responder));
+    return true;
+  }
+  if (path == "/databases" && (method == "GET" || method == "HEAD")) {
+    json::array list;
+    for (const auto& status : datasets_.Statuses()) list.push_back(StatsJson(status));
+    responder(JsonBodyResponse(200, json::serialize(json::object{{"databases", std::move(list)}})));
+    return true;
+  }
+  if (!path.starts_with("/databases/")) return false;
+  std::string rest = path.substr(11);
+  size_t slash = rest.find('/');
+  std::string name = rest.substr(0, slash);
+  std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (action.empty() && (method == "GET" || method == "HEAD")) {
+    auto status = datasets_.StatusOf(name);
+    if (!status.ok()) return responder(OperationFailedResponse(status.status())), true;
+    responder(JsonBodyResponse(200, json::serialize(StatsJson(*status))));
+    return true;
+  }
+  if (action == "versions" && method == "GET") {
+    auto status = datasets_.StatusOf(name);
+    if (!status.ok()) return responder(OperationFailedResponse(status.status())), true;
+    json::array versions;
+    if (status->current) versions.push_back({{"snapshot", status->current->id()}, {"role", "current"},
+                                             {"loaded_at", IsoTime(status->current->loaded_at())}, {"bytes", status->current->bytes()}});
+    if (status->previous) versions.push_back({{"snapshot", status->previous->id()}, {"role", "previous"},
+                                              {"loaded_at", IsoTime(status->previous->loaded_at())}, {"bytes", status->previous->bytes()}});
+    json::array attempts;
+    for (const auto& record : status->history) {
+      attempts.push_back({{"at", IsoTime(record.at)}, {"ok", record.ok}, {"snapshot", record.snapshot_id},
+                          {"unchanged", record.reused}, {"load_ms", record.load_ms}, {"error", record.error}});
+    }
+    responder(JsonBodyResponse(200, json::serialize(json::object{{"database", name}, {"versions", std::move(versions)},
+                                                                 {"attempts", std::move(attempts)}})));
+    return true;
+  }
+  const bool remove = action.empty() && method == "DELETE";
+  if (remove || ((action == "refresh" || action == "rollback") && method == "POST")) {
+    const bool force = QueryFlag(request.query, "force");
+    boost::asio::post(background_, [this, name, action, remove, force, responder = std::move(responder)] {
+      dram::Status status = remove ? datasets_.Remove(name, force)
+                            : action == "refresh" ? datasets_.Refresh(name, force)
+                                                  : datasets_.Rollback(name);
+      if (!status.ok()) return responder(OperationFailedResponse(status));
+      if (remove) return responder(JsonBodyResponse(200, json::serialize(json::object{{"deleted", name}})));
+      auto current = datasets_.Current(name);
+      responder(JsonBodyResponse(200, json::serialize(json::object{
+                                          {"database", name}, {"dataset", name}, {"action", action},
+                                          {"snapshot_id", current ? current->id() : ""}})));
+    });
+    return true;
+  }
+  return false;
+}
+
+void DatabaseAdmin::Add(const http::Request& request, http::Responder responder) {
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  auto bad = [&](std::string message) { responder(MakeErrorResponse(InvalidArgument(message), "admin")); };
+  if (ec || !body.is_object()) return bad("body must be a JSON object {\"name\", \"uri\", …}");
+  const json::object& fields = body.as_object();
+  database::DatasetSpec spec;
+  auto text = [&](const char* key) -> std::string {
+    const json::value* value = fields.if_contains(key);
+    return value && value->is_string() ? std::string(value->as_string()) : "";
+  };
+  for (const auto& [key, value] : fields) {
+    static const std::set<std::string, std::less<>> kKnown = {"name", "uri", "tables", "refresh", "resolver", "sort_by"};
+    if (!kKnown.contains(key)) return bad("unknown field '" + std::string(key) + "'");
+  }
+  spec.name = text("name");
+  spec.source = text("uri");
+  bool identifier = !spec.name.empty() && !std::isdigit(static_cast<unsigned char>(spec.name[0]));
+  for (char c : spec.name) identifier = identifier && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+  if (!identifier) return bad("'name' must be an identifier");
+  if (spec.source.empty()) return bad("'uri' is required: a directory of Parquet/CSV files (a path, file://, s3://, gs:// or https://)");
+  if (std::string resolver = text("resolver"); !resolver.empty()) {
+    auto parsed = database::ParseResolver(resolver);
+    if (!parsed) return bad("'resolver' must be all, latest_partition, success_marker or databricks");
+    spec.resolver = *parsed;
+  }
+  if (std::string refresh = text("refresh"); !refresh.empty()) {
+    char* end = nullptr;
+    double amount = std::strtod(refresh.c_str(), &end);
+    std::string unit = end ? end : "";
+    int64_t scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000 : 0;
+    if (scale == 0 || amount <= 0) return bad("'refresh' must be a duration like 30s, 5m or 1h");
+    spec.refresh_interval_ms = static_cast<int64_t>(amount * static_cast<double>(scale));
+  }
+  if (const json::value* tables = fields.if_contains("tables")) {
+    if (!tables->is_array()) return bad("'tables' must be a list of table names");
+    for (const auto& table : tables->as_array()) {
+      if (!table.is_string()) return bad("'tables' must be a list of table names");
+      spec.tables.push_back({.name = std::string(table.as_string())});
+    }
+  }
+  if (const json::value* sort_by = fields.if_contains("sort_by")) {
+    // {"table": ["col", …]}: a table named here is also selected.
+    if (!sort_by->is_object()) return bad("'sort_by' must map table names to column lists");
+    for (const auto& [table, columns] : sort_by->as_object()) {
+      database::TableSpec* target = nullptr;
+      for (auto& t : spec.tables) {
+        if (t.name == table) target = &t;
+      }
+      if (!target) target = &spec.tables.emplace_back(database::TableSpec{.name = std::string(table)});
+      if (!columns.is_array()) return bad("'sort_by' must map table names to column lists");
+      for (const auto& column : columns.as_array()) {
+        if (column.is_string()) target->sort_by.emplace_back(column.as_string());
+      }
+    }
+  }
+  boost::asio::post(background_, [this, spec = std::move(spec), responder = std::move(responder)]() mutable {
+    std::string name = spec.name;
+    dram::Status status = datasets_.Add(std::move(spec));
+    if (!status.ok()) return responder(OperationFailedResponse(status));
+    auto stats = datasets_.StatusOf(name);
+    if (!stats.ok()) return responder(OperationFailedResponse(stats.status()));
+    responder(JsonBodyResponse(201, json::serialize(StatsJson(*stats))));
+  });
+}
+
+http::Response DatabaseAdmin::Aliases(const http::Request& request, const std::string& alias) {
+  auto describe = [](const database::AliasInfo& info) {
+    return json::object{{"alias", info.name}, {"database", info.database}, {"pinned", info.pinned_snapshot}};
+  };
+  if (alias.empty()) {
+    if (request.method != "GET" && request.method != "HEAD") return MakeErrorResponse(NotFound("no such admin route"), "admin");
+    json::array list;
+    for (const auto& info : datasets_.Aliases()) list.push_back(describe(info));
+    return JsonBodyResponse(200, json::serialize(json::object{{"aliases", std::move(list)}}));
+  }
+  if (request.method == "GET" || request.method == "HEAD") {
+    for (const auto& info : datasets_.Aliases()) {
+      if (info.name == alias) {
+        json::object out = describe(info);
+        auto snapshot = datasets_.Current(alias);
+        out["snapshot"] = snapshot ? snapshot->id() : "";
+        return JsonBodyResponse(200, json::serialize(out));
+      }
+    }
+    return MakeErrorResponse(NotFound("unknown alias", alias), "admin");
+  }
+  if (request.method == "DELETE") {
+    dram::Status status = datasets_.DeleteAlias(alias, QueryFlag(request.query, "force"));
+    if (!status.ok()) return OperationFailedResponse(status);
+    return JsonBodyResponse(200, json::serialize(json::object{{"deleted", alias}}));
+  }
+  if (request.method == "PUT") {
+    boost::system::error_code ec;
+    json::value body = json::parse(request.body, ec);
+    const json::value* target = !ec && body.is_object() ? body.as_object().if_contains("target") : nullptr;
+    if (!target || !target->is_string()) {
+      return MakeErrorResponse(InvalidArgument("body must be {\"target\": \"database[@snapshot]\"}"), "admin");
+    }
+    std::string text(target->as_string());
+    size_t at = text.find('@');
+    std::string database = text.substr(0, at);
+    std::string pinned = at == std::string::npos ? "" : text.substr(at + 1);
+    dram::Status status = datasets_.SetAlias(alias, database, pinned);
+    if (!status.ok()) return OperationFailedResponse(status);
+    auto snapshot = datasets_.Current(alias);
+    return JsonBodyResponse(200, json::serialize(json::object{{"alias", alias}, {"database", database}, {"pinned", pinned},
+                                                              {"snapshot", snapshot ? snapshot->id() : ""}}));
+  }
+  return MakeErrorResponse(NotFound("no such admin route"), "admin");
+}
+
+void DatabaseAdmin::Query(const http::Request& request, http::Responder responder) {
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  const json::object* fields = !ec && body.is_object() ? &body.as_object() : nullptr;
+  auto field = [&](const char* key) -> std::string {
+    const json::value* value = fields ? fields->if_contains(key) : nullptr;
+    return value && value->is_string() ? std::string(value->as_string()) : "";
+  };
+  std::string name = field("database");
+  std::string sql = field("sql");
+  std::string format = field("format").empty() ? "json" : field("format");
+  if (name.empty() || sql.empty()) {
+    return responder(MakeErrorResponse(InvalidArgument("body must be {\"database\", \"sql\", \"format\": json|csv}"), "admin"));
+  }
+  if (format != "json" && format != "csv") return responder(MakeErrorResponse(InvalidArgument("format must be json or csv"), "admin"));
+  auto snapshot = datasets_.Current(name);
+  if (!snapshot) return responder(MakeErrorResponse(NotFound("unknown or not loaded database", name), "admin"));
+  boost::asio::post(background_, [this, snapshot, sql, format, responder = std::move(responder)] {
+    // The snapshot is opened read-only: a statement that writes fails in DuckDB itself.
+    auto lease = snapshot->pool().Acquire(query_timeout_);
+    if (!lease.ok()) return responder(MakeErrorResponse(lease.status(), "admin"));
+    auto result = (*lease)->Query(sql);
+    if (!result.ok()) {
+      return responder(JsonBodyResponse(400, json::serialize(json::object{
+                                                 {"error", {{"code", "query_failed"}, {"message", result.status().message()}}}})));
+    }
+    std::string out;
+    if (format == "csv") {
+      auto rows = engine::EncodeResult(*result, engine::Format::kCsv, out);
+      if (!rows.ok()) return responder(MakeErrorResponse(rows.status(), "admin"));
+      http::Response response = JsonBodyResponse(200, std::move(out));
+      response.content_type = "text/csv; charset=utf-8";
+      return responder(std::move(response));
+    }
+    json::array columns;
+    for (const auto& column : result->Columns()) columns.push_back({{"name", column.name}, {"type", column.type.sql_name}});
+    out = "{\"columns\":" + json::serialize(columns) + ",\"data\":";
+    auto rows = engine::EncodeResult(*result, engine::Format::kJson, out);
+    if (!rows.ok()) return responder(MakeErrorResponse(rows.status(), "admin"));
+    out += ",\"rows\":" + std::to_string(*rows) + "}";
+    responder(JsonBodyResponse(200, std::move(out)));
+  });
+}
+
+}  // namespace dram::api

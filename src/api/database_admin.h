@@ -1,0 +1,46 @@
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "database/dataset_manager.h"
+#include "http/server.h"
+
+namespace dram::api {
+
+// The database-management half of the admin port (what `dram db`, `dram alias` and `dram query`
+// call; the caller has passed the admin token check):
+//   GET    /databases                      every database with its stats
+//   POST   /databases                      {"name","uri","tables":[…],"refresh":"5m","resolver":…} add
+//   GET    /databases/{name}               stats (with download progress while loading)
+//   DELETE /databases/{name}[?force=true]  remove from disk
+//   GET    /databases/{name}/versions      versions on disk and recent load attempts
+//   POST   /databases/{name}/refresh[?force=true] | /rollback
+//   GET    /aliases, GET|PUT|DELETE /aliases/{alias}   PUT body {"target":"db[@snapshot]"}
+//   POST   /query                          {"database","sql","format":"json|csv"} read-only
+// Slow operations run on their own threads, never on the IO thread. Thread-safe.
+class DatabaseAdmin {
+ public:
+  explicit DatabaseAdmin(database::DatasetManager& datasets, std::chrono::milliseconds query_timeout);
+  ~DatabaseAdmin();
+  // True when the request is one of the routes above (and has been answered).
+  bool Handle(http::Request& request, http::Responder& responder);
+
+ private:
+  void Add(const http::Request& request, http::Responder responder);
+  void Query(const http::Request& request, http::Responder responder);
+  http::Response Aliases(const http::Request& request, const std::string& alias);
+
+  database::DatasetManager& datasets_;
+  const std::chrono::milliseconds query_timeout_;
+  boost::asio::thread_pool background_{2};
+};
+
+// A failed operation as the admin port reports it: unknown names and refused requests keep
+// their own status; a load that failed is 502 load_failed with its whole (operator-facing) message.
+http::Response OperationFailedResponse(const Status& status);
+http::Response JsonBodyResponse(int status, const std::string& body);
+
+}  // namespace dram::api
