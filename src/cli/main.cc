@@ -16,7 +16,12 @@
 #include "common/civil_time.h"
 #include "common/log.h"
 #include "database/dataset_manager.h"
+#include "cli/flags.h"
+#include "cli/manage_commands.h"
 #include "dram/server.h"
+
+using dram::cli::Flags;
+using dram::cli::ParseFlags;
 
 namespace {
 
@@ -26,6 +31,10 @@ Usage:
   dram serve DIR [flags]     serve the project in DIR (dram.yml, datasets/*.yml, endpoints/*.yml)
   dram validate DIR          check the project in DIR against its data; list every problem
   dram keys COMMAND DIR      manage the API keys of the project in DIR (create, list, revoke, rotate)
+  dram db COMMAND ...        manage a running server's databases (add, delete, list, stats, versions,
+                             refresh, rollback) through its admin port
+  dram alias COMMAND ...     list, get, set or delete aliases on a running server
+  dram query NAME SQL        run a read-only query on a database or alias of a running server
   dram version               print the version
   dram COMMAND --help        help for one command
 )";
@@ -67,44 +76,6 @@ A running server picks up changes within a second, without a restart.
   dram keys revoke DIR ID        the key stops working
   dram keys rotate DIR ID        a new secret for the same key id and grants; the old one stops working
 )";
-
-struct Flags {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> values;
-  bool help = false;
-  std::string error;
-};
-
-Flags ParseFlags(int argc, char** argv, int first, const std::vector<std::string>& known) {
-  Flags flags;
-  for (int i = first; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      flags.help = true;
-    } else if (arg.rfind("--", 0) == 0) {
-      std::string name = arg.substr(2);
-      std::string value;
-      size_t equals = name.find('=');
-      if (equals != std::string::npos) {
-        value = name.substr(equals + 1);
-        name = name.substr(0, equals);
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      } else {
-        flags.error = "flag --" + name + " needs a value";
-        return flags;
-      }
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        flags.error = "unknown flag --" + name;
-        return flags;
-      }
-      flags.values[name] = value;
-    } else {
-      flags.positional.push_back(arg);
-    }
-  }
-  return flags;
-}
 
 bool WriteReadyFile(const std::string& path, const std::string& host, uint16_t api, const std::string& admin_host,
                     uint16_t admin) {
@@ -327,6 +298,9 @@ int main(int argc, char** argv) {
     return Serve(flags);
   }
   if (command == "keys") return Keys(argc, argv);
+  if (command == "db") return dram::cli::DbCommand(argc, argv);
+  if (command == "alias") return dram::cli::AliasCommand(argc, argv);
+  if (command == "query") return dram::cli::QueryCommand(argc, argv);
   if (command == "validate") {
     Flags flags = ParseFlags(argc, argv, 2, {});
     if (!flags.error.empty()) return std::fprintf(stderr, "dram validate: %s\n", flags.error.c_str()), 2;

@@ -125,8 +125,8 @@ Result<HttpReply> HttpTransport::Perform(const HttpCall& call) {
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   if (call.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  } else if (call.method == "PUT") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+  } else if (call.method == "PUT" || call.method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, call.method.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
   } else if (call.method != "GET") {
@@ -136,7 +136,11 @@ Result<HttpReply> HttpTransport::Perform(const HttpCall& call) {
   for (const auto& [name, value] : call.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
   // No 100-continue round trip, and no form content type for PUT bodies.
   headers = curl_slist_append(headers, "Expect:");
-  if (call.method == "PUT") headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+  bool has_type = false;
+  for (const auto& header : call.headers) has_type = has_type || header.first == "Content-Type" || header.first == "content-type";
+  if ((call.method == "PUT" || call.method == "POST") && !has_type) {
+    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+  }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
   CURLcode code = curl_easy_perform(curl);

@@ -120,7 +120,7 @@ int ServerProcess::Stop() {
 
 ServerProcess::~ServerProcess() { Stop(); }
 
-CommandResult RunCommand(const std::vector<std::string>& argv) {
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
   TempDir scratch;
   std::string output_path = scratch.path() + "/out";
   pid_t pid = ::fork();
@@ -128,6 +128,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
     int out = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(out, STDERR_FILENO);
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     std::vector<std::string> args = argv;
     std::vector<char*> raw;
     for (auto& arg : args) raw.push_back(arg.data());

@@ -58,7 +58,7 @@ struct CommandResult {
   int exit_code = -1;
   std::string output;
 };
-CommandResult RunCommand(const std::vector<std::string>& argv);
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
 
 // The built binaries (paths set by CMake).
 std::string DramBinary();

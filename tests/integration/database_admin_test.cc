@@ -1,0 +1,156 @@
+// The database manager through the real CLI and admin port: add from S3 and from a local
+// directory, list, stats, versions, query, aliases (incl. an endpoint that follows an alias),
+// delete, persistence across a restart, and bad input that leaves nothing behind.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "store/store_uri.h"
+#include "testutil/http_client.h"
+#include "testutil/s3_env.h"
+#include "testutil/server_process.h"
+
+namespace dram::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kToken = "admin-token-for-tests-0123456789";
+
+class DatabaseAdminTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prefix_ = "dbadmin-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+    auto opened = store::OpenStore(S3TestUri(prefix_), S3TestLookup());
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(*opened);
+    // A database directory in S3: a table per sub-directory (Hive partitions) and per top-level file.
+    TempDir scratch;
+    scratch.Write("gen.sql", "COPY (SELECT i AS id, i * 2 AS amount FROM range(1000) t(i) WHERE i < 500) TO '" +
+                                 scratch.path() + "/a.parquet' (FORMAT parquet);\n"
+                                 "COPY (SELECT i AS id, i * 2 AS amount FROM range(1000) t(i) WHERE i >= 500) TO '" +
+                                 scratch.path() + "/b.parquet' (FORMAT parquet);\n");
+    CommandResult generated = RunCommand({DramSqlBinary(), scratch.path() + "/gen.sql"});
+    ASSERT_EQ(generated.exit_code, 0) << generated.output;
+    Upload(scratch.path() + "/a.parquet", "orders/region=north/part-0.parquet");
+    Upload(scratch.path() + "/b.parquet", "orders/region=south/part-0.parquet");
+    ASSERT_TRUE(store_->Put("shops.csv", "shop,city\n1,Lyon\n2,Oslo\n").ok());
+    ASSERT_TRUE(store_->Put("_SUCCESS", "").ok());
+
+    // The project declares one local dataset and an alias over it, with an endpoint on the alias.
+    project_.Write("dram.yml", "server: {listen: 127.0.0.1:0}\nengine: {threads: 1, pool_size: 2}\naliases: {live: base}\n");
+    project_.Write("data/base/prices.csv", "sku,price\na,1\nb,2\n");
+    project_.Write("datasets/base.yml", "name: base\ntables:\n  prices: {path: data/base}\n");
+    project_.Write("endpoints/prices.yml", "name: prices\nversion: 1\ndataset: live\ntable: prices\ncolumns: [sku, price]\norder_by: [sku]\n");
+    // A second local database directory with the same schema and other values.
+    other_.Write("prices.csv", "sku,price\na,10\nb,20\nc,30\n");
+  }
+
+  void Upload(const std::string& path, const std::string& key) {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_TRUE(store_->Put(key, bytes).ok());
+  }
+
+  std::map<std::string, std::string> Env() const {
+    auto env = S3TestEnvironment();
+    env["DRAM_ADMIN_TOKEN"] = kToken;
+    return env;
+  }
+
+  CommandResult Dram(std::vector<std::string> args, ServerProcess& server) {
+    args.insert(args.begin(), DramBinary());
+    args.push_back("--admin");
+    args.push_back("http://127.0.0.1:" + std::to_string(server.admin_port()));
+    return RunCommand(args, Env());
+  }
+
+  std::string prefix_;
+  std::unique_ptr<store::ObjectStore> store_;
+  TempDir project_, other_, cache_;
+};
+
+TEST_F(DatabaseAdminTest, AddQueryAliasDeleteAndRestart) {
+  auto server = ServerProcess::Start(project_.path(), cache_.path(), Env());
+  ASSERT_TRUE(server);
+  HttpClient api("127.0.0.1", server->api_port());
+  EXPECT_NE(api.Get("/v1/prices").body.find("\"price\":1"), std::string::npos);
+
+  CommandResult add = Dram({"db", "add", "sales", S3TestUri(prefix_), "--resolver", "success_marker", "--refresh", "1h",
+                            "--sort-by", "orders:id"}, *server);
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  EXPECT_NE(add.output.find("orders (1000 rows)"), std::string::npos) << add.output;
+  EXPECT_NE(add.output.find("shops (2 rows)"), std::string::npos) << add.output;
+
+  CommandResult list = Dram({"db", "list"}, *server);
+  ASSERT_EQ(list.exit_code, 0) << list.output << add.output;
+  EXPECT_NE(list.output.find("sales"), std::string::npos);
+  EXPECT_NE(list.output.find("base"), std::string::npos);
+
+  // Hive partitions became a column; the totals are exact.
+  CommandResult query = Dram({"query", "sales", "SELECT region, count(*) AS n, sum(amount) AS total FROM orders GROUP BY region ORDER BY region",
+                              "--format", "csv"}, *server);
+  ASSERT_EQ(query.exit_code, 0) << query.output;
+  EXPECT_EQ(query.output, "region,n,total\r\nnorth,500,249500\r\nsouth,500,749500\r\n");
+  CommandResult table = Dram({"query", "sales", "SELECT city FROM shops ORDER BY shop"}, *server);
+  EXPECT_NE(table.output.find("Lyon"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("(2 rows)"), std::string::npos) << table.output;
+  // Read-only: a write fails and changes nothing.
+  CommandResult write = Dram({"query", "sales", "DELETE FROM shops"}, *server);
+  EXPECT_EQ(write.exit_code, 1) << write.output;
+  EXPECT_NE(Dram({"query", "sales", "SELECT count(*) AS n FROM shops", "--format", "csv"}, *server).output.find("\n2\r\n"),
+            std::string::npos);
+
+  CommandResult stats = Dram({"db", "stats", "sales"}, *server);
+  EXPECT_NE(stats.output.find("in 3 files (3 cached)"), std::string::npos) << stats.output;  // _SUCCESS is no data
+  CommandResult versions = Dram({"db", "versions", "sales"}, *server);
+  EXPECT_NE(versions.output.find("current"), std::string::npos) << versions.output;
+
+  // Repointing the alias the endpoint follows: a database of another shape is refused, one that
+  // fits goes live for the endpoint at once.
+  CommandResult refused = Dram({"alias", "set", "live", "sales"}, *server);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(api.Get("/v1/prices").body.find("\"price\":1"), std::string::npos);
+  ASSERT_EQ(Dram({"db", "add", "prices2", other_.path()}, *server).exit_code, 0);
+  CommandResult repoint = Dram({"alias", "set", "live", "prices2"}, *server);
+  ASSERT_EQ(repoint.exit_code, 0) << repoint.output;
+  EXPECT_NE(api.Get("/v1/prices").body.find("\"price\":30"), std::string::npos);
+  ASSERT_EQ(Dram({"alias", "set", "reports", "sales"}, *server).exit_code, 0);
+  EXPECT_NE(Dram({"query", "reports", "SELECT count(*) AS n FROM orders", "--format", "csv"}, *server).output.find("1000"),
+            std::string::npos);
+
+  // Delete: refused while an alias uses it; forced, the alias goes with it.
+  CommandResult in_use = Dram({"db", "delete", "sales"}, *server);
+  EXPECT_EQ(in_use.exit_code, 1);
+  EXPECT_NE(in_use.output.find("alias reports"), std::string::npos) << in_use.output;
+  EXPECT_EQ(Dram({"db", "delete", "sales", "--force"}, *server).exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(cache_.path() + "/sales"));
+  EXPECT_EQ(Dram({"alias", "get", "reports"}, *server).exit_code, 1);
+  EXPECT_EQ(Dram({"db", "delete", "base"}, *server).exit_code, 1);  // declared in YAML
+
+  // Bad input loses nothing: an empty directory is refused and nothing is registered.
+  CommandResult empty = Dram({"db", "add", "nothing", S3TestUri(prefix_ + "-empty")}, *server);
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.output.find("no Parquet or CSV files"), std::string::npos) << empty.output;
+  EXPECT_EQ(Dram({"db", "stats", "nothing"}, *server).exit_code, 1);
+  EXPECT_EQ(Dram({"db", "add", "bad name", other_.path()}, *server).exit_code, 1);
+
+  // Without the token: 401, nothing listed.
+  HttpClient admin("127.0.0.1", server->admin_port());
+  EXPECT_EQ(admin.Get("/databases").status, 401);
+
+  // A restart serves the runtime databases and the repointed alias again, from disk.
+  server.reset();
+  server = ServerProcess::Start(project_.path(), cache_.path(), Env());
+  ASSERT_TRUE(server);
+  HttpClient api2("127.0.0.1", server->api_port());
+  EXPECT_NE(api2.Get("/v1/prices").body.find("\"price\":30"), std::string::npos);
+  CommandResult after = Dram({"alias", "list"}, *server);
+  EXPECT_NE(after.output.find("prices2"), std::string::npos) << after.output;
+}
+
+}  // namespace
+}  // namespace dram::testing
