@@ -37,7 +37,8 @@ struct DatasetSpec {
   std::string description;
   // A database directory (a path or store URI). When set, its tables are discovered: a table per
   // top-level data file (named after the file) or per top-level directory (all data files below
-  // it, Hive partitions k=v/ become columns). `tables` then only refines sort_by/key/format.
+  // it, Hive partitions k=v/ become columns). Naming `tables` then selects those (and sets their
+  // sort_by/key/format); without names every discovered table is served.
   std::string source;
   Resolver resolver = Resolver::kAll;
   std::vector<TableSpec> tables;

@@ -241,8 +241,13 @@ Result<std::vector<TableSources>> ListSourceDirectory(const DatasetSpec& spec) {
     if (!tables.contains(refine.name)) return NotFound("table not found in the source directory", refine.name);
   }
   if (tables.empty()) return NotFound("no Parquet or CSV files in", spec.source);
+  // Naming tables selects them; without names every discovered table is served.
   std::vector<TableSources> out;
-  for (auto& [name, table] : tables) out.push_back(std::move(table));
+  for (auto& [name, table] : tables) {
+    bool named = spec.tables.empty();
+    for (const auto& refine : spec.tables) named = named || refine.name == name;
+    if (named) out.push_back(std::move(table));
+  }
   return out;
 }
 
