@@ -42,7 +42,7 @@ std::string Fingerprint(const DatasetSpec& spec, const std::vector<TableSources>
   // Bump kLayoutVersion whenever materialization changes how a snapshot file is laid out.
   constexpr int64_t kLayoutVersion = 3;
   common::Fnv1a64 hash;
-  hash.Add(kLayoutVersion).Add(spec.name).Add(spec.row_group_size);
+  hash.Add(kLayoutVersion).Add(spec.name).Add(EffectiveRowGroupSize(spec));
   for (const auto& table : tables) {
     hash.Add(table.spec.name).Add(static_cast<int64_t>(table.format));
     for (const auto& column : table.spec.sort_by) hash.Add(column);
@@ -115,7 +115,7 @@ Status Materialize(const DatasetSpec& spec, const std::vector<TableSources>& tab
   ASSIGN_OR_RETURN(auto database, engine::Database::Open("", options));
   ASSIGN_OR_RETURN(auto connection, database->Connect());
   RETURN_IF_ERROR(connection->Execute("ATTACH " + QuoteLiteral(path) + " AS snapshot (ROW_GROUP_SIZE " +
-                                      std::to_string(spec.row_group_size) + ")"));
+                                      std::to_string(EffectiveRowGroupSize(spec)) + ")"));
   RETURN_IF_ERROR(CreateTables(*connection, tables, /*as_views=*/false, "snapshot."));
   RETURN_IF_ERROR(connection->Execute("CHECKPOINT snapshot"));
   return connection->Execute("DETACH snapshot");

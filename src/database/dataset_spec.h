@@ -44,9 +44,22 @@ struct DatasetSpec {
   std::vector<TableSpec> tables;
   int64_t refresh_interval_ms = 0;  // 0: refresh only when asked
   int64_t max_age_ms = 0;           // data older than this is reported stale; 0: never stale
-  int64_t row_group_size = 16384;   // rows per row group in the snapshot (a multiple of 2048)
+  // Rows per row group in the snapshot (a multiple of 2048); 0 = EffectiveRowGroupSize's choice.
+  int64_t row_group_size = 0;
   std::string file;                 // where it was declared, for messages
 };
+
+// Small row groups (16K rows) when some table is sorted for lookups: with clustered data a
+// selective query then reads a few thousand rows instead of 122,880 (1.4x the lookups per second
+// on the demo). Without sort_by nothing is clustered, zone maps skip little either way, and
+// DuckDB's default (122,880) writes faster (materialization measured 0.70x → 1.02x of plain CTAS).
+inline int64_t EffectiveRowGroupSize(const DatasetSpec& spec) {
+  if (spec.row_group_size > 0) return spec.row_group_size;
+  for (const auto& table : spec.tables) {
+    if (!table.sort_by.empty()) return 16384;
+  }
+  return 122880;
+}
 
 // "all", "latest_partition", "success_marker", "databricks".
 std::optional<Resolver> ParseResolver(std::string_view name);

@@ -27,12 +27,22 @@ struct Target {
   std::string temp_path;
   std::atomic<int> parts_left{0};
   std::atomic<bool> failed{false};
+  // A one-part object's MD5 is computed as the bytes stream in, so verifying costs no re-read.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5{nullptr, EVP_MD_CTX_free};
 };
 
-Status WritePart(ObjectStore& store, const DownloadItem& item, const Target& target, const ByteRange& range,
+std::string FinishMd5(EVP_MD_CTX* context) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context, digest, &length);
+  return common::HexOf(std::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+Status WritePart(ObjectStore& store, const DownloadItem& item, Target& target, const ByteRange& range,
                  TransferProgress* progress) {
   int64_t offset = range.offset;
   ByteSink sink = [&](std::string_view chunk) {
+    if (target.md5) EVP_DigestUpdate(target.md5.get(), chunk.data(), chunk.size());
     while (!chunk.empty()) {
       ssize_t n = ::pwrite(target.fd, chunk.data(), chunk.size(), offset);
       if (n <= 0) return false;
@@ -65,17 +75,19 @@ Result<std::string> Md5OfFile(const std::string& path) {
   while ((n = ::read(fd, buffer.data(), buffer.size())) > 0) EVP_DigestUpdate(context.get(), buffer.data(), static_cast<size_t>(n));
   ::close(fd);
   if (n < 0) return Unavailable("cannot read", path);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context.get(), digest, &length);
-  return common::HexOf(std::string_view(reinterpret_cast<const char*>(digest), length));
+  return FinishMd5(context.get());
 }
 
 Status DownloadAll(ObjectStore& store, const std::vector<DownloadItem>& items, const DownloadOptions& options,
                    TransferProgress* progress) {
   std::vector<Target> targets(items.size());
   std::vector<Part> parts;
-  const int64_t part_bytes = std::max<int64_t>(options.part_bytes, 1 << 16);
+  // Split objects only as much as it takes to keep `parallelism` requests busy: with as many
+  // objects as connections each object is one stream (and its MD5 is computed on the fly);
+  // fewer, larger objects are cut into parts of at least part_bytes.
+  const int64_t min_part = std::max<int64_t>(options.part_bytes, 1 << 16);
+  const int64_t parts_wanted = std::max<int64_t>(1, (options.parallelism + static_cast<int64_t>(items.size()) - 1) /
+                                                        std::max<int64_t>(1, static_cast<int64_t>(items.size())));
   Status first_error;
   auto cleanup = [&] {
     for (auto& target : targets) {
@@ -99,10 +111,14 @@ Status DownloadAll(ObjectStore& store, const std::vector<DownloadItem>& items, c
       return ResourceExhausted("cannot reserve disk space for a download", item.path);
     }
     int64_t count = 0;
-    for (int64_t offset = 0; offset < item.object.size || (offset == 0 && item.object.size == 0); offset += part_bytes) {
-      if (item.object.size == 0) break;
+    const int64_t part_bytes = std::max(min_part, (item.object.size + parts_wanted - 1) / parts_wanted);
+    for (int64_t offset = 0; offset < item.object.size; offset += part_bytes) {
       parts.push_back({i, {offset, std::min(part_bytes, item.object.size - offset)}});
       ++count;
+    }
+    if (count == 1 && EtagIsMd5(item.object.etag)) {
+      target.md5.reset(EVP_MD_CTX_new());
+      EVP_DigestInit_ex(target.md5.get(), EVP_md5(), nullptr);
     }
     target.parts_left = static_cast<int>(count);
     if (progress) progress->total_bytes += item.object.size;
@@ -122,7 +138,12 @@ Status DownloadAll(ObjectStore& store, const std::vector<DownloadItem>& items, c
     ::close(target.fd);
     target.fd = -1;
     if (EtagIsMd5(item.object.etag)) {
-      ASSIGN_OR_RETURN(std::string md5, Md5OfFile(target.temp_path));
+      std::string md5;
+      if (target.md5) {
+        md5 = FinishMd5(target.md5.get());
+      } else {
+        ASSIGN_OR_RETURN(md5, Md5OfFile(target.temp_path));
+      }
       if (md5 != item.object.etag) return DataLoss("downloaded bytes do not match the object's MD5 ETag", item.object.key);
     }
     if (::rename(target.temp_path.c_str(), item.path.c_str()) != 0) return Unavailable("cannot rename download into place", item.path);

@@ -123,6 +123,8 @@ Result<HttpReply> HttpTransport::Perform(const HttpCall& call) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+  // Bigger receive chunks: fewer callbacks and pwrite calls per downloaded megabyte.
+  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
   if (call.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (call.method == "PUT" || call.method == "POST") {
