@@ -209,6 +209,7 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
     if (scale == 0 || amount <= 0) return bad("'refresh' must be a duration like 30s, 5m or 1h");
     spec.refresh_interval_ms = static_cast<int64_t>(amount * static_cast<double>(scale));
   }
+  spec.named_tables_only = fields.contains("tables");
   if (const json::value* tables = fields.if_contains("tables")) {
     if (!tables->is_array()) return bad("'tables' must be a list of table names");
     for (const auto& table : tables->as_array()) {

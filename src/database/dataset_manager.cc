@@ -177,7 +177,8 @@ static boost::json::object SpecToJson(const DatasetSpec& spec) {
                       {"sort_by", std::move(sort_by)}, {"key", std::move(key)}});
   }
   return {{"name", spec.name}, {"source", spec.source}, {"resolver", ResolverName(spec.resolver)},
-          {"refresh_ms", spec.refresh_interval_ms}, {"row_group_size", spec.row_group_size}, {"tables", std::move(tables)}};
+          {"refresh_ms", spec.refresh_interval_ms}, {"row_group_size", spec.row_group_size}, {"named_tables_only", spec.named_tables_only},
+          {"tables", std::move(tables)}};
 }
 
 static Result<DatasetSpec> SpecFromJson(const boost::json::value& value) {
@@ -191,6 +192,7 @@ static Result<DatasetSpec> SpecFromJson(const boost::json::value& value) {
     spec.resolver = *resolver;
     spec.refresh_interval_ms = object.at("refresh_ms").to_number<int64_t>();
     spec.row_group_size = object.at("row_group_size").to_number<int64_t>();
+    if (auto* only = object.if_contains("named_tables_only")) spec.named_tables_only = only->as_bool();
     for (const auto& t : object.at("tables").as_array()) {
       TableSpec table;
       table.name = t.at("name").as_string().c_str();

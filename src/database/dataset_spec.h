@@ -37,11 +37,13 @@ struct DatasetSpec {
   std::string description;
   // A database directory (a path or store URI). When set, its tables are discovered: a table per
   // top-level data file (named after the file) or per top-level directory (all data files below
-  // it, Hive partitions k=v/ become columns). Naming `tables` then selects those (and sets their
-  // sort_by/key/format); without names every discovered table is served.
+  // it, Hive partitions k=v/ become columns).
   std::string source;
   Resolver resolver = Resolver::kAll;
   std::vector<TableSpec> tables;
+  // With a source directory: serve only the tables named in `tables` (else every discovered
+  // table, with `tables` only setting sort_by/key/format).
+  bool named_tables_only = true;
   int64_t refresh_interval_ms = 0;  // 0: refresh only when asked
   int64_t max_age_ms = 0;           // data older than this is reported stale; 0: never stale
   // Rows per row group in the snapshot (a multiple of 2048); 0 = EffectiveRowGroupSize's choice.

@@ -244,7 +244,7 @@ Result<std::vector<TableSources>> ListSourceDirectory(const DatasetSpec& spec) {
   // Naming tables selects them; without names every discovered table is served.
   std::vector<TableSources> out;
   for (auto& [name, table] : tables) {
-    bool named = spec.tables.empty();
+    bool named = spec.tables.empty() || !spec.named_tables_only;
     for (const auto& refine : spec.tables) named = named || refine.name == name;
     if (named) out.push_back(std::move(table));
   }
