@@ -301,6 +301,22 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
     }
   } stop_timer{deadline, timer};
 
+  // A lazy database: fetch and pin the files this request may read, and scope the connection's
+  // view of the tables to them (released when this function returns, after encoding).
+  std::vector<database::LazyScope> lazy_scopes;
+  if (database::LazyFiles* lazy = route.snapshot->lazy()) {
+    auto predicates = route.code ? std::map<std::string, std::vector<database::Predicate>>{}
+                                 : route.endpoint->Predicates(call->args);
+    auto scoped = database::ScopeLazyQuery(*lazy, **lease, predicates, /*others_read_all=*/predicates.empty());
+    if (!scoped.ok()) {
+      std::string detail;
+      common::AppendJsonString(detail, scoped.status().ToString());
+      common::Log(common::LogLevel::kError, "lazy fetch failed", "\"dataset\":\"" + route.dataset + "\",\"error\":" + detail);
+      return fail(Unavailable("the data this request needs could not be fetched"));
+    }
+    lazy_scopes = std::move(scoped).value();
+  }
+
   Result<size_t> rows = 0;
   if (route.code) {
     RequestParams params(*route.endpoint, call->args);

@@ -406,6 +406,35 @@ Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std
   return args;
 }
 
+std::map<std::string, std::vector<database::Predicate>> CompiledEndpoint::Predicates(const RequestArgs& args) const {
+  using Op = database::Predicate::Op;
+  std::map<std::string, std::vector<database::Predicate>> out;
+  if (is_template_ || spec_.is_code) return out;
+  std::vector<database::Predicate>& predicates = out[spec_.table];
+  if (!tenant_sql_.empty()) predicates.push_back({spec_.tenant_column, Op::kEq, {Value(args.tenant)}});
+  for (size_t f = 0; f < spec_.filters.size(); ++f) {
+    const FilterSpec& filter = spec_.filters[f];
+    const Value& first_value = args.values[filter_params_[0][f]];
+    if (filter.op == FilterOp::kBetween) {
+      const Value& upper = args.values[filter_params_[1][f]];
+      if (!first_value.is_null()) predicates.push_back({filter.column, Op::kGte, {first_value}});
+      if (!upper.is_null()) predicates.push_back({filter.column, Op::kLte, {upper}});
+      continue;
+    }
+    if (first_value.is_null()) continue;
+    switch (filter.op) {
+      case FilterOp::kEq: predicates.push_back({filter.column, Op::kEq, {first_value}}); break;
+      case FilterOp::kLt: predicates.push_back({filter.column, Op::kLt, {first_value}}); break;
+      case FilterOp::kLte: predicates.push_back({filter.column, Op::kLte, {first_value}}); break;
+      case FilterOp::kGt: predicates.push_back({filter.column, Op::kGt, {first_value}}); break;
+      case FilterOp::kGte: predicates.push_back({filter.column, Op::kGte, {first_value}}); break;
+      case FilterOp::kIn: predicates.push_back({filter.column, Op::kIn, first_value.as<Value::List>()}); break;
+      default: break;  // <>, prefix, IS NULL: no pruning
+    }
+  }
+  return out;
+}
+
 std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vector<Value>& values, bool with_order) const {
   std::string sql = "SELECT ";
   for (size_t i = 0; i < args.outputs.size(); ++i) {

@@ -51,6 +51,10 @@ class CompiledEndpoint {
   // Validates the query string against the spec. Errors: InvalidArgument (→ 422).
   Result<RequestArgs> ParseRequest(const QueryParams& query, std::string_view accept) const;
   QueryPlan Plan(const RequestArgs& args) const;
+  // The plan's conditions on the endpoint's table that decide which files a lazy database
+  // must fetch, keyed by table; empty for SQL templates and C++ endpoints (their SQL is opaque:
+  // every file of every table is read). Conditions it cannot express are left out.
+  std::map<std::string, std::vector<database::Predicate>> Predicates(const RequestArgs& args) const;
   // Scopes `args` to the caller's tenant (tenant-scoped endpoints; part of cache key and ETag).
   void SetTenant(RequestArgs& args, std::string_view tenant) const;
   bool tenant_scoped() const { return !tenant_sql_.empty(); }

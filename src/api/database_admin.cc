@@ -57,7 +57,10 @@ json::object StatsJson(const database::DatasetStatus& s) {
                    {"last_error", s.last_error},
                    {"loads_ok", s.loads_ok},
                    {"loads_failed", s.loads_failed},
-                   {"refresh_ms", s.refresh_interval_ms}};
+                   {"refresh_ms", s.refresh_interval_ms},
+                   {"lazy", s.lazy},
+                   {"metadata_bytes", s.lazy_metadata_bytes},
+                   {"fetched_bytes", s.lazy_fetched_bytes}};
   const double rate = s.download_seconds > 0 ? static_cast<double>(s.download_done_bytes) / s.download_seconds : 0;
   const int64_t left = s.download_total_bytes - s.download_done_bytes;
   out["download"] = {{"total_bytes", s.download_total_bytes},
@@ -187,7 +190,8 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
     return value && value->is_string() ? std::string(value->as_string()) : "";
   };
   for (const auto& [key, value] : fields) {
-    static const std::set<std::string, std::less<>> kKnown = {"name", "uri", "tables", "refresh", "resolver", "sort_by"};
+    static const std::set<std::string, std::less<>> kKnown = {"name", "uri", "tables", "refresh", "resolver", "sort_by",
+                                                              "lazy", "budget_bytes"};
     if (!kKnown.contains(key)) return bad("unknown field '" + std::string(key) + "'");
   }
   spec.name = text("name");
@@ -210,6 +214,14 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
     spec.refresh_interval_ms = static_cast<int64_t>(amount * static_cast<double>(scale));
   }
   spec.named_tables_only = fields.contains("tables");
+  if (const json::value* lazy = fields.if_contains("lazy")) {
+    if (!lazy->is_bool()) return bad("'lazy' must be true or false");
+    spec.lazy = lazy->as_bool();
+  }
+  if (const json::value* budget = fields.if_contains("budget_bytes")) {
+    if (!budget->is_int64() || budget->as_int64() < 0) return bad("'budget_bytes' must be a byte count");
+    spec.lazy_budget_bytes = budget->as_int64();
+  }
   if (const json::value* tables = fields.if_contains("tables")) {
     if (!tables->is_array()) return bad("'tables' must be a list of table names");
     for (const auto& table : tables->as_array()) {
@@ -309,6 +321,13 @@ void DatabaseAdmin::Query(const http::Request& request, http::Responder responde
     // The snapshot is opened read-only: a statement that writes fails in DuckDB itself.
     auto lease = snapshot->pool().Acquire(query_timeout_);
     if (!lease.ok()) return responder(MakeErrorResponse(lease.status(), "admin"));
+    // Ad-hoc SQL on a lazy database reads every file of every table (dram does not analyze it).
+    std::vector<database::LazyScope> scopes;
+    if (database::LazyFiles* lazy = snapshot->lazy()) {
+      auto scoped = database::ScopeLazyQuery(*lazy, **lease, {}, /*others_read_all=*/true);
+      if (!scoped.ok()) return responder(OperationFailedResponse(scoped.status()));
+      scopes = std::move(scoped).value();
+    }
     auto result = (*lease)->Query(sql);
     if (!result.ok()) {
       return responder(JsonBodyResponse(400, json::serialize(json::object{

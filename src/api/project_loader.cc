@@ -190,6 +190,8 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
     return fs::path(path).is_absolute() ? path : (project_dir / path).lexically_normal().string();
   };
   spec.source = locate(top.String("source").value_or(""));
+  if (auto lazy = top.Bool("lazy")) spec.lazy = *lazy;
+  if (auto budget = top.Bytes("lazy_budget")) spec.lazy_budget_bytes = *budget;
   if (auto resolver = top.String("resolver")) {
     static const std::map<std::string, database::Resolver> kResolvers = {
         {"all", database::Resolver::kAll},

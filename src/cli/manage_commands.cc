@@ -25,11 +25,14 @@ Manages the databases of a running server through its admin port (--admin URL or
 default http://127.0.0.1:8081; token from DRAM_ADMIN_TOKEN). The server persists every change.
 
   dram db add NAME URI [--tables a,b] [--refresh 5m] [--resolver R] [--sort-by TABLE:col1,col2]
+                       [--lazy [--budget 2GiB]]
         URI: a directory of Parquet/CSV files (a table per file or per sub-directory, Hive
         partitions k=v/ become columns): a path, file://, s3://bucket/prefix, gs://bucket/prefix.
         Files are listed, downloaded in parallel, verified, materialized and swapped in; a
         progress bar shows on a terminal.
         --resolver  all (default), latest_partition, success_marker or databricks
+        --lazy      fetch only metadata (file list, Parquet footers) now; queries fetch the files
+                    they need (partition and min/max pruning), --budget bounds what stays on disk
   dram db list                       every database: ready, version, tables, rows, sizes, last error
   dram db stats NAME                 one database in detail
   dram db versions NAME              versions on disk and recent load attempts
@@ -199,6 +202,10 @@ void PrintStats(const json::object& s) {
   std::printf("in the store:  %s in %s files (%s cached)\n", Bytes(s.at("store_bytes").to_number<int64_t>()).c_str(),
               Text(s.at("files")).c_str(), Text(s.at("files_cached")).c_str());
   std::printf("load time:     %s ms\n", Text(s.at("load_ms")).c_str());
+  if (s.at("lazy").as_bool()) {
+    std::printf("lazy:          metadata %s, fetched for queries %s\n", Bytes(s.at("metadata_bytes").to_number<int64_t>()).c_str(),
+                Bytes(s.at("fetched_bytes").to_number<int64_t>()).c_str());
+  }
   std::printf("last refresh:  %s (%s)\n", Text(s.at("last_attempt")).c_str(),
               Text(s.at("last_error")).empty() ? "ok" : ("failed: " + Text(s.at("last_error"))).c_str());
   std::printf("loads:         %s ok, %s failed\n", Text(s.at("loads_ok")).c_str(), Text(s.at("loads_failed")).c_str());
@@ -229,7 +236,7 @@ std::vector<std::string> SplitComma(const std::string& text) {
 }  // namespace
 
 int DbCommand(int argc, char** argv) {
-  Flags flags = ParseFlags(argc, argv, 2, {"admin", "tables", "refresh", "resolver", "sort-by"}, {"force"});
+  Flags flags = ParseFlags(argc, argv, 2, {"admin", "tables", "refresh", "resolver", "sort-by", "budget"}, {"force", "lazy"});
   if (flags.help || flags.positional.empty()) return std::fputs(kDbHelp, flags.help ? stdout : stderr), flags.help ? 0 : 2;
   if (!flags.error.empty()) return std::fprintf(stderr, "dram db: %s\n", flags.error.c_str()), 2;
   const char* token = std::getenv("DRAM_ADMIN_TOKEN");
@@ -253,6 +260,17 @@ int DbCommand(int argc, char** argv) {
     }
     if (flags.values.contains("refresh")) body["refresh"] = flags.values.at("refresh");
     if (flags.values.contains("resolver")) body["resolver"] = flags.values.at("resolver");
+    if (flags.values.contains("lazy")) body["lazy"] = true;
+    if (flags.values.contains("budget")) {
+      const std::string& text = flags.values.at("budget");
+      char* end = nullptr;
+      double amount = std::strtod(text.c_str(), &end);
+      std::string unit = end ? end : "";
+      int64_t scale = unit.empty() || unit == "B" ? 1 : unit == "KB" ? 1000 : unit == "MB" ? 1000'000 : unit == "GB" ? 1000'000'000
+                      : unit == "KiB" ? 1024 : unit == "MiB" ? 1 << 20 : unit == "GiB" ? 1 << 30 : 0;
+      if (scale == 0 || amount < 0) return std::fputs("dram db add: --budget like 500MB or 2GiB\n", stderr), 2;
+      body["budget_bytes"] = static_cast<int64_t>(amount * static_cast<double>(scale));
+    }
     if (flags.values.contains("sort-by")) {
       const std::string& spec = flags.values.at("sort-by");
       size_t colon = spec.find(':');

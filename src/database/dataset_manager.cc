@@ -42,7 +42,7 @@ std::string Fingerprint(const DatasetSpec& spec, const std::vector<TableSources>
   // Bump kLayoutVersion whenever materialization changes how a snapshot file is laid out.
   constexpr int64_t kLayoutVersion = 3;
   common::Fnv1a64 hash;
-  hash.Add(kLayoutVersion).Add(spec.name).Add(EffectiveRowGroupSize(spec));
+  hash.Add(kLayoutVersion).Add(spec.name).Add(EffectiveRowGroupSize(spec)).Add(int64_t{spec.lazy});
   for (const auto& table : tables) {
     hash.Add(table.spec.name).Add(static_cast<int64_t>(table.format));
     for (const auto& column : table.spec.sort_by) hash.Add(column);
@@ -139,6 +139,35 @@ Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std:
                                     Watermark(tables), load_ms, bytes);
 }
 
+// A lazy database: an in-memory DuckDB whose tables are views over stubs and fetched files.
+Result<std::unique_ptr<Snapshot>> OpenLazySnapshot(const std::string& id, const ManagerOptions& options,
+                                                   std::shared_ptr<LazyFiles> lazy, const std::vector<TableSources>& tables,
+                                                   int64_t load_ms) {
+  engine::DatabaseOptions engine_options = options.engine;
+  engine_options.read_only = false;  // in memory: only views live here
+  ASSIGN_OR_RETURN(auto database, engine::Database::Open("", engine_options));
+  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, options.pool_size));
+  std::vector<TableInfo> infos;
+  {
+    ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
+    RETURN_IF_ERROR(lazy->CreateViews(*lease));
+    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, tables, /*count_rows=*/false));
+    for (auto& info : infos) {
+      info.rows = lazy->RowCount(info.name);
+      if (info.rows >= 0) continue;
+      // CSV tables of a lazy database are fetched whole at load: count them.
+      ASSIGN_OR_RETURN(auto count, lease->Query("SELECT count(*) FROM " + QuoteIdentifier(info.name)));
+      ASSIGN_OR_RETURN(std::vector<std::string> text, engine::ColumnText(count, 0));
+      info.rows = std::stoll(text.at(0));
+    }
+  }
+  const int64_t bytes = lazy->metadata_bytes();
+  auto snapshot = std::make_unique<Snapshot>(id, "", std::move(database), std::move(pool), std::move(infos),
+                                             Watermark(tables), load_ms, bytes);
+  snapshot->set_lazy(std::move(lazy));
+  return snapshot;
+}
+
 }  // namespace
 
 namespace {
@@ -178,6 +207,7 @@ static boost::json::object SpecToJson(const DatasetSpec& spec) {
   }
   return {{"name", spec.name}, {"source", spec.source}, {"resolver", ResolverName(spec.resolver)},
           {"refresh_ms", spec.refresh_interval_ms}, {"row_group_size", spec.row_group_size}, {"named_tables_only", spec.named_tables_only},
+          {"lazy", spec.lazy}, {"lazy_budget_bytes", spec.lazy_budget_bytes},
           {"tables", std::move(tables)}};
 }
 
@@ -193,6 +223,8 @@ static Result<DatasetSpec> SpecFromJson(const boost::json::value& value) {
     spec.refresh_interval_ms = object.at("refresh_ms").to_number<int64_t>();
     spec.row_group_size = object.at("row_group_size").to_number<int64_t>();
     if (auto* only = object.if_contains("named_tables_only")) spec.named_tables_only = only->as_bool();
+    if (auto* lazy = object.if_contains("lazy")) spec.lazy = lazy->as_bool();
+    if (auto* budget = object.if_contains("lazy_budget_bytes")) spec.lazy_budget_bytes = budget->to_number<int64_t>();
     for (const auto& t : object.at("tables").as_array()) {
       TableSpec table;
       table.name = t.at("name").as_string().c_str();
@@ -398,26 +430,37 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return fail(Unavailable("cannot create cache directory", dir.string()));
-  // The rename below is atomic, so a file under the final name is always complete: reuse it.
-  if (force || !fs::exists(final_path)) {
-    entry.progress.total_bytes = 0;
-    entry.progress.done_bytes = 0;
-    entry.progress.started = std::chrono::steady_clock::now();
-    Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
-    if (!fetched.ok()) return fail(fetched);
-    fs::path building = dir / (id + ".duckdb.building");
-    fs::remove(building, ec);
-    fs::remove(building.string() + ".wal", ec);
-    Status built = Materialize(spec, *tables, building.string(), options_.engine);
-    if (!built.ok()) {
+  Result<std::unique_ptr<Snapshot>> opened = Internal("not built");
+  if (spec.lazy) {
+    // Metadata only: stubs with the Parquet footers, in a directory of this version's own.
+    fs::path lazy_dir = dir / "lazy" / id;
+    fs::remove_all(lazy_dir, ec);
+    auto lazy = LazyFiles::Create(*tables, lazy_dir.string(), {.budget_bytes = spec.lazy_budget_bytes});
+    if (!lazy.ok()) return fail(lazy.status());
+    auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    opened = OpenLazySnapshot(id, options_, std::move(lazy).value(), *tables, load_ms);
+  } else {
+    // The rename below is atomic, so a file under the final name is always complete: reuse it.
+    if (force || !fs::exists(final_path)) {
+      entry.progress.total_bytes = 0;
+      entry.progress.done_bytes = 0;
+      entry.progress.started = std::chrono::steady_clock::now();
+      Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
+      if (!fetched.ok()) return fail(fetched);
+      fs::path building = dir / (id + ".duckdb.building");
       fs::remove(building, ec);
-      return fail(built);
+      fs::remove(building.string() + ".wal", ec);
+      Status built = Materialize(spec, *tables, building.string(), options_.engine);
+      if (!built.ok()) {
+        fs::remove(building, ec);
+        return fail(built);
+      }
+      fs::rename(building, final_path, ec);
+      if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
     }
-    fs::rename(building, final_path, ec);
-    if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
+    auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    opened = OpenSnapshot(id, final_path.string(), options_, *tables, load_ms);
   }
-  auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  auto opened = OpenSnapshot(id, final_path.string(), options_, *tables, load_ms);
   if (!opened.ok()) return fail(opened.status());
   std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
   // The dataset's own endpoints, then those of every alias that follows it, must fit the new data.
@@ -456,7 +499,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     record({.snapshot_id = id, .ok = true});
   }
   common::Log(common::LogLevel::kInfo, "dataset snapshot live",
-              "\"dataset\":\"" + spec.name + "\",\"snapshot\":\"" + id + "\",\"load_ms\":" + std::to_string(load_ms));
+              "\"dataset\":\"" + spec.name + "\",\"snapshot\":\"" + id + "\",\"load_ms\":" + std::to_string(snapshot->load_ms()));
   if (listener_) {
     listener_(spec.name);
     for (const auto& alias : followers) listener_(alias);
@@ -500,6 +543,9 @@ void DatasetManager::RemoveStaleFiles(Entry& entry) {
   std::error_code ec;
   for (const auto& file : fs::directory_iterator(fs::path(options_.cache_dir) / entry.spec.name, ec)) {
     if (file.path().extension() == ".duckdb" && !keep.contains(file.path().filename().string())) fs::remove(file.path(), ec);
+  }
+  for (const auto& version : fs::directory_iterator(fs::path(options_.cache_dir) / entry.spec.name / "lazy", ec)) {
+    if (!keep.contains(version.path().filename().string() + ".duckdb")) fs::remove_all(version.path(), ec);
   }
 }
 
@@ -683,6 +729,13 @@ std::vector<DatasetStatus> DatasetManager::Statuses() const {
   std::vector<DatasetStatus> out;
   for (const auto& [name, entry] : entries_) {
     out.push_back(entry->status);
+    if (entry->status.current && entry->status.current->lazy()) {
+      const LazyFiles& lazy = *entry->status.current->lazy();
+      out.back().lazy = true;
+      out.back().cached_files = lazy.cached_files();
+      out.back().lazy_fetched_bytes = lazy.fetched_bytes();
+      out.back().lazy_metadata_bytes = lazy.metadata_bytes();
+    }
     if (entry->status.loading) {
       out.back().download_total_bytes = entry->progress.total_bytes;
       out.back().download_done_bytes = entry->progress.done_bytes;

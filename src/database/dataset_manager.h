@@ -53,6 +53,10 @@ struct DatasetStatus {
   int64_t source_files = 0;
   int64_t source_bytes = 0;
   int64_t cached_files = 0;
+  // Lazy databases: bytes fetched for metadata at load, and for queries since.
+  bool lazy = false;
+  int64_t lazy_metadata_bytes = 0;
+  int64_t lazy_fetched_bytes = 0;
   // Download progress of the running (or last) load.
   int64_t download_total_bytes = 0;
   int64_t download_done_bytes = 0;

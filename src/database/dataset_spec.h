@@ -44,6 +44,10 @@ struct DatasetSpec {
   // With a source directory: serve only the tables named in `tables` (else every discovered
   // table, with `tables` only setting sort_by/key/format).
   bool named_tables_only = true;
+  // Lazy: load only metadata (file list, Parquet footers); queries fetch the files they need,
+  // keeping at most lazy_budget_bytes of them on disk (0 = no limit). See LazyFiles.
+  bool lazy = false;
+  int64_t lazy_budget_bytes = 0;
   int64_t refresh_interval_ms = 0;  // 0: refresh only when asked
   int64_t max_age_ms = 0;           // data older than this is reported stale; 0: never stale
   // Rows per row group in the snapshot (a multiple of 2048); 0 = EffectiveRowGroupSize's choice.

@@ -9,6 +9,7 @@
 #include "engine/connection_pool.h"
 #include "engine/database.h"
 #include "engine/type_info.h"
+#include "database/lazy_files.h"
 
 namespace dram::database {
 
@@ -31,6 +32,7 @@ class Snapshot {
         tables_(std::move(tables)), watermark_ms_(watermark_ms), load_ms_(load_ms), bytes_(bytes),
         loaded_at_(std::chrono::system_clock::now()) {}
   ~Snapshot() {
+    lazy_.reset();
     pool_.reset();  // connections before the database they belong to
     database_.reset();
   }
@@ -52,6 +54,10 @@ class Snapshot {
   int64_t load_ms() const { return load_ms_; }
   int64_t bytes() const { return bytes_; }
   std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
+  // Set for a lazily added database: its tables are views over files fetched on demand, and a
+  // query must be scoped with LazyFiles::Prepare (see ScopeLazyQuery) before it runs.
+  LazyFiles* lazy() const { return lazy_.get(); }
+  void set_lazy(std::shared_ptr<LazyFiles> lazy) { lazy_ = std::move(lazy); }
 
  private:
   std::string id_;
@@ -63,6 +69,7 @@ class Snapshot {
   int64_t load_ms_;
   int64_t bytes_;
   std::chrono::system_clock::time_point loaded_at_;
+  std::shared_ptr<LazyFiles> lazy_;
 };
 
 }  // namespace dram::database
