@@ -24,14 +24,6 @@ http::Response JsonResponse(int status, const json::value& body) {
   return response;
 }
 
-std::string IsoTime(std::chrono::system_clock::time_point time) {
-  std::string out;
-  if (time.time_since_epoch().count() == 0) return out;
-  common::AppendIsoTimestampMicros(
-      out, std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count() / 1000 * 1000, true);
-  return out;
-}
-
 json::object SnapshotJson(const database::Snapshot& snapshot) {
   json::array tables;
   for (const auto& table : snapshot.tables()) {
@@ -42,7 +34,7 @@ json::object SnapshotJson(const database::Snapshot& snapshot) {
   std::string watermark;
   if (snapshot.watermark_ms() > 0) common::AppendIsoTimestampMicros(watermark, snapshot.watermark_ms() * 1000, true);
   return {{"id", snapshot.id()},          {"path", snapshot.path()},       {"bytes", snapshot.bytes()},
-          {"load_ms", snapshot.load_ms()}, {"loaded_at", IsoTime(snapshot.loaded_at())},
+          {"load_ms", snapshot.load_ms()}, {"loaded_at", common::IsoTimeOf(snapshot.loaded_at())},
           {"watermark", watermark},        {"tables", std::move(tables)}};
 }
 
@@ -110,7 +102,7 @@ http::Response AdminService::Status() const {
                        {"ready", status.current != nullptr},
                        {"loads_ok", status.loads_ok},
                        {"loads_failed", status.loads_failed},
-                       {"last_attempt", IsoTime(status.last_attempt)},
+                       {"last_attempt", common::IsoTimeOf(status.last_attempt)},
                        {"last_error", status.last_error}};
     entry["snapshot"] = status.current ? json::value(SnapshotJson(*status.current)) : json::value(nullptr);
     entry["previous"] = status.previous ? json::value(status.previous->id()) : json::value(nullptr);

@@ -16,14 +16,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string IsoTime(std::chrono::system_clock::time_point time) {
-  std::string out;
-  if (time.time_since_epoch().count() == 0) return out;
-  common::AppendIsoTimestampMicros(
-      out, std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count() / 1000 * 1000, true);
-  return out;
-}
-
 bool QueryFlag(const std::string& query, std::string_view name) {
   return query.find(std::string(name) + "=true") != std::string::npos || query.find(std::string(name) + "=1") != std::string::npos;
 }
@@ -51,9 +43,9 @@ json::object StatsJson(const database::DatasetStatus& s) {
                    {"files", s.source_files},
                    {"files_cached", s.cached_files},
                    {"load_ms", s.current ? s.current->load_ms() : 0},
-                   {"loaded_at", s.current ? IsoTime(s.current->loaded_at()) : ""},
-                   {"last_attempt", IsoTime(s.last_attempt)},
-                   {"last_success", IsoTime(s.last_success)},
+                   {"loaded_at", s.current ? common::IsoTimeOf(s.current->loaded_at()) : ""},
+                   {"last_attempt", common::IsoTimeOf(s.last_attempt)},
+                   {"last_success", common::IsoTimeOf(s.last_success)},
                    {"last_error", s.last_error},
                    {"loads_ok", s.loads_ok},
                    {"loads_failed", s.loads_failed},
@@ -147,12 +139,12 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
     if (!status.ok()) return responder(OperationFailedResponse(status.status())), true;
     json::array versions;
     if (status->current) versions.push_back({{"snapshot", status->current->id()}, {"role", "current"},
-                                             {"loaded_at", IsoTime(status->current->loaded_at())}, {"bytes", status->current->bytes()}});
+                                             {"loaded_at", common::IsoTimeOf(status->current->loaded_at())}, {"bytes", status->current->bytes()}});
     if (status->previous) versions.push_back({{"snapshot", status->previous->id()}, {"role", "previous"},
-                                              {"loaded_at", IsoTime(status->previous->loaded_at())}, {"bytes", status->previous->bytes()}});
+                                              {"loaded_at", common::IsoTimeOf(status->previous->loaded_at())}, {"bytes", status->previous->bytes()}});
     json::array attempts;
     for (const auto& record : status->history) {
-      attempts.push_back({{"at", IsoTime(record.at)}, {"ok", record.ok}, {"snapshot", record.snapshot_id},
+      attempts.push_back({{"at", common::IsoTimeOf(record.at)}, {"ok", record.ok}, {"snapshot", record.snapshot_id},
                           {"unchanged", record.reused}, {"load_ms", record.load_ms}, {"error", record.error}});
     }
     responder(JsonBodyResponse(200, json::serialize(json::object{{"database", name}, {"versions", std::move(versions)},

@@ -18,4 +18,7 @@ struct Flags {
 Flags ParseFlags(int argc, char** argv, int first, const std::vector<std::string>& known,
                  const std::vector<std::string>& switches = {});
 
+// "a,b,,c" → {"a", "b", "c"}.
+std::vector<std::string> SplitCommas(const std::string& text);
+
 }  // namespace dram::cli

@@ -22,6 +22,7 @@
 
 using dram::cli::Flags;
 using dram::cli::ParseFlags;
+using dram::cli::SplitCommas;
 
 namespace {
 
@@ -183,18 +184,6 @@ std::string KeysFile(const std::string& project_dir) {
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::vector<std::string> SplitCommas(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
 }
 
 // "30d", "12h", "45m", "90s" → milliseconds; -1 when malformed.

@@ -221,18 +221,6 @@ json::value ParseOrDie(const Reply& reply) {
   return value;
 }
 
-std::vector<std::string> SplitComma(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 int DbCommand(int argc, char** argv) {
@@ -255,7 +243,7 @@ int DbCommand(int argc, char** argv) {
     json::object body{{"name", flags.positional[1]}, {"uri", flags.positional[2]}};
     if (flags.values.contains("tables")) {
       json::array tables;
-      for (const auto& t : SplitComma(flags.values.at("tables"))) tables.push_back(json::string(t));
+      for (const auto& t : SplitCommas(flags.values.at("tables"))) tables.push_back(json::string(t));
       body["tables"] = std::move(tables);
     }
     if (flags.values.contains("refresh")) body["refresh"] = flags.values.at("refresh");
@@ -276,7 +264,7 @@ int DbCommand(int argc, char** argv) {
       size_t colon = spec.find(':');
       if (colon == std::string::npos) return std::fputs("dram db add: --sort-by TABLE:col1,col2\n", stderr), 2;
       json::array columns;
-      for (const auto& c : SplitComma(spec.substr(colon + 1))) columns.push_back(json::string(c));
+      for (const auto& c : SplitCommas(spec.substr(colon + 1))) columns.push_back(json::string(c));
       body["sort_by"] = json::object{{spec.substr(0, colon), std::move(columns)}};
     }
     Reply reply;

@@ -165,4 +165,12 @@ std::optional<int64_t> ParseIsoTimestamp(std::string_view text) {
   return std::nullopt;
 }
 
+std::string IsoTimeOf(std::chrono::system_clock::time_point time) {
+  std::string out;
+  if (time.time_since_epoch().count() == 0) return out;
+  AppendIsoTimestampMicros(out, std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() * 1000,
+                           true);
+  return out;
+}
+
 }  // namespace dram::common

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@ void AppendIsoTimeOfDay(std::string& out, int64_t micros_of_day);
 void AppendIsoTimestampMicros(std::string& out, int64_t micros, bool with_zone);
 // Nanosecond precision variant.
 void AppendIsoTimestampNanos(std::string& out, int64_t nanos, bool with_zone);
+
+// A system_clock time as "2024-03-01T13:04:05.123000Z" (millisecond precision); "" for the epoch
+// (an unset time).
+std::string IsoTimeOf(std::chrono::system_clock::time_point time);
 
 // Parses "YYYY-MM-DD" into days since the epoch; nullopt when malformed or not a real date.
 std::optional<int64_t> ParseIsoDate(std::string_view text);

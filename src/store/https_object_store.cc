@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "store/resumable_get.h"
 #include "store/sigv4.h"
 
 namespace dram::store {
@@ -28,33 +29,17 @@ std::string HttpsObjectStore::UrlOf(const std::string& key) const { return base_
 Status HttpsObjectStore::Read(const std::string& key, std::optional<ByteRange> range, const ByteSink& sink,
                               const ReadOptions& options) {
   RETURN_IF_ERROR(CheckKey(key));
-  if (range && range->length == 0) return Status::Ok();
-  int64_t delivered = 0;
-  ByteSink counting = [&](std::string_view chunk) {
-    delivered += static_cast<int64_t>(chunk.size());
-    return sink(chunk);
-  };
-  return WithRetries(retry_, [&]() -> Status {
+  SendGet send = [&](const std::string& range_header, const ByteSink& body) {
     HttpCall call{"GET", UrlOf(key)};
-    const int64_t offset = (range ? range->offset : 0) + delivered;
-    const bool bounded = range && range->length >= 0;
-    if (bounded && delivered >= range->length) return Status::Ok();
-    if (offset > 0 || bounded) {
-      call.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" +
-                                             (bounded ? std::to_string(range->offset + range->length - 1) : ""));
+    if (!range_header.empty()) {
+      call.headers.emplace_back("Range", range_header);
       call.sink_status = 206;
     }
     if (!options.if_match_etag.empty()) call.headers.emplace_back("If-Match", "\"" + options.if_match_etag + "\"");
-    call.sink = &counting;
-    const int64_t before = delivered;
-    ASSIGN_OR_RETURN(HttpReply reply, transport_.Perform(call));
-    if (reply.status / 100 != 2) return ErrorOf(reply, key);
-    if (reply.status == 200 && (offset > 0 || bounded)) return Internal("server ignored the Range header", key);
-    if (const std::string* length = reply.Header("content-length")) {
-      if (std::atoll(length->c_str()) != delivered - before) return Unavailable("truncated response", key);
-    }
-    return Status::Ok();
-  });
+    call.sink = &body;
+    return transport_.Perform(call);
+  };
+  return ResumableGet(retry_, range, sink, send, [&](const HttpReply& reply) { return ErrorOf(reply, key); }, key);
 }
 
 Result<ObjectInfo> HttpsObjectStore::Head(const std::string& key) {

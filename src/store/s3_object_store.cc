@@ -6,6 +6,7 @@
 
 #include "common/civil_time.h"
 #include "common/sha256.h"
+#include "store/resumable_get.h"
 
 namespace dram::store {
 
@@ -182,44 +183,17 @@ ObjectInfo S3ObjectStore::InfoOf(const std::string& key, const HttpReply& reply)
 Status S3ObjectStore::Read(const std::string& key, std::optional<ByteRange> range, const ByteSink& sink,
                            const ReadOptions& options) {
   RETURN_IF_ERROR(CheckKey(key));
-  if (range && (range->offset < 0 || range->length == 0)) {
-    if (range->length == 0) return Status::Ok();
-    return OutOfRange("negative range offset", key);
-  }
-  // Bytes already handed to the sink survive a failed attempt: the retry asks for the rest only.
-  int64_t delivered = 0;
-  ByteSink counting = [&](std::string_view chunk) {
-    delivered += static_cast<int64_t>(chunk.size());
-    return sink(chunk);
-  };
-  return WithRetries(config_.retry, [&]() -> Status {
+  SendGet send = [&](const std::string& range_header, const ByteSink& body) -> Result<HttpReply> {
     Request request{"GET", key};
-    const int64_t offset = (range ? range->offset : 0) + delivered;
-    const bool bounded = range && range->length >= 0;
-    if (bounded && delivered >= range->length) return Status::Ok();
-    if (offset > 0 || bounded) {
-      std::string spec = "bytes=" + std::to_string(offset) + "-";
-      if (bounded) spec += std::to_string(range->offset + range->length - 1);
-      request.headers.emplace_back("range", spec);
-    }
+    if (!range_header.empty()) request.headers.emplace_back("range", range_header);
     if (!options.if_match_etag.empty()) {
-      if (config_.flavor == S3Config::Flavor::kGcs) {
-        request.headers.emplace_back("x-goog-if-generation-match", options.if_match_etag);
-      } else {
-        request.headers.emplace_back("if-match", options.if_match_etag);
-      }
+      request.headers.emplace_back(config_.flavor == S3Config::Flavor::kGcs ? "x-goog-if-generation-match" : "if-match",
+                                   options.if_match_etag);
     }
-    request.sink = &counting;
-    const int64_t before = delivered;
-    ASSIGN_OR_RETURN(HttpReply reply, Send(request));
-    if (reply.status == 416 && offset > 0 && !bounded && before > 0) return Status::Ok();  // resumed at the end
-    if (reply.status / 100 != 2) return ErrorOf(reply, key);
-    if (reply.status == 200 && (offset > 0 || bounded)) return Internal("store ignored the Range header", key);
-    if (const std::string* length = reply.Header("content-length")) {
-      if (std::atoll(length->c_str()) != delivered - before) return Unavailable("truncated response", key);
-    }
-    return Status::Ok();
-  });
+    request.sink = &body;
+    return Send(request);
+  };
+  return ResumableGet(config_.retry, range, sink, send, [&](const HttpReply& reply) { return ErrorOf(reply, key); }, key);
 }
 
 Result<ObjectInfo> S3ObjectStore::Head(const std::string& key) {
