@@ -33,7 +33,7 @@ done
 for d in $(seq -w 1 30); do
   f="$work/data/$d.parquet"
   curl -sf "${sigv4[@]}" -H "x-amz-content-sha256: $(sha256sum "$f" | cut -d' ' -f1)" -T "$f" \
-    "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/db/events/day=2024-01-$d/part-0.parquet" >/dev/null
+    "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/db/events/day%3D2024-01-$d/part-0.parquet" >/dev/null
 done
 du -sh "$work/data"
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "common/civil_time.h"
 #include "common/sql_text.h"
@@ -125,9 +126,7 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
         file->source.local_path = (fs::path(dir) / table.name / source.relative).string();
         file->partition = PartitionValues(source.relative);
         if (table.format == FileFormat::kParquet) {
-          ASSIGN_OR_RETURN(file->footer, FetchFooter(*sources.store, source));
-          lazy->metadata_bytes_ += 8 + static_cast<int64_t>(file->footer.size());
-          RETURN_IF_ERROR(WriteStub(file->source.local_path, source.size, file->footer));
+          // Footers are fetched below, several at a time.
         } else {
           std::error_code ec;
           fs::create_directories(fs::path(file->source.local_path).parent_path(), ec);
@@ -139,6 +138,32 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
       table.files.push_back(std::move(file));
     }
     if (!whole.empty()) RETURN_IF_ERROR(store::DownloadAll(*sources.store, whole, {}));
+    if (sources.store && table.format == FileFormat::kParquet) {
+      // Two small GETs per file, latency-bound: run up to kFooterFetchers files at once.
+      constexpr size_t kFooterFetchers = 8;
+      std::atomic<size_t> next{0};
+      std::mutex error_mu;
+      Status first_error;
+      auto fetch = [&] {
+        for (size_t i = next++; i < table.files.size(); i = next++) {
+          File& file = *table.files[i];
+          Status status = [&]() -> Status {
+            ASSIGN_OR_RETURN(file.footer, FetchFooter(*sources.store, file.source));
+            return WriteStub(file.source.local_path, file.source.size, file.footer);
+          }();
+          if (!status.ok()) {
+            std::lock_guard lock(error_mu);
+            if (first_error.ok()) first_error = status;
+          }
+        }
+      };
+      std::vector<std::thread> fetchers;
+      for (size_t t = 1; t < std::min(kFooterFetchers, table.files.size()); ++t) fetchers.emplace_back(fetch);
+      fetch();
+      for (auto& thread : fetchers) thread.join();
+      RETURN_IF_ERROR(first_error);
+      for (const auto& file : table.files) lazy->metadata_bytes_ += 8 + static_cast<int64_t>(file->footer.size());
+    }
     if (table.format == FileFormat::kParquet && !table.files.empty()) {
       // Row counts and min/max per file from the footers alone (DuckDB reads only footers here).
       std::vector<std::string> paths;
