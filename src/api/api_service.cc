@@ -73,9 +73,13 @@ bool EtagMatches(std::string_view if_none_match, std::string_view etag) {
 class QueryDeadline {
  public:
   explicit QueryDeadline(engine::Connection& connection) : connection_(&connection) {}
-  void Expire() {
+  // Interrupts the query; false once the query has finished. DuckDB clears a pending interrupt
+  // when a statement starts, so an interrupt that lands between our deadline and the start of
+  // execution would be lost: the watchdog repeats it until Finish().
+  bool Expire() {
     std::lock_guard lock(mu_);
     if (connection_) connection_->Interrupt();
+    return connection_ != nullptr;
   }
   void Finish() {
     std::lock_guard lock(mu_);
@@ -289,17 +293,28 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
 
   auto deadline = std::make_shared<QueryDeadline>(**lease);
   auto timer = std::make_shared<boost::asio::steady_timer>(watchdog_, std::chrono::milliseconds(options_.query_timeout_ms));
-  timer->async_wait([deadline](const boost::system::error_code& ec) {
-    if (!ec) deadline->Expire();
-  });
+  // After the deadline, interrupt every 20 ms until the query has stopped (see QueryDeadline).
+  auto on_deadline = std::make_shared<std::function<void(const boost::system::error_code&)>>();
+  *on_deadline = [deadline, weak_timer = std::weak_ptr(timer), weak_self = std::weak_ptr(on_deadline)](
+                     const boost::system::error_code& ec) {
+    if (ec || !deadline->Expire()) return;
+    auto timer = weak_timer.lock();
+    auto self = weak_self.lock();
+    if (!timer || !self) return;
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([self](const boost::system::error_code& again) { (*self)(again); });
+  };
+  timer->async_wait([on_deadline](const boost::system::error_code& ec) { (*on_deadline)(ec); });
   struct StopTimer {
     std::shared_ptr<QueryDeadline> deadline;
     std::shared_ptr<boost::asio::steady_timer> timer;
+    std::shared_ptr<std::function<void(const boost::system::error_code&)>> on_deadline;
     ~StopTimer() {
       deadline->Finish();
-      boost::asio::post(timer->get_executor(), [timer = timer] { timer->cancel(); });
+      // The handler holds itself only weakly: it lives until the cancelled wait completes.
+      boost::asio::post(timer->get_executor(), [timer = timer, on_deadline = on_deadline] { timer->cancel(); });
     }
-  } stop_timer{deadline, timer};
+  } stop_timer{deadline, timer, on_deadline};
 
   // A lazy database: fetch and pin the files this request may read, and scope the connection's
   // view of the tables to them (released when this function returns, after encoding).
