@@ -139,6 +139,35 @@ Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std:
                                     Watermark(tables), load_ms, bytes);
 }
 
+// A snapshot file on its own (warm start, before the sources are listed): its tables are read
+// from the file's catalog; keys come from the spec.
+Result<std::unique_ptr<Snapshot>> OpenSnapshotFile(const std::string& id, const std::string& path, const ManagerOptions& options,
+                                                   const DatasetSpec& spec, int64_t watermark_ms) {
+  engine::DatabaseOptions engine_options = options.engine;
+  engine_options.read_only = true;
+  ASSIGN_OR_RETURN(auto database, engine::Database::Open(path, engine_options));
+  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, options.pool_size));
+  std::vector<TableInfo> infos;
+  {
+    ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
+    ASSIGN_OR_RETURN(auto names_result, lease->Query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1"));
+    ASSIGN_OR_RETURN(std::vector<std::string> names, engine::ColumnText(names_result, 0));
+    std::vector<TableSources> tables;
+    for (const auto& name : names) {
+      TableSources table;
+      table.spec.name = name;
+      for (const auto& declared : spec.tables) {
+        if (declared.name == name) table.spec.key = declared.key;
+      }
+      tables.push_back(std::move(table));
+    }
+    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, tables, true));
+  }
+  std::error_code ec;
+  auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
+  return std::make_unique<Snapshot>(id, path, std::move(database), std::move(pool), std::move(infos), watermark_ms, 0, bytes);
+}
+
 // A lazy database: an in-memory DuckDB whose tables are views over stubs and fetched files.
 Result<std::unique_ptr<Snapshot>> OpenLazySnapshot(const std::string& id, const ManagerOptions& options,
                                                    std::shared_ptr<LazyFiles> lazy, const std::vector<TableSources>& tables,
@@ -271,6 +300,7 @@ DatasetManager::~DatasetManager() {
   for (auto& entry : entries) {
     if (entry->refresher.joinable()) entry->refresher.join();
   }
+  for (auto& thread : warmers_) thread.join();
 }
 
 // The runtime catalog: databases added through Add() and every alias (declared ones included,
@@ -368,10 +398,58 @@ Status DatasetManager::LoadAll() {
   }
   Status first_error;
   for (auto& entry : entries) {
+    // A verified version already on disk serves at once; the source is checked in the background,
+    // so a slow or unreachable store does not hold up the boot.
+    if (WarmStart(*entry)) {
+      std::lock_guard lock(mu_);
+      warmers_.emplace_back([this, entry] { [[maybe_unused]] Status status = Build(*entry, false); });
+      continue;
+    }
     Status status = Build(*entry, false);
     if (!status.ok() && first_error.ok()) first_error = Status(status.code(), "dataset " + entry->spec.name + ": " + status.message());
   }
   return first_error;
+}
+
+// <cache>/<dataset>/CURRENT names the serving version ("<id> <watermark ms>"), written after
+// every swap: what a restart opens before it can reach the store.
+void DatasetManager::RecordCurrent(const Entry& entry) {
+  std::shared_ptr<const Snapshot> current;
+  {
+    std::lock_guard lock(mu_);
+    current = entry.status.current;
+  }
+  if (!current || current->lazy() || current->path().empty()) return;
+  store::LocalObjectStore local((fs::path(options_.cache_dir) / entry.spec.name).string());
+  [[maybe_unused]] auto put = static_cast<store::ObjectStore&>(local).Put(
+      "CURRENT", current->id() + " " + std::to_string(current->watermark_ms()) + "\n");
+}
+
+bool DatasetManager::WarmStart(Entry& entry) {
+  if (entry.spec.lazy) return false;
+  store::LocalObjectStore local((fs::path(options_.cache_dir) / entry.spec.name).string());
+  auto text = static_cast<store::ObjectStore&>(local).Get("CURRENT");
+  if (!text.ok()) return false;
+  std::string id = text->substr(0, text->find(' '));
+  int64_t watermark = std::atoll(text->c_str() + std::min(text->size(), id.size() + 1));
+  fs::path path = fs::path(options_.cache_dir) / entry.spec.name / (id + ".duckdb");
+  std::error_code ec;
+  if (id.empty() || !fs::exists(path, ec)) return false;
+  std::lock_guard build_lock(entry.build_mu);
+  auto opened = OpenSnapshotFile(id, path.string(), options_, entry.spec, watermark);
+  if (!opened.ok()) return false;
+  std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
+  if (validator_ && !validator_(entry.spec, *snapshot).ok()) return false;
+  {
+    std::lock_guard lock(mu_);
+    entry.status.current = snapshot;
+    entry.status.loads_ok++;
+    entry.status.last_success = std::chrono::system_clock::now();
+  }
+  common::Log(common::LogLevel::kInfo, "dataset served from disk (warm start)",
+              "\"dataset\":\"" + entry.spec.name + "\",\"snapshot\":\"" + id + "\"");
+  if (listener_) listener_(entry.spec.name);
+  return true;
 }
 
 Status DatasetManager::Refresh(const std::string& name, bool force) {
@@ -500,6 +578,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   }
   common::Log(common::LogLevel::kInfo, "dataset snapshot live",
               "\"dataset\":\"" + spec.name + "\",\"snapshot\":\"" + id + "\",\"load_ms\":" + std::to_string(snapshot->load_ms()));
+  RecordCurrent(entry);
   if (listener_) {
     listener_(spec.name);
     for (const auto& alias : followers) listener_(alias);
@@ -522,6 +601,7 @@ Status DatasetManager::Rollback(const std::string& name) {
       if (target.database == entry->spec.name && target.pinned.empty()) changed.push_back(alias);
     }
   }
+  RecordCurrent(*entry);
   if (listener_) {
     for (const auto& n : changed) listener_(n);
   }

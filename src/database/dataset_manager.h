@@ -143,6 +143,8 @@ class DatasetManager {
   void RefreshLoop(Entry* entry);
   void RemoveStaleFiles(Entry& entry);
   void StartRefresher(Entry& entry);
+  bool WarmStart(Entry& entry);
+  void RecordCurrent(const Entry& entry);
   std::shared_ptr<Entry> Find(const std::string& name) const;
   std::shared_ptr<const Snapshot> ResolveLocked(const std::string& name) const;  // REQUIRES(mu_)
   // The runtime part of the catalog (added databases, aliases), written atomically.
@@ -161,6 +163,7 @@ class DatasetManager {
   bool refreshing_ = false;  // GUARDED_BY(mu_): StartRefreshing ran
   std::condition_variable stop_cv_;
   std::mutex state_mu_;  // serializes catalog changes and their persistence
+  std::vector<std::thread> warmers_;  // GUARDED_BY(mu_): background checks after a warm start
 };
 
 }  // namespace dram::database

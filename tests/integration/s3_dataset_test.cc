@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "store/store_uri.h"
 #include "testutil/fault_proxy.h"
@@ -120,6 +121,29 @@ TEST_F(S3DatasetTest, ServesTheNewestSnapshotDirectoryAndRefreshesToTheNext) {
   EXPECT_TRUE(std::filesystem::exists(cache_.path() + "/remote/files/orders/part-0.parquet"));
   HttpClient admin("127.0.0.1", server->admin_port());
   EXPECT_EQ(admin.Get("/status").body.find("\"snap\""), std::string::npos);
+}
+
+TEST_F(S3DatasetTest, RestartServesTheVersionOnDiskWhenTheStoreIsDown) {
+  {
+    auto server = ServerProcess::Start(project_.path(), cache_.path(), ServerEnv());
+    ASSERT_TRUE(server);
+    ExpectTotals(*server, 1);
+  }
+  // The store is unreachable now (nothing listens on port 1): the version on disk serves at once,
+  // and the failed check of the source shows in /status.
+  auto server = ServerProcess::Start(project_.path(), cache_.path(), ServerEnv("http://127.0.0.1:1"));
+  ASSERT_TRUE(server);
+  ExpectTotals(*server, 1);
+  HttpClient admin("127.0.0.1", server->admin_port());
+  std::string status;
+  for (int i = 0; i < 100; ++i) {
+    status = admin.Get("/status").body;
+    if (status.find("\"loads_failed\":1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(status.find("\"loads_failed\":1"), std::string::npos) << status;
+  EXPECT_NE(status.find("transfer failed"), std::string::npos) << status;
+  ExpectTotals(*server, 1);
 }
 
 TEST_F(S3DatasetTest, TransientFaultsAreRetriedAndPermanentOnesKeepThePreviousVersion) {
