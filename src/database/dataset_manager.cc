@@ -439,7 +439,8 @@ bool DatasetManager::WarmStart(Entry& entry) {
   auto opened = OpenSnapshotFile(id, path.string(), options_, entry.spec, watermark);
   if (!opened.ok()) return false;
   std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
-  if (validator_ && !validator_(entry.spec, *snapshot).ok()) return false;
+  const std::vector<std::string> followers = FollowersOf(entry.spec.name);
+  if (!Validate(entry.spec, *snapshot, followers).ok()) return false;
   {
     std::lock_guard lock(mu_);
     entry.status.current = snapshot;
@@ -448,7 +449,10 @@ bool DatasetManager::WarmStart(Entry& entry) {
   }
   common::Log(common::LogLevel::kInfo, "dataset served from disk (warm start)",
               "\"dataset\":\"" + entry.spec.name + "\",\"snapshot\":\"" + id + "\"");
-  if (listener_) listener_(entry.spec.name);
+  if (listener_) {
+    listener_(entry.spec.name);
+    for (const auto& alias : followers) listener_(alias);
+  }
   return true;
 }
 
@@ -541,24 +545,8 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   }
   if (!opened.ok()) return fail(opened.status());
   std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
-  // The dataset's own endpoints, then those of every alias that follows it, must fit the new data.
-  std::vector<std::string> followers;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [alias, target] : aliases_) {
-      if (target.database == spec.name && target.pinned.empty()) followers.push_back(alias);
-    }
-  }
-  if (validator_) {
-    Status valid = validator_(spec, *snapshot);
-    for (size_t i = 0; valid.ok() && i < followers.size(); ++i) {
-      DatasetSpec as_alias = spec;
-      as_alias.name = followers[i];
-      valid = validator_(as_alias, *snapshot);
-      if (!valid.ok()) valid = Status(valid.code(), "alias " + followers[i] + ": " + valid.message());
-    }
-    if (!valid.ok()) return fail(valid);
-  }
+  const std::vector<std::string> followers = FollowersOf(spec.name);
+  if (Status valid = Validate(spec, *snapshot, followers); !valid.ok()) return fail(valid);
   {
     std::lock_guard lock(mu_);
     entry.status.previous = std::move(entry.status.current);
@@ -584,6 +572,28 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     for (const auto& alias : followers) listener_(alias);
   }
   RemoveStaleFiles(entry);
+  return Status::Ok();
+}
+
+std::vector<std::string> DatasetManager::FollowersOf(const std::string& database) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> followers;
+  for (const auto& [alias, target] : aliases_) {
+    if (target.database == database && target.pinned.empty()) followers.push_back(alias);
+  }
+  return followers;
+}
+
+// The dataset's own endpoints, then those of every alias that follows it, must fit the snapshot.
+Status DatasetManager::Validate(const DatasetSpec& spec, const Snapshot& snapshot, const std::vector<std::string>& followers) {
+  if (!validator_) return Status::Ok();
+  RETURN_IF_ERROR(validator_(spec, snapshot));
+  for (const auto& alias : followers) {
+    DatasetSpec as_alias = spec;
+    as_alias.name = alias;
+    Status valid = validator_(as_alias, snapshot);
+    if (!valid.ok()) return Status(valid.code(), "alias " + alias + ": " + valid.message());
+  }
   return Status::Ok();
 }
 

@@ -144,6 +144,8 @@ class DatasetManager {
   void RemoveStaleFiles(Entry& entry);
   void StartRefresher(Entry& entry);
   bool WarmStart(Entry& entry);
+  std::vector<std::string> FollowersOf(const std::string& database) const;  // unpinned aliases
+  Status Validate(const DatasetSpec& spec, const Snapshot& snapshot, const std::vector<std::string>& followers);
   void RecordCurrent(const Entry& entry);
   std::shared_ptr<Entry> Find(const std::string& name) const;
   std::shared_ptr<const Snapshot> ResolveLocked(const std::string& name) const;  // REQUIRES(mu_)
