@@ -107,6 +107,8 @@ http::Response AdminService::Status() const {
     entry["snapshot"] = status.current ? json::value(SnapshotJson(*status.current)) : json::value(nullptr);
     entry["previous"] = status.previous ? json::value(status.previous->id()) : json::value(nullptr);
     if (status.current) entry["pool"] = {{"size", status.current->pool().size()}, {"in_use", status.current->pool().in_use()}};
+    entry["loading"] = status.loading;
+    entry["download"] = DownloadJson(status);
     datasets.push_back(std::move(entry));
   }
   json::array endpoints;

@@ -369,6 +369,7 @@ void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view
   const Route& route = *call.route;
   const EndpointSpec& spec = route.endpoint->spec();
   const database::Snapshot& snapshot = *route.snapshot;
+  snapshot.RecordAccess();
   http::Response response;
   response.content_type = ContentTypeOf(call.args.format);
   response.shared = entry.body;

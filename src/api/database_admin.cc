@@ -49,20 +49,29 @@ json::object StatsJson(const database::DatasetStatus& s) {
                    {"last_error", s.last_error},
                    {"loads_ok", s.loads_ok},
                    {"loads_failed", s.loads_failed},
+                   {"queries", (s.current ? s.current->queries() : 0) + (s.previous ? s.previous->queries() : 0)},
+                   {"last_access", s.current && s.current->last_access_ms() > 0
+                                       ? common::IsoTimeOf(std::chrono::system_clock::time_point(
+                                             std::chrono::milliseconds(s.current->last_access_ms())))
+                                       : ""},
                    {"refresh_ms", s.refresh_interval_ms},
                    {"lazy", s.lazy},
                    {"metadata_bytes", s.lazy_metadata_bytes},
                    {"fetched_bytes", s.lazy_fetched_bytes}};
-  const double rate = s.download_seconds > 0 ? static_cast<double>(s.download_done_bytes) / s.download_seconds : 0;
-  const int64_t left = s.download_total_bytes - s.download_done_bytes;
-  out["download"] = {{"total_bytes", s.download_total_bytes},
-                     {"done_bytes", s.download_done_bytes},
-                     {"bytes_per_second", static_cast<int64_t>(rate)},
-                     {"eta_seconds", rate > 0 && left > 0 ? static_cast<double>(left) / rate : 0.0}};
+  out["download"] = DownloadJson(s);
   return out;
 }
 
 }  // namespace
+
+boost::json::object DownloadJson(const database::DatasetStatus& s) {
+  const double rate = s.download_seconds > 0 ? static_cast<double>(s.download_done_bytes) / s.download_seconds : 0;
+  const int64_t left = s.download_total_bytes - s.download_done_bytes;
+  return {{"total_bytes", s.download_total_bytes},
+          {"done_bytes", s.download_done_bytes},
+          {"bytes_per_second", static_cast<int64_t>(rate)},
+          {"eta_seconds", rate > 0 && left > 0 ? static_cast<double>(left) / rate : 0.0}};
+}
 
 http::Response JsonBodyResponse(int status, const std::string& body) {
   http::Response response;
@@ -320,6 +329,7 @@ void DatabaseAdmin::Query(const http::Request& request, http::Responder responde
       if (!scoped.ok()) return responder(OperationFailedResponse(scoped.status()));
       scopes = std::move(scoped).value();
     }
+    snapshot->RecordAccess();
     auto result = (*lease)->Query(sql);
     if (!result.ok()) {
       return responder(JsonBodyResponse(400, json::serialize(json::object{

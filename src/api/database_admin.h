@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <string>
@@ -42,5 +43,7 @@ class DatabaseAdmin {
 // their own status; a load that failed is 502 load_failed with its whole (operator-facing) message.
 http::Response OperationFailedResponse(const Status& status);
 http::Response JsonBodyResponse(int status, const std::string& body);
+// The running (or last) download of a dataset: bytes, rate and ETA (for /status and stats).
+boost::json::object DownloadJson(const database::DatasetStatus& status);
 
 }  // namespace dram::api

@@ -209,6 +209,8 @@ void PrintStats(const json::object& s) {
   std::printf("last refresh:  %s (%s)\n", Text(s.at("last_attempt")).c_str(),
               Text(s.at("last_error")).empty() ? "ok" : ("failed: " + Text(s.at("last_error"))).c_str());
   std::printf("loads:         %s ok, %s failed\n", Text(s.at("loads_ok")).c_str(), Text(s.at("loads_failed")).c_str());
+  std::printf("queries:       %s (last %s)\n", Text(s.at("queries")).c_str(),
+              Text(s.at("last_access")).empty() ? "never" : Text(s.at("last_access")).c_str());
 }
 
 json::value ParseOrDie(const Reply& reply) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -57,6 +58,16 @@ class Snapshot {
   // Set for a lazily added database: its tables are views over files fetched on demand, and a
   // query must be scoped with LazyFiles::Prepare (see ScopeLazyQuery) before it runs.
   LazyFiles* lazy() const { return lazy_.get(); }
+  // Requests answered from this snapshot (cache hits included) and when the last one was, for
+  // stats. Relaxed atomics: two uncontended-in-practice increments per request.
+  void RecordAccess() const {
+    queries_.fetch_add(1, std::memory_order_relaxed);
+    last_access_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count(),
+                          std::memory_order_relaxed);
+  }
+  int64_t queries() const { return queries_.load(std::memory_order_relaxed); }
+  int64_t last_access_ms() const { return last_access_ms_.load(std::memory_order_relaxed); }
   void set_lazy(std::shared_ptr<LazyFiles> lazy) { lazy_ = std::move(lazy); }
 
  private:
@@ -70,6 +81,8 @@ class Snapshot {
   int64_t bytes_;
   std::chrono::system_clock::time_point loaded_at_;
   std::shared_ptr<LazyFiles> lazy_;
+  mutable std::atomic<int64_t> queries_{0};
+  mutable std::atomic<int64_t> last_access_ms_{0};
 };
 
 }  // namespace dram::database

@@ -12,6 +12,7 @@
 #include "store/downloader.h"
 #include "store/store_uri.h"
 #include "testutil/s3_env.h"
+#include "testutil/server_process.h"
 
 namespace dram {
 namespace {
@@ -175,6 +176,34 @@ TEST_F(S3StoreTest, DownloadAllFetchesPartsInParallelAndVerifies) {
   EXPECT_FALSE(std::filesystem::exists(dir / "small.bin"));
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 2);
   std::filesystem::remove_all(dir);
+}
+
+// The read-only HTTPS store, against the same server: an object made public-read is fetched
+// anonymously by URL, whole, by range and by HEAD; writes and listings are refused.
+TEST(HttpsStore, ReadsPublicObjectsByUrlAndRefusesWrites) {
+  const auto& env = testing::S3TestEnvironment();
+  const std::string key = UniquePrefix("public") + "/data.csv";
+  const std::string url = env.at("AWS_ENDPOINT_URL") + "/" + env.at("DRAM_TEST_BUCKET");
+  testing::CommandResult put = testing::RunCommand(
+      {"/usr/bin/curl", "-sf", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+       env.at("AWS_ACCESS_KEY_ID") + ":" + env.at("AWS_SECRET_ACCESS_KEY"), "-H", "x-amz-acl: public-read", "-H",
+       "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-X", "PUT", "--data-binary", "a,b\n1,2\n", url + "/" + key});
+  ASSERT_EQ(put.exit_code, 0) << put.output;
+  auto opened = store::OpenStore(url, testing::S3TestLookup());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ObjectStore& https = **opened;
+  EXPECT_EQ(*https.Get(key), "a,b\n1,2\n");
+  EXPECT_EQ(*https.Get(key, ByteRange{4, 3}), "1,2");
+  auto head = https.Head(key);
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->size, 8);
+  EXPECT_FALSE(head->etag.empty());
+  // S3 answers an anonymous GET of a missing key in a private bucket with 403 (it does not say
+  // whether the key exists): that is what the store reports.
+  EXPECT_EQ(https.Get(UniquePrefix("missing") + "/x").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(https.Put("x", "y").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(https.Delete("x").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(https.List("", "", "", 10).status().code(), StatusCode::kUnimplemented);
 }
 
 TEST(S3StoreAuth, WrongSecretIsPermissionDeniedAndNeverEchoed) {
