@@ -513,7 +513,20 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   fs::create_directories(dir, ec);
   if (ec) return fail(Unavailable("cannot create cache directory", dir.string()));
   Result<std::unique_ptr<Snapshot>> opened = Internal("not built");
-  if (spec.lazy) {
+  const bool duckdb_file = tables->size() == 1 && tables->front().format == FileFormat::kDuckdb;
+  if (duckdb_file) {
+    // One DuckDB file: fetched (when remote), copied into place as this version, opened as it is.
+    if (force || !fs::exists(final_path)) {
+      Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
+      if (!fetched.ok()) return fail(fetched);
+      fs::path building = dir / (id + ".duckdb.building");
+      fs::copy_file(tables->front().files.front().local_path, building, fs::copy_options::overwrite_existing, ec);
+      if (ec) return fail(Unavailable("cannot copy the DuckDB file into the cache", building.string()));
+      fs::rename(building, final_path, ec);
+      if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
+    }
+    opened = OpenSnapshotFile(id, final_path.string(), options_, spec, Watermark(*tables));
+  } else if (spec.lazy) {
     // Metadata only: stubs with the Parquet footers, in a directory of this version's own.
     fs::path lazy_dir = dir / "lazy" / id;
     fs::remove_all(lazy_dir, ec);

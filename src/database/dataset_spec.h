@@ -8,7 +8,9 @@
 
 namespace dram::database {
 
-enum class FileFormat { kAuto, kParquet, kCsv };
+// kDuckdb: a database directory holding one DuckDB file, served as it is (its tables are the
+// file's tables; nothing is materialized).
+enum class FileFormat { kAuto, kParquet, kCsv, kDuckdb };
 
 // One table of a dataset: the files it is read from and how to lay it out when materialized.
 struct TableSpec {

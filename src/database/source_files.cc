@@ -202,6 +202,31 @@ Result<std::vector<TableSources>> ListSourceDirectory(const DatasetSpec& spec) {
   ASSIGN_OR_RETURN(auto objects, ListEverything(*store));
   std::string base;
   ASSIGN_OR_RETURN(auto chosen, Resolve(spec.resolver, *store, objects, base));
+  // A directory with one DuckDB file at its top is that database, served as it is.
+  std::vector<const store::ObjectInfo*> duckdb_files;
+  for (const auto& object : chosen) {
+    std::string_view relative = std::string_view(object.key).substr(base.size());
+    if (relative.find('/') == std::string_view::npos && relative.ends_with(".duckdb")) duckdb_files.push_back(&object);
+  }
+  if (duckdb_files.size() > 1) return InvalidArgument("the directory holds several DuckDB files; name one", spec.source);
+  if (duckdb_files.size() == 1) {
+    const store::ObjectInfo& object = *duckdb_files.front();
+    TableSources table;
+    table.spec.name = "";  // the file's own tables
+    table.format = FileFormat::kDuckdb;
+    SourceFile file = RemoteFile(object, std::string(FileName(object.key)));
+    if (local) {
+      file.local_path = (fs::path(local_root) / object.key).string();
+      file.key.clear();
+      file.etag.clear();
+    } else {
+      table.store = store;
+    }
+    table.files.push_back(std::move(file));
+    std::vector<TableSources> out;
+    out.push_back(std::move(table));
+    return out;
+  }
   std::map<std::string, TableSources> tables;
   for (const auto& object : chosen) {
     std::string_view relative = std::string_view(object.key).substr(base.size());
@@ -256,7 +281,7 @@ Result<std::vector<TableSources>> ListSourceDirectory(const DatasetSpec& spec) {
 FileFormat FormatOf(std::string_view path) {
   if (path.ends_with(".parquet") || path.ends_with(".pq")) return FileFormat::kParquet;
   if (path.ends_with(".csv") || path.ends_with(".csv.gz") || path.ends_with(".tsv")) return FileFormat::kCsv;
-  return FileFormat::kAuto;
+  return FileFormat::kAuto;  // .duckdb files are recognized only as a whole database directory
 }
 
 Result<std::vector<store::ObjectInfo>> Resolve(Resolver resolver, store::ObjectStore& store,
@@ -334,7 +359,7 @@ Status FetchRemote(std::vector<TableSources>& tables, const std::string& dataset
     std::vector<store::DownloadItem> to_fetch;
     for (auto& file : table.files) {
       // Keep the key's directories (Hive partitions are read from the path).
-      std::string relative = table.spec.name + "/" + file.relative;
+      std::string relative = (table.spec.name.empty() ? std::string("_duckdb") : table.spec.name) + "/" + file.relative;
       if (relative.find('\n') != std::string::npos || relative.find('\t') != std::string::npos) {
         return InvalidArgument("object key has a tab or newline", file.key);
       }

@@ -141,6 +141,25 @@ TEST_F(DatabaseAdminTest, AddQueryAliasDeleteAndRestart) {
   EXPECT_EQ(Dram({"db", "stats", "nothing"}, *server).exit_code, 1);
   EXPECT_EQ(Dram({"db", "add", "bad name", other_.path()}, *server).exit_code, 1);
 
+  // A directory holding one DuckDB file is that database, its tables as they are.
+  {
+    TempDir scratch;
+    scratch.Write("make.sql", "CREATE TABLE animals AS SELECT * FROM (VALUES (1, 'ant'), (2, 'bee')) t(id, name);\n"
+                              "CREATE TABLE sizes AS SELECT 1 AS id, 0.5 AS mm;\nCHECKPOINT;\n");
+    CommandResult made = RunCommand({DramSqlBinary(), "--db", scratch.path() + "/zoo.duckdb", scratch.path() + "/make.sql"});
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+    auto duck_store = store::OpenStore(S3TestUri(prefix_ + "-duck"), S3TestLookup());
+    ASSERT_TRUE(duck_store.ok());
+    std::ifstream in(scratch.path() + "/zoo.duckdb", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_TRUE((*duck_store)->Put("zoo.duckdb", bytes).ok());
+    CommandResult duck = Dram({"db", "add", "zoo", S3TestUri(prefix_ + "-duck")}, *server);
+    ASSERT_EQ(duck.exit_code, 0) << duck.output;
+    EXPECT_NE(duck.output.find("animals (2 rows), sizes (1 rows)"), std::string::npos) << duck.output;
+    EXPECT_NE(Dram({"query", "zoo", "SELECT name FROM animals WHERE id = 2", "--format", "csv"}, *server).output.find("bee"),
+              std::string::npos);
+  }
+
   // Without the token: 401, nothing listed.
   HttpClient admin("127.0.0.1", server->admin_port());
   EXPECT_EQ(admin.Get("/databases").status, 401);
