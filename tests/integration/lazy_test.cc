@@ -22,9 +22,7 @@ constexpr int kDays = 30;
 constexpr const char* kToken = "lazy-admin-token-0123456789abcdef";
 
 std::string Day(int d) {
-  char text[16];
-  std::snprintf(text, sizeof text, "2024-01-%02d", d + 1);
-  return text;
+  return std::string(d + 1 < 10 ? "2024-01-0" : "2024-01-") + std::to_string(d + 1);
 }
 
 class LazyTest : public ::testing::Test {
