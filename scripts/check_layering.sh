@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Rejects includes that go up the module DAG (CMake alone tolerates such cycles between static
-# libraries). Order, lowest first: common < engine, store, http, auth < database < api < cli.
+# libraries). Order, lowest first: common < engine, store, http, auth < catalog, database < api < cli.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 declare -A allowed=(
   [common]="common"
   [engine]="common engine"
   [store]="common store"
+  [catalog]="common store catalog"
   [http]="common http"
   [database]="common engine store database"
   [auth]="common auth"
-  [api]="common engine store http database auth api"
-  [cli]="common engine store http database auth api cli"
+  [api]="common engine store catalog http database auth api"
+  [cli]="common engine store catalog http database auth api cli"
 )
 status=0
 for module in "${!allowed[@]}"; do
