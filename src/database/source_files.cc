@@ -388,8 +388,9 @@ Status FetchRemote(std::vector<TableSources>& tables, const std::string& dataset
   if (ec) return Unavailable("cannot write the cache manifest", manifest_path.string());
   std::vector<fs::path> stale;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    std::string relative = fs::relative(it->path(), root).generic_string();
+    std::error_code stat_error;
+    if (!it->is_regular_file(stat_error)) continue;
+    std::string relative = it->path().lexically_relative(root).generic_string();
     if (relative != "manifest.tsv" && !now.contains(relative)) stale.push_back(it->path());
   }
   for (const auto& path : stale) fs::remove(path, ec);

@@ -147,8 +147,11 @@ Result<ListResult> LocalObjectStore::List(const std::string& prefix, const std::
   fs::path base = fs::path(root_);
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    std::string key = fs::relative(it->path(), base).generic_string();
+    // A temp file of a concurrent put can vanish between readdir and stat: the non-throwing
+    // overload skips it (the throwing one would abort the process from a noexcept path).
+    std::error_code stat_error;
+    if (!it->is_regular_file(stat_error)) continue;
+    std::string key = it->path().lexically_relative(base).generic_string();  // no filesystem access: cannot throw
     if (key.find(".tmp.") != std::string::npos) continue;  // an in-flight put
     if (key.compare(0, prefix.size(), prefix) == 0) keys.push_back(std::move(key));
   }
