@@ -193,13 +193,8 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
   if (auto lazy = top.Bool("lazy")) spec.lazy = *lazy;
   if (auto budget = top.Bytes("lazy_budget")) spec.lazy_budget_bytes = *budget;
   if (auto resolver = top.String("resolver")) {
-    static const std::map<std::string, database::Resolver> kResolvers = {
-        {"all", database::Resolver::kAll},
-        {"latest_partition", database::Resolver::kLatestPartition},
-        {"success_marker", database::Resolver::kSuccessMarker},
-        {"databricks", database::Resolver::kDatabricks}};
-    if (auto found = kResolvers.find(*resolver); found != kResolvers.end()) {
-      spec.resolver = found->second;
+    if (auto parsed = database::ParseResolver(*resolver)) {
+      spec.resolver = *parsed;
     } else {
       top.Error(top.Child("resolver"), "resolver must be all, latest_partition, success_marker or databricks");
     }

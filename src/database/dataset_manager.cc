@@ -121,9 +121,12 @@ Status Materialize(const DatasetSpec& spec, const std::vector<TableSources>& tab
   return connection->Execute("DETACH snapshot");
 }
 
-Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std::string& path,
-                                               const ManagerOptions& options, const std::vector<TableSources>& tables,
-                                               int64_t load_ms) {
+// Opens a snapshot file read-only with its pool. Its tables are `tables` when the sources were
+// just listed, or (warm start, a served DuckDB file) read from the file's own catalog, with keys
+// from the spec.
+Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std::string& path, const ManagerOptions& options,
+                                               const DatasetSpec& spec, const std::vector<TableSources>* tables,
+                                               int64_t watermark_ms, int64_t load_ms) {
   engine::DatabaseOptions engine_options = options.engine;
   engine_options.read_only = true;
   ASSIGN_OR_RETURN(auto database, engine::Database::Open(path, engine_options));
@@ -131,41 +134,26 @@ Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std:
   std::vector<TableInfo> infos;
   {
     ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
-    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, tables, true));
-  }
-  std::error_code ec;
-  auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
-  return std::make_unique<Snapshot>(id, path, std::move(database), std::move(pool), std::move(infos),
-                                    Watermark(tables), load_ms, bytes);
-}
-
-// A snapshot file on its own (warm start, before the sources are listed): its tables are read
-// from the file's catalog; keys come from the spec.
-Result<std::unique_ptr<Snapshot>> OpenSnapshotFile(const std::string& id, const std::string& path, const ManagerOptions& options,
-                                                   const DatasetSpec& spec, int64_t watermark_ms) {
-  engine::DatabaseOptions engine_options = options.engine;
-  engine_options.read_only = true;
-  ASSIGN_OR_RETURN(auto database, engine::Database::Open(path, engine_options));
-  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, options.pool_size));
-  std::vector<TableInfo> infos;
-  {
-    ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
-    ASSIGN_OR_RETURN(auto names_result, lease->Query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1"));
-    ASSIGN_OR_RETURN(std::vector<std::string> names, engine::ColumnText(names_result, 0));
-    std::vector<TableSources> tables;
-    for (const auto& name : names) {
-      TableSources table;
-      table.spec.name = name;
-      for (const auto& declared : spec.tables) {
-        if (declared.name == name) table.spec.key = declared.key;
+    std::vector<TableSources> in_file;
+    if (!tables) {
+      ASSIGN_OR_RETURN(auto names_result, lease->Query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1"));
+      ASSIGN_OR_RETURN(std::vector<std::string> names, engine::ColumnText(names_result, 0));
+      for (const auto& name : names) {
+        TableSources table;
+        table.spec.name = name;
+        for (const auto& declared : spec.tables) {
+          if (declared.name == name) table.spec.key = declared.key;
+        }
+        in_file.push_back(std::move(table));
       }
-      tables.push_back(std::move(table));
+      tables = &in_file;
     }
-    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, tables, true));
+    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, *tables, true));
   }
   std::error_code ec;
   auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
-  return std::make_unique<Snapshot>(id, path, std::move(database), std::move(pool), std::move(infos), watermark_ms, 0, bytes);
+  return std::make_unique<Snapshot>(id, path, std::move(database), std::move(pool), std::move(infos), watermark_ms, load_ms,
+                                    bytes);
 }
 
 // A lazy database: an in-memory DuckDB whose tables are views over stubs and fetched files.
@@ -436,7 +424,7 @@ bool DatasetManager::WarmStart(Entry& entry) {
   std::error_code ec;
   if (id.empty() || !fs::exists(path, ec)) return false;
   std::lock_guard build_lock(entry.build_mu);
-  auto opened = OpenSnapshotFile(id, path.string(), options_, entry.spec, watermark);
+  auto opened = OpenSnapshot(id, path.string(), options_, entry.spec, nullptr, watermark, 0);
   if (!opened.ok()) return false;
   std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
   const std::vector<std::string> followers = FollowersOf(entry.spec.name);
@@ -525,7 +513,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
       fs::rename(building, final_path, ec);
       if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
     }
-    opened = OpenSnapshotFile(id, final_path.string(), options_, spec, Watermark(*tables));
+    opened = OpenSnapshot(id, final_path.string(), options_, spec, nullptr, Watermark(*tables), 0);
   } else if (spec.lazy) {
     // Metadata only: stubs with the Parquet footers, in a directory of this version's own.
     fs::path lazy_dir = dir / "lazy" / id;
@@ -554,7 +542,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
       if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
     }
     auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    opened = OpenSnapshot(id, final_path.string(), options_, *tables, load_ms);
+    opened = OpenSnapshot(id, final_path.string(), options_, spec, &*tables, Watermark(*tables), load_ms);
   }
   if (!opened.ok()) return fail(opened.status());
   std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();

@@ -175,9 +175,6 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
       std::string list = "[";
       for (size_t i = 0; i < paths.size(); ++i) list += (i ? ", " : "") + common::QuoteLiteral(paths[i]);
       list += "]";
-      ASSIGN_OR_RETURN(auto types_result, scratch->Query("SELECT name || chr(31) || type FROM parquet_schema(" + list +
-                                                         ") WHERE num_children IS NULL OR num_children = 0"));
-      ASSIGN_OR_RETURN(std::vector<std::string> types_text, engine::ColumnText(types_result, 0));
       std::map<std::string, bool> numeric;  // column → compare as numbers (else as text; other types: no pruning)
       ASSIGN_OR_RETURN(auto described, scratch->Describe("SELECT * FROM " + ReadExpression(paths, table.format)));
       for (const auto& column : described) {
@@ -241,7 +238,6 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
       for (auto& file : table.files) {
         for (const auto& [key, value] : file->partition) file->min_max.erase(key);
       }
-      (void)types_text;
     }
     lazy->tables_.push_back(std::move(table));
   }
@@ -428,7 +424,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
   }
   {
     std::lock_guard lock(mu_);
-    EvictLocked(0);
+    EvictLocked();
   }
   std::vector<std::string> paths;
   for (File* file : needed) paths.push_back(file->source.local_path);
@@ -438,7 +434,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
   return LazyScope(std::move(relation), std::move(release));
 }
 
-void LazyFiles::EvictLocked(int64_t) {
+void LazyFiles::EvictLocked() {
   if (options_.budget_bytes <= 0) return;
   while (cached_bytes_ > options_.budget_bytes) {
     File* victim = nullptr;

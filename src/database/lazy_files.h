@@ -109,7 +109,7 @@ class LazyFiles {
   };
   LazyFiles() = default;
   bool MayMatch(const File& file, const std::vector<Predicate>& predicates) const;
-  void EvictLocked(int64_t needed_now);  // REQUIRES(mu_)
+  void EvictLocked();  // REQUIRES(mu_)
 
   Options options_;
   std::vector<Table> tables_;
