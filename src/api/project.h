@@ -41,6 +41,9 @@ struct ServerSettings {
   int64_t max_in_flight = 0;              // all requests past the cache; 0: 64 per pooled connection
   int64_t max_in_flight_per_tenant = 0;
   int64_t query_timeout_ms = 30'000;      // a query still running then is interrupted (504)
+  // Serving from a catalog in a store (dram serve --catalog).
+  int64_t catalog_retain_versions = 0;    // versions `dram apply` keeps; 0 keeps every one
+  int64_t catalog_poll_ms = 2'000;        // how often a server looks for a newer version
 };
 
 // A project directory: dram.yml, datasets/*.yml and endpoints/*.yml.

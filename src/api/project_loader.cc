@@ -148,6 +148,12 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, std::map<std::
     if (auto v = admin.String("token_env")) settings.admin_token_env = *v;
     admin.Finish();
   }
+  if (YAML::Node node = top.Child("catalog"); node.IsDefined()) {
+    YamlMap catalog(node, path.string(), diagnostics);
+    if (auto v = catalog.Int("retain_versions", 0, 1'000'000)) settings.catalog_retain_versions = *v;
+    if (auto v = catalog.DurationMs("poll_interval")) settings.catalog_poll_ms = std::max<int64_t>(*v, 100);
+    catalog.Finish();
+  }
   if (YAML::Node node = top.Child("aliases"); node.IsDefined()) {
     if (!node.IsMap()) {
       top.Error(node, "'aliases' must map alias names to dataset names");

@@ -6,6 +6,8 @@
 #include <random>
 #include <thread>
 
+#include "common/failpoint.h"
+
 namespace dram::catalog {
 
 namespace {
@@ -92,7 +94,9 @@ Result<int64_t> CatalogLog::Commit(const Mutation& mutate) {
     const int64_t version = current + 1;
     std::string bytes = boost::json::serialize(boost::json::object{
         {"version", version}, {"parent", current}, {"commit_id", commit_id}, {"catalog", std::move(catalog)}});
+    common::Failpoint("catalog.commit.before_put");
     auto put = store_.Put(KeyOf(version), bytes, {.if_absent = true});
+    if (put.ok()) common::Failpoint("catalog.commit.after_put");
     if (put.ok()) return version;
     if (put.status().code() != StatusCode::kFailedPrecondition) return put.status();
     // Taken: by another writer (a lost race), or by our own earlier attempt whose reply was lost.

@@ -18,6 +18,8 @@
 #include "database/dataset_manager.h"
 #include "cli/flags.h"
 #include "cli/manage_commands.h"
+#include "cli/project_check.h"
+#include "cli/catalog_commands.h"
 #include "dram/server.h"
 
 using dram::cli::Flags;
@@ -36,6 +38,8 @@ Usage:
                              refresh, rollback) through its admin port
   dram alias COMMAND ...     list, get, set or delete aliases on a running server
   dram query NAME SQL        run a read-only query on a database or alias of a running server
+  dram apply DIR --catalog URI   validate DIR, show the diff, commit it to the catalog in a store
+  dram catalog COMMAND ...   log, show, diff, restore, verify, gc, export, import, checkout
   dram version               print the version
   dram COMMAND --help        help for one command
 )";
@@ -144,27 +148,7 @@ int Validate(const Flags& flags) {
   if (flags.positional.size() != 1) return std::fputs("dram validate: expected one project directory\n", stderr), 2;
   dram::common::SetMinLogLevel(dram::common::LogLevel::kWarn);
   dram::common::Diagnostics diagnostics;
-  dram::api::ProjectSpec project = dram::api::LoadProject(flags.positional[0], diagnostics);
-  // The schema checks run on every dataset and endpoint that parsed, even when others did not,
-  // so one run lists every problem.
-  {
-    for (const auto& dataset : project.datasets) {
-      auto views = dram::database::DatasetManager::OpenSourceViews(dataset);
-      if (views.status().code() == dram::StatusCode::kUnimplemented) {
-        std::fprintf(stderr, "note: %s: data is in a remote store; its schema is checked when the server loads it\n",
-                     dataset.name.c_str());
-        continue;
-      }
-      if (!views.ok()) {
-        diagnostics.Add(dataset.file, 1, 1, "cannot read the data: " + views.status().message());
-        continue;
-      }
-      for (const auto& endpoint : project.endpoints) {
-        bool has_table = !endpoint.table.empty() || !endpoint.sql.empty();
-        if (endpoint.dataset == dataset.name && has_table) dram::api::CompiledEndpoint::Compile(endpoint, **views, diagnostics);
-      }
-    }
-  }
+  dram::api::ProjectSpec project = dram::cli::CheckProject(flags.positional[0], diagnostics);
   if (!diagnostics.empty()) {
     std::fputs(diagnostics.ToString().c_str(), stderr);
     std::fprintf(stderr, "%zu problem%s found\n", diagnostics.size(), diagnostics.size() == 1 ? "" : "s");
@@ -287,6 +271,8 @@ int main(int argc, char** argv) {
     return Serve(flags);
   }
   if (command == "keys") return Keys(argc, argv);
+  if (command == "apply") return dram::cli::ApplyCommand(argc, argv);
+  if (command == "catalog") return dram::cli::CatalogCommand(argc, argv);
   if (command == "db") return dram::cli::DbCommand(argc, argv);
   if (command == "alias") return dram::cli::AliasCommand(argc, argv);
   if (command == "query") return dram::cli::QueryCommand(argc, argv);

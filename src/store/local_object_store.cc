@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/failpoint.h"
 #include "common/sha256.h"
 
 namespace dram::store {
@@ -107,7 +108,9 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, const std::stri
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
   if (ec) return Unavailable("cannot create directory", target.parent_path().string());
+  common::Failpoint("store.put.before_write");
   ASSIGN_OR_RETURN(std::string temp, WriteTemp(target, bytes));
+  common::Failpoint("store.put.after_write");
   if (options.if_absent) {
     // link() fails with EEXIST when the name exists: the create-only check and the write are one
     // atomic step, even across processes.
@@ -133,7 +136,9 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, const std::stri
       return Unavailable("cannot publish object", key);
     }
   }
+  common::Failpoint("store.put.after_rename");
   RETURN_IF_ERROR(SyncDirectory(target.parent_path()));
+  common::Failpoint("store.put.after_sync");
   struct stat info {};
   if (::stat(target.c_str(), &info) != 0) return Unavailable("cannot stat a published object", key);
   return ObjectInfo{key, static_cast<int64_t>(info.st_size), EtagOf(info), MtimeMs(info)};

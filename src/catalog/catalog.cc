@@ -1,0 +1,170 @@
+#include "catalog/catalog.h"
+
+#include <future>
+#include <set>
+
+#include "common/civil_time.h"
+#include "common/failpoint.h"
+
+namespace dram::catalog {
+
+struct Catalog::Pending {
+  const Edit* edit;
+  std::string message;
+  std::promise<Result<int64_t>> done;
+};
+
+Result<bool> Catalog::HasNewerThan(int64_t known) const {
+  auto head = store_.Head(CatalogLog::KeyOf(known + 1));
+  if (head.ok()) return true;
+  if (head.status().code() == StatusCode::kNotFound) return false;
+  return head.status();
+}
+
+Result<CatalogDocument> Catalog::Read(int64_t version) const {
+  if (version == 0) return CatalogDocument{};
+  ASSIGN_OR_RETURN(std::string text, log_.Read(version));
+  return CatalogDocument::Parse(text);
+}
+
+Result<std::vector<VersionInfo>> Catalog::History() const {
+  ASSIGN_OR_RETURN(std::vector<int64_t> versions, log_.Versions());
+  std::vector<VersionInfo> history;
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    auto document = Read(*it);
+    if (!document.ok() && document.status().code() == StatusCode::kNotFound) continue;  // collected meanwhile
+    if (!document.ok()) return document.status();
+    history.push_back({*it, document->message, document->created_at});
+  }
+  return history;
+}
+
+Result<int64_t> Catalog::Update(const Edit& edit, std::string message) {
+  Pending pending{&edit, std::move(message), {}};
+  auto done = pending.done.get_future();
+  {
+    std::unique_lock lock(mu_);
+    queue_.push_back(&pending);
+    if (committing_) {
+      lock.unlock();
+      return done.get();
+    }
+    committing_ = true;
+  }
+  // This caller commits for everyone queued, batch after batch, until the queue is empty.
+  for (;;) {
+    std::vector<Pending*> batch;
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) {
+        committing_ = false;
+        break;
+      }
+      batch.assign(queue_.begin(), queue_.end());
+      queue_.clear();
+    }
+    CommitBatch(batch);
+  }
+  return done.get();
+}
+
+void Catalog::CommitBatch(const std::vector<Pending*>& batch) {
+  std::vector<Status> outcomes(batch.size());
+  bool changed = false;
+  int64_t unchanged_version = 0;
+  auto committed = log_.Commit([&](const std::string& current_text, int64_t current_version) -> Result<std::string> {
+    CatalogDocument current;
+    if (!current_text.empty()) {
+      ASSIGN_OR_RETURN(current, CatalogDocument::Parse(current_text));
+    }
+    CatalogDocument next = current;
+    std::string message;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      CatalogDocument edited = next;
+      outcomes[i] = (*batch[i]->edit)(edited);
+      if (!outcomes[i].ok()) continue;  // this edit fails alone; the others still commit
+      next = std::move(edited);
+      if (!batch[i]->message.empty()) message += (message.empty() ? "" : "; ") + batch[i]->message;
+    }
+    changed = !next.SameContent(current) || current_version == 0;
+    unchanged_version = current_version;
+    if (!changed) return FailedPrecondition("nothing to commit");
+    next.message = message;
+    next.created_at = common::IsoTimeOf(std::chrono::system_clock::now());
+    return next.Serialize();
+  });
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!outcomes[i].ok()) {
+      batch[i]->done.set_value(outcomes[i]);
+    } else if (!changed) {
+      batch[i]->done.set_value(unchanged_version);
+    } else {
+      batch[i]->done.set_value(committed);
+    }
+  }
+}
+
+Result<int64_t> Catalog::Restore(int64_t version) {
+  ASSIGN_OR_RETURN(CatalogDocument old, Read(version));
+  RETURN_IF_ERROR(Verify(version));
+  return Update(
+      [&](CatalogDocument& document) {
+        document.files = old.files;
+        document.data = old.data;
+        document.runtime = old.runtime;
+        return Status::Ok();
+      },
+      "restore " + std::to_string(version));
+}
+
+Status Catalog::Verify(int64_t version) const {
+  ASSIGN_OR_RETURN(CatalogDocument document, Read(version));
+  for (const auto& [path, ref] : document.data) {
+    auto head = store_.Head(DataKey(ref.sha256));
+    if (!head.ok() && head.status().code() == StatusCode::kNotFound) {
+      return DataLoss("version " + std::to_string(version) + " references a missing data object", path);
+    }
+    if (!head.ok()) return head.status();
+    if (head->size != ref.size) return DataLoss("data object has the wrong size", path);
+  }
+  return Status::Ok();
+}
+
+Result<CollectReport> Catalog::Collect(size_t keep_versions, std::chrono::milliseconds grace) {
+  keep_versions = std::max<size_t>(keep_versions, 1);
+  CollectReport report;
+  ASSIGN_OR_RETURN(std::vector<int64_t> versions, log_.Versions());
+  size_t drop = versions.size() > keep_versions ? versions.size() - keep_versions : 0;
+  // Oldest first: a crash part way leaves a shorter history, never a gap before the newest.
+  for (size_t i = 0; i < drop; ++i) {
+    RETURN_IF_ERROR(store_.Delete(CatalogLog::KeyOf(versions[i])));
+    common::Failpoint("gc.after_delete_version");
+    ++report.versions_deleted;
+  }
+  // What the retained versions reference, read after the deletes: a version committed meanwhile
+  // is newer than all of them and is read here too.
+  std::set<std::string> referenced;
+  ASSIGN_OR_RETURN(versions, log_.Versions());
+  for (int64_t version : versions) {
+    auto document = Read(version);
+    if (!document.ok()) return document.status();
+    for (const auto& [path, ref] : document->data) referenced.insert(ref.sha256);
+  }
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  std::string token;
+  do {
+    ASSIGN_OR_RETURN(store::ListResult page, store_.List("_data/", "", token, 1000));
+    for (const auto& object : page.objects) {
+      std::string sha = object.key.substr(6);
+      if (referenced.contains(sha) || object.modified_ms > now_ms - grace.count()) continue;
+      RETURN_IF_ERROR(store_.Delete(object.key));
+      ++report.objects_deleted;
+      report.bytes_freed += object.size;
+    }
+    token = page.continuation;
+  } while (!token.empty());
+  return report;
+}
+
+}  // namespace dram::catalog

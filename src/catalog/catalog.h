@@ -1,0 +1,75 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog_document.h"
+#include "catalog/catalog_log.h"
+#include "store/object_store.h"
+
+namespace dram::catalog {
+
+struct VersionInfo {
+  int64_t version = 0;
+  std::string message;
+  std::string created_at;
+};
+
+struct CollectReport {
+  int versions_deleted = 0;
+  int objects_deleted = 0;
+  int64_t bytes_freed = 0;
+};
+
+// The operations on a catalog root (what `dram apply`, `dram catalog …` and the admin API do):
+// read versions, commit edits, restore, check and collect garbage. Edits made concurrently in one
+// process are batched into one commit (the write coalescer): the first caller commits what has
+// queued while the others wait, so N admins clicking at once cost one round of store writes, not
+// N racing ones. Edits from other processes race through CatalogLog's compare-and-swap.
+// Thread-safe.
+class Catalog {
+ public:
+  explicit Catalog(store::ObjectStore& store, CatalogLog::Options options = {}) : store_(store), log_(store, options) {}
+
+  store::ObjectStore& store() { return store_; }
+  Result<int64_t> Latest() const { return log_.Latest(); }
+  // True when a version newer than `known` exists: one HEAD, for cheap polling.
+  Result<bool> HasNewerThan(int64_t known) const;
+  // The document of one version (0: an empty catalog). NotFound when there is no such version.
+  Result<CatalogDocument> Read(int64_t version) const;
+  // Every retained version, newest first.
+  Result<std::vector<VersionInfo>> History() const;
+
+  // Changes the newest document and commits it as the next version. `edit` may be called more
+  // than once (again after a lost race, on the newer document); it must only derive the change
+  // from what it is given. Returns the version that holds the change; when the edit leaves the
+  // content as it was, nothing is committed and the newest version is returned.
+  using Edit = std::function<Status(CatalogDocument&)>;
+  Result<int64_t> Update(const Edit& edit, std::string message);
+  // Commits a new version whose content equals `version`'s.
+  Result<int64_t> Restore(int64_t version);
+
+  // Every data object `version` references exists with its recorded size.
+  Status Verify(int64_t version) const;
+  // Deletes all but the newest `keep_versions` versions (at least 1), then every data object no
+  // remaining version references and that is older than `grace` (an apply uploads its data
+  // before it commits, so a fresh unreferenced object may be about to be referenced).
+  Result<CollectReport> Collect(size_t keep_versions, std::chrono::milliseconds grace);
+
+ private:
+  struct Pending;
+  void CommitBatch(const std::vector<Pending*>& batch);
+
+  store::ObjectStore& store_;
+  CatalogLog log_;
+  std::mutex mu_;
+  std::deque<Pending*> queue_;  // GUARDED_BY(mu_)
+  bool committing_ = false;     // GUARDED_BY(mu_): a caller is committing the queue
+};
+
+}  // namespace dram::catalog
