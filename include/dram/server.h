@@ -14,6 +14,13 @@ struct ServerOverrides {
   std::string listen;        // HOST:PORT of the API port (port 0: any free port)
   std::string admin_listen;  // HOST:PORT of the admin port
   std::string cache_dir;     // where dataset snapshots are materialized
+  int64_t poll_interval_ms = 0;  // following a catalog: how often to look for a newer version (0: dram.yml's)
+};
+
+// What a server following a catalog may do to it.
+enum class CatalogRole {
+  kReader,  // never writes to the store: runtime changes and catalog writes are refused
+  kWriter,  // commits runtime changes (databases, aliases) and restores through the admin API
 };
 
 // A dram server for one project directory: datasets, endpoints, API and admin ports.
@@ -25,6 +32,13 @@ class Server {
 
   // Errors: InvalidArgument with every problem of the project, one per line as file:line:col.
   static Result<std::unique_ptr<Server>> Create(const std::string& project_dir, const ServerOverrides& overrides);
+  // A server whose whole state comes from the catalog at `uri` (a directory, s3://bucket/prefix,
+  // gs://bucket/prefix; credentials from the environment): it serves the newest version, polls for
+  // newer ones and switches to each once it is loaded (blue-green), keeping the old on failure.
+  // Errors: Unavailable when the catalog cannot be read, InvalidArgument when its newest version
+  // has errors (every one listed).
+  static Result<std::unique_ptr<Server>> CreateFromCatalog(const std::string& uri, const ServerOverrides& overrides,
+                                                           CatalogRole role);
 
   // Adds an endpoint implemented in C++. Call before Start().
   // Errors: InvalidArgument for a bad declaration, AlreadyExists for a taken route.

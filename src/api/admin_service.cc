@@ -48,10 +48,11 @@ bool TokenMatches(std::string_view header, const std::string& token) {
 
 }  // namespace
 
-AdminService::AdminService(database::DatasetManager& datasets, ApiService& api, ResponseCache& cache,
-                           MetricsRegistry& metrics, std::string admin_token, std::chrono::milliseconds query_timeout)
+AdminService::AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
+                           std::string admin_token, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog,
+                           bool read_only)
     : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), admin_token_(std::move(admin_token)),
-      databases_(datasets, query_timeout),
+      databases_(std::move(datasets), query_timeout, read_only), catalog_(catalog),
       started_(std::chrono::steady_clock::now()) {}
 
 AdminService::~AdminService() { background_.join(); }
@@ -59,13 +60,14 @@ AdminService::~AdminService() { background_.join(); }
 void AdminService::Handle(http::Request request, http::Responder responder) {
   const std::string& path = request.path;
   if (request.method == "POST" && path.rfind("/datasets/", 0) == 0) return Manage(request, std::move(responder));
-  if (path.starts_with("/databases") || path.starts_with("/aliases") || path == "/query") {
+  if (path.starts_with("/databases") || path.starts_with("/aliases") || path == "/query" || path.starts_with("/catalog")) {
     // Management (and reading data through /query) needs the admin token when one is set.
     if (!admin_token_.empty() && !TokenMatches(request.Header("authorization"), admin_token_)) {
       Audit("admin_auth_failure", request.path, request.remote_address, "");
       return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
     }
     if (request.method != "GET" && request.method != "HEAD") Audit("admin_" + request.method, request.path, request.remote_address, "");
+    if (catalog_ && catalog_->Handle(request, responder)) return;
     if (databases_.Handle(request, responder)) return;
     return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
   }
@@ -88,7 +90,7 @@ void AdminService::Handle(http::Request request, http::Responder responder) {
 http::Response AdminService::Ready() const {
   bool ready = true;
   json::object datasets;
-  for (const auto& status : datasets_.Statuses()) {
+  for (const auto& status : datasets_()->Statuses()) {
     datasets[status.name] = status.current ? "ready" : "loading";
     ready = ready && status.current != nullptr;
   }
@@ -97,7 +99,7 @@ http::Response AdminService::Ready() const {
 
 http::Response AdminService::Status() const {
   json::array datasets;
-  for (const auto& status : datasets_.Statuses()) {
+  for (const auto& status : datasets_()->Statuses()) {
     json::object entry{{"name", status.name},
                        {"ready", status.current != nullptr},
                        {"loads_ok", status.loads_ok},
@@ -118,11 +120,13 @@ http::Response AdminService::Status() const {
                          {"snapshot_id", route.snapshot ? route.snapshot->id() : ""}});
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
-  return JsonResponse(200, {{"uptime_seconds", uptime},
+  json::object body{{"uptime_seconds", uptime},
                             {"datasets", std::move(datasets)},
                             {"endpoints", std::move(endpoints)},
                             {"cache", {{"entries", cache_.entries()}, {"bytes", cache_.bytes()}, {"max_bytes", cache_.max_bytes()},
-                                       {"hits", cache_.hits()}, {"misses", cache_.misses()}}}});
+                                       {"hits", cache_.hits()}, {"misses", cache_.misses()}}}};
+  if (catalog_) body["catalog"] = catalog_->StatusJson();
+  return JsonResponse(200, std::move(body));
 }
 
 http::Response AdminService::Metrics() const {
@@ -133,7 +137,7 @@ http::Response AdminService::Metrics() const {
   auto gauge = [&](const char* name, const char* help, const char* type) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   };
-  auto statuses = datasets_.Statuses();
+  auto statuses = datasets_()->Statuses();
   gauge("dram_pool_connections_in_use", "Pooled DuckDB connections lent out, per dataset.", "gauge");
   for (const auto& s : statuses) {
     if (s.current) out += "dram_pool_connections_in_use{dataset=\"" + s.name + "\"} " + std::to_string(s.current->pool().in_use()) + "\n";
@@ -167,6 +171,7 @@ http::Response AdminService::Metrics() const {
   out += "dram_cache_bytes " + std::to_string(cache_.bytes()) + "\n";
   gauge("dram_cache_entries", "Entries in the response cache.", "gauge");
   out += "dram_cache_entries " + std::to_string(cache_.entries()) + "\n";
+  if (catalog_) catalog_->AppendMetrics(out);
   response.compressible = true;
   return response;
 }
@@ -186,12 +191,12 @@ void AdminService::Manage(const http::Request& request, http::Responder responde
   bool force = request.query.find("force=true") != std::string::npos;
   boost::asio::post(background_, [this, name, action, force, remote = request.remote_address, path = request.path,
                                    responder = std::move(responder)] {
-    dram::Status status = action == "refresh" ? datasets_.Refresh(name, force) : datasets_.Rollback(name);
+    dram::Status status = action == "refresh" ? datasets_()->Refresh(name, force) : datasets_()->Rollback(name);
     Audit("admin_" + action, path, remote, status.ok() ? "ok" : std::string(StatusCodeName(status.code())));
     if (!status.ok()) {
       return responder(OperationFailedResponse(status));
     }
-    auto current = datasets_.Current(name);
+    auto current = datasets_()->Current(name);
     responder(JsonResponse(200, {{"dataset", name}, {"action", action}, {"snapshot_id", current ? current->id() : ""}}));
   });
 }

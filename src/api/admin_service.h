@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/api_service.h"
+#include "api/catalog_admin.h"
 #include "api/database_admin.h"
 #include "api/metrics.h"
 #include "api/response_cache.h"
@@ -20,8 +21,10 @@ namespace dram::api {
 // Slow work (refresh) runs on its own thread, never on an IO thread. Thread-safe.
 class AdminService : public http::Handler {
  public:
-  AdminService(database::DatasetManager& datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
-               std::string admin_token, std::chrono::milliseconds query_timeout);
+  // `catalog` (may be null): the /catalog routes of a server following a catalog in a store.
+  AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
+               std::string admin_token, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog = nullptr,
+               bool read_only = false);
   ~AdminService() override;
   void Handle(http::Request request, http::Responder responder) override;
 
@@ -31,12 +34,13 @@ class AdminService : public http::Handler {
   http::Response Metrics() const;
   void Manage(const http::Request& request, http::Responder responder);
 
-  database::DatasetManager& datasets_;
+  ManagerSource datasets_;
   ApiService& api_;
   ResponseCache& cache_;
   MetricsRegistry& metrics_;
   std::string admin_token_;
   DatabaseAdmin databases_;
+  CatalogAdmin* catalog_;
   std::chrono::steady_clock::time_point started_;
   boost::asio::thread_pool background_{1};
 };

@@ -106,10 +106,9 @@ struct ApiService::Call {
   bool admitted = false;
 };
 
-ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics,
-                       const auth::Authenticator* authenticator)
+ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics)
     : options_(options), cache_(cache), metrics_(metrics), state_(std::make_shared<const ServingState>()),
-      workers_(static_cast<size_t>(std::max(1, options.workers))), authenticator_(authenticator),
+      workers_(static_cast<size_t>(std::max(1, options.workers))),
       watchdog_work_(boost::asio::make_work_guard(watchdog_)) {
   watchdog_thread_ = std::thread([this] { watchdog_.run(); });
   std::random_device random;
@@ -206,16 +205,18 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   }
   // Authenticate before routing: without valid credentials every path answers the same 401, so
   // the set of endpoints cannot be probed.
+  // The routing table and the authenticator are one published state: a reload that changes
+  // keys and endpoints switches both at once.
+  std::shared_ptr<const ServingState> state = state_.load();
   auth::Principal principal;
-  if (authenticator_) {
-    auto authenticated = authenticator_->Authenticate(request.Header("authorization"), request.Header("x-api-key"));
+  if (state->authenticator) {
+    auto authenticated = state->authenticator->Authenticate(request.Header("authorization"), request.Header("x-api-key"));
     if (!authenticated.ok()) {
       Audit("auth_failure", request.path, request.remote_address, authenticated.status().message());
       return fail(authenticated.status());
     }
     principal = std::move(authenticated).value();
   }
-  std::shared_ptr<const ServingState> state = state_.load();
   auto found = state->routes.find(request.path);
   // Forbidden and missing are the same answer.
   if (found == state->routes.end() || !principal.MayCall(found->second.name) ||

@@ -37,8 +37,7 @@ struct ApiOptions {
 // cache on the IO thread, and runs queries on its worker threads. Thread-safe.
 class ApiService : public http::Handler {
  public:
-  // `authenticator` may be null (auth mode none); it must outlive the service.
-  ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, const auth::Authenticator* authenticator);
+  ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics);
   ~ApiService() override;
 
   void Handle(http::Request request, http::Responder responder) override;
@@ -69,7 +68,6 @@ class ApiService : public http::Handler {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> request_counter_{0};
   std::string request_id_prefix_;
-  const auth::Authenticator* authenticator_;
   auth::RateLimiter rate_limiter_;
   std::mutex tenant_mu_;
   std::unordered_map<std::string, int64_t> tenant_in_flight_;  // GUARDED_BY(tenant_mu_)

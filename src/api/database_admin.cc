@@ -99,8 +99,8 @@ http::Response OperationFailedResponse(const Status& status) {
                                                                       {"message", status.message()}}}}));
 }
 
-DatabaseAdmin::DatabaseAdmin(database::DatasetManager& datasets, std::chrono::milliseconds query_timeout)
-    : datasets_(datasets), query_timeout_(query_timeout) {}
+DatabaseAdmin::DatabaseAdmin(ManagerSource datasets, std::chrono::milliseconds query_timeout, bool read_only)
+    : datasets_(std::move(datasets)), query_timeout_(query_timeout), read_only_(read_only) {}
 
 DatabaseAdmin::~DatabaseAdmin() { background_.join(); }
 
@@ -109,6 +109,13 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
   const std::string& method = request.method;
   if (path == "/query" && method == "POST") {
     Query(request, std::move(responder));
+    return true;
+  }
+  if (read_only_ && method != "GET" && method != "HEAD" && (path.starts_with("/databases") || path.starts_with("/aliases"))) {
+    responder(JsonBodyResponse(403, json::serialize(json::object{
+                                        {"error", {{"code", "read_only"},
+                                                   {"message", "this member is a reader (--role reader): change databases "
+                                                               "and aliases on a writer"}}}})));
     return true;
   }
   if (path == "/aliases" || path.starts_with("/aliases/")) {
@@ -128,7 +135,7 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
   }
   if (path == "/databases" && (method == "GET" || method == "HEAD")) {
     json::array list;
-    for (const auto& status : datasets_.Statuses()) list.push_back(StatsJson(status));
+    for (const auto& status : datasets_()->Statuses()) list.push_back(StatsJson(status));
     responder(JsonBodyResponse(200, json::serialize(json::object{{"databases", std::move(list)}})));
     return true;
   }
@@ -138,13 +145,13 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
   std::string name = rest.substr(0, slash);
   std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
   if (action.empty() && (method == "GET" || method == "HEAD")) {
-    auto status = datasets_.StatusOf(name);
+    auto status = datasets_()->StatusOf(name);
     if (!status.ok()) return responder(OperationFailedResponse(status.status())), true;
     responder(JsonBodyResponse(200, json::serialize(StatsJson(*status))));
     return true;
   }
   if (action == "versions" && method == "GET") {
-    auto status = datasets_.StatusOf(name);
+    auto status = datasets_()->StatusOf(name);
     if (!status.ok()) return responder(OperationFailedResponse(status.status())), true;
     json::array versions;
     if (status->current) versions.push_back({{"snapshot", status->current->id()}, {"role", "current"},
@@ -164,12 +171,13 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
   if (remove || ((action == "refresh" || action == "rollback") && method == "POST")) {
     const bool force = QueryFlag(request.query, "force");
     boost::asio::post(background_, [this, name, action, remove, force, responder = std::move(responder)] {
-      dram::Status status = remove ? datasets_.Remove(name, force)
-                            : action == "refresh" ? datasets_.Refresh(name, force)
-                                                  : datasets_.Rollback(name);
+      auto datasets = datasets_();
+      dram::Status status = remove ? datasets->Remove(name, force)
+                            : action == "refresh" ? datasets->Refresh(name, force)
+                                                  : datasets->Rollback(name);
       if (!status.ok()) return responder(OperationFailedResponse(status));
       if (remove) return responder(JsonBodyResponse(200, json::serialize(json::object{{"deleted", name}})));
-      auto current = datasets_.Current(name);
+      auto current = datasets->Current(name);
       responder(JsonBodyResponse(200, json::serialize(json::object{
                                           {"database", name}, {"dataset", name}, {"action", action},
                                           {"snapshot_id", current ? current->id() : ""}})));
@@ -247,9 +255,10 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
   }
   boost::asio::post(background_, [this, spec = std::move(spec), responder = std::move(responder)]() mutable {
     std::string name = spec.name;
-    dram::Status status = datasets_.Add(std::move(spec));
+    auto datasets = datasets_();
+    dram::Status status = datasets->Add(std::move(spec));
     if (!status.ok()) return responder(OperationFailedResponse(status));
-    auto stats = datasets_.StatusOf(name);
+    auto stats = datasets->StatusOf(name);
     if (!stats.ok()) return responder(OperationFailedResponse(stats.status()));
     responder(JsonBodyResponse(201, json::serialize(StatsJson(*stats))));
   });
@@ -262,14 +271,14 @@ http::Response DatabaseAdmin::Aliases(const http::Request& request, const std::s
   if (alias.empty()) {
     if (request.method != "GET" && request.method != "HEAD") return MakeErrorResponse(NotFound("no such admin route"), "admin");
     json::array list;
-    for (const auto& info : datasets_.Aliases()) list.push_back(describe(info));
+    for (const auto& info : datasets_()->Aliases()) list.push_back(describe(info));
     return JsonBodyResponse(200, json::serialize(json::object{{"aliases", std::move(list)}}));
   }
   if (request.method == "GET" || request.method == "HEAD") {
-    for (const auto& info : datasets_.Aliases()) {
+    for (const auto& info : datasets_()->Aliases()) {
       if (info.name == alias) {
         json::object out = describe(info);
-        auto snapshot = datasets_.Current(alias);
+        auto snapshot = datasets_()->Current(alias);
         out["snapshot"] = snapshot ? snapshot->id() : "";
         return JsonBodyResponse(200, json::serialize(out));
       }
@@ -277,7 +286,7 @@ http::Response DatabaseAdmin::Aliases(const http::Request& request, const std::s
     return MakeErrorResponse(NotFound("unknown alias", alias), "admin");
   }
   if (request.method == "DELETE") {
-    dram::Status status = datasets_.DeleteAlias(alias, QueryFlag(request.query, "force"));
+    dram::Status status = datasets_()->DeleteAlias(alias, QueryFlag(request.query, "force"));
     if (!status.ok()) return OperationFailedResponse(status);
     return JsonBodyResponse(200, json::serialize(json::object{{"deleted", alias}}));
   }
@@ -292,9 +301,10 @@ http::Response DatabaseAdmin::Aliases(const http::Request& request, const std::s
     size_t at = text.find('@');
     std::string database = text.substr(0, at);
     std::string pinned = at == std::string::npos ? "" : text.substr(at + 1);
-    dram::Status status = datasets_.SetAlias(alias, database, pinned);
+    auto datasets = datasets_();
+    dram::Status status = datasets->SetAlias(alias, database, pinned);
     if (!status.ok()) return OperationFailedResponse(status);
-    auto snapshot = datasets_.Current(alias);
+    auto snapshot = datasets->Current(alias);
     return JsonBodyResponse(200, json::serialize(json::object{{"alias", alias}, {"database", database}, {"pinned", pinned},
                                                               {"snapshot", snapshot ? snapshot->id() : ""}}));
   }
@@ -316,7 +326,7 @@ void DatabaseAdmin::Query(const http::Request& request, http::Responder responde
     return responder(MakeErrorResponse(InvalidArgument("body must be {\"database\", \"sql\", \"format\": json|csv}"), "admin"));
   }
   if (format != "json" && format != "csv") return responder(MakeErrorResponse(InvalidArgument("format must be json or csv"), "admin"));
-  auto snapshot = datasets_.Current(name);
+  auto snapshot = datasets_()->Current(name);
   if (!snapshot) return responder(MakeErrorResponse(NotFound("unknown or not loaded database", name), "admin"));
   boost::asio::post(background_, [this, snapshot, sql, format, responder = std::move(responder)] {
     // The snapshot is opened read-only: a statement that writes fails in DuckDB itself.

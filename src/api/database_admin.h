@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "database/dataset_manager.h"
@@ -22,9 +24,13 @@ namespace dram::api {
 //   GET    /aliases, GET|PUT|DELETE /aliases/{alias}   PUT body {"target":"db[@snapshot]"}
 //   POST   /query                          {"database","sql","format":"json|csv"} read-only
 // Slow operations run on their own threads, never on the IO thread. Thread-safe.
+// The dataset manager serving now (a catalog reload replaces it), kept alive while in use.
+using ManagerSource = std::function<std::shared_ptr<database::DatasetManager>()>;
+
 class DatabaseAdmin {
  public:
-  explicit DatabaseAdmin(database::DatasetManager& datasets, std::chrono::milliseconds query_timeout);
+  // `read_only`: a reader member, which never changes the catalog: only reads and /query.
+  DatabaseAdmin(ManagerSource datasets, std::chrono::milliseconds query_timeout, bool read_only = false);
   ~DatabaseAdmin();
   // True when the request is one of the routes above (and has been answered).
   bool Handle(http::Request& request, http::Responder& responder);
@@ -34,8 +40,9 @@ class DatabaseAdmin {
   void Query(const http::Request& request, http::Responder responder);
   http::Response Aliases(const http::Request& request, const std::string& alias);
 
-  database::DatasetManager& datasets_;
+  ManagerSource datasets_;
   const std::chrono::milliseconds query_timeout_;
+  const bool read_only_;
   boost::asio::thread_pool background_{2};
 };
 

@@ -7,7 +7,11 @@
 #include <fstream>
 
 #include "api/code_endpoint_support.h"
+#include "catalog/project_tree.h"
+#include "common/civil_time.h"
+#include "common/json_text.h"
 #include "common/log.h"
+#include "store/store_uri.h"
 
 namespace dram::api {
 
@@ -42,20 +46,22 @@ http::ServerOptions HttpOptions(const ServerSettings& settings, const std::strin
 
 }  // namespace
 
-ServerImpl::ServerImpl(ProjectSpec project)
-    : project_(std::move(project)), cache_(static_cast<size_t>(project_.settings.cache_max_bytes)) {
+void ApplyServingOverrides(ServerSettings& settings, const ServerOverrides& overrides) {
+  if (!overrides.listen.empty()) settings.listen = overrides.listen;
+  if (!overrides.admin_listen.empty()) settings.admin_listen = overrides.admin_listen;
+  if (!overrides.cache_dir.empty()) settings.cache_dir = std::filesystem::absolute(overrides.cache_dir).string();
+  if (overrides.poll_interval_ms > 0) settings.catalog_poll_ms = overrides.poll_interval_ms;
+}
+
+ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follow)
+    : project_(std::move(project)), cache_(static_cast<size_t>(project_.settings.cache_max_bytes)),
+      follow_(std::move(follow)) {
   const ServerSettings& settings = project_.settings;
-  auto authenticator = auth::Authenticator::Create(settings.auth);
-  if (authenticator.ok()) {
-    authenticator_ = std::move(authenticator).value();
-  } else {
-    auth_error_ = authenticator.status().message();
-  }
   ApiOptions api_options;
   // Enough workers to keep every dataset's pool busy; more would only queue on the pools.
   constexpr int64_t kMaxWorkers = 256;
-  api_options.workers = static_cast<int>(
-      std::min<int64_t>(kMaxWorkers, settings.pool_size * std::max<int64_t>(1, static_cast<int64_t>(project_.datasets.size()))));
+  api_options.workers = static_cast<int>(std::min<int64_t>(
+      kMaxWorkers, settings.pool_size * std::max<int64_t>(follow_ ? 4 : 1, static_cast<int64_t>(project_.datasets.size()))));
   api_options.queue_timeout_ms = settings.queue_timeout_ms;
   api_options.max_in_flight = settings.max_in_flight > 0 ? settings.max_in_flight : settings.pool_size * 64;
   api_options.max_in_flight_per_tenant = settings.max_in_flight_per_tenant;
@@ -63,30 +69,105 @@ ServerImpl::ServerImpl(ProjectSpec project)
   api_options.rate_per_tenant = settings.rate_per_tenant;
   api_options.rate_burst = settings.rate_burst;
   api_options.query_timeout_ms = settings.query_timeout_ms;
-  api_ = std::make_unique<ApiService>(api_options, cache_, metrics_, authenticator_.get());
+  api_ = std::make_unique<ApiService>(api_options, cache_, metrics_);
+  const char* token = std::getenv(settings.admin_token_env.c_str());
+  std::string admin_token = token ? token : "";
+  if (follow_) {
+    catalog_ = std::make_unique<catalog::Catalog>(*follow_->store);
+    follow_status_.root = follow_->root;
+    follow_status_.writer = follow_->writer;
+    follow_status_.serving_version = follow_status_.latest_seen = follow_->version;
+    catalog_admin_ = std::make_unique<CatalogAdmin>(
+        *catalog_, follow_->writer, !admin_token.empty(), [this] { return FollowStatus(); },
+        [this] {
+          std::lock_guard lock(follow_mu_);
+          poll_now_ = true;
+          follow_cv_.notify_all();
+        });
+  }
+  admin_ = std::make_unique<AdminService>(
+      [this] {
+        auto generation = Live();
+        return std::shared_ptr<database::DatasetManager>(generation, generation->datasets.get());
+      },
+      *api_, cache_, metrics_, admin_token,
+      std::chrono::milliseconds(settings.query_timeout_ms > 0 ? settings.query_timeout_ms : 30'000), catalog_admin_.get(),
+      follow_ && !follow_->writer);
+}
+
+ServerImpl::~ServerImpl() {
+  Stop();
+  // The generation's threads call back into this object: stop them before the members go.
+  std::lock_guard lock(live_mu_);
+  live_.reset();
+}
+
+Result<std::shared_ptr<ServerImpl::Generation>> ServerImpl::MakeGeneration(ProjectSpec project, int64_t version,
+                                                                           catalog::CatalogDocument document) {
+  auto generation = std::make_shared<Generation>();
+  Generation* g = generation.get();
+  generation->catalog_version = version;
+  generation->document = std::move(document);
+  generation->project = std::move(project);
+  for (const auto& spec : library_endpoints_) {
+    bool taken = false;
+    for (const auto& existing : generation->project.endpoints) taken = taken || (existing.name == spec.name && existing.version == spec.version);
+    if (!taken) generation->project.endpoints.push_back(spec);
+  }
+  const ServerSettings& settings = generation->project.settings;
+  ASSIGN_OR_RETURN(auto authenticator, auth::Authenticator::Create(settings.auth));
+  generation->authenticator = std::move(authenticator);
   database::ManagerOptions manager_options;
   manager_options.cache_dir = settings.cache_dir;
   manager_options.engine.threads = settings.engine_threads;
   manager_options.engine.memory_limit = settings.memory_limit;
   manager_options.pool_size = static_cast<size_t>(settings.pool_size);
-  datasets_ = std::make_unique<database::DatasetManager>(
-      manager_options, project_.datasets,
-      [this](const database::DatasetSpec& spec, const database::Snapshot& snapshot) { return Validate(spec, snapshot); },
-      [this](const std::string& dataset) { OnSwap(dataset); }, project_.aliases,
-      [this](const std::string& name) {
+  if (follow_) {
+    manager_options.load_runtime_state = [g] {
+      std::lock_guard lock(g->mu);
+      return g->document.runtime;
+    };
+    manager_options.save_runtime_state = [this, g](const std::string& mine) { return SaveRuntime(*g, mine); };
+  }
+  generation->datasets = std::make_unique<database::DatasetManager>(
+      manager_options, generation->project.datasets,
+      [this, g](const database::DatasetSpec& spec, const database::Snapshot& snapshot) { return Validate(*g, spec, snapshot); },
+      [this, g](const std::string& dataset) { OnSwap(*g, dataset); }, generation->project.aliases,
+      [g](const std::string& name) {
         std::vector<std::string> users;
-        std::lock_guard lock(mu_);
-        for (const auto& endpoint : project_.endpoints) {
+        for (const auto& endpoint : g->project.endpoints) {
           if (endpoint.dataset == name) users.push_back("/v" + std::to_string(endpoint.version) + "/" + endpoint.name);
         }
         return users;
       });
-  const char* token = std::getenv(settings.admin_token_env.c_str());
-  admin_ = std::make_unique<AdminService>(*datasets_, *api_, cache_, metrics_, token ? token : "",
-                                          std::chrono::milliseconds(settings.query_timeout_ms > 0 ? settings.query_timeout_ms : 30'000));
+  return generation;
 }
 
-ServerImpl::~ServerImpl() { Stop(); }
+// A runtime change (database added, alias set) is committed as the difference it makes, merged
+// into the newest version: a concurrent change on another member to other names is kept.
+Status ServerImpl::SaveRuntime(Generation& generation, const std::string& mine) {
+  if (!follow_->writer) return FailedPrecondition("this member is a reader (--role reader): it never writes the catalog");
+  std::string base;
+  {
+    std::lock_guard lock(generation.mu);
+    base = generation.document.runtime;
+  }
+  auto committed = catalog_->Update(
+      [&](catalog::CatalogDocument& document) {
+        document.runtime = catalog::MergeRuntime(base, mine, document.runtime);
+        return Status::Ok();
+      },
+      "runtime change");
+  if (!committed.ok()) return committed.status();
+  std::lock_guard lock(generation.mu);
+  generation.document.runtime = mine;  // a version that equals this needs no rebuild
+  return Status::Ok();
+}
+
+std::shared_ptr<ServerImpl::Generation> ServerImpl::Live() const {
+  std::lock_guard lock(live_mu_);
+  return live_;
+}
 
 Status ServerImpl::AddEndpoint(CodeEndpoint endpoint) {
   ASSIGN_OR_RETURN(EndpointSpec spec, SpecFromCode(endpoint));
@@ -99,6 +180,7 @@ Status ServerImpl::AddEndpoint(CodeEndpoint endpoint) {
   }
   if (code_endpoints_.contains(route)) return AlreadyExists("route is taken", route);
   code_endpoints_[route] = std::make_shared<const CodeEndpoint>(std::move(endpoint));
+  library_endpoints_.push_back(spec);
   project_.endpoints.push_back(std::move(spec));
   return Status::Ok();
 }
@@ -127,16 +209,18 @@ Status ServerImpl::AddEndpointYaml(const std::string& yaml) {
       if (existing.name == spec.name && existing.version == spec.version) return AlreadyExists("route is taken", spec.name);
     }
     spec.position.file = "<yaml endpoint " + spec.name + ">";
+    library_endpoints_.push_back(spec);
     project_.endpoints.push_back(std::move(spec));
   }
   return Status::Ok();
 }
 
-Result<ServerImpl::Compiled> ServerImpl::CompileFor(const std::string& dataset, const database::Snapshot& snapshot) const {
+Result<ServerImpl::Compiled> ServerImpl::CompileFor(const Generation& generation, const std::string& dataset,
+                                                    const database::Snapshot& snapshot) const {
   Compiled compiled;
   compiled.snapshot_id = snapshot.id();
   common::Diagnostics diagnostics;
-  for (const auto& spec : project_.endpoints) {
+  for (const auto& spec : generation.project.endpoints) {
     if (spec.dataset != dataset) continue;
     auto endpoint = CompiledEndpoint::Compile(spec, snapshot, diagnostics);
     if (endpoint) compiled.by_route[endpoint->route()] = std::move(endpoint);
@@ -145,61 +229,61 @@ Result<ServerImpl::Compiled> ServerImpl::CompileFor(const std::string& dataset, 
   return compiled;
 }
 
-Status ServerImpl::Validate(const database::DatasetSpec& spec, const database::Snapshot& snapshot) {
-  ASSIGN_OR_RETURN(Compiled compiled, CompileFor(spec.name, snapshot));
-  std::lock_guard lock(mu_);
-  pending_[spec.name] = std::move(compiled);
+Status ServerImpl::Validate(Generation& generation, const database::DatasetSpec& spec, const database::Snapshot& snapshot) {
+  ASSIGN_OR_RETURN(Compiled compiled, CompileFor(generation, spec.name, snapshot));
+  std::lock_guard lock(generation.mu);
+  generation.pending[spec.name] = std::move(compiled);
   return Status::Ok();
 }
 
-void ServerImpl::OnSwap(const std::string& dataset) {
-  auto snapshot = datasets_->Current(dataset);
-  {
-    std::lock_guard lock(mu_);
-    auto pending = pending_.find(dataset);
-    if (pending != pending_.end() && snapshot && pending->second.snapshot_id == snapshot->id()) {
-      compiled_[dataset] = std::move(pending->second);
-      pending_.erase(pending);
-    }
-  }
+void ServerImpl::OnSwap(Generation& generation, const std::string& dataset) {
+  auto snapshot = generation.datasets->Current(dataset);
   bool current = false;
   {
-    std::lock_guard lock(mu_);
-    current = snapshot && compiled_.contains(dataset) && compiled_[dataset].snapshot_id == snapshot->id();
+    std::lock_guard lock(generation.mu);
+    auto pending = generation.pending.find(dataset);
+    if (pending != generation.pending.end() && snapshot && pending->second.snapshot_id == snapshot->id()) {
+      generation.compiled[dataset] = std::move(pending->second);
+      generation.pending.erase(pending);
+    }
+    current = snapshot && generation.compiled.contains(dataset) && generation.compiled[dataset].snapshot_id == snapshot->id();
   }
   if (snapshot && !current) {
     // A rollback: the previous snapshot compiled before, so this only fails if a bug changed that.
-    auto compiled = CompileFor(dataset, *snapshot);
+    auto compiled = CompileFor(generation, dataset, *snapshot);
     if (!compiled.ok()) {
       common::Log(common::LogLevel::kError, "endpoints failed to compile after rollback", "\"dataset\":\"" + dataset + "\"");
       return;
     }
-    std::lock_guard lock(mu_);
-    compiled_[dataset] = std::move(compiled).value();
+    std::lock_guard lock(generation.mu);
+    generation.compiled[dataset] = std::move(compiled).value();
   }
-  Publish();
+  Publish(generation);
   cache_.EraseDataset(dataset);
 }
 
-void ServerImpl::Publish() {
+void ServerImpl::Publish(Generation& generation) {
+  std::lock_guard live_lock(live_mu_);
+  if (live_.get() != &generation) return;  // being built beside the live one: published when it switches
   auto state = std::make_shared<ServingState>();
-  std::lock_guard lock(mu_);
-  for (const auto& spec : project_.endpoints) {
+  state->authenticator = generation.authenticator;
+  std::lock_guard lock(generation.mu);
+  for (const auto& spec : generation.project.endpoints) {
     std::string route_path = "/v" + std::to_string(spec.version) + "/" + spec.name;
     Route route;
     route.dataset = spec.dataset;
     route.name = spec.name;
     route.tenant_scoped = !spec.tenant_column.empty();
     route.metrics = &metrics_.ForRoute(route_path);
-    for (const auto& d : project_.datasets) {
+    for (const auto& d : generation.project.datasets) {
       if (d.name == spec.dataset) route.max_age_ms = d.max_age_ms;
     }
-    auto compiled = compiled_.find(spec.dataset);
-    if (compiled != compiled_.end()) {
+    auto compiled = generation.compiled.find(spec.dataset);
+    if (compiled != generation.compiled.end()) {
       auto endpoint = compiled->second.by_route.find(route_path);
       if (endpoint != compiled->second.by_route.end()) {
         route.endpoint = endpoint->second;
-        route.snapshot = datasets_->Current(spec.dataset);
+        route.snapshot = generation.datasets->Current(spec.dataset);
         if (route.snapshot && route.snapshot->id() != compiled->second.snapshot_id) route.snapshot = nullptr;
       }
     }
@@ -213,26 +297,170 @@ void ServerImpl::Publish() {
 
 Status ServerImpl::Start() {
   const ServerSettings& settings = project_.settings;
-  if (!authenticator_) return FailedPrecondition("authentication could not be set up", auth_error_);
-  Publish();  // every route exists from the start; those whose dataset is loading answer not_ready
+  auto first = MakeGeneration(project_, follow_ ? follow_->version : 0, follow_ ? follow_->document : catalog::CatalogDocument{});
+  if (!first.ok()) return FailedPrecondition("authentication could not be set up", first.status().message());
+  {
+    std::lock_guard lock(live_mu_);
+    live_ = *first;
+  }
+  Publish(**first);  // every route exists from the start; those whose dataset is loading answer not_ready
   // A dataset that fails to load does not stop the others: its endpoints answer not_ready, its
   // error shows in /status and metrics, and its refresh schedule keeps retrying.
-  Status loaded = datasets_->LoadAll();
+  Status loaded = (*first)->datasets->LoadAll();
   if (!loaded.ok()) common::Log(common::LogLevel::kError, "some datasets failed to load", "");
   ASSIGN_OR_RETURN(api_server_, http::Server::Start(HttpOptions(settings, settings.listen, settings.io_threads), *api_));
   ASSIGN_OR_RETURN(admin_server_, http::Server::Start(HttpOptions(settings, settings.admin_listen, 1), *admin_));
-  datasets_->StartRefreshing();
+  (*first)->datasets->StartRefreshing();
+  if (follow_) follower_ = std::thread([this] { FollowLoop(); });
   common::Log(common::LogLevel::kInfo, "serving",
-              "\"api_port\":" + std::to_string(api_server_->port()) + ",\"admin_port\":" + std::to_string(admin_server_->port()));
+              "\"api_port\":" + std::to_string(api_server_->port()) + ",\"admin_port\":" + std::to_string(admin_server_->port()) +
+                  (follow_ ? ",\"catalog_version\":" + std::to_string(follow_->version) : ""));
   return Status::Ok();
 }
 
 void ServerImpl::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  {
+    std::lock_guard lock(follow_mu_);
+    stopping_ = true;
+    follow_cv_.notify_all();
+  }
+  if (follower_.joinable()) follower_.join();
   if (api_server_) api_server_->Stop();
   if (admin_server_) admin_server_->Stop();
   api_->Drain();
+}
+
+CatalogFollowStatus ServerImpl::FollowStatus() const {
+  std::lock_guard lock(follow_mu_);
+  return follow_status_;
+}
+
+void ServerImpl::FollowLoop() {
+  const auto interval = std::chrono::milliseconds(std::max<int64_t>(project_.settings.catalog_poll_ms, 10));
+  for (;;) {
+    {
+      std::unique_lock lock(follow_mu_);
+      follow_cv_.wait_for(lock, interval, [this] { return stopping_ || poll_now_; });
+      if (stopping_) return;
+      poll_now_ = false;
+    }
+    PollOnce();
+  }
+}
+
+void ServerImpl::PollOnce() {
+  std::lock_guard switching(switch_mu_);
+  int64_t serving = Live()->catalog_version;
+  int64_t known = serving;
+  {
+    // A version that failed is tried again when a newer one appears, or after a while (the
+    // failure may have been the store's).
+    std::lock_guard lock(follow_mu_);
+    if (failed_version_ > known && std::chrono::steady_clock::now() - failed_at_ < std::chrono::seconds(30)) known = failed_version_;
+  }
+  auto newer = catalog_->HasNewerThan(known);  // one HEAD on the next version's key
+  if (!newer.ok() || !*newer) {
+    if (!newer.ok()) {
+      std::lock_guard lock(follow_mu_);
+      follow_status_.last_error = "cannot poll the catalog: " + newer.status().ToString();
+    }
+    return;
+  }
+  const auto seen = std::chrono::steady_clock::now();
+  auto latest = catalog_->Latest();
+  auto document = latest.ok() ? catalog_->Read(*latest) : Result<catalog::CatalogDocument>(latest.status());
+  Status switched = document.ok() ? Status::Ok() : document.status();
+  if (switched.ok()) {
+    {
+      std::lock_guard lock(follow_mu_);
+      follow_status_.latest_seen = *latest;
+    }
+    auto live = Live();
+    bool same = false;
+    {
+      std::lock_guard lock(live->mu);
+      same = live->document.SameContent(*document);
+    }
+    if (same) {
+      // Nothing this member serves changed (e.g. the commit was its own runtime change).
+      live->catalog_version = *latest;
+      std::lock_guard lock(follow_mu_);
+      follow_status_.serving_version = *latest;
+      follow_status_.last_error.clear();
+      return;
+    }
+    switched = SwitchTo(*latest, std::move(document).value());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - seen).count();
+  std::lock_guard lock(follow_mu_);
+  if (switched.ok()) {
+    follow_status_.serving_version = *latest;
+    follow_status_.reloads_ok++;
+    follow_status_.last_error.clear();
+    follow_status_.last_reload_at = common::IsoTimeOf(std::chrono::system_clock::now());
+    follow_status_.last_reload_seconds = seconds;
+    failed_version_ = 0;
+    common::Log(common::LogLevel::kInfo, "catalog version serving",
+                "\"version\":" + std::to_string(*latest) + ",\"seconds\":" + std::to_string(seconds));
+  } else {
+    follow_status_.reloads_failed++;
+    follow_status_.last_error = switched.ToString();
+    failed_version_ = latest.ok() ? *latest : failed_version_;
+    failed_at_ = std::chrono::steady_clock::now();
+    common::Log(common::LogLevel::kError, "catalog reload failed; the previous version keeps serving",
+                [&] {
+                  std::string field = "\"error\":";
+                  common::AppendJsonString(field, switched.ToString());
+                  return field;
+                }());
+  }
+}
+
+Status ServerImpl::SwitchTo(int64_t version, catalog::CatalogDocument document) {
+  auto old = Live();
+  const std::string tree = follow_->work_dir + "/project";
+  const std::string objects = follow_->work_dir + "/objects";
+  auto restore_tree = [&] {
+    std::lock_guard lock(old->mu);
+    Status restored = catalog::SyncTree(*follow_->store, old->document, tree, objects);
+    if (!restored.ok()) common::Log(common::LogLevel::kError, "cannot restore the serving project tree", "");
+  };
+  Status synced = catalog::SyncTree(*follow_->store, document, tree, objects);
+  if (!synced.ok()) {
+    restore_tree();
+    return synced;
+  }
+  common::Diagnostics diagnostics;
+  ProjectSpec project = LoadProject(tree, diagnostics);
+  if (!diagnostics.empty()) {
+    restore_tree();
+    return InvalidArgument("catalog version " + std::to_string(version) + " has errors:\n" + diagnostics.ToString());
+  }
+  ApplyServingOverrides(project.settings, follow_->overrides);
+  auto generation = MakeGeneration(std::move(project), version, std::move(document));
+  if (!generation.ok()) {
+    restore_tree();
+    return generation.status();
+  }
+  // Built beside the serving generation: its snapshots load (or are reused when their data did
+  // not change) and its endpoints compile while the old ones keep answering.
+  Status loaded = (*generation)->datasets->LoadAll();
+  if (!loaded.ok()) {
+    generation->reset();
+    restore_tree();
+    return loaded;
+  }
+  {
+    std::lock_guard lock(live_mu_);
+    live_ = *generation;
+  }
+  Publish(**generation);  // the one atomic switch of routes, snapshots and keys
+  for (const auto& spec : old->project.datasets) cache_.EraseDataset(spec.name);
+  for (const auto& spec : (*generation)->project.datasets) cache_.EraseDataset(spec.name);
+  (*generation)->datasets->StartRefreshing();
+  return Status::Ok();  // `old` goes when the last request holding its snapshots finishes
 }
 
 }  // namespace dram::api
@@ -242,14 +470,48 @@ namespace dram {
 Result<std::unique_ptr<Server>> Server::Create(const std::string& project_dir, const ServerOverrides& overrides) {
   common::Diagnostics diagnostics;
   api::ProjectSpec project = api::LoadProject(project_dir, diagnostics);
-  if (!overrides.listen.empty()) project.settings.listen = overrides.listen;
-  if (!overrides.admin_listen.empty()) project.settings.admin_listen = overrides.admin_listen;
-  if (!overrides.cache_dir.empty()) project.settings.cache_dir = std::filesystem::absolute(overrides.cache_dir).string();
+  api::ApplyServingOverrides(project.settings, overrides);
   for (const auto& listen : {project.settings.listen, project.settings.admin_listen}) {
     if (!api::SplitHostPort(listen).ok()) diagnostics.Add("dram.yml", 0, 0, "listen address must be HOST:PORT");
   }
   if (!diagnostics.empty()) return InvalidArgument(diagnostics.ToString());
   return std::unique_ptr<Server>(new api::ServerImpl(std::move(project)));
+}
+
+Result<std::unique_ptr<Server>> Server::CreateFromCatalog(const std::string& uri, const ServerOverrides& overrides,
+                                                          CatalogRole role) {
+  namespace fs = std::filesystem;
+  if (store::IsLocalUri(uri) && !fs::is_directory(uri.starts_with("file://") ? uri.substr(7) : uri)) {
+    return NotFound("no catalog directory", uri);
+  }
+  auto follow = std::make_unique<api::CatalogFollow>();
+  follow->root = uri;
+  follow->writer = role == CatalogRole::kWriter;
+  follow->overrides = overrides;
+  if (follow->overrides.cache_dir.empty()) follow->overrides.cache_dir = ".dram/cache";
+  follow->overrides.cache_dir = fs::absolute(follow->overrides.cache_dir).lexically_normal().string();
+  follow->work_dir = follow->overrides.cache_dir + "/.catalog";
+  ASSIGN_OR_RETURN(follow->store, store::OpenStore(uri));
+  catalog::Catalog catalog(*follow->store);
+  auto latest = catalog.Latest();
+  if (!latest.ok()) return Unavailable("cannot read the catalog at " + uri + ": " + latest.status().ToString());
+  follow->version = *latest;
+  ASSIGN_OR_RETURN(follow->document, catalog.Read(*latest));
+  // The project of that version, written out where the loader and the dataset manager read it.
+  const std::string tree = follow->work_dir + "/project";
+  RETURN_IF_ERROR(catalog::SyncTree(*follow->store, follow->document, tree, follow->work_dir + "/objects"));
+  common::Diagnostics diagnostics;
+  api::ProjectSpec project;
+  project.dir = tree;
+  if (*latest > 0) project = api::LoadProject(tree, diagnostics);  // an empty catalog serves nothing until the first apply
+  api::ApplyServingOverrides(project.settings, follow->overrides);
+  for (const auto& listen : {project.settings.listen, project.settings.admin_listen}) {
+    if (!api::SplitHostPort(listen).ok()) diagnostics.Add("dram.yml", 0, 0, "listen address must be HOST:PORT");
+  }
+  if (!diagnostics.empty()) {
+    return InvalidArgument("catalog version " + std::to_string(*latest) + " has errors:\n" + diagnostics.ToString());
+  }
+  return std::unique_ptr<Server>(new api::ServerImpl(std::move(project), std::move(follow)));
 }
 
 }  // namespace dram

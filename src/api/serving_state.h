@@ -6,6 +6,7 @@
 
 #include "api/compiled_endpoint.h"
 #include "api/metrics.h"
+#include "auth/authenticator.h"
 #include "database/snapshot.h"
 #include "dram/endpoint.h"
 
@@ -27,6 +28,7 @@ struct Route {
 // The routing table at one moment: path → route. Published atomically as a whole.
 struct ServingState {
   std::unordered_map<std::string, Route> routes;
+  std::shared_ptr<const auth::Authenticator> authenticator;  // null: no authentication
 };
 
 }  // namespace dram::api

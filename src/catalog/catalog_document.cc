@@ -88,7 +88,52 @@ std::string RuntimeLines(const std::string& runtime) {
   return out;
 }
 
+// Runtime state as two maps (databases by name, aliases by name) of serialized entries.
+struct RuntimeMaps {
+  std::map<std::string, std::string> databases, aliases;
+};
+
+RuntimeMaps MapsOf(const std::string& runtime) {
+  RuntimeMaps maps;
+  if (runtime.empty()) return maps;
+  boost::system::error_code ec;
+  json::value value = json::parse(runtime, ec);
+  if (ec || !value.is_object()) return maps;
+  if (const auto* databases = value.as_object().if_contains("databases"); databases && databases->is_array()) {
+    for (const auto& entry : databases->as_array()) {
+      const json::value* name = entry.is_object() ? entry.as_object().if_contains("name") : nullptr;
+      if (name && name->is_string()) maps.databases[std::string(name->as_string())] = json::serialize(entry);
+    }
+  }
+  if (const auto* aliases = value.as_object().if_contains("aliases"); aliases && aliases->is_object()) {
+    for (const auto& [name, entry] : aliases->as_object()) maps.aliases[std::string(name)] = json::serialize(entry);
+  }
+  return maps;
+}
+
+void ApplyChanges(const std::map<std::string, std::string>& base, const std::map<std::string, std::string>& mine,
+                  std::map<std::string, std::string>& theirs) {
+  for (const auto& [name, entry] : mine) {
+    auto old = base.find(name);
+    if (old == base.end() || old->second != entry) theirs[name] = entry;
+  }
+  for (const auto& [name, entry] : base) {
+    if (!mine.contains(name)) theirs.erase(name);
+  }
+}
+
 }  // namespace
+
+std::string MergeRuntime(const std::string& base, const std::string& mine, const std::string& theirs) {
+  RuntimeMaps b = MapsOf(base), m = MapsOf(mine), t = MapsOf(theirs);
+  ApplyChanges(b.databases, m.databases, t.databases);
+  ApplyChanges(b.aliases, m.aliases, t.aliases);
+  json::array databases;
+  for (const auto& [name, entry] : t.databases) databases.push_back(json::parse(entry));
+  json::object aliases;
+  for (const auto& [name, entry] : t.aliases) aliases[name] = json::parse(entry);
+  return json::serialize(json::object{{"databases", std::move(databases)}, {"aliases", std::move(aliases)}});
+}
 
 std::string DataKey(const std::string& sha256) { return "_data/" + sha256; }
 

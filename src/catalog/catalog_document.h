@@ -38,6 +38,11 @@ struct CatalogDocument {
 // The key of a data object in the catalog's root.
 std::string DataKey(const std::string& sha256);
 
+// Three-way merge of runtime state ({"databases":[{"name",…}], "aliases":{name:{…}}}): the
+// changes from `base` to `mine`, per database and per alias name, applied to `theirs`. Two
+// members changing different names at once both keep their change; on the same name, mine wins.
+std::string MergeRuntime(const std::string& base, const std::string& mine, const std::string& theirs);
+
 // A readable description of what changes from `from` to `to`: one line per added (+), removed
 // (-) or changed (~) file, with the changed lines of text files; "" when nothing changed.
 std::string Diff(const CatalogDocument& from, const CatalogDocument& to);

@@ -45,10 +45,21 @@ Usage:
 )";
 
 constexpr const char* kServeHelp = R"(dram serve DIR [flags]
+dram serve --catalog URI [--role reader|writer] [flags]
 
 Loads every dataset of the project (materializing each into a DuckDB snapshot in the cache
 directory, or reusing the one already there when its sources are unchanged), compiles the
 endpoints against it, and serves them. Stops cleanly on SIGINT or SIGTERM.
+
+With --catalog, the project comes from the catalog in a store (a directory, s3://bucket/prefix,
+gs://bucket/prefix; credentials from the environment only): the server serves its newest
+version, looks for a newer one every poll interval (one HEAD request), builds it beside the
+serving one and switches atomically once it is loaded; a version that fails to load leaves the
+previous one serving, with the error in /status and /metrics.
+  --role ROLE               reader (default): never writes to the store; writer: commits runtime
+                            changes (dram db add, dram alias set) and restores to the catalog
+  --poll-interval MS        how often to look for a newer version (default: dram.yml
+                            catalog.poll_interval, else 2000)
 
 Flags (override dram.yml):
   --listen HOST:PORT        API port (default from dram.yml, else 127.0.0.1:8080; port 0 = any free)
@@ -97,7 +108,12 @@ std::string HostOf(const std::string& listen) { return listen.substr(0, listen.r
 
 int Serve(const Flags& flags) {
   if (flags.help) return std::fputs(kServeHelp, stdout), 0;
-  if (flags.positional.size() != 1) return std::fputs("dram serve: expected one project directory\n", stderr), 2;
+  const std::string catalog_uri = flags.values.count("catalog") ? flags.values.at("catalog") : "";
+  if (catalog_uri.empty() == (flags.positional.size() != 1)) {
+    return std::fputs("dram serve: expected one project directory, or --catalog URI\n", stderr), 2;
+  }
+  const std::string role = flags.values.count("role") ? flags.values.at("role") : "reader";
+  if (role != "reader" && role != "writer") return std::fputs("dram serve: --role must be reader or writer\n", stderr), 2;
   auto level = flags.values.count("log-level") ? flags.values.at("log-level") : "info";
   using dram::common::LogLevel;
   std::map<std::string, LogLevel> levels = {{"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo}, {"warn", LogLevel::kWarn}, {"error", LogLevel::kError}};
@@ -118,9 +134,20 @@ int Serve(const Flags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto server = dram::Server::Create(flags.positional[0], overrides);
+  if (!get("poll-interval").empty()) {
+    overrides.poll_interval_ms = std::atoll(get("poll-interval").c_str());
+    if (overrides.poll_interval_ms <= 0) return std::fputs("dram serve: --poll-interval is in milliseconds (> 0)\n", stderr), 2;
+  }
+  auto server = catalog_uri.empty()
+                    ? dram::Server::Create(flags.positional[0], overrides)
+                    : dram::Server::CreateFromCatalog(catalog_uri, overrides,
+                                                      role == "writer" ? dram::CatalogRole::kWriter : dram::CatalogRole::kReader);
   if (!server.ok()) {
-    std::fprintf(stderr, "dram serve: the project has errors:\n%s", server.status().message().c_str());
+    if (server.status().code() == dram::StatusCode::kInvalidArgument) {
+      std::fprintf(stderr, "dram serve: the project has errors:\n%s", server.status().message().c_str());
+    } else {
+      std::fprintf(stderr, "dram serve: %s\n", server.status().ToString().c_str());
+    }
     return 1;
   }
   dram::Status started = (*server)->Start();
@@ -266,7 +293,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "version" || command == "--version") return std::puts("dram 0.1.0"), 0;
   if (command == "serve") {
-    Flags flags = ParseFlags(argc, argv, 2, {"listen", "admin-listen", "cache-dir", "ready-file", "log-level"});
+    Flags flags = ParseFlags(argc, argv, 2, {"listen", "admin-listen", "cache-dir", "ready-file", "log-level", "catalog", "role", "poll-interval"});
     if (!flags.error.empty()) return std::fprintf(stderr, "dram serve: %s\n", flags.error.c_str()), 2;
     return Serve(flags);
   }

@@ -294,8 +294,14 @@ DatasetManager::~DatasetManager() {
 // The runtime catalog: databases added through Add() and every alias (declared ones included,
 // since they may have been repointed). A malformed file is logged and ignored, never half-read.
 void DatasetManager::LoadState() {
-  store::LocalObjectStore local(options_.cache_dir);
-  auto bytes = static_cast<store::ObjectStore&>(local).Get(kStateFile);
+  Result<std::string> bytes = NotFound("no runtime state");
+  if (options_.load_runtime_state) {
+    std::string text = options_.load_runtime_state();
+    if (!text.empty()) bytes = std::move(text);
+  } else {
+    store::LocalObjectStore local(options_.cache_dir);
+    bytes = static_cast<store::ObjectStore&>(local).Get(kStateFile);
+  }
   if (!bytes.ok()) return;
   boost::system::error_code ec;
   boost::json::value root = boost::json::parse(*bytes, ec);
@@ -340,12 +346,13 @@ Status DatasetManager::SaveState() const {
     }
     for (const auto& [alias, target] : aliases_) aliases[alias] = {{"database", target.database}, {"pinned", target.pinned}};
   }
+  std::string state = boost::json::serialize(boost::json::object{{"databases", std::move(databases)}, {"aliases", std::move(aliases)}});
+  if (options_.save_runtime_state) return options_.save_runtime_state(state);
   std::error_code ec;
   fs::create_directories(options_.cache_dir, ec);
   store::LocalObjectStore local(options_.cache_dir);
   store::ObjectStore& state_store = local;
-  auto put = state_store.Put(kStateFile, boost::json::serialize(boost::json::object{{"databases", std::move(databases)},
-                                                                                   {"aliases", std::move(aliases)}}));
+  auto put = state_store.Put(kStateFile, state);
   return put.ok() ? Status::Ok() : put.status();
 }
 

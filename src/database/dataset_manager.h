@@ -23,6 +23,11 @@ struct ManagerOptions {
   std::string cache_dir;             // snapshots live in <cache_dir>/<dataset>/<snapshot id>.duckdb
   engine::DatabaseOptions engine;    // for serving snapshots (read-only is forced)
   size_t pool_size = 4;              // connections per snapshot
+  // Where the runtime part of the catalog (databases added, aliases set through the admin API)
+  // is kept, as a JSON object. Unset: <cache_dir>/.dram-state.json. A server following a catalog
+  // in a store reads it from the catalog version and commits changes there.
+  std::function<std::string()> load_runtime_state;
+  std::function<Status(const std::string& json)> save_runtime_state;
 };
 
 // One load attempt, for `versions` and stats.
