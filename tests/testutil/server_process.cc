@@ -138,7 +138,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::map<st
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(output_path)};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ReadFile(output_path)};
 }
 
 }  // namespace dram::testing
