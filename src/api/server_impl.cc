@@ -103,7 +103,7 @@ ServerImpl::~ServerImpl() {
 }
 
 Result<std::shared_ptr<ServerImpl::Generation>> ServerImpl::MakeGeneration(ProjectSpec project, int64_t version,
-                                                                           catalog::CatalogDocument document) {
+                                                                           catalog::CatalogDocument document, bool first) {
   auto generation = std::make_shared<Generation>();
   Generation* g = generation.get();
   generation->catalog_version = version;
@@ -122,6 +122,7 @@ Result<std::shared_ptr<ServerImpl::Generation>> ServerImpl::MakeGeneration(Proje
   manager_options.engine.threads = settings.engine_threads;
   manager_options.engine.memory_limit = settings.memory_limit;
   manager_options.pool_size = static_cast<size_t>(settings.pool_size);
+  manager_options.warm_start = first;  // a reload's generation is built whole before it switches
   if (follow_) {
     manager_options.load_runtime_state = [g] {
       std::lock_guard lock(g->mu);
@@ -297,7 +298,7 @@ void ServerImpl::Publish(Generation& generation) {
 
 Status ServerImpl::Start() {
   const ServerSettings& settings = project_.settings;
-  auto first = MakeGeneration(project_, follow_ ? follow_->version : 0, follow_ ? follow_->document : catalog::CatalogDocument{});
+  auto first = MakeGeneration(project_, follow_ ? follow_->version : 0, follow_ ? follow_->document : catalog::CatalogDocument{}, true);
   if (!first.ok()) return FailedPrecondition("authentication could not be set up", first.status().message());
   {
     std::lock_guard lock(live_mu_);
@@ -439,7 +440,7 @@ Status ServerImpl::SwitchTo(int64_t version, catalog::CatalogDocument document) 
     return InvalidArgument("catalog version " + std::to_string(version) + " has errors:\n" + diagnostics.ToString());
   }
   ApplyServingOverrides(project.settings, follow_->overrides);
-  auto generation = MakeGeneration(std::move(project), version, std::move(document));
+  auto generation = MakeGeneration(std::move(project), version, std::move(document), false);
   if (!generation.ok()) {
     restore_tree();
     return generation.status();

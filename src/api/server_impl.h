@@ -74,7 +74,9 @@ class ServerImpl : public dram::Server {
     std::unique_ptr<database::DatasetManager> datasets;
   };
 
-  Result<std::shared_ptr<Generation>> MakeGeneration(ProjectSpec project, int64_t version, catalog::CatalogDocument document);
+  // `first`: the generation the server starts with (may warm-start from snapshots on disk).
+  Result<std::shared_ptr<Generation>> MakeGeneration(ProjectSpec project, int64_t version, catalog::CatalogDocument document,
+                                                     bool first);
   Result<Compiled> CompileFor(const Generation& generation, const std::string& dataset, const database::Snapshot& snapshot) const;
   Status Validate(Generation& generation, const database::DatasetSpec& spec, const database::Snapshot& snapshot);
   void OnSwap(Generation& generation, const std::string& dataset);

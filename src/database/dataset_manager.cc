@@ -395,7 +395,7 @@ Status DatasetManager::LoadAll() {
   for (auto& entry : entries) {
     // A verified version already on disk serves at once; the source is checked in the background,
     // so a slow or unreachable store does not hold up the boot.
-    if (WarmStart(*entry)) {
+    if (options_.warm_start && WarmStart(*entry)) {
       std::lock_guard lock(mu_);
       warmers_.emplace_back([this, entry] { [[maybe_unused]] Status status = Build(*entry, false); });
       continue;

@@ -27,6 +27,10 @@ struct ManagerOptions {
   // is kept, as a JSON object. Unset: <cache_dir>/.dram-state.json. A server following a catalog
   // in a store reads it from the catalog version and commits changes there.
   std::function<std::string()> load_runtime_state;
+  // LoadAll serves a version already on disk at once and checks its sources in the background.
+  // Off for a state built beside a serving one (a catalog reload): it must be whole before it
+  // switches, so every dataset is checked (and reused when unchanged) before LoadAll returns.
+  bool warm_start = true;
   std::function<Status(const std::string& json)> save_runtime_state;
 };
 

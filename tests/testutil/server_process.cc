@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 std::string DramBinary() { return DRAM_BINARY; }
 std::string DramSqlBinary() { return DRAM_SQL_BINARY; }
 std::string EmbedExampleBinary() { return EMBED_EXAMPLE_BINARY; }
+std::string CatalogWriterBinary() { return CATALOG_WRITER_BINARY; }
 
 TempDir::TempDir() {
   std::string pattern = (fs::temp_directory_path() / "dram-test-XXXXXX").string();

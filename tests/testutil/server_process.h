@@ -64,5 +64,6 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::map<st
 std::string DramBinary();
 std::string DramSqlBinary();
 std::string EmbedExampleBinary();
+std::string CatalogWriterBinary();
 
 }  // namespace dram::testing
