@@ -81,7 +81,7 @@ mon data = $dir/mon/\$id
 osd data = $dir/osd/\$id
 keyring = $dir/keyring
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw frontends = beast endpoint=127.0.0.1:$rgw_port tcp_nodelay=1
 rgw data = $dir/rgw
 EOF
 
