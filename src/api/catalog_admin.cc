@@ -4,6 +4,7 @@
 
 #include "api/database_admin.h"
 #include "api/error_response.h"
+#include "store/store_uri.h"
 
 namespace dram::api {
 
@@ -20,6 +21,14 @@ int64_t QueryNumber(const std::string& query, std::string_view name) {
   size_t at = query.find(key);
   if (at == std::string::npos || (at > 0 && query[at - 1] != '&')) return -1;
   return std::atoll(query.c_str() + at + key.size());
+}
+
+std::string BodyString(const std::string& body, const char* name) {
+  boost::system::error_code ec;
+  json::value value = json::parse(body, ec);
+  if (ec || !value.is_object()) return "";
+  const json::value* field = value.as_object().if_contains(name);
+  return field && field->is_string() ? std::string(field->as_string()) : "";
 }
 
 int64_t BodyNumber(const std::string& body, const char* name) {
@@ -124,9 +133,38 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
     responder(JsonBodyResponse(202, json::serialize(StatusJson())));
     return true;
   }
-  if ((path == "/catalog/restore" || path == "/catalog/gc") && request.method == "POST") {
+  if (path == "/catalog/export" && request.method == "POST") {
+    // Writes to another store, never to this catalog: readers may back up too.
+    if (!token_configured_) return responder(Refused("read_only", "catalog exports over HTTP need an admin token (DRAM_ADMIN_TOKEN)")), true;
+    std::string destination = BodyString(request.body, "destination");
+    boost::asio::post(background_, [this, destination, responder = std::move(responder)] {
+      if (destination.empty()) return responder(OperationFailedResponse(InvalidArgument("body must be {\"destination\": URI}")));
+      auto store = store::OpenStore(destination);
+      if (!store.ok()) return responder(OperationFailedResponse(store.status()));
+      auto report = catalog_.ExportTo(**store);
+      if (!report.ok()) return responder(OperationFailedResponse(report.status()));
+      responder(JsonBodyResponse(200, json::serialize(json::object{{"destination", destination}, {"versions", report->versions},
+                                                                    {"objects", report->objects}})));
+    });
+    return true;
+  }
+  if ((path == "/catalog/restore" || path == "/catalog/gc" || path == "/catalog/import") && request.method == "POST") {
     if (!writer_) return responder(Refused("read_only", "this member is a reader (--role reader): it never writes the catalog")), true;
     if (!token_configured_) return responder(Refused("read_only", "catalog writes over HTTP need an admin token (DRAM_ADMIN_TOKEN)")), true;
+    if (path == "/catalog/import") {
+      std::string source = BodyString(request.body, "source");
+      boost::asio::post(background_, [this, source, responder = std::move(responder)] {
+        if (source.empty()) return responder(OperationFailedResponse(InvalidArgument("body must be {\"source\": URI}")));
+        auto store = store::OpenStore(source);
+        if (!store.ok()) return responder(OperationFailedResponse(store.status()));
+        int64_t imported = 0;
+        auto version = catalog_.ImportFrom(**store, &imported);
+        if (!version.ok()) return responder(OperationFailedResponse(version.status()));
+        poll_now_();
+        responder(JsonBodyResponse(200, json::serialize(json::object{{"version", *version}, {"imported", imported}})));
+      });
+      return true;
+    }
     if (path == "/catalog/restore") {
       int64_t version = BodyNumber(request.body, "version");
       boost::asio::post(background_, [this, version, responder = std::move(responder)] {

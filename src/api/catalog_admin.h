@@ -31,6 +31,8 @@ struct CatalogFollowStatus {
 //   GET  /catalog/diff?from=V1&to=V2       what changes from V1 to V2
 //   POST /catalog/restore   {"version":V}  commit a new version equal to V     (writer + token)
 //   POST /catalog/gc        {"keep":N}     retention                           (writer + token)
+//   POST /catalog/export    {"destination":URI}  back up every version and object   (token)
+//   POST /catalog/import    {"source":URI}  commit a backup's newest content        (writer + token)
 //   POST /catalog/reload                   look for a newer version now
 // Reads need the admin token when one is set; writes need a configured token (never open) and
 // a writer member. Slow work runs on its own thread. Thread-safe.

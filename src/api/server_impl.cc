@@ -97,9 +97,14 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
 
 ServerImpl::~ServerImpl() {
   Stop();
-  // The generation's threads call back into this object: stop them before the members go.
-  std::lock_guard lock(live_mu_);
-  live_.reset();
+  // The generation's threads call back into this object: stop them before the members go, and
+  // outside live_mu_, which their callbacks take.
+  std::shared_ptr<Generation> last;
+  {
+    std::lock_guard lock(live_mu_);
+    last = std::move(live_);
+  }
+  last.reset();
 }
 
 Result<std::shared_ptr<ServerImpl::Generation>> ServerImpl::MakeGeneration(ProjectSpec project, int64_t version,
@@ -361,7 +366,16 @@ void ServerImpl::PollOnce() {
     std::lock_guard lock(follow_mu_);
     if (failed_version_ > known && std::chrono::steady_clock::now() - failed_at_ < std::chrono::seconds(30)) known = failed_version_;
   }
-  auto newer = catalog_->HasNewerThan(known);  // one HEAD on the next version's key
+  // One HEAD on the next version's key; now and then a full listing instead, which also finds a
+  // newer version when retention deleted the next one before this member saw it.
+  Result<bool> newer = false;
+  if (std::chrono::steady_clock::now() - last_listing_ > std::chrono::seconds(30)) {
+    last_listing_ = std::chrono::steady_clock::now();
+    auto latest = catalog_->Latest();
+    newer = latest.ok() ? Result<bool>(*latest > known) : Result<bool>(latest.status());
+  } else {
+    newer = catalog_->HasNewerThan(known);
+  }
   if (!newer.ok() || !*newer) {
     if (!newer.ok()) {
       std::lock_guard lock(follow_mu_);

@@ -112,6 +112,7 @@ class ServerImpl : public dram::Server {
   CatalogFollowStatus follow_status_;
   int64_t failed_version_ = 0;    // a version that failed to load: retried when newer appears or later
   std::chrono::steady_clock::time_point failed_at_;
+  std::chrono::steady_clock::time_point last_listing_ = std::chrono::steady_clock::now();  // follower thread only
   bool poll_now_ = false;
   bool stopping_ = false;
   std::mutex switch_mu_;  // one reload at a time

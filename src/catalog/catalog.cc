@@ -157,7 +157,9 @@ Result<CollectReport> Catalog::Collect(size_t keep_versions, std::chrono::millis
     ASSIGN_OR_RETURN(store::ListResult page, store_.List("_data/", "", token, 1000));
     for (const auto& object : page.objects) {
       std::string sha = object.key.substr(6);
-      if (referenced.contains(sha) || object.modified_ms > now_ms - grace.count()) continue;
+      // An object whose age the store does not tell counts as fresh.
+      const bool fresh = object.modified_ms > now_ms - grace.count() || (grace.count() > 0 && object.modified_ms <= 0);
+      if (referenced.contains(sha) || fresh) continue;
       RETURN_IF_ERROR(store_.Delete(object.key));
       ++report.objects_deleted;
       report.bytes_freed += object.size;
@@ -165,6 +167,57 @@ Result<CollectReport> Catalog::Collect(size_t keep_versions, std::chrono::millis
     token = page.continuation;
   } while (!token.empty());
   return report;
+}
+
+namespace {
+
+// Copies every object under `prefix`, skipping those already there with the same size (data
+// objects are immutable by content, versions by number).
+Result<int> CopyPrefix(store::ObjectStore& from, store::ObjectStore& to, const std::string& prefix) {
+  int copied = 0;
+  std::string token;
+  do {
+    ASSIGN_OR_RETURN(store::ListResult page, from.List(prefix, "", token, 1000));
+    for (const auto& object : page.objects) {
+      auto there = to.Head(object.key);
+      if (there.ok() && there->size == object.size) continue;
+      ASSIGN_OR_RETURN(std::string bytes, from.Get(object.key));
+      RETURN_IF_ERROR(to.Put(object.key, bytes).status());
+      ++copied;
+    }
+    token = page.continuation;
+  } while (!token.empty());
+  return copied;
+}
+
+}  // namespace
+
+Result<ExportReport> Catalog::ExportTo(store::ObjectStore& destination) const {
+  ExportReport report;
+  ASSIGN_OR_RETURN(report.objects, CopyPrefix(store_, destination, "_data/"));
+  ASSIGN_OR_RETURN(report.versions, CopyPrefix(store_, destination, "_catalog/"));
+  return report;
+}
+
+Result<int64_t> Catalog::ImportFrom(store::ObjectStore& source, int64_t* source_version) {
+  Catalog from(source);
+  ASSIGN_OR_RETURN(int64_t newest, from.Latest());
+  if (newest == 0) return NotFound("the source holds no catalog");
+  ASSIGN_OR_RETURN(CatalogDocument document, from.Read(newest));
+  for (const auto& [path, ref] : document.data) {
+    ASSIGN_OR_RETURN(std::string bytes, source.Get(DataKey(ref.sha256)));
+    if (static_cast<int64_t>(bytes.size()) != ref.size) return DataLoss("data object has the wrong size in the source", path);
+    RETURN_IF_ERROR(store_.Put(DataKey(ref.sha256), bytes).status());
+  }
+  if (source_version) *source_version = newest;
+  return Update(
+      [&](CatalogDocument& current) {
+        current.files = document.files;
+        current.data = document.data;
+        current.runtime = document.runtime;
+        return Status::Ok();
+      },
+      "import of version " + std::to_string(newest));
 }
 
 }  // namespace dram::catalog

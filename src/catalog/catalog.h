@@ -20,6 +20,11 @@ struct VersionInfo {
   std::string created_at;
 };
 
+struct ExportReport {
+  int versions = 0;  // copied (already there with the same size: skipped)
+  int objects = 0;
+};
+
 struct CollectReport {
   int versions_deleted = 0;
   int objects_deleted = 0;
@@ -60,6 +65,14 @@ class Catalog {
   // remaining version references and that is older than `grace` (an apply uploads its data
   // before it commits, so a fresh unreferenced object may be about to be referenced).
   Result<CollectReport> Collect(size_t keep_versions, std::chrono::milliseconds grace);
+
+  // Off-site backup: copies every data object, then every version, to `destination` (itself a
+  // catalog root afterwards). Data first, so a partial export is an older consistent catalog.
+  Result<ExportReport> ExportTo(store::ObjectStore& destination) const;
+  // Restore from a backup: copies the newest version of the catalog in `source` and its data in,
+  // and commits its content as a new version here (history here is kept). Returns that version
+  // and, in `source_version`, the one imported.
+  Result<int64_t> ImportFrom(store::ObjectStore& source, int64_t* source_version = nullptr);
 
  private:
   struct Pending;

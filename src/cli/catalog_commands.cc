@@ -98,7 +98,8 @@ int ApplyCommand(int argc, char** argv) {
   }
   auto data_files = LocalDataFiles(project);
   if (!data_files.ok()) return Fail("apply", data_files.status());
-  auto document = catalog::ReadProject(dir, {project.settings.auth.keys_file}, *data_files);
+  // The keys file (hashes only) and a JWKS file (public keys) belong to the deployment; TLS keys do not.
+  auto document = catalog::ReadProject(dir, {project.settings.auth.keys_file, project.settings.auth.jwks_file}, *data_files);
   if (!document.ok()) return Fail("apply", document.status());
   auto root = OpenRoot(flags);
   if (!root.ok()) return Fail("apply", root.status());
@@ -161,26 +162,6 @@ int Show(catalog::Catalog& catalog, int64_t version, const std::string& file) {
   }
   if (!document->runtime.empty()) std::printf("  runtime: %s\n", document->runtime.c_str());
   return 0;
-}
-
-// Copies every object under `prefix` from one store to another, skipping those already there
-// with the same size (data objects are immutable by content; catalog versions by number).
-Result<int> CopyPrefix(store::ObjectStore& from, store::ObjectStore& to, const std::string& prefix) {
-  int copied = 0;
-  std::string token;
-  do {
-    ASSIGN_OR_RETURN(store::ListResult page, from.List(prefix, "", token, 1000));
-    for (const auto& object : page.objects) {
-      auto there = to.Head(object.key);
-      if (there.ok() && there->size == object.size) continue;
-      ASSIGN_OR_RETURN(std::string bytes, from.Get(object.key));
-      ASSIGN_OR_RETURN(auto put, to.Put(object.key, bytes));
-      (void)put;
-      ++copied;
-    }
-    token = page.continuation;
-  } while (!token.empty());
-  return copied;
 }
 
 }  // namespace
@@ -268,41 +249,20 @@ int CatalogCommand(int argc, char** argv) {
     if (store::IsLocalUri(flags.positional[1])) std::filesystem::create_directories(flags.positional[1]);
     auto dest = store::OpenStore(flags.positional[1]);
     if (!dest.ok()) return Fail("catalog export", dest.status());
-    // Data before versions: a partial export is still a consistent (older) catalog.
-    auto data = CopyPrefix(**root, **dest, "_data/");
-    if (!data.ok()) return Fail("catalog export", data.status());
-    auto versions = CopyPrefix(**root, **dest, "_catalog/");
-    if (!versions.ok()) return Fail("catalog export", versions.status());
-    std::printf("exported %d version%s and %d data object%s to %s\n", *versions, *versions == 1 ? "" : "s", *data,
-                *data == 1 ? "" : "s", flags.positional[1].c_str());
+    auto report = catalog.ExportTo(**dest);
+    if (!report.ok()) return Fail("catalog export", report.status());
+    std::printf("exported %d version%s and %d data object%s to %s\n", report->versions, report->versions == 1 ? "" : "s",
+                report->objects, report->objects == 1 ? "" : "s", flags.positional[1].c_str());
     return 0;
   }
   if (command == "import") {
     if (flags.positional.size() != 2) return std::fputs("dram catalog import: expected SRC\n", stderr), 2;
     auto source = store::OpenStore(flags.positional[1]);
     if (!source.ok()) return Fail("catalog import", source.status());
-    catalog::Catalog from(**source);
-    auto newest = from.Latest();
-    if (!newest.ok()) return Fail("catalog import", newest.status());
-    if (*newest == 0) return std::fputs("dram catalog import: the source holds no catalog\n", stderr), 1;
-    auto document = from.Read(*newest);
-    if (!document.ok()) return Fail("catalog import", document.status());
-    for (const auto& [path, ref] : document->data) {
-      auto bytes = (*source)->Get(catalog::DataKey(ref.sha256));
-      if (!bytes.ok()) return Fail("catalog import", bytes.status());
-      auto put = (*root)->Put(catalog::DataKey(ref.sha256), *bytes);
-      if (!put.ok()) return Fail("catalog import", put.status());
-    }
-    auto version = catalog.Update(
-        [&](catalog::CatalogDocument& current) {
-          current.files = document->files;
-          current.data = document->data;
-          current.runtime = document->runtime;
-          return Status::Ok();
-        },
-        "import " + flags.positional[1] + " version " + std::to_string(*newest));
+    int64_t imported = 0;
+    auto version = catalog.ImportFrom(**source, &imported);
     if (!version.ok()) return Fail("catalog import", version.status());
-    std::printf("committed version %lld (imported version %lld)\n", static_cast<long long>(*version), static_cast<long long>(*newest));
+    std::printf("committed version %lld (imported version %lld)\n", static_cast<long long>(*version), static_cast<long long>(imported));
     return 0;
   }
   if (command == "checkout") {

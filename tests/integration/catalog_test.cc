@@ -269,6 +269,19 @@ TEST_F(CatalogServingTest, AWriterCommitsRuntimeChangesAReaderFollowsAndRefusesW
   auto restored = writer_admin.Request("POST", "/catalog/restore", auth, R"({"version":1})");
   EXPECT_EQ(restored.status, 200) << restored.body;
   EXPECT_NE(writer_admin.Get("/catalog", auth).body.find("restore 1"), std::string::npos);
+  // Off-site backup over HTTP: a reader may export (it writes elsewhere); importing is a write.
+  TempDir backup;
+  auto exported = reader_admin.Request("POST", "/catalog/export", auth, R"({"destination":")" + backup.path() + R"("})");
+  EXPECT_EQ(exported.status, 200) << exported.body;
+  EXPECT_EQ(Dram({"catalog", "verify", "--catalog", backup.path()}).exit_code, 0);
+  EXPECT_EQ(reader_admin.Request("POST", "/catalog/import", auth, R"({"source":")" + backup.path() + R"("})").status, 403);
+  auto imported = writer_admin.Request("POST", "/catalog/import", auth, R"({"source":")" + backup.path() + R"("})");
+  EXPECT_EQ(imported.status, 200) << imported.body;
+  EXPECT_NE(imported.body.find("\"imported\":3"), std::string::npos) << imported.body;
+  auto diff = json::parse(writer_admin.Get("/catalog/diff?from=1&to=2", auth).body);
+  EXPECT_NE(std::string(diff.at("diff").as_string()).find("aliases.current"), std::string::npos) << diff;
+  auto version = json::parse(writer_admin.Get("/catalog/versions/1", auth).body);
+  EXPECT_TRUE(version.at("files").as_object().contains("endpoints/sales.yml"));
 }
 
 // Kills `dram apply` at every failpoint of a commit (data uploads, the catalog put, and the
