@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/error_response.h"
+#include "common/units.h"
 #include "common/civil_time.h"
 #include "engine/result_encoder.h"
 
@@ -215,12 +216,9 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
     spec.resolver = *parsed;
   }
   if (std::string refresh = text("refresh"); !refresh.empty()) {
-    char* end = nullptr;
-    double amount = std::strtod(refresh.c_str(), &end);
-    std::string unit = end ? end : "";
-    int64_t scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000 : 0;
-    if (scale == 0 || amount <= 0) return bad("'refresh' must be a duration like 30s, 5m or 1h");
-    spec.refresh_interval_ms = static_cast<int64_t>(amount * static_cast<double>(scale));
+    auto interval = common::ParseDurationMs(refresh);
+    if (!interval || *interval <= 0) return bad("'refresh' must be a duration like 30s, 5m or 1h");
+    spec.refresh_interval_ms = *interval;
   }
   spec.named_tables_only = fields.contains("tables");
   if (const json::value* lazy = fields.if_contains("lazy")) {

@@ -12,6 +12,7 @@
 #include "cli/project_check.h"
 #include "common/failpoint.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "store/store_uri.h"
 
 namespace dram::cli {
@@ -233,11 +234,9 @@ int CatalogCommand(int argc, char** argv) {
   if (command == "gc") {
     int64_t keep = std::atoll(FlagOr(flags, "keep", "0").c_str());
     if (keep <= 0) return std::fputs("dram catalog gc: --keep N (N >= 1) is required\n", stderr), 2;
-    std::string grace_text = FlagOr(flags, "grace", "1h");
-    char unit = grace_text.empty() ? 's' : grace_text.back();
-    int64_t number = std::atoll(grace_text.c_str());
-    int64_t scale = unit == 'h' ? 3'600'000 : unit == 'm' ? 60'000 : unit == 's' ? 1000 : unit == 'd' ? 86'400'000 : 1000;
-    auto report = catalog.Collect(static_cast<size_t>(keep), std::chrono::milliseconds(number * scale));
+    auto grace = common::ParseDurationMs(FlagOr(flags, "grace", "1h"));
+    if (!grace) return std::fputs("dram catalog gc: --grace is a duration like 30m, 1h or 0s\n", stderr), 2;
+    auto report = catalog.Collect(static_cast<size_t>(keep), std::chrono::milliseconds(*grace));
     if (!report.ok()) return Fail("catalog gc", report.status());
     std::printf("deleted %d version%s and %d data object%s (%lld bytes)\n", report->versions_deleted,
                 report->versions_deleted == 1 ? "" : "s", report->objects_deleted, report->objects_deleted == 1 ? "" : "s",

@@ -15,6 +15,7 @@
 #include "auth/api_key_store.h"
 #include "common/civil_time.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "database/dataset_manager.h"
 #include "cli/flags.h"
 #include "cli/manage_commands.h"
@@ -197,15 +198,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// "30d", "12h", "45m", "90s" → milliseconds; -1 when malformed.
-int64_t ParseLifetime(const std::string& text) {
-  if (text.size() < 2) return -1;
-  char unit = text.back();
-  int64_t number = std::atoll(text.substr(0, text.size() - 1).c_str());
-  int64_t scale = unit == 'd' ? 86'400'000 : unit == 'h' ? 3'600'000 : unit == 'm' ? 60'000 : unit == 's' ? 1000 : 0;
-  return number > 0 && scale > 0 ? number * scale : -1;
-}
-
 int Keys(int argc, char** argv) {
   Flags flags = ParseFlags(argc, argv, 2, {"tenant", "endpoints", "name", "expires", "quota"});
   if (flags.help || flags.positional.empty()) return std::fputs(kKeysHelp, flags.help ? stdout : stderr), flags.help ? 0 : 2;
@@ -231,8 +223,8 @@ int Keys(int argc, char** argv) {
     if (get("tenant").empty()) return std::fputs("dram keys create: --tenant is required\n", stderr), 2;
     int64_t expires = 0;
     if (!get("expires").empty()) {
-      int64_t lifetime = ParseLifetime(get("expires"));
-      if (lifetime < 0) return std::fputs("dram keys create: --expires must look like 30d, 12h, 45m or 90s\n", stderr), 2;
+      int64_t lifetime = dram::common::ParseDurationMs(get("expires")).value_or(0);
+      if (lifetime <= 0) return std::fputs("dram keys create: --expires must look like 30d, 12h, 45m or 90s\n", stderr), 2;
       expires = NowMs() + lifetime;
     }
     std::vector<std::string> endpoints = get("endpoints").empty() ? std::vector<std::string>{"*"} : SplitCommas(get("endpoints"));

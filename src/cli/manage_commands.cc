@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/flags.h"
+#include "common/units.h"
 #include "store/http_transport.h"
 
 namespace dram::cli {
@@ -252,14 +253,9 @@ int DbCommand(int argc, char** argv) {
     if (flags.values.contains("resolver")) body["resolver"] = flags.values.at("resolver");
     if (flags.values.contains("lazy")) body["lazy"] = true;
     if (flags.values.contains("budget")) {
-      const std::string& text = flags.values.at("budget");
-      char* end = nullptr;
-      double amount = std::strtod(text.c_str(), &end);
-      std::string unit = end ? end : "";
-      int64_t scale = unit.empty() || unit == "B" ? 1 : unit == "KB" ? 1000 : unit == "MB" ? 1000'000 : unit == "GB" ? 1000'000'000
-                      : unit == "KiB" ? 1024 : unit == "MiB" ? 1 << 20 : unit == "GiB" ? 1 << 30 : 0;
-      if (scale == 0 || amount < 0) return std::fputs("dram db add: --budget like 500MB or 2GiB\n", stderr), 2;
-      body["budget_bytes"] = static_cast<int64_t>(amount * static_cast<double>(scale));
+      auto bytes = common::ParseBytes(flags.values.at("budget"));
+      if (!bytes) return std::fputs("dram db add: --budget like 500MB or 2GB (KB = 1024)\n", stderr), 2;
+      body["budget_bytes"] = *bytes;
     }
     if (flags.values.contains("sort-by")) {
       const std::string& spec = flags.values.at("sort-by");

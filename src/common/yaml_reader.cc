@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "common/units.h"
+
 namespace dram::common {
 
 void AddDiagnostic(Diagnostics& diagnostics, const std::string& file, const YAML::Node& node, std::string message) {
@@ -84,29 +86,12 @@ std::optional<bool> YamlMap::Bool(std::string_view key) {
   return std::nullopt;
 }
 
-namespace {
-// Parses "<number><unit>" with units from `units` (each with its multiplier); a bare number uses
-// `bare_multiplier`.
-std::optional<int64_t> ParseWithUnit(const std::string& text, std::initializer_list<std::pair<std::string_view, int64_t>> units,
-                                     int64_t bare_multiplier) {
-  int64_t number = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (ec != std::errc() || number < 0) return std::nullopt;
-  std::string_view unit(end, text.data() + text.size() - end);
-  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-  if (unit.empty()) return number * bare_multiplier;
-  for (const auto& [name, multiplier] : units) {
-    if (unit == name) return number * multiplier;
-  }
-  return std::nullopt;
-}
-}  // namespace
 
 std::optional<int64_t> YamlMap::DurationMs(std::string_view key) {
   YAML::Node value = Get(key, false);
   if (!value.IsDefined()) return std::nullopt;
   auto parsed = value.IsScalar()
-                    ? ParseWithUnit(value.Scalar(), {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}}, 1000)
+                    ? ParseDurationMs(value.Scalar())
                     : std::nullopt;
   if (!parsed) Error(value, "'" + std::string(key) + "' must be a duration like 500ms, 30s, 5m, 1h or 1d");
   return parsed;
@@ -115,10 +100,8 @@ std::optional<int64_t> YamlMap::DurationMs(std::string_view key) {
 std::optional<int64_t> YamlMap::Bytes(std::string_view key) {
   YAML::Node value = Get(key, false);
   if (!value.IsDefined()) return std::nullopt;
-  auto parsed = value.IsScalar() ? ParseWithUnit(value.Scalar(),
-                                                 {{"B", 1}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", int64_t{1} << 30}}, 1)
-                                 : std::nullopt;
-  if (!parsed) Error(value, "'" + std::string(key) + "' must be a size like 1048576, 64KB, 256MB or 2GB");
+  auto parsed = value.IsScalar() ? ParseBytes(value.Scalar()) : std::nullopt;
+  if (!parsed) Error(value, "'" + std::string(key) + "' must be a size like 1048576, 64KB, 256MB or 2GB (KB = 1024)");
   return parsed;
 }
 
