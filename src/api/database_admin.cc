@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/error_response.h"
+#include "api/project.h"
 #include "common/units.h"
 #include "common/civil_time.h"
 #include "engine/result_encoder.h"
@@ -206,9 +207,7 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
   }
   spec.name = text("name");
   spec.source = text("uri");
-  bool identifier = !spec.name.empty() && !std::isdigit(static_cast<unsigned char>(spec.name[0]));
-  for (char c : spec.name) identifier = identifier && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
-  if (!identifier) return bad("'name' must be an identifier");
+  if (!IsIdentifier(spec.name)) return bad("'name' must be an identifier (letters, digits, _; at most 64)");
   if (spec.source.empty()) return bad("'uri' is required: a directory of Parquet/CSV files (a path, file://, s3://, gs:// or https://)");
   if (std::string resolver = text("resolver"); !resolver.empty()) {
     auto parsed = database::ParseResolver(resolver);
@@ -289,6 +288,7 @@ http::Response DatabaseAdmin::Aliases(const http::Request& request, const std::s
     return JsonBodyResponse(200, json::serialize(json::object{{"deleted", alias}}));
   }
   if (request.method == "PUT") {
+    if (!IsIdentifier(alias)) return MakeErrorResponse(InvalidArgument("an alias name is an identifier (letters, digits, _; at most 64)"), "admin");
     boost::system::error_code ec;
     json::value body = json::parse(request.body, ec);
     const json::value* target = !ec && body.is_object() ? body.as_object().if_contains("target") : nullptr;

@@ -62,6 +62,9 @@ struct ProjectSpec {
 // Checks that need the data (columns, types) are the compiler's.
 ProjectSpec LoadProject(const std::string& dir, common::Diagnostics& diagnostics);
 
+// Names of datasets, databases, aliases, tables, params: [A-Za-z_][A-Za-z0-9_]*, at most 64.
+bool IsIdentifier(std::string_view name);
+
 // Parameter names the server itself reads; endpoints may not declare them.
 bool IsReservedParam(std::string_view name);
 

@@ -24,12 +24,6 @@ SourcePosition PositionOf(const YAML::Node& node, const std::string& file) {
   return {file, mark.line + 1, mark.column + 1};
 }
 
-bool IsIdentifier(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
 // Loads one YAML file; a syntax error becomes a diagnostic at its position.
 std::optional<YAML::Node> ParseFile(const fs::path& path, Diagnostics& diagnostics) {
   try {
@@ -523,6 +517,12 @@ std::optional<ParamTypeText> ParseParamType(std::string_view text) {
     if (text == name) return ParamTypeText{type, is_list};
   }
   return std::nullopt;
+}
+
+bool IsIdentifier(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 bool IsReservedParam(std::string_view name) {

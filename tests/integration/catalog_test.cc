@@ -243,6 +243,7 @@ TEST_F(CatalogServingTest, AWriterCommitsRuntimeChangesAReaderFollowsAndRefusesW
   EXPECT_NE(refused.body.find("read_only"), std::string::npos);
   EXPECT_EQ(reader_admin.Request("POST", "/catalog/restore", auth, R"({"version":1})").status, 403);
 
+  EXPECT_EQ(writer_admin.Request("PUT", "/aliases/not-a-name", auth, R"({"target":"shop"})").status, 422);
   auto set = writer_admin.Request("PUT", "/aliases/current", auth, R"({"target":"shop"})");
   ASSERT_EQ(set.status, 200) << set.body << writer->log();
   CommandResult log = Dram({"catalog", "log", "--catalog", root_});
