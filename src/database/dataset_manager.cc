@@ -26,16 +26,10 @@ using common::QuoteIdentifier;
 using common::QuoteLiteral;
 
 std::string ReadExpression(const TableSources& sources) {
-  std::string list = "[";
-  for (size_t i = 0; i < sources.files.size(); ++i) {
-    if (i > 0) list += ", ";
-    list += QuoteLiteral(sources.files[i].local_path);
-  }
-  list += "]";
-  if (sources.format == FileFormat::kParquet) {
-    return "read_parquet(" + list + ", hive_partitioning = true, union_by_name = true)";
-  }
-  return "read_csv(" + list + ", header = true, union_by_name = true, hive_partitioning = true)";
+  std::vector<std::string> paths;
+  paths.reserve(sources.files.size());
+  for (const auto& file : sources.files) paths.push_back(file.local_path);
+  return database::ReadExpression(paths, sources.format == FileFormat::kParquet ? FileFormat::kParquet : FileFormat::kCsv);
 }
 
 std::string Fingerprint(const DatasetSpec& spec, const std::vector<TableSources>& tables) {

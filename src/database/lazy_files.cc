@@ -97,13 +97,6 @@ bool IsNumericType(const std::string& type) {
 
 }  // namespace
 
-std::string LazyFiles::ReadExpression(const std::vector<std::string>& paths, FileFormat format) {
-  std::string list = "[";
-  for (size_t i = 0; i < paths.size(); ++i) list += (i ? ", " : "") + common::QuoteLiteral(paths[i]);
-  list += "]";
-  if (format == FileFormat::kCsv) return "read_csv(" + list + ", header = true, union_by_name = true, hive_partitioning = true)";
-  return "read_parquet(" + list + ", hive_partitioning = true, union_by_name = true)";
-}
 
 Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> tables, const std::string& dir,
                                                      Options options) {

@@ -81,8 +81,6 @@ class LazyFiles {
   int64_t total_bytes() const;
 
   std::vector<std::string> table_names() const;
-  // The read_parquet/read_csv expression a table's views use (exposed for tests).
-  static std::string ReadExpression(const std::vector<std::string>& paths, FileFormat format);
 
  private:
   struct Bound {

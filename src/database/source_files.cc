@@ -278,6 +278,14 @@ Result<std::vector<TableSources>> ListSourceDirectory(const DatasetSpec& spec) {
 
 }  // namespace
 
+std::string ReadExpression(const std::vector<std::string>& paths, FileFormat format) {
+  std::string list = "[";
+  for (size_t i = 0; i < paths.size(); ++i) list += (i ? ", " : "") + common::QuoteLiteral(paths[i]);
+  list += "]";
+  if (format == FileFormat::kCsv) return "read_csv(" + list + ", header = true, union_by_name = true, hive_partitioning = true)";
+  return "read_parquet(" + list + ", hive_partitioning = true, union_by_name = true)";
+}
+
 FileFormat FormatOf(std::string_view path) {
   if (path.ends_with(".parquet") || path.ends_with(".pq")) return FileFormat::kParquet;
   if (path.ends_with(".csv") || path.ends_with(".csv.gz") || path.ends_with(".tsv")) return FileFormat::kCsv;

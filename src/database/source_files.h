@@ -32,6 +32,10 @@ struct TableSources {
 
 FileFormat FormatOf(std::string_view path);
 
+// The DuckDB table function that reads `paths` as one table (Hive partitions as columns,
+// columns unioned by name): read_csv for kCsv, read_parquet otherwise.
+std::string ReadExpression(const std::vector<std::string>& paths, FileFormat format);
+
 // Lists the files of every table of `spec`, applying its resolver. Remote files are not fetched.
 // `cache_dir` is where remote files of this dataset will be kept (<cache_dir>/<dataset>/files).
 Result<std::vector<TableSources>> ListSources(const DatasetSpec& spec, const std::string& cache_dir);
