@@ -816,33 +816,37 @@ std::shared_ptr<const Snapshot> DatasetManager::Current(const std::string& name)
   return ResolveLocked(name);
 }
 
-std::vector<DatasetStatus> DatasetManager::Statuses() const {
-  std::lock_guard lock(mu_);
-  std::vector<DatasetStatus> out;
-  for (const auto& [name, entry] : entries_) {
-    out.push_back(entry->status);
-    if (entry->status.current && entry->status.current->lazy()) {
-      const LazyFiles& lazy = *entry->status.current->lazy();
-      out.back().lazy = true;
-      out.back().cached_files = lazy.cached_files();
-      out.back().lazy_fetched_bytes = lazy.fetched_bytes();
-      out.back().lazy_metadata_bytes = lazy.metadata_bytes();
-    }
-    if (entry->status.loading) {
-      out.back().download_total_bytes = entry->progress.total_bytes;
-      out.back().download_done_bytes = entry->progress.done_bytes;
-      out.back().download_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - entry->progress.started).count();
-    }
+// What /status and stats show of one entry: its status plus the live lazy and download counters.
+static DatasetStatus StatusSnapshot(const DatasetStatus& status, const store::TransferProgress& progress) {
+  DatasetStatus out = status;
+  if (status.current && status.current->lazy()) {
+    const LazyFiles& lazy = *status.current->lazy();
+    out.lazy = true;
+    out.cached_files = lazy.cached_files();
+    out.lazy_fetched_bytes = lazy.fetched_bytes();
+    out.lazy_metadata_bytes = lazy.metadata_bytes();
+  }
+  if (status.loading) {
+    out.download_total_bytes = progress.total_bytes;
+    out.download_done_bytes = progress.done_bytes;
+    out.download_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - progress.started).count();
   }
   return out;
 }
 
+std::vector<DatasetStatus> DatasetManager::Statuses() const {
+  std::lock_guard lock(mu_);
+  std::vector<DatasetStatus> out;
+  out.reserve(entries_.size());
+  for (const auto& [name, entry] : entries_) out.push_back(StatusSnapshot(entry->status, entry->progress));
+  return out;
+}
+
 Result<DatasetStatus> DatasetManager::StatusOf(const std::string& name) const {
-  for (auto& status : Statuses()) {
-    if (status.name == name) return std::move(status);
-  }
-  return NotFound("unknown database", name);
+  std::lock_guard lock(mu_);
+  auto found = entries_.find(name);
+  if (found == entries_.end()) return NotFound("unknown database", name);
+  return StatusSnapshot(found->second->status, found->second->progress);
 }
 
 void DatasetManager::StartRefresher(Entry& entry) {
