@@ -65,6 +65,21 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
+Status StatusOfHttpError(long status, const std::string& detail, const std::string& what) {
+  switch (status) {
+    case 404:
+    case 410: return NotFound("no such object (" + detail + ")", what);
+    case 412: return FailedPrecondition("precondition failed (" + detail + ")", what);
+    case 416: return OutOfRange("range not satisfiable (" + detail + ")", what);
+    case 401:
+    case 403: return PermissionDenied("access denied (" + detail + ")", what);
+    case 400: return InvalidArgument("bad request (" + detail + ")", what);
+    default: break;
+  }
+  if (status >= 500 || status == 429 || status == 409 || status == 408) return Unavailable("store unavailable (" + detail + ")", what);
+  return Internal("unexpected reply (" + detail + ")", what);
+}
+
 int64_t ParseHttpDateMs(const std::string* text) {
   if (!text) return 0;
   std::tm utc{};

@@ -33,6 +33,13 @@ struct HttpReply {
   const std::string* Header(std::string_view name) const;
 };
 
+// The Status for a failed HTTP reply from an object store: 404/410 NotFound, 412
+// FailedPrecondition, 416 OutOfRange, 401/403 PermissionDenied, 400 InvalidArgument; 5xx,
+// throttling (429), timeouts (408) and a concurrent conditional write (409) are Unavailable
+// (worth retrying); anything else Internal. `detail` says what came back ("HTTP 503 SlowDown"),
+// `what` names the object; neither may hold a credential.
+Status StatusOfHttpError(long status, const std::string& detail, const std::string& what);
+
 // "Wed, 21 Oct 2015 07:28:00 GMT" (a Last-Modified value) → ms since the epoch; 0 when absent
 // or unreadable.
 int64_t ParseHttpDateMs(const std::string* text);

@@ -10,13 +10,7 @@ namespace dram::store {
 namespace {
 
 Status ErrorOf(const HttpReply& reply, const std::string& what) {
-  const std::string message = "HTTP " + std::to_string(reply.status);
-  if (reply.status == 404 || reply.status == 410) return NotFound("no such object (" + message + ")", what);
-  if (reply.status == 412) return FailedPrecondition("object changed (" + message + ")", what);
-  if (reply.status == 416) return OutOfRange("range not satisfiable (" + message + ")", what);
-  if (reply.status == 401 || reply.status == 403) return PermissionDenied("access denied (" + message + ")", what);
-  if (reply.status >= 500 || reply.status == 429 || reply.status == 408) return Unavailable("server unavailable (" + message + ")", what);
-  return Internal("unexpected reply (" + message + ")", what);
+  return StatusOfHttpError(reply.status, "HTTP " + std::to_string(reply.status), what);
 }
 
 }  // namespace

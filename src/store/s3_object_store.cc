@@ -153,20 +153,7 @@ Result<HttpReply> S3ObjectStore::Send(const Request& request) {
 Status S3ObjectStore::ErrorOf(const HttpReply& reply, const std::string& what) const {
   std::string code = ParseS3ErrorCode(reply.body);
   std::string message = "HTTP " + std::to_string(reply.status) + (code.empty() ? "" : " " + code);
-  switch (reply.status) {
-    case 404: return NotFound("no such object (" + message + ")", what);
-    case 412: return FailedPrecondition("precondition failed (" + message + ")", what);
-    case 416: return OutOfRange("range not satisfiable (" + message + ")", what);
-    case 401:
-    case 403: return PermissionDenied("access denied (" + message + ")", what);
-    case 400: return InvalidArgument("bad request (" + message + ")", what);
-    default: break;
-  }
-  // 5xx, throttling (429, 503 SlowDown) and a concurrent conditional write (409) are transient.
-  if (reply.status >= 500 || reply.status == 429 || reply.status == 409 || reply.status == 408) {
-    return Unavailable("store unavailable (" + message + ")", what);
-  }
-  return Internal("unexpected reply (" + message + ")", what);
+  return StatusOfHttpError(reply.status, message, what);
 }
 
 ObjectInfo S3ObjectStore::InfoOf(const std::string& key, const HttpReply& reply) const {
