@@ -1,8 +1,10 @@
 #include "database/dataset_manager.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -184,6 +186,14 @@ Result<std::unique_ptr<Snapshot>> OpenLazySnapshot(const std::string& id, const 
 namespace {
 
 constexpr size_t kHistoryLength = 20;
+constexpr std::string_view kBuildingSuffix = ".duckdb.building-";
+
+// A name of its own for each build: two builds of the same version (a catalog reload's manager
+// and the serving one's refresher, in one process) must never write one file.
+std::string BuildingName(const std::string& id) {
+  static std::atomic<uint64_t> builds{0};
+  return id + std::string(kBuildingSuffix) + std::to_string(::getpid()) + "-" + std::to_string(builds.fetch_add(1));
+}
 constexpr const char* kStateFile = ".dram-state.json";
 
 const char* ResolverName(Resolver resolver) {
@@ -508,7 +518,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     if (force || !fs::exists(final_path)) {
       Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
       if (!fetched.ok()) return fail(fetched);
-      fs::path building = dir / (id + ".duckdb.building");
+      fs::path building = dir / BuildingName(id);
       fs::copy_file(tables->front().files.front().local_path, building, fs::copy_options::overwrite_existing, ec);
       if (ec) return fail(Unavailable("cannot copy the DuckDB file into the cache", building.string()));
       fs::rename(building, final_path, ec);
@@ -531,12 +541,11 @@ Status DatasetManager::Build(Entry& entry, bool force) {
       entry.progress.started = std::chrono::steady_clock::now();
       Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
       if (!fetched.ok()) return fail(fetched);
-      fs::path building = dir / (id + ".duckdb.building");
-      fs::remove(building, ec);
-      fs::remove(building.string() + ".wal", ec);
+      fs::path building = dir / BuildingName(id);
       Status built = Materialize(spec, *tables, building.string(), options_.engine);
       if (!built.ok()) {
         fs::remove(building, ec);
+        fs::remove(building.string() + ".wal", ec);
         return fail(built);
       }
       fs::rename(building, final_path, ec);
@@ -633,8 +642,12 @@ void DatasetManager::RemoveStaleFiles(Entry& entry) {
     }
   }
   std::error_code ec;
+  const std::string ours = std::string(kBuildingSuffix) + std::to_string(::getpid()) + "-";
   for (const auto& file : fs::directory_iterator(fs::path(options_.cache_dir) / entry.spec.name, ec)) {
-    if (file.path().extension() == ".duckdb" && !keep.contains(file.path().filename().string())) fs::remove(file.path(), ec);
+    const std::string name = file.path().filename().string();
+    if (file.path().extension() == ".duckdb" && !keep.contains(name)) fs::remove(file.path(), ec);
+    // Left by a build of a process that died (this process's own may be running now).
+    if (name.find(kBuildingSuffix) != std::string::npos && name.find(ours) == std::string::npos) fs::remove(file.path(), ec);
   }
   for (const auto& version : fs::directory_iterator(fs::path(options_.cache_dir) / entry.spec.name / "lazy", ec)) {
     if (!keep.contains(version.path().filename().string() + ".duckdb")) fs::remove_all(version.path(), ec);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <memory>
 #include <mutex>
@@ -99,7 +100,8 @@ Status DownloadAll(ObjectStore& store, const std::vector<DownloadItem>& items, c
   for (size_t i = 0; i < items.size(); ++i) {
     const DownloadItem& item = items[i];
     Target& target = targets[i];
-    target.temp_path = item.path + ".part." + std::to_string(::getpid());
+    static std::atomic<uint64_t> downloads{0};  // two loads in one process may fetch the same file
+    target.temp_path = item.path + ".part." + std::to_string(::getpid()) + "." + std::to_string(downloads.fetch_add(1));
     target.fd = ::open(target.temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (target.fd < 0) {
       target.temp_path.clear();
