@@ -5,6 +5,7 @@
 
 #include "common/civil_time.h"
 #include "common/failpoint.h"
+#include "common/sha256.h"
 
 namespace dram::catalog {
 
@@ -13,6 +14,21 @@ struct Catalog::Pending {
   std::string message;
   std::promise<Result<int64_t>> done;
 };
+
+Status RenewUnpinned(store::ObjectStore& store, const CatalogDocument& document, const CatalogDocument& parent,
+                     const std::set<std::string>& fresh, const DataSource& source) {
+  std::set<std::string> safe = fresh;
+  for (const auto& [path, ref] : parent.data) safe.insert(ref.sha256);
+  for (const auto& [path, ref] : document.data) {
+    if (!safe.insert(ref.sha256).second) continue;
+    ASSIGN_OR_RETURN(std::string bytes, source(path, ref));
+    if (static_cast<int64_t>(bytes.size()) != ref.size || common::Sha256Hex(bytes) != ref.sha256) {
+      return DataLoss("data changed since it was read", path);
+    }
+    RETURN_IF_ERROR(store.Put(DataKey(ref.sha256), bytes).status());
+  }
+  return Status::Ok();
+}
 
 Result<bool> Catalog::HasNewerThan(int64_t known) const {
   auto head = store_.Head(CatalogLog::KeyOf(known + 1));
@@ -109,6 +125,10 @@ Result<int64_t> Catalog::Restore(int64_t version) {
   RETURN_IF_ERROR(Verify(version));
   return Update(
       [&](CatalogDocument& document) {
+        // The restored version may be collected meanwhile: its objects that the newest version
+        // does not hold are renewed (copied onto themselves) so a collection cannot take them.
+        RETURN_IF_ERROR(RenewUnpinned(store_, old, document, {},
+                                      [&](const std::string&, const DataRef& ref) { return store_.Get(DataKey(ref.sha256)); }));
         document.files = old.files;
         document.data = old.data;
         document.runtime = old.runtime;
@@ -204,14 +224,12 @@ Result<int64_t> Catalog::ImportFrom(store::ObjectStore& source, int64_t* source_
   ASSIGN_OR_RETURN(int64_t newest, from.Latest());
   if (newest == 0) return NotFound("the source holds no catalog");
   ASSIGN_OR_RETURN(CatalogDocument document, from.Read(newest));
-  for (const auto& [path, ref] : document.data) {
-    ASSIGN_OR_RETURN(std::string bytes, source.Get(DataKey(ref.sha256)));
-    if (static_cast<int64_t>(bytes.size()) != ref.size) return DataLoss("data object has the wrong size in the source", path);
-    RETURN_IF_ERROR(store_.Put(DataKey(ref.sha256), bytes).status());
-  }
   if (source_version) *source_version = newest;
   return Update(
       [&](CatalogDocument& current) {
+        // Every object comes from the source, checked against its digest, before the commit.
+        RETURN_IF_ERROR(RenewUnpinned(store_, document, current, {},
+                                      [&](const std::string&, const DataRef& ref) { return source.Get(DataKey(ref.sha256)); }));
         current.files = document.files;
         current.data = document.data;
         current.runtime = document.runtime;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,17 @@ struct CollectReport {
   int objects_deleted = 0;
   int64_t bytes_freed = 0;
 };
+
+// Where the bytes of a data object can be read again (the project file, or the store itself).
+using DataSource = std::function<Result<std::string>(const std::string& path, const DataRef& ref)>;
+
+// Keeps a version about to be committed on `parent` safe from a concurrent Collect: an object
+// `parent` references is safe (the newest version is never collected, and every later version
+// descends from it); any other object `document` references, unless in `fresh` (written during
+// this operation), is written again from `source`, which renews its age past the grace period.
+// Call it inside the edit, where `parent` is the document the edit is applied to.
+Status RenewUnpinned(store::ObjectStore& store, const CatalogDocument& document, const CatalogDocument& parent,
+                     const std::set<std::string>& fresh, const DataSource& source);
 
 // The operations on a catalog root (what `dram apply`, `dram catalog …` and the admin API do):
 // read versions, commit edits, restore, check and collect garbage. Edits made concurrently in one

@@ -178,6 +178,41 @@ TEST_F(CatalogTest, RestoreVerifyAndRetention) {
   EXPECT_EQ(catalog.Restore(3).status().code(), StatusCode::kDataLoss);
 }
 
+// An apply read version 1 (which holds its data object X, so it skipped the upload); meanwhile
+// version 2 dropped X and a collection deleted it. The apply's edit, applied on version 2, must
+// write X again, or its version would reference a missing object.
+TEST_F(CatalogTest, AnApplyRacingACollectionNeverCommitsAMissingObject) {
+  Catalog catalog(*store_);
+  const std::string bytes = "id\n1\n";
+  DataRef x = PutData(bytes);
+  ASSERT_TRUE(catalog.Update([&](CatalogDocument& d) { d.data = {{"data/x.csv", x}}; return Status::Ok(); }, "v1").ok());
+  CatalogDocument ours = *catalog.Read(1);  // what the apply read, and will commit again
+  ours.files["endpoints/new.yml"] = "name: new\n";
+  ASSERT_TRUE(catalog.Update([&](CatalogDocument& d) { d.data.clear(); return Status::Ok(); }, "v2 drops x").ok());
+  ASSERT_EQ(catalog.Collect(1, std::chrono::milliseconds(0))->objects_deleted, 1);
+  ASSERT_FALSE(store_->Head(DataKey(x.sha256)).ok());
+  int reads = 0;
+  auto version = catalog.Update(
+      [&](CatalogDocument& current) {
+        RETURN_IF_ERROR(RenewUnpinned(*store_, ours, current, {}, [&](const std::string&, const DataRef&) -> Result<std::string> {
+          ++reads;
+          return bytes;
+        }));
+        current.files = ours.files;
+        current.data = ours.data;
+        return Status::Ok();
+      },
+      "apply");
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(reads, 1);
+  EXPECT_TRUE(catalog.Verify(*version).ok());
+  // Restore of a version whose objects the newest does not hold renews them the same way.
+  ASSERT_TRUE(catalog.Update([&](CatalogDocument& d) { d.data.clear(); return Status::Ok(); }, "drop again").ok());
+  auto restored = catalog.Restore(*version);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_TRUE(catalog.Verify(*restored).ok());
+}
+
 TEST_F(CatalogTest, ProjectTreeRoundTripKeepsUnchangedFilesInPlace) {
   fs::path project = dir_ / "project";
   fs::create_directories(project / "datasets");

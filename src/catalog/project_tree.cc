@@ -103,13 +103,13 @@ Result<CatalogDocument> ReadProject(const std::string& dir_text, const std::vect
   return document;
 }
 
-Status UploadData(store::ObjectStore& store, const std::string& dir, const CatalogDocument& document,
-                  const CatalogDocument& newest) {
+Result<std::set<std::string>> UploadData(store::ObjectStore& store, const std::string& dir, const CatalogDocument& document,
+                                         const CatalogDocument& newest) {
   std::set<std::string> pinned;
   for (const auto& [path, ref] : newest.data) pinned.insert(ref.sha256);
-  std::set<std::string> done;
+  std::set<std::string> uploaded;
   for (const auto& [path, ref] : document.data) {
-    if (pinned.contains(ref.sha256) || !done.insert(ref.sha256).second) continue;
+    if (pinned.contains(ref.sha256) || uploaded.contains(ref.sha256)) continue;
     // An object no version references may be collected soon: write it again (same bytes), which
     // renews its age, rather than trust that it stays.
     common::Failpoint("apply.before_upload");
@@ -117,9 +117,15 @@ Status UploadData(store::ObjectStore& store, const std::string& dir, const Catal
     if (common::Sha256Hex(bytes) != ref.sha256) return FailedPrecondition("file changed while it was being applied", path);
     auto put = store.Put(DataKey(ref.sha256), bytes);
     if (!put.ok()) return put.status();
+    uploaded.insert(ref.sha256);
     common::Failpoint("apply.after_upload");
   }
-  return Status::Ok();
+  return uploaded;
+}
+
+Result<std::string> ReadDataFile(const std::string& dir, const std::string& path) {
+  RETURN_IF_ERROR(store::CheckKey(path));
+  return ReadWhole(fs::path(dir) / path);
 }
 
 Status SyncTree(store::ObjectStore& store, const CatalogDocument& document, const std::string& tree_text,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,11 +20,15 @@ namespace dram::catalog {
 Result<CatalogDocument> ReadProject(const std::string& dir, const std::vector<std::string>& extra_text_files,
                                     const std::vector<std::string>& data_files);
 
-// Uploads the data objects `document` references that the store does not hold yet (create-only:
-// a concurrent upload of the same content is as good as ours). Objects `newest` already
-// references are not even checked. Must finish before the commit that references them.
-Status UploadData(store::ObjectStore& store, const std::string& dir, const CatalogDocument& document,
-                  const CatalogDocument& newest);
+// Uploads the data objects `document` references that `newest` does not (create-only: a
+// concurrent upload of the same content is as good as ours), reading them from `dir`; returns
+// their digests. Must finish before the commit that references them; inside the commit's edit,
+// RenewUnpinned covers what a newer version dropped meanwhile.
+Result<std::set<std::string>> UploadData(store::ObjectStore& store, const std::string& dir, const CatalogDocument& document,
+                                         const CatalogDocument& newest);
+
+// Reads a data file of the project in `dir` again (for RenewUnpinned).
+Result<std::string> ReadDataFile(const std::string& dir, const std::string& path);
 
 // Makes `tree_dir` hold exactly the project of `document`: text files written, data files
 // hard-linked from a local content cache `objects_dir` (fetched from the store and checked

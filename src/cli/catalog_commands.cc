@@ -121,12 +121,18 @@ int ApplyCommand(int argc, char** argv) {
   if (flags.values.count("dry-run")) return std::puts("(dry run: nothing committed)"), 0;
 
   // Data first: a version is committed only once everything it references is in the store.
-  Status uploaded = catalog::UploadData(**root, dir, *document, *newest);
-  if (!uploaded.ok()) return Fail("apply", uploaded);
+  auto uploaded = catalog::UploadData(**root, dir, *document, *newest);
+  if (!uploaded.ok()) return Fail("apply", uploaded.status());
   common::Failpoint("apply.before_commit");
   std::string message = FlagOr(flags, "message", "apply " + std::filesystem::path(dir).filename().string());
   auto version = catalog.Update(
       [&](catalog::CatalogDocument& current) {
+        // Objects skipped above because the version read then held them may have been dropped by
+        // a newer version since (and so be collectable): those are written again before the commit.
+        RETURN_IF_ERROR(catalog::RenewUnpinned(**root, *document, current, *uploaded,
+                                               [&](const std::string& path, const catalog::DataRef&) {
+                                                 return catalog::ReadDataFile(dir, path);
+                                               }));
         current.files = document->files;
         current.data = document->data;
         return Status::Ok();
