@@ -120,21 +120,26 @@ void Catalog::CommitBatch(const std::vector<Pending*>& batch) {
   }
 }
 
+// Commits a version whose content equals `content`; objects the newest version does not hold are
+// written again from `objects` (checked against their digests), so they exist and are renewed
+// before the commit references them.
+Result<int64_t> Catalog::CommitContentOf(const CatalogDocument& content, store::ObjectStore& objects, std::string message) {
+  return Update(
+      [&](CatalogDocument& document) {
+        RETURN_IF_ERROR(RenewUnpinned(store_, content, document, {},
+                                      [&](const std::string&, const DataRef& ref) { return objects.Get(DataKey(ref.sha256)); }));
+        document.files = content.files;
+        document.data = content.data;
+        document.runtime = content.runtime;
+        return Status::Ok();
+      },
+      std::move(message));
+}
+
 Result<int64_t> Catalog::Restore(int64_t version) {
   ASSIGN_OR_RETURN(CatalogDocument old, Read(version));
   RETURN_IF_ERROR(Verify(version));
-  return Update(
-      [&](CatalogDocument& document) {
-        // The restored version may be collected meanwhile: its objects that the newest version
-        // does not hold are renewed (copied onto themselves) so a collection cannot take them.
-        RETURN_IF_ERROR(RenewUnpinned(store_, old, document, {},
-                                      [&](const std::string&, const DataRef& ref) { return store_.Get(DataKey(ref.sha256)); }));
-        document.files = old.files;
-        document.data = old.data;
-        document.runtime = old.runtime;
-        return Status::Ok();
-      },
-      "restore " + std::to_string(version));
+  return CommitContentOf(old, store_, "restore " + std::to_string(version));
 }
 
 Status Catalog::Verify(int64_t version) const {
@@ -225,17 +230,7 @@ Result<int64_t> Catalog::ImportFrom(store::ObjectStore& source, int64_t* source_
   if (newest == 0) return NotFound("the source holds no catalog");
   ASSIGN_OR_RETURN(CatalogDocument document, from.Read(newest));
   if (source_version) *source_version = newest;
-  return Update(
-      [&](CatalogDocument& current) {
-        // Every object comes from the source, checked against its digest, before the commit.
-        RETURN_IF_ERROR(RenewUnpinned(store_, document, current, {},
-                                      [&](const std::string&, const DataRef& ref) { return source.Get(DataKey(ref.sha256)); }));
-        current.files = document.files;
-        current.data = document.data;
-        current.runtime = document.runtime;
-        return Status::Ok();
-      },
-      "import of version " + std::to_string(newest));
+  return CommitContentOf(document, source, "import of version " + std::to_string(newest));
 }
 
 }  // namespace dram::catalog

@@ -89,6 +89,7 @@ class Catalog {
  private:
   struct Pending;
   void CommitBatch(const std::vector<Pending*>& batch);
+  Result<int64_t> CommitContentOf(const CatalogDocument& content, store::ObjectStore& objects, std::string message);
 
   store::ObjectStore& store_;
   CatalogLog log_;
