@@ -44,6 +44,33 @@ http::ServerOptions HttpOptions(const ServerSettings& settings, const std::strin
   return options;
 }
 
+// The settings a running server bound at start (sockets, HTTP limits, the response cache and the
+// request admission limits); a catalog version that changes them takes effect on restart only.
+std::string StartBoundSettingsChanged(const ServerSettings& running, const ServerSettings& next) {
+  std::string changed;
+  auto check = [&](bool differs, const char* name) {
+    if (differs) changed += (changed.empty() ? "" : ", ") + std::string(name);
+  };
+  check(running.listen != next.listen, "listen");
+  check(running.admin_listen != next.admin_listen, "admin_listen");
+  check(running.io_threads != next.io_threads, "io_threads");
+  check(running.max_header_bytes != next.max_header_bytes || running.max_body_bytes != next.max_body_bytes,
+        "max_header_bytes/max_body_bytes");
+  check(running.read_timeout_ms != next.read_timeout_ms || running.idle_timeout_ms != next.idle_timeout_ms, "timeouts");
+  check(running.gzip_min_bytes != next.gzip_min_bytes, "gzip_min_bytes");
+  check(running.cors_origins != next.cors_origins, "cors_origins");
+  check(running.tls_cert_file != next.tls_cert_file || running.tls_key_file != next.tls_key_file, "tls");
+  check(running.cache_max_bytes != next.cache_max_bytes, "cache_max_bytes");
+  check(running.admin_token_env != next.admin_token_env, "admin_token_env");
+  check(running.rate_per_key != next.rate_per_key || running.rate_per_tenant != next.rate_per_tenant ||
+            running.rate_burst != next.rate_burst || running.max_in_flight != next.max_in_flight ||
+            running.max_in_flight_per_tenant != next.max_in_flight_per_tenant ||
+            running.queue_timeout_ms != next.queue_timeout_ms || running.query_timeout_ms != next.query_timeout_ms,
+        "limits");
+  check(running.catalog_poll_ms != next.catalog_poll_ms, "catalog.poll_interval");
+  return changed;
+}
+
 }  // namespace
 
 void ApplyServingOverrides(ServerSettings& settings, const ServerOverrides& overrides) {
@@ -454,6 +481,10 @@ Status ServerImpl::SwitchTo(int64_t version, catalog::CatalogDocument document) 
     return InvalidArgument("catalog version " + std::to_string(version) + " has errors:\n" + diagnostics.ToString());
   }
   ApplyServingOverrides(project.settings, follow_->overrides);
+  if (std::string bound = StartBoundSettingsChanged(project_.settings, project.settings); !bound.empty()) {
+    common::Log(common::LogLevel::kWarn, "catalog version changes settings that take effect on restart only",
+                "\"version\":" + std::to_string(version) + ",\"settings\":\"" + bound + "\"");
+  }
   auto generation = MakeGeneration(std::move(project), version, std::move(document), false);
   if (!generation.ok()) {
     restore_tree();

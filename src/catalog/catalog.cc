@@ -30,6 +30,18 @@ Status RenewUnpinned(store::ObjectStore& store, const CatalogDocument& document,
   return Status::Ok();
 }
 
+Status ApplyProject(CatalogDocument& current, const CatalogDocument& base, const CatalogDocument& project) {
+  const bool project_moved = current.files != base.files || current.data != base.data;
+  const bool already_there = current.files == project.files && current.data == project.data;
+  if (project_moved && !already_there) {
+    return Aborted("the project changed after its diff was shown (by \"" + current.message + "\" at " + current.created_at +
+                   "); nothing applied: run apply again to review the changes against the newest version");
+  }
+  current.files = project.files;
+  current.data = project.data;
+  return Status::Ok();
+}
+
 Result<bool> Catalog::HasNewerThan(int64_t known) const {
   auto head = store_.Head(CatalogLog::KeyOf(known + 1));
   if (head.ok()) return true;
@@ -86,25 +98,31 @@ Result<int64_t> Catalog::Update(const Edit& edit, std::string message) {
 
 void Catalog::CommitBatch(const std::vector<Pending*>& batch) {
   std::vector<Status> outcomes(batch.size());
-  bool changed = false;
+  bool nothing_to_commit = false;  // set by the last attempt: the edits left the content as it was
   int64_t unchanged_version = 0;
   auto committed = log_.Commit([&](const std::string& current_text, int64_t current_version) -> Result<std::string> {
+    nothing_to_commit = false;
     CatalogDocument current;
     if (!current_text.empty()) {
       ASSIGN_OR_RETURN(current, CatalogDocument::Parse(current_text));
     }
     CatalogDocument next = current;
     std::string message;
+    bool any_edit = false;
     for (size_t i = 0; i < batch.size(); ++i) {
       CatalogDocument edited = next;
       outcomes[i] = (*batch[i]->edit)(edited);
       if (!outcomes[i].ok()) continue;  // this edit fails alone; the others still commit
+      any_edit = true;
       next = std::move(edited);
       if (!batch[i]->message.empty()) message += (message.empty() ? "" : "; ") + batch[i]->message;
     }
-    changed = !next.SameContent(current) || current_version == 0;
-    unchanged_version = current_version;
-    if (!changed) return FailedPrecondition("nothing to commit");
+    // The first version is committed even when empty (it starts the history); failed edits alone commit nothing.
+    if (!any_edit || (next.SameContent(current) && current_version > 0)) {
+      nothing_to_commit = true;
+      unchanged_version = current_version;
+      return FailedPrecondition("nothing to commit");
+    }
     next.message = message;
     next.created_at = common::IsoTimeOf(std::chrono::system_clock::now());
     return next.Serialize();
@@ -112,7 +130,7 @@ void Catalog::CommitBatch(const std::vector<Pending*>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!outcomes[i].ok()) {
       batch[i]->done.set_value(outcomes[i]);
-    } else if (!changed) {
+    } else if (nothing_to_commit) {
       batch[i]->done.set_value(unchanged_version);
     } else {
       batch[i]->done.set_value(committed);

@@ -43,6 +43,13 @@ using DataSource = std::function<Result<std::string>(const std::string& path, co
 Status RenewUnpinned(store::ObjectStore& store, const CatalogDocument& document, const CatalogDocument& parent,
                      const std::set<std::string>& fresh, const DataSource& source);
 
+// The edit `dram apply` commits: the project's files and data replace those of `current` (the
+// newest version), and runtime state is kept. `base` is the version whose diff the user saw: when
+// another apply or restore has changed the project since, the edit is Aborted rather than
+// silently reverting a change that was never shown (the apply is then run again, against the
+// newest version). Runtime-only changes in between (databases, aliases) do not conflict.
+Status ApplyProject(CatalogDocument& current, const CatalogDocument& base, const CatalogDocument& project);
+
 // The operations on a catalog root (what `dram apply`, `dram catalog …` and the admin API do):
 // read versions, commit edits, restore, check and collect garbage. Edits made concurrently in one
 // process are batched into one commit (the write coalescer): the first caller commits what has

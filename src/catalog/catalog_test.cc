@@ -213,6 +213,42 @@ TEST_F(CatalogTest, AnApplyRacingACollectionNeverCommitsAMissingObject) {
   EXPECT_TRUE(catalog.Verify(*restored).ok());
 }
 
+TEST_F(CatalogTest, AnApplyNeverRevertsAProjectChangeItDidNotShow) {
+  Catalog catalog(*store_);
+  // A failing edit on an empty catalog commits nothing (not even the empty first version).
+  auto failed = catalog.Update([](CatalogDocument&) { return InvalidArgument("no"); }, "fails");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(*catalog.Latest(), 0);
+
+  ASSERT_TRUE(catalog.Update([](CatalogDocument& d) { d.files = {{"dram.yml", "a: 1\n"}}; return Status::Ok(); }, "v1").ok());
+  const CatalogDocument base = *catalog.Read(1);  // the version whose diff the user of apply A saw
+  CatalogDocument project = base;
+  project.files["endpoints/b.yml"] = "name: b\n";
+  // Apply B lands first and changes the project.
+  CatalogDocument other = base;
+  other.files["dram.yml"] = "a: 2\n";
+  ASSERT_EQ(*catalog.Update([&](CatalogDocument& d) { return ApplyProject(d, base, other); }, "apply B"), 2);
+  auto refused = catalog.Update([&](CatalogDocument& d) { return ApplyProject(d, base, project); }, "apply A");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kAborted);
+  EXPECT_NE(refused.status().ToString().find("apply B"), std::string::npos) << refused.status().ToString();
+  EXPECT_EQ(*catalog.Latest(), 2);
+  EXPECT_EQ(catalog.Read(2)->files.at("dram.yml"), "a: 2\n");
+
+  // Runtime changes in between (a database added through the admin API) do not conflict, and are kept.
+  const CatalogDocument base2 = *catalog.Read(2);
+  const std::string runtime = R"({"aliases":{"x":{"database":"y"}}})";
+  ASSERT_EQ(*catalog.Update([&](CatalogDocument& d) { d.runtime = runtime; return Status::Ok(); }, "alias"), 3);
+  CatalogDocument project2 = base2;
+  project2.files["endpoints/b.yml"] = "name: b\n";
+  ASSERT_EQ(*catalog.Update([&](CatalogDocument& d) { return ApplyProject(d, base2, project2); }, "apply A again"), 4);
+  CatalogDocument applied = *catalog.Read(4);
+  EXPECT_EQ(applied.files, project2.files);
+  EXPECT_EQ(applied.runtime, runtime);
+  // The same apply run twice (its commit's reply lost, say) is no conflict and commits nothing new.
+  EXPECT_EQ(*catalog.Update([&](CatalogDocument& d) { return ApplyProject(d, base2, project2); }, "apply A twice"), 4);
+}
+
 TEST_F(CatalogTest, ProjectTreeRoundTripKeepsUnchangedFilesInPlace) {
   fs::path project = dir_ / "project";
   fs::create_directories(project / "datasets");

@@ -24,6 +24,8 @@ constexpr const char* kApplyHelp = R"(dram apply DIR --catalog URI [--dry-run] [
 Validates the project in DIR (as `dram validate` does), prints what changes against the newest
 catalog version, uploads the project's local data files by content (`_data/<sha256>`) and
 commits the project as the next version. Databases and aliases changed at runtime are kept.
+When another apply or restore changes the project between the diff and the commit, nothing is
+committed (exit 1): run apply again to review the changes against the newest version.
 With dram.yml `catalog: {retain_versions: N}`, older versions (and data only they reference) are
 collected after the commit. Servers following the catalog pick the new version up on their own.
 
@@ -133,9 +135,7 @@ int ApplyCommand(int argc, char** argv) {
                                                [&](const std::string& path, const catalog::DataRef&) {
                                                  return catalog::ReadDataFile(dir, path);
                                                }));
-        current.files = document->files;
-        current.data = document->data;
-        return Status::Ok();
+        return catalog::ApplyProject(current, *newest, *document);
       },
       message);
   if (!version.ok()) return Fail("apply", version.status());
