@@ -45,12 +45,12 @@ void AppendLineDiff(std::string& out, std::string_view before, std::string_view 
   while (i < a.size() || j < b.size()) {
     if (i < a.size() && j < b.size() && a[i] == b[j]) {
       ++i, ++j;
-    } else if (j < b.size() && (i == a.size() || common[i][j + 1] >= common[i + 1][j])) {
+    } else if (i < a.size() && (j == b.size() || common[i + 1][j] >= common[i][j + 1])) {
+      out += "    " + std::to_string(i + 1) + " - " + std::string(a[i]) + "\n";  // removed lines first, as diff(1)
+      ++i;
+    } else {
       out += "    " + std::to_string(j + 1) + " + " + std::string(b[j]) + "\n";
       ++j;
-    } else {
-      out += "    " + std::to_string(i + 1) + " - " + std::string(a[i]) + "\n";
-      ++i;
     }
   }
 }

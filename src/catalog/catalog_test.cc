@@ -68,8 +68,8 @@ TEST(CatalogDocumentTest, RoundTripsAndDiffsReadably) {
   b.runtime = R"({"databases":[],"aliases":{"cur":{"database":"y","pinned":""}}})";
   EXPECT_FALSE(b.SameContent(a));
   std::string diff = Diff(a, b);
-  EXPECT_NE(diff.find("~ dram.yml\n    2 +   listen: 127.0.0.1:9090\n"), std::string::npos) << diff;
-  EXPECT_NE(diff.find("    2 -   listen: 127.0.0.1:8080\n"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("~ dram.yml\n    2 -   listen: 127.0.0.1:8080\n    2 +   listen: 127.0.0.1:9090\n"), std::string::npos)
+      << diff;
   EXPECT_NE(diff.find("+ endpoints/new.yml"), std::string::npos) << diff;
   EXPECT_NE(diff.find("- endpoints/old.yml"), std::string::npos) << diff;
   EXPECT_NE(diff.find("~ data/x.csv  10 B sha256:aaaaaaaaaaaa → 2.0 KiB sha256:bbbbbbbbbbbb"), std::string::npos) << diff;
