@@ -44,16 +44,31 @@ const char* ContentTypeOf(const std::string& format) {
   return "application/json";
 }
 
-// Errors from running a compiled query may quote request values (DuckDB's conversion messages
-// do), so they are replaced by messages that name no value before they reach a client or a log.
-Status SanitizeQueryError(const Status& status) {
+// What a client is told when a query fails. The engine's message may quote request values
+// (DuckDB's conversion messages do), so it never reaches the client. A compiled query's values
+// were validated and typed and its shapes prepared at load, so an engine error is not the
+// caller's fault: 500 `internal`, never a 422 that blames the request. A C++ handler's own
+// statuses keep their meaning (it may refuse a request with InvalidArgument).
+Status SanitizeQueryError(const Status& status, bool from_handler) {
   switch (status.code()) {
     case StatusCode::kInvalidArgument:
-      return InvalidArgument("a parameter value cannot be used by this endpoint's query");
+      if (from_handler) return InvalidArgument("a parameter value cannot be used by this endpoint's query");
+      return Internal("query failed");
     case StatusCode::kCancelled: return Status(StatusCode::kDeadlineExceeded, "query was interrupted");
     case StatusCode::kResourceExhausted: return Unavailable("query exceeded its memory budget");
     default: return Internal("query failed");
   }
+}
+
+// Logs a failed query with the engine's own message (the client gets SanitizeQueryError's).
+void LogQueryFailure(std::string_view route, std::string_view request_id, const Status& status) {
+  std::string fields = "\"endpoint\":";
+  common::AppendJsonString(fields, route);
+  fields += ",\"code\":\"" + std::string(StatusCodeName(status.code())) + "\",\"request_id\":\"";
+  fields += request_id;
+  fields += "\",\"engine_message\":";
+  common::AppendJsonString(fields, status.message());
+  common::Log(status.code() == StatusCode::kCancelled ? common::LogLevel::kWarn : common::LogLevel::kError, "query failed", fields);
 }
 
 std::string CacheControl(const EndpointSpec& spec) {
@@ -338,22 +353,26 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
     RequestParams params(*route.endpoint, call->args);
     ConnectionSession session(**lease);
     Result<Rows> result = route.code->handler(params, session);
-    if (!result.ok()) return fail(SanitizeQueryError(result.status()));
+    if (!result.ok()) {
+      LogQueryFailure(route.endpoint->route(), call->request_id, result.status());
+      return fail(SanitizeQueryError(result.status(), /*from_handler=*/true));
+    }
     rows = engine::EncodeResult(result->impl().result, FormatOf(format), body);
   } else {
     QueryPlan plan = route.endpoint->Plan(call->args);
     auto result = (*lease)->Query(plan.sql, plan.values);
     if (!result.ok()) {
-      common::Log(common::LogLevel::kWarn, "query failed",
-                  "\"endpoint\":\"" + route.endpoint->route() + "\",\"code\":\"" +
-                      std::string(StatusCodeName(result.status().code())) + "\",\"request_id\":\"" + call->request_id + "\"");
-      return fail(SanitizeQueryError(result.status()));
+      LogQueryFailure(route.endpoint->route(), call->request_id, result.status());
+      return fail(SanitizeQueryError(result.status(), /*from_handler=*/false));
     }
     rows = engine::EncodeResult(*result, FormatOf(format), body);
     if (rows.ok() && !plan.count_sql.empty()) {
       std::vector<Value> filter_values(plan.values.begin(), plan.values.begin() + plan.filter_value_count);
       auto counted = (*lease)->Query(plan.count_sql, filter_values);
-      if (!counted.ok()) return fail(SanitizeQueryError(counted.status()));
+      if (!counted.ok()) {
+        LogQueryFailure(route.endpoint->route(), call->request_id, counted.status());
+        return fail(SanitizeQueryError(counted.status(), /*from_handler=*/false));
+      }
       auto text = engine::ColumnText(*counted, 0);
       if (text.ok() && !text->empty()) entry->total = std::stoll(text->front());
     }

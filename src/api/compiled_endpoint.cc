@@ -1,11 +1,13 @@
 #include "api/compiled_endpoint.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <set>
 
 #include "api/param_parser.h"
 #include "api/project.h"
+#include "api/sql_template.h"
 #include "common/sql_text.h"
 
 namespace dram::api {
@@ -49,7 +51,14 @@ void AppendCanonical(std::string& out, const Value& value) {
     void operator()(std::monostate) { out += "~"; }
     void operator()(bool v) { out += v ? "t" : "f"; }
     void operator()(int64_t v) { out += std::to_string(v); }
-    void operator()(double v) { out += std::to_string(v); }
+    void operator()(double v) {
+      // Shortest form that reads back as the same double: distinct numbers never share a key
+      // (std::to_string kept 6 decimals, so 4999.9 and 4999.9000001 did).
+      char text[32];
+      auto [end, ec] = std::to_chars(text, text + sizeof(text), v);
+      out += 'n';
+      out.append(text, end);
+    }
     void operator()(const std::string& v) {
       // Length-prefixed, so no value can forge a separator.
       out += std::to_string(v.size());
@@ -70,38 +79,6 @@ void AppendCanonical(std::string& out, const Value& value) {
   std::visit(Visitor{out}, value.data);
 }
 
-// Replaces {{name}} with $k (k = declared index + 1). Unknown names are diagnostics.
-std::string ExpandTemplate(const EndpointSpec& spec, std::set<std::string>& used, std::vector<std::string>& unknown) {
-  std::string out;
-  const std::string& sql = spec.sql;
-  size_t pos = 0;
-  while (pos < sql.size()) {
-    size_t open = sql.find("{{", pos);
-    if (open == std::string::npos) {
-      out.append(sql, pos);
-      break;
-    }
-    size_t close = sql.find("}}", open);
-    if (close == std::string::npos) {
-      out.append(sql, pos);
-      break;
-    }
-    out.append(sql, pos, open - pos);
-    std::string name = sql.substr(open + 2, close - open - 2);
-    name.erase(0, name.find_first_not_of(' '));
-    name.erase(name.find_last_not_of(' ') + 1);
-    auto found = std::find_if(spec.params.begin(), spec.params.end(), [&](const ParamSpec& p) { return p.name == name; });
-    if (found == spec.params.end()) {
-      unknown.push_back(name);
-    } else {
-      used.insert(name);
-      out += "$" + std::to_string(found - spec.params.begin() + 1);
-    }
-    pos = close + 2;
-  }
-  return out;
-}
-
 }  // namespace
 
 int CompiledEndpoint::ParamIndex(std::string_view name) const {
@@ -111,13 +88,41 @@ int CompiledEndpoint::ParamIndex(std::string_view name) const {
   return -1;
 }
 
+namespace {
+
+// A value of the param's type, to prepare a query shape at load without a request.
+Value SampleValue(const ParamSpec& param) {
+  Value scalar;
+  switch (param.type) {
+    case ParamType::kString: scalar = Value(std::string("x")); break;
+    case ParamType::kEnum: scalar = Value(param.enum_values.empty() ? std::string() : param.enum_values[0]); break;
+    case ParamType::kInteger: scalar = Value(int64_t{0}); break;
+    case ParamType::kNumber: scalar = Value(0.0); break;
+    case ParamType::kBoolean: scalar = Value(true); break;
+    case ParamType::kDate: scalar = Value(Date{0}); break;
+    case ParamType::kTimestamp: scalar = Value(Timestamp{0}); break;
+  }
+  return param.is_list ? Value(Value::List{scalar}) : scalar;
+}
+
+bool IsNested(const engine::TypeInfo& type) {
+  return type.kind == engine::TypeKind::kList || type.kind == engine::TypeKind::kStruct ||
+         type.kind == engine::TypeKind::kMap || type.kind == engine::TypeKind::kArray ||
+         type.kind == engine::TypeKind::kUnion;
+}
+
+// The day after `value` (a Date): the exclusive upper bound of a whole day.
+Value NextDay(const Value& value) { return Value(Date{value.as<Date>().days + 1}); }
+
+}  // namespace
+
 std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& spec, const database::Snapshot& snapshot,
                                                             common::Diagnostics& diagnostics) {
   std::unique_ptr<CompiledEndpoint> endpoint(new CompiledEndpoint(spec));
   endpoint->route_ = "/v" + std::to_string(spec.version) + "/" + spec.name;
   if (spec.is_code) return endpoint;  // rows come from the handler; params are all there is to check
   size_t errors_before = diagnostics.size();
-  auto error = [&](const SourcePosition& at, std::string message) {
+  ErrorSink error = [&](const SourcePosition& at, std::string message) {
     diagnostics.Add(at.file, at.line, at.column, std::move(message));
   };
   auto lease = snapshot.pool().Acquire(std::chrono::seconds(30));
@@ -126,116 +131,148 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
     return nullptr;
   }
   engine::Connection& connection = **lease;
-
-  std::vector<engine::ColumnInfo> candidates;  // every output the SQL could produce
-  std::string describe_sql;
+  const database::TableInfo* table = nullptr;
   if (!spec.sql.empty()) {
-    endpoint->is_template_ = true;
-    std::set<std::string> used;
-    std::vector<std::string> unknown;
-    endpoint->template_sql_ = ExpandTemplate(spec, used, unknown);
-    for (const auto& name : unknown) error(spec.position, "sql uses undeclared param '" + name + "'");
-    for (const auto& param : spec.params) {
-      if (!used.contains(param.name) && (!spec.sort || spec.sort->param != param.name)) {
-        error(param.position, "param '" + param.name + "' is not used in sql");
-      }
-    }
-    endpoint->from_ = "(" + endpoint->template_sql_ + ") AS q";
-    describe_sql = endpoint->template_sql_;
+    endpoint->CompileTemplateSql(error);
   } else {
-    const database::TableInfo* table = snapshot.FindTable(spec.table);
+    table = snapshot.FindTable(spec.table);
     if (!table) {
-      error(spec.position, "dataset '" + spec.dataset + "' has no table '" + spec.table + "'");
+      error(spec.PositionOf("table"), "dataset '" + spec.dataset + "' has no table '" + spec.table + "'");
       return nullptr;
     }
-    endpoint->from_ = Quote(spec.table);
-    auto has_column = [&](const std::string& name) {
-      return std::any_of(table->columns.begin(), table->columns.end(), [&](const auto& c) { return c.name == name; });
-    };
-    for (const auto& filter : spec.filters) {
-      if (!has_column(filter.column)) error(filter.position, "unknown column '" + filter.column + "' in table '" + spec.table + "'");
-      endpoint->filter_columns_.push_back(Quote(filter.column));
-      endpoint->filter_params_[0].push_back(endpoint->ParamIndex(filter.params[0]));
-      endpoint->filter_params_[1].push_back(filter.params.size() > 1 ? endpoint->ParamIndex(filter.params[1]) : -1);
-    }
-    for (const auto& column : spec.group_by) {
-      if (!has_column(column)) error(spec.position, "unknown group_by column '" + column + "'");
-    }
-    if (!spec.tenant_column.empty()) {
-      if (!has_column(spec.tenant_column)) error(spec.position, "unknown tenant_column '" + spec.tenant_column + "'");
-      endpoint->tenant_sql_ = Quote(spec.tenant_column);
-    }
-    if (spec.select.empty()) {
-      for (const auto& column : table->columns) {
-        endpoint->output_sql_.push_back(Quote(column.name));
-        candidates.push_back(column);
-      }
-    } else {
-      bool aggregated = std::any_of(spec.select.begin(), spec.select.end(), [](const auto& s) { return s.aggregate != Aggregate::kNone; });
-      for (const auto& item : spec.select) {
-        if (!item.column.empty() && !has_column(item.column)) {
-          error(item.position, "unknown column '" + item.column + "' in table '" + spec.table + "'");
-          continue;
-        }
-        if (aggregated && item.aggregate == Aggregate::kNone &&
-            std::find(spec.group_by.begin(), spec.group_by.end(), item.column) == spec.group_by.end()) {
-          error(item.position, "column '" + item.column + "' must be in group_by or aggregated");
-        }
-        endpoint->output_sql_.push_back(SelectExpression(item) + " AS " + Quote(OutputName(item)));
-        candidates.push_back({OutputName(item), {}});
-      }
-    }
-    for (size_t i = 0; i < spec.group_by.size(); ++i) {
-      endpoint->group_by_sql_ += (i ? ", " : "") + Quote(spec.group_by[i]);
-    }
-    describe_sql = "SELECT ";
-    for (size_t i = 0; i < endpoint->output_sql_.size(); ++i) describe_sql += (i ? ", " : "") + endpoint->output_sql_[i];
-    describe_sql += " FROM " + endpoint->from_;
-    if (!endpoint->group_by_sql_.empty()) describe_sql += " GROUP BY " + endpoint->group_by_sql_;
+    endpoint->CompileTableQuery(*table, error);
   }
   if (diagnostics.size() != errors_before) return nullptr;
-
-  auto described = connection.Describe(describe_sql);
+  auto described = connection.Describe(endpoint->DescribeSql());
   if (!described.ok()) {
-    error(spec.position, "query does not compile against dataset '" + spec.dataset + "': " + described.status().message());
+    error(spec.PositionOf(endpoint->is_template_ ? "sql" : "select"),
+          "query does not compile against dataset '" + spec.dataset + "': " + described.status().message());
     return nullptr;
   }
   bool unresolved = std::any_of(described->begin(), described->end(),
                                 [](const auto& c) { return c.type.kind == engine::TypeKind::kUnresolved; });
   if (endpoint->is_template_ && unresolved) {
     // The template's output depends on its parameters: serve its columns as they come, untyped.
-    if (!spec.columns.empty()) error(spec.position, "this sql's columns are only known at run time: drop 'columns'");
-    if (!spec.tenant_column.empty()) error(spec.position, "a tenant-scoped sql endpoint needs columns known before run time");
+    if (!spec.columns.empty()) error(spec.PositionOf("columns"), "this sql's columns are only known at run time: drop 'columns'");
+    if (!spec.tenant_column.empty()) error(spec.PositionOf("tenant_column"), "a tenant-scoped sql endpoint needs columns known before run time");
     endpoint->output_sql_ = {"*"};
     return diagnostics.size() == errors_before ? std::move(endpoint) : nullptr;
   }
-  if (endpoint->is_template_) {
-    for (const auto& column : *described) endpoint->output_sql_.push_back(Quote(column.name));
+  endpoint->KeepOutputs(*described, error);
+  endpoint->CompileOrder(table, error);
+  if (diagnostics.size() != errors_before) return nullptr;
+  endpoint->CheckEveryFilter(connection, error);
+  if (diagnostics.size() != errors_before) return nullptr;
+  return endpoint;
+}
+
+void CompiledEndpoint::CompileTemplateSql(const ErrorSink& error) {
+  is_template_ = true;
+  ExpandedTemplate expanded = ExpandTemplate(spec_);
+  for (const auto& name : expanded.unknown) error(spec_.PositionOf("sql"), "sql uses undeclared param '" + name + "'");
+  for (const auto& param : spec_.params) {
+    if (!expanded.used.contains(param.name) && (!spec_.sort || spec_.sort->param != param.name)) {
+      error(param.position, "param '" + param.name + "' is not used in sql");
+    }
+  }
+  from_ = WrapTemplate(expanded.sql);
+}
+
+void CompiledEndpoint::CompileTableQuery(const database::TableInfo& table, const ErrorSink& error) {
+  const EndpointSpec& spec = spec_;
+  from_ = Quote(spec.table);
+  auto column_of = [&](const std::string& name) -> const engine::ColumnInfo* {
+    auto found = std::find_if(table.columns.begin(), table.columns.end(), [&](const auto& c) { return c.name == name; });
+    return found == table.columns.end() ? nullptr : &*found;
+  };
+  for (const auto& filter : spec.filters) {
+    const engine::ColumnInfo* column = column_of(filter.column);
+    if (!column) error(filter.position, "unknown column '" + filter.column + "' in table '" + spec.table + "'");
+    filter_columns_.push_back(Quote(filter.column));
+    int first = ParamIndex(filter.params[0]);
+    filter_params_[0].push_back(first);
+    filter_params_[1].push_back(filter.params.size() > 1 ? ParamIndex(filter.params[1]) : -1);
+    // A date bound on a timestamp column means whole days (see Plan).
+    whole_day_.push_back(column && column->type.kind == engine::TypeKind::kTimestamp && first >= 0 &&
+                         spec.params[first].type == ParamType::kDate);
+  }
+  for (const auto& column : spec.group_by) {
+    if (!column_of(column)) error(spec.PositionOf("group_by"), "unknown group_by column '" + column + "'");
+  }
+  if (!spec.tenant_column.empty()) {
+    if (!column_of(spec.tenant_column)) error(spec.PositionOf("tenant_column"), "unknown tenant_column '" + spec.tenant_column + "'");
+    tenant_sql_ = Quote(spec.tenant_column);
+  }
+  if (spec.select.empty()) {
+    for (const auto& column : table.columns) {
+      output_sql_.push_back(Quote(column.name));
+      order_sql_[column.name] = Quote(column.name);
+    }
+  } else {
+    bool aggregated = std::any_of(spec.select.begin(), spec.select.end(), [](const auto& s) { return s.aggregate != Aggregate::kNone; });
+    for (const auto& item : spec.select) {
+      if (!item.column.empty() && !column_of(item.column)) {
+        error(item.position, "unknown column '" + item.column + "' in table '" + spec.table + "'");
+        continue;
+      }
+      if (aggregated && item.aggregate == Aggregate::kNone &&
+          std::find(spec.group_by.begin(), spec.group_by.end(), item.column) == spec.group_by.end()) {
+        error(item.position, "column '" + item.column + "' must be in group_by or aggregated");
+      }
+      output_sql_.push_back(SelectExpression(item) + " AS " + Quote(OutputName(item)));
+      // Ordering uses the expression, not the alias: a request's ?columns= may leave the output
+      // out of the SELECT list, and ORDER BY must still find it.
+      order_sql_.emplace(OutputName(item), SelectExpression(item));
+    }
+  }
+  for (size_t i = 0; i < spec.group_by.size(); ++i) group_by_sql_ += (i ? ", " : "") + Quote(spec.group_by[i]);
+}
+
+std::string CompiledEndpoint::DescribeSql() const {
+  if (is_template_) return "SELECT * FROM " + from_;
+  std::string sql = "SELECT ";
+  for (size_t i = 0; i < output_sql_.size(); ++i) sql += (i ? ", " : "") + output_sql_[i];
+  sql += " FROM " + from_;
+  if (!group_by_sql_.empty()) sql += " GROUP BY " + group_by_sql_;
+  return sql;
+}
+
+void CompiledEndpoint::KeepOutputs(const std::vector<engine::ColumnInfo>& described, const ErrorSink& error) {
+  const EndpointSpec& spec = spec_;
+  if (is_template_) {
+    for (const auto& column : described) {
+      output_sql_.push_back(Quote(column.name));
+      order_sql_.emplace(column.name, Quote(column.name));
+    }
     if (!spec.tenant_column.empty()) {
       // The template's rows are filtered by the caller's tenant, so they must carry the column.
-      bool has_tenant = std::any_of(described->begin(), described->end(), [&](const auto& c) { return c.name == spec.tenant_column; });
-      if (!has_tenant) error(spec.position, "sql must return the tenant_column '" + spec.tenant_column + "'");
-      endpoint->tenant_sql_ = "q." + Quote(spec.tenant_column);
+      bool has_tenant = std::any_of(described.begin(), described.end(), [&](const auto& c) { return c.name == spec.tenant_column; });
+      if (!has_tenant) error(spec.PositionOf("tenant_column"), "sql must return the tenant_column '" + spec.tenant_column + "'");
+      tenant_sql_ = "q." + Quote(spec.tenant_column);
     }
   }
-  candidates = *described;
-
+  for (const auto& c : described) output_names_.insert(c.name);
   // The allowlist bounds every output; keep declared order.
-  std::set<std::string> names;
-  for (const auto& c : candidates) names.insert(c.name);
   for (const auto& column : spec.columns) {
-    if (!names.contains(column)) error(spec.position, "allowlisted column '" + column + "' is not an output of this endpoint");
+    if (!output_names_.contains(column)) error(spec.PositionOf("columns"), "allowlisted column '" + column + "' is not an output of this endpoint");
   }
   std::vector<std::string> kept_sql;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    if (spec.columns.empty() || std::find(spec.columns.begin(), spec.columns.end(), candidates[i].name) != spec.columns.end()) {
-      endpoint->outputs_.push_back(candidates[i]);
-      kept_sql.push_back(endpoint->output_sql_[i]);
+  for (size_t i = 0; i < described.size(); ++i) {
+    if (spec.columns.empty() || std::find(spec.columns.begin(), spec.columns.end(), described[i].name) != spec.columns.end()) {
+      outputs_.push_back(described[i]);
+      kept_sql.push_back(output_sql_[i]);
     }
   }
-  endpoint->output_sql_ = std::move(kept_sql);
+  output_sql_ = std::move(kept_sql);
+}
 
-  const database::TableInfo* table = endpoint->is_template_ ? nullptr : snapshot.FindTable(spec.table);
+std::string CompiledEndpoint::OrderSql(const std::string& column) const {
+  auto found = order_sql_.find(column);
+  return found == order_sql_.end() ? Quote(column) : found->second;
+}
+
+void CompiledEndpoint::CompileOrder(const database::TableInfo* table, const ErrorSink& error) {
+  const EndpointSpec& spec = spec_;
   auto in = [](const std::vector<std::string>& list, const std::string& item) {
     return std::find(list.begin(), list.end(), item) != list.end();
   };
@@ -244,45 +281,65 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
   };
   // An output, a group key, or (unaggregated tables only) any column of the table.
   auto order_ok = [&](const std::string& column) {
-    return names.contains(column) || in(spec.group_by, column) || (spec.group_by.empty() && is_table_column(column));
+    return output_names_.contains(column) || in(spec.group_by, column) || (spec.group_by.empty() && is_table_column(column));
   };
   for (size_t i = 0; i < spec.order_by.size(); ++i) {
     const auto& item = spec.order_by[i];
-    if (!order_ok(item.column)) error(spec.position, "cannot order by unknown column '" + item.column + "'");
-    endpoint->order_by_sql_ += (i ? ", " : "") + Quote(item.column) + (item.descending ? " DESC" : " ASC");
+    if (!order_ok(item.column)) error(spec.PositionOf("order_by"), "cannot order by unknown column '" + item.column + "'");
+    order_by_sql_ += (i ? ", " : "") + OrderSql(item.column) + (item.descending ? " DESC" : " ASC");
   }
   if (spec.sort) {
     for (const auto& column : spec.sort->allowed) {
-      if (!order_ok(column)) error(spec.position, "sort allows unknown column '" + column + "'");
+      if (!order_ok(column)) error(spec.PositionOf("sort"), "sort allows unknown column '" + column + "'");
     }
   }
-  if (diagnostics.size() != errors_before) return nullptr;
+  if (spec.order_by.empty() && !spec.sort) return;
   // Pages must not overlap or skip rows, so an ordered endpoint ends its ORDER BY with columns
   // that identify a row: the group_by columns of an aggregate, else the table's declared key,
   // else every scalar output column (correct, but the most expensive to sort by).
-  if (!spec.order_by.empty() || spec.sort) {
-    std::vector<std::string> tiebreak = spec.group_by;
-    if (tiebreak.empty() && table && !table->key.empty()) tiebreak = table->key;
-    if (tiebreak.empty()) {
-      for (const auto& column : endpoint->outputs_) {
-        bool nested = column.type.kind == engine::TypeKind::kList || column.type.kind == engine::TypeKind::kStruct ||
-                      column.type.kind == engine::TypeKind::kMap || column.type.kind == engine::TypeKind::kArray ||
-                      column.type.kind == engine::TypeKind::kUnion;
-        if (!nested) tiebreak.push_back(column.name);
-      }
+  std::vector<std::string> tiebreak = spec.group_by;
+  if (tiebreak.empty() && table && !table->key.empty()) tiebreak = table->key;
+  if (tiebreak.empty()) {
+    for (const auto& column : outputs_) {
+      if (!IsNested(column.type)) tiebreak.push_back(column.name);
     }
-    for (const auto& column : tiebreak) {
-      bool ordered = std::any_of(spec.order_by.begin(), spec.order_by.end(), [&](const auto& o) { return o.column == column; });
-      if (ordered) continue;
-      if (!order_ok(column)) {
-        error(spec.position, "key column '" + column + "' is not a column of table '" + spec.table + "'");
-        continue;
-      }
-      endpoint->order_by_sql_ += (endpoint->order_by_sql_.empty() ? "" : ", ") + Quote(column) + " ASC";
-    }
-    if (diagnostics.size() != errors_before) return nullptr;
   }
-  return endpoint;
+  for (const auto& column : tiebreak) {
+    bool ordered = std::any_of(spec.order_by.begin(), spec.order_by.end(), [&](const auto& o) { return o.column == column; });
+    if (ordered) continue;
+    if (!order_ok(column)) {
+      error(spec.position, "key column '" + column + "' is not a column of table '" + spec.table + "'");
+      continue;
+    }
+    order_by_sql_ += (order_by_sql_.empty() ? "" : ", ") + OrderSql(column) + " ASC";
+  }
+}
+
+void CompiledEndpoint::CheckEveryFilter(engine::Connection& connection, const ErrorSink& error) const {
+  // Prepares the query with every param given (and the widest column set, every sort choice) so
+  // a filter DuckDB cannot type (prefix on a number, a date against an integer) fails the load,
+  // not every request that uses it.
+  RequestArgs args;
+  for (const auto& param : spec_.params) args.values.push_back(SampleValue(param));
+  for (size_t i = 0; i < output_sql_.size(); ++i) args.outputs.push_back(i);
+  args.tenant = "t";
+  args.want_total = true;
+  std::vector<std::optional<OrderItem>> sorts = {std::nullopt};
+  if (spec_.sort) {
+    for (const auto& column : spec_.sort->allowed) sorts.push_back(OrderItem{column, true});
+  }
+  for (const auto& sort : sorts) {
+    args.sort = sort;
+    QueryPlan plan = Plan(args);
+    for (const std::string* sql : {&plan.sql, &plan.count_sql}) {
+      auto described = connection.Describe(*sql);
+      if (!described.ok()) {
+        error(spec_.PositionOf(is_template_ ? "sql" : sort ? "sort" : "filters"),
+              "query does not compile against dataset '" + spec_.dataset + "': " + described.status().message());
+        return;
+      }
+    }
+  }
 }
 
 Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std::string_view accept) const {
@@ -414,25 +471,113 @@ std::map<std::string, std::vector<database::Predicate>> CompiledEndpoint::Predic
   if (!tenant_sql_.empty()) predicates.push_back({spec_.tenant_column, Op::kEq, {Value(args.tenant)}});
   for (size_t f = 0; f < spec_.filters.size(); ++f) {
     const FilterSpec& filter = spec_.filters[f];
-    const Value& first_value = args.values[filter_params_[0][f]];
+    const Value& value = args.values[filter_params_[0][f]];
+    auto add = [&](Op op, Value bound) { predicates.push_back({filter.column, op, {std::move(bound)}}); };
     if (filter.op == FilterOp::kBetween) {
       const Value& upper = args.values[filter_params_[1][f]];
-      if (!first_value.is_null()) predicates.push_back({filter.column, Op::kGte, {first_value}});
-      if (!upper.is_null()) predicates.push_back({filter.column, Op::kLte, {upper}});
+      if (!value.is_null()) add(Op::kGte, value);
+      if (!upper.is_null()) whole_day_[f] ? add(Op::kLt, NextDay(upper)) : add(Op::kLte, upper);
       continue;
     }
-    if (first_value.is_null()) continue;
+    if (value.is_null()) continue;
+    if (whole_day_[f]) {
+      // The same day ranges the query uses (see AppendFilters).
+      switch (filter.op) {
+        case FilterOp::kEq: add(Op::kGte, value); add(Op::kLt, NextDay(value)); break;
+        case FilterOp::kLt: add(Op::kLt, value); break;
+        case FilterOp::kLte: add(Op::kLt, NextDay(value)); break;
+        case FilterOp::kGt: add(Op::kGte, NextDay(value)); break;
+        case FilterOp::kGte: add(Op::kGte, value); break;
+        case FilterOp::kIn: {
+          const auto& days = value.as<Value::List>();
+          auto [low, high] = std::minmax_element(days.begin(), days.end(),
+                                                 [](const Value& a, const Value& b) { return a.as<Date>().days < b.as<Date>().days; });
+          if (low != days.end()) {
+            add(Op::kGte, *low);
+            add(Op::kLt, NextDay(*high));
+          }
+          break;
+        }
+        default: break;
+      }
+      continue;
+    }
     switch (filter.op) {
-      case FilterOp::kEq: predicates.push_back({filter.column, Op::kEq, {first_value}}); break;
-      case FilterOp::kLt: predicates.push_back({filter.column, Op::kLt, {first_value}}); break;
-      case FilterOp::kLte: predicates.push_back({filter.column, Op::kLte, {first_value}}); break;
-      case FilterOp::kGt: predicates.push_back({filter.column, Op::kGt, {first_value}}); break;
-      case FilterOp::kGte: predicates.push_back({filter.column, Op::kGte, {first_value}}); break;
-      case FilterOp::kIn: predicates.push_back({filter.column, Op::kIn, first_value.as<Value::List>()}); break;
+      case FilterOp::kEq: add(Op::kEq, value); break;
+      case FilterOp::kLt: add(Op::kLt, value); break;
+      case FilterOp::kLte: add(Op::kLte, value); break;
+      case FilterOp::kGt: add(Op::kGt, value); break;
+      case FilterOp::kGte: add(Op::kGte, value); break;
+      case FilterOp::kIn: predicates.push_back({filter.column, Op::kIn, value.as<Value::List>()}); break;
       default: break;  // <>, prefix, IS NULL: no pruning
     }
   }
   return out;
+}
+
+void CompiledEndpoint::AppendFilters(const RequestArgs& args, std::string& sql, std::vector<Value>& values) const {
+  bool first = true;
+  auto clause = [&](const std::string& text) {
+    sql += first ? " WHERE " : " AND ";
+    sql += text;
+    first = false;
+  };
+  auto bind = [&](const Value& value) {
+    values.push_back(value);
+    return "$" + std::to_string(values.size());
+  };
+  // The tenant filter comes first and is always there: no request shape can drop it.
+  if (!tenant_sql_.empty()) clause(tenant_sql_ + " = " + bind(Value(args.tenant)));
+  if (is_template_) return;
+  for (size_t f = 0; f < spec_.filters.size(); ++f) {
+    const FilterSpec& filter = spec_.filters[f];
+    const std::string& column = filter_columns_[f];
+    const Value& value = args.values[filter_params_[0][f]];
+    // A date bound on a timestamp column means the whole day: from its first instant up to (not
+    // including) the next day's, so `from=to=D` returns day D's rows.
+    const bool days = whole_day_[f];
+    if (filter.op == FilterOp::kBetween) {
+      const Value& upper = args.values[filter_params_[1][f]];
+      if (!value.is_null()) clause(column + " >= " + bind(value));
+      if (!upper.is_null()) clause(days ? column + " < " + bind(NextDay(upper)) : column + " <= " + bind(upper));
+      continue;
+    }
+    if (value.is_null()) continue;
+    switch (filter.op) {
+      case FilterOp::kEq:
+        if (days) {
+          clause(column + " >= " + bind(value) + " AND " + column + " < " + bind(NextDay(value)));
+        } else {
+          clause(column + " = " + bind(value));
+        }
+        break;
+      case FilterOp::kNe:
+        if (days) {
+          clause("(" + column + " < " + bind(value) + " OR " + column + " >= " + bind(NextDay(value)) + ")");
+        } else {
+          clause(column + " <> " + bind(value));
+        }
+        break;
+      case FilterOp::kLt: clause(column + " < " + bind(value)); break;
+      case FilterOp::kLte: clause(days ? column + " < " + bind(NextDay(value)) : column + " <= " + bind(value)); break;
+      case FilterOp::kGt: clause(days ? column + " >= " + bind(NextDay(value)) : column + " > " + bind(value)); break;
+      case FilterOp::kGte: clause(column + " >= " + bind(value)); break;
+      case FilterOp::kPrefix: clause("starts_with(" + column + ", " + bind(value) + ")"); break;
+      case FilterOp::kIsNull: clause(column + (value.as<bool>() ? " IS NULL" : " IS NOT NULL")); break;
+      case FilterOp::kIn: {
+        const auto& items = value.as<Value::List>();
+        if (items.empty()) {  // only a declared default can be empty: requests cannot (422)
+          clause("false");
+          break;
+        }
+        std::string list;
+        for (const auto& item : items) list += (list.empty() ? "" : ", ") + bind(item);
+        clause((days ? "CAST(" + column + " AS DATE)" : column) + " IN (" + list + ")");
+        break;
+      }
+      case FilterOp::kBetween: break;
+    }
+  }
 }
 
 std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vector<Value>& values, bool with_order) const {
@@ -443,64 +588,12 @@ std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vecto
   }
   sql += " FROM ";
   sql += from_;
-  if (is_template_) {
-    values = args.values;
-    if (!tenant_sql_.empty()) {
-      values.push_back(Value(args.tenant));
-      sql += " WHERE " + tenant_sql_ + " = $" + std::to_string(values.size());
-    }
-  } else {
-    bool first = true;
-    auto clause = [&](const std::string& text) {
-      sql += first ? " WHERE " : " AND ";
-      sql += text;
-      first = false;
-    };
-    auto bind = [&](const Value& value) {
-      values.push_back(value);
-      return "$" + std::to_string(values.size());
-    };
-    // The tenant filter comes first and is always there: no request shape can drop it.
-    if (!tenant_sql_.empty()) clause(tenant_sql_ + " = " + bind(Value(args.tenant)));
-    for (size_t f = 0; f < spec_.filters.size(); ++f) {
-      const FilterSpec& filter = spec_.filters[f];
-      const std::string& column = filter_columns_[f];
-      const Value& first_value = args.values[filter_params_[0][f]];
-      if (filter.op == FilterOp::kBetween) {
-        const Value& upper = args.values[filter_params_[1][f]];
-        if (!first_value.is_null()) clause(column + " >= " + bind(first_value));
-        if (!upper.is_null()) clause(column + " <= " + bind(upper));
-        continue;
-      }
-      if (first_value.is_null()) continue;
-      switch (filter.op) {
-        case FilterOp::kEq: clause(column + " = " + bind(first_value)); break;
-        case FilterOp::kNe: clause(column + " <> " + bind(first_value)); break;
-        case FilterOp::kLt: clause(column + " < " + bind(first_value)); break;
-        case FilterOp::kLte: clause(column + " <= " + bind(first_value)); break;
-        case FilterOp::kGt: clause(column + " > " + bind(first_value)); break;
-        case FilterOp::kGte: clause(column + " >= " + bind(first_value)); break;
-        case FilterOp::kPrefix: clause("starts_with(" + column + ", " + bind(first_value) + ")"); break;
-        case FilterOp::kIsNull: clause(column + (first_value.as<bool>() ? " IS NULL" : " IS NOT NULL")); break;
-        case FilterOp::kIn: {
-          const auto& items = first_value.as<Value::List>();
-          if (items.empty()) {
-            clause("false");
-            break;
-          }
-          std::string list;
-          for (const auto& item : items) list += (list.empty() ? "" : ", ") + bind(item);
-          clause(column + " IN (" + list + ")");
-          break;
-        }
-        case FilterOp::kBetween: break;
-      }
-    }
-    if (!group_by_sql_.empty()) sql += " GROUP BY " + group_by_sql_;
-  }
+  if (is_template_) values = args.values;
+  AppendFilters(args, sql, values);
+  if (!group_by_sql_.empty()) sql += " GROUP BY " + group_by_sql_;
   if (with_order) {
     std::string order;
-    if (args.sort) order = Quote(args.sort->column) + (args.sort->descending ? " DESC" : " ASC");
+    if (args.sort) order = OrderSql(args.sort->column) + (args.sort->descending ? " DESC" : " ASC");
     if (!order_by_sql_.empty()) order += (order.empty() ? "" : ", ") + order_by_sql_;
     if (!order.empty()) sql += " ORDER BY " + order;
   }

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +15,10 @@
 #include "dram/status.h"
 #include "dram/value.h"
 #include "engine/type_info.h"
+
+namespace dram::engine {
+class Connection;
+}  // namespace dram::engine
 
 namespace dram::api {
 
@@ -66,7 +72,19 @@ class CompiledEndpoint {
   int ParamIndex(std::string_view name) const;
 
  private:
+  using ErrorSink = std::function<void(const SourcePosition&, std::string)>;
   explicit CompiledEndpoint(EndpointSpec spec) : spec_(std::move(spec)) {}
+  // Compile steps, in order; each reports problems to `error`.
+  void CompileTemplateSql(const ErrorSink& error);
+  void CompileTableQuery(const database::TableInfo& table, const ErrorSink& error);
+  std::string DescribeSql() const;
+  void KeepOutputs(const std::vector<engine::ColumnInfo>& described, const ErrorSink& error);
+  void CompileOrder(const database::TableInfo* table, const ErrorSink& error);
+  void CheckEveryFilter(engine::Connection& connection, const ErrorSink& error) const;
+
+  // The expression to ORDER BY for an output, group key or table column.
+  std::string OrderSql(const std::string& column) const;
+  void AppendFilters(const RequestArgs& args, std::string& sql, std::vector<Value>& values) const;
   std::string BuildBaseQuery(const RequestArgs& args, std::vector<Value>& values, bool with_order) const;
 
   EndpointSpec spec_;
@@ -76,11 +94,13 @@ class CompiledEndpoint {
   std::vector<engine::ColumnInfo> outputs_;  // the allowed outputs, typed
   std::vector<std::string> filter_columns_;  // quoted, per filter
   std::vector<int> filter_params_[2];        // param index per filter (first, second)
+  std::vector<bool> whole_day_;              // per filter: a date param against a TIMESTAMP column
+  std::set<std::string> output_names_;       // every output the query has, allowlisted or not
+  std::map<std::string, std::string> order_sql_;  // output name → expression to order by
   std::string group_by_sql_;
   std::string tenant_sql_;                   // quoted tenant column; empty when not tenant-scoped
   std::string order_by_sql_;
   bool is_template_ = false;
-  std::string template_sql_;                 // with {{p}} replaced by $k
 };
 
 }  // namespace dram::api

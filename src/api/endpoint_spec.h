@@ -94,6 +94,14 @@ struct EndpointSpec {
   std::string sql;        // a SQL template endpoint: {{param}} placeholders; replaces filters/select
   bool is_code = false;   // implemented by a C++ handler (dram::CodeEndpoint)
   SourcePosition position;
+  // Where top-level fields were declared ("sql", "sort", "order_by", …), so problems found when
+  // the endpoint is compiled point at their line rather than at the file's start.
+  std::map<std::string, SourcePosition> field_positions;
+
+  const SourcePosition& PositionOf(const std::string& field) const {
+    auto found = field_positions.find(field);
+    return found == field_positions.end() ? position : found->second;
+  }
 };
 
 }  // namespace dram::api

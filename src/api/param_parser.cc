@@ -102,6 +102,8 @@ Result<Value> ParseParamValues(const ParamSpec& param, std::span<const std::stri
     while (start <= text.size()) {
       size_t comma = text.find(',', start);
       if (comma == std::string::npos) comma = text.size();
+      // An empty item (`?ids=`, `?ids=a,,b`) would silently match nothing, or rows with ''.
+      if (comma == start) return InvalidArgument("parameter '" + param.name + "' has an empty item; leave the parameter out to not filter");
       if (items.size() >= param.max_items) {
         return InvalidArgument("parameter '" + param.name + "' takes at most " + std::to_string(param.max_items) + " values");
       }

@@ -489,6 +489,9 @@ std::optional<EndpointSpec> LoadEndpoint(const fs::path& path, Diagnostics& diag
   }
   spec.cache = top.Bool("cache").value_or(true);
   if (auto v = top.DurationMs("max_age")) spec.max_age_s = *v / 1000;
+  for (const char* field : {"sql", "sort", "order_by", "group_by", "columns", "tenant_column", "table", "select", "dataset", "filters"}) {
+    if (YAML::Node node = top.Child(field); node.IsDefined()) spec.field_positions[field] = PositionOf(node, path.string());
+  }
   CheckParamReferences(top, spec, diagnostics);
   for (const auto& filter : spec.filters) {
     if (!spec.tenant_column.empty() && filter.column == spec.tenant_column) {

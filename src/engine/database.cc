@@ -62,7 +62,12 @@ Result<std::unique_ptr<Connection>> Database::Connect() {
   if (duckdb_connect(state_->database, &state->connection) == DuckDBError) {
     return Unavailable("cannot connect to database", path_);
   }
-  return std::make_unique<Connection>(std::move(state));
+  auto connection = std::make_unique<Connection>(std::move(state));
+  // Answers must not depend on the host's time zone: DuckDB takes TZ or /etc/localtime as the
+  // session zone, which decides every DATE vs TIMESTAMPTZ comparison and cast. (The option is
+  // ICU's, so it cannot be given to duckdb_open_ext's config.)
+  RETURN_IF_ERROR(connection->Execute("SET TimeZone = 'UTC'"));
+  return connection;
 }
 
 }  // namespace dram::engine
