@@ -45,12 +45,14 @@ const char* ContentTypeOf(const std::string& format) {
 }
 
 // What a client is told when a query fails. The engine's message may quote request values
-// (DuckDB's conversion messages do), so it never reaches the client. A compiled query's values
-// were validated and typed and its shapes prepared at load, so an engine error is not the
-// caller's fault: 500 `internal`, never a 422 that blames the request. A C++ handler's own
-// statuses keep their meaning (it may refuse a request with InvalidArgument).
+// (DuckDB's conversion messages do), so it never reaches the client. A compiled query's shapes
+// were prepared at load, so a parse, bind or catalog error is not the caller's fault: 500
+// `internal`, never a 422 that blames the request. A value that does not fit the column it is
+// compared with (OutOfRange: an integer beyond an INTEGER column's range) is the caller's. A C++
+// handler's own statuses keep their meaning (it may refuse a request with InvalidArgument).
 Status SanitizeQueryError(const Status& status, bool from_handler) {
   switch (status.code()) {
+    case StatusCode::kOutOfRange: return InvalidArgument("a parameter value does not fit this endpoint's data");
     case StatusCode::kInvalidArgument:
       if (from_handler) return InvalidArgument("a parameter value cannot be used by this endpoint's query");
       return Internal("query failed");

@@ -111,6 +111,15 @@ bool IsNested(const engine::TypeInfo& type) {
          type.kind == engine::TypeKind::kUnion;
 }
 
+std::string_view SqlTypeOfValue(const Value& value) {
+  if (value.is<bool>()) return "BOOLEAN";
+  if (value.is<int64_t>()) return "BIGINT";
+  if (value.is<double>()) return "DOUBLE";
+  if (value.is<Date>()) return "DATE";
+  if (value.is<Timestamp>()) return "TIMESTAMP";
+  return "VARCHAR";
+}
+
 // The day after `value` (a Date): the exclusive upper bound of a whole day.
 Value NextDay(const Value& value) { return Value(Date{value.as<Date>().days + 1}); }
 
@@ -316,9 +325,11 @@ void CompiledEndpoint::CompileOrder(const database::TableInfo* table, const Erro
 }
 
 void CompiledEndpoint::CheckEveryFilter(engine::Connection& connection, const ErrorSink& error) const {
-  // Prepares the query with every param given (and the widest column set, every sort choice) so
-  // a filter DuckDB cannot type (prefix on a number, a date against an integer) fails the load,
-  // not every request that uses it.
+  // Prepares the query with every param given (and the widest column set, every sort choice),
+  // each placeholder cast to its declared type, so a filter DuckDB cannot type (prefix on a
+  // number, a date against an integer) fails the load, not every request that uses it. Requests
+  // run with untyped placeholders: DuckDB then takes the column's own type for the value, which
+  // keeps its filter pushdown and zone maps.
   RequestArgs args;
   for (const auto& param : spec_.params) args.values.push_back(SampleValue(param));
   for (size_t i = 0; i < output_sql_.size(); ++i) args.outputs.push_back(i);
@@ -330,7 +341,7 @@ void CompiledEndpoint::CheckEveryFilter(engine::Connection& connection, const Er
   }
   for (const auto& sort : sorts) {
     args.sort = sort;
-    QueryPlan plan = Plan(args);
+    QueryPlan plan = PlanShape(args, /*typed=*/true);
     for (const std::string* sql : {&plan.sql, &plan.count_sql}) {
       auto described = connection.Describe(*sql);
       if (!described.ok()) {
@@ -515,7 +526,7 @@ std::map<std::string, std::vector<database::Predicate>> CompiledEndpoint::Predic
   return out;
 }
 
-void CompiledEndpoint::AppendFilters(const RequestArgs& args, std::string& sql, std::vector<Value>& values) const {
+void CompiledEndpoint::AppendFilters(const RequestArgs& args, bool typed, std::string& sql, std::vector<Value>& values) const {
   bool first = true;
   auto clause = [&](const std::string& text) {
     sql += first ? " WHERE " : " AND ";
@@ -524,7 +535,8 @@ void CompiledEndpoint::AppendFilters(const RequestArgs& args, std::string& sql, 
   };
   auto bind = [&](const Value& value) {
     values.push_back(value);
-    return "$" + std::to_string(values.size());
+    std::string placeholder = "$" + std::to_string(values.size());
+    return typed ? "CAST(" + placeholder + " AS " + std::string(SqlTypeOfValue(value)) + ")" : placeholder;
   };
   // The tenant filter comes first and is always there: no request shape can drop it.
   if (!tenant_sql_.empty()) clause(tenant_sql_ + " = " + bind(Value(args.tenant)));
@@ -580,7 +592,7 @@ void CompiledEndpoint::AppendFilters(const RequestArgs& args, std::string& sql, 
   }
 }
 
-std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vector<Value>& values, bool with_order) const {
+std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, bool typed, std::vector<Value>& values, bool with_order) const {
   std::string sql = "SELECT ";
   for (size_t i = 0; i < args.outputs.size(); ++i) {
     if (i > 0) sql += ", ";
@@ -589,7 +601,7 @@ std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, std::vecto
   sql += " FROM ";
   sql += from_;
   if (is_template_) values = args.values;
-  AppendFilters(args, sql, values);
+  AppendFilters(args, typed, sql, values);
   if (!group_by_sql_.empty()) sql += " GROUP BY " + group_by_sql_;
   if (with_order) {
     std::string order;
@@ -607,13 +619,15 @@ void CompiledEndpoint::SetTenant(RequestArgs& args, std::string_view tenant) con
   AppendCanonical(args.canonical, Value(args.tenant));
 }
 
-QueryPlan CompiledEndpoint::Plan(const RequestArgs& args) const {
+QueryPlan CompiledEndpoint::Plan(const RequestArgs& args) const { return PlanShape(args, /*typed=*/false); }
+
+QueryPlan CompiledEndpoint::PlanShape(const RequestArgs& args, bool typed) const {
   QueryPlan plan;
-  plan.sql = BuildBaseQuery(args, plan.values, true);
+  plan.sql = BuildBaseQuery(args, typed, plan.values, true);
   plan.filter_value_count = plan.values.size();
   if (args.want_total) {
     std::vector<Value> unused;
-    plan.count_sql = "SELECT count(*) AS total FROM (" + BuildBaseQuery(args, unused, false) + ") AS counted";
+    plan.count_sql = "SELECT count(*) AS total FROM (" + BuildBaseQuery(args, typed, unused, false) + ") AS counted";
   }
   plan.values.push_back(Value(args.limit));
   plan.sql += " LIMIT $" + std::to_string(plan.values.size());

@@ -84,8 +84,10 @@ class CompiledEndpoint {
 
   // The expression to ORDER BY for an output, group key or table column.
   std::string OrderSql(const std::string& column) const;
-  void AppendFilters(const RequestArgs& args, std::string& sql, std::vector<Value>& values) const;
-  std::string BuildBaseQuery(const RequestArgs& args, std::vector<Value>& values, bool with_order) const;
+  // `typed`: placeholders are cast to their value's type (the load-time check of each shape).
+  QueryPlan PlanShape(const RequestArgs& args, bool typed) const;
+  void AppendFilters(const RequestArgs& args, bool typed, std::string& sql, std::vector<Value>& values) const;
+  std::string BuildBaseQuery(const RequestArgs& args, bool typed, std::vector<Value>& values, bool with_order) const;
 
   EndpointSpec spec_;
   std::string route_;

@@ -88,5 +88,16 @@ TEST(ParamParserTest, EnumsAliasesBoundsAndLength) {
   EXPECT_FALSE(ParseParamValues(text, texts).ok());
 }
 
+TEST(ParamParserTest, ListsRefuseEmptyItems) {
+  for (const char* text : {"", ",", "a,,b", "a,"}) {
+    auto parsed = ParseParamValues(Param(ParamType::kString, true), std::vector<std::string>{text});
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+  }
+  auto parsed = ParseParamValues(Param(ParamType::kString, true), std::vector<std::string>{"a,b"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->as<Value::List>().size(), 2u);
+}
+
 }  // namespace
 }  // namespace dram::api

@@ -20,9 +20,11 @@ Status MapDuckdbError(duckdb_error_type type, const char* message) {
   switch (type) {
     case DUCKDB_ERROR_INTERRUPT: return Status(StatusCode::kCancelled, "query interrupted");
     case DUCKDB_ERROR_OUT_OF_MEMORY: return Status(StatusCode::kResourceExhausted, text);
+    // A value that does not fit where it is used (a bound value too large for the column's type,
+    // a string that is no number): the query is sound, the value is not.
     case DUCKDB_ERROR_CONVERSION:
     case DUCKDB_ERROR_INVALID_INPUT:
-    case DUCKDB_ERROR_OUT_OF_RANGE:
+    case DUCKDB_ERROR_OUT_OF_RANGE: return Status(StatusCode::kOutOfRange, text);
     case DUCKDB_ERROR_PARSER:
     case DUCKDB_ERROR_BINDER:
     case DUCKDB_ERROR_CATALOG:
