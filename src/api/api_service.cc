@@ -243,10 +243,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   call->state = std::move(state);
   call->route = &found->second;
   if (request.method != "GET" && request.method != "HEAD") {
-    http::Response response = MakeErrorResponse(InvalidArgument("only GET and HEAD are allowed"), call->request_id);
-    response.status = 405;
-    response.SetHeader("Allow", "GET, HEAD, OPTIONS");
-    return Finish(*call, std::move(response));
+    return Finish(*call, MethodNotAllowedResponse("GET, HEAD, OPTIONS", call->request_id));
   }
   if (auto wait = OverRateLimit(principal)) {
     return FinishLater(call, MakeErrorResponse(ResourceExhausted("rate limit exceeded"), call->request_id, *wait));

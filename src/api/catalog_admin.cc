@@ -12,9 +12,7 @@ namespace json = boost::json;
 
 namespace {
 
-http::Response Refused(std::string_view code, std::string_view message) {
-  return JsonBodyResponse(403, json::serialize(json::object{{"error", {{"code", code}, {"message", message}}}}));
-}
+http::Response Refused(std::string_view message) { return OperationFailedResponse(PermissionDenied(std::string(message))); }
 
 int64_t QueryNumber(const std::string& query, std::string_view name) {
   std::string key = std::string(name) + "=";
@@ -135,7 +133,7 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
   }
   if (path == "/catalog/export" && request.method == "POST") {
     // Writes to another store, never to this catalog: readers may back up too.
-    if (!token_configured_) return responder(Refused("read_only", "catalog exports over HTTP need an admin token (DRAM_ADMIN_TOKEN)")), true;
+    if (!token_configured_) return responder(Refused("catalog exports over HTTP need an admin token (DRAM_ADMIN_TOKEN)")), true;
     std::string destination = BodyString(request.body, "destination");
     boost::asio::post(background_, [this, destination, responder = std::move(responder)] {
       if (destination.empty()) return responder(OperationFailedResponse(InvalidArgument("body must be {\"destination\": URI}")));
@@ -149,8 +147,8 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
     return true;
   }
   if ((path == "/catalog/restore" || path == "/catalog/gc" || path == "/catalog/import") && request.method == "POST") {
-    if (!writer_) return responder(Refused("read_only", "this member is a reader (--role reader): it never writes the catalog")), true;
-    if (!token_configured_) return responder(Refused("read_only", "catalog writes over HTTP need an admin token (DRAM_ADMIN_TOKEN)")), true;
+    if (!writer_) return responder(Refused("this member is a reader (--role reader): it never writes the catalog")), true;
+    if (!token_configured_) return responder(Refused("catalog writes over HTTP need an admin token (DRAM_ADMIN_TOKEN)")), true;
     if (path == "/catalog/import") {
       std::string source = BodyString(request.body, "source");
       boost::asio::post(background_, [this, source, responder = std::move(responder)] {

@@ -83,23 +83,7 @@ http::Response JsonBodyResponse(int status, const std::string& body) {
   return response;
 }
 
-http::Response OperationFailedResponse(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kNotFound:
-    case StatusCode::kUnauthenticated:
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      if (status.code() != StatusCode::kFailedPrecondition) return MakeErrorResponse(status, "admin");
-      return JsonBodyResponse(409, json::serialize(json::object{
-                                       {"error", {{"code", "conflict"}, {"message", status.message()}}}}));
-    default:
-      break;
-  }
-  return JsonBodyResponse(502, json::serialize(json::object{{"error", {{"code", "load_failed"},
-                                                                      {"cause", StatusCodeName(status.code())},
-                                                                      {"message", status.message()}}}}));
-}
+http::Response OperationFailedResponse(const Status& status) { return MakeErrorResponse(status, "admin"); }
 
 DatabaseAdmin::DatabaseAdmin(ManagerSource datasets, std::chrono::milliseconds query_timeout, bool read_only)
     : datasets_(std::move(datasets)), query_timeout_(query_timeout), read_only_(read_only) {}
@@ -114,10 +98,7 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
     return true;
   }
   if (read_only_ && method != "GET" && method != "HEAD" && (path.starts_with("/databases") || path.starts_with("/aliases"))) {
-    responder(JsonBodyResponse(403, json::serialize(json::object{
-                                        {"error", {{"code", "read_only"},
-                                                   {"message", "this member is a reader (--role reader): change databases "
-                                                               "and aliases on a writer"}}}})));
+    responder(OperationFailedResponse(PermissionDenied("this member is a reader (--role reader): change databases and aliases on a writer")));
     return true;
   }
   if (path == "/aliases" || path.starts_with("/aliases/")) {
@@ -340,8 +321,10 @@ void DatabaseAdmin::Query(const http::Request& request, http::Responder responde
     snapshot->RecordAccess();
     auto result = (*lease)->Query(sql);
     if (!result.ok()) {
-      return responder(JsonBodyResponse(400, json::serialize(json::object{
-                                                 {"error", {{"code", "query_failed"}, {"message", result.status().message()}}}})));
+      // The admin wrote this SQL: DuckDB's message is theirs to read (422 invalid_param).
+      Status failed = result.status();
+      if (failed.code() == StatusCode::kOutOfRange || failed.code() == StatusCode::kInternal) failed = InvalidArgument(failed.message());
+      return responder(OperationFailedResponse(failed));
     }
     std::string out;
     if (format == "csv") {

@@ -18,7 +18,8 @@ class EndpointMetrics {
                                                              0.1,    0.25,  0.5,    1,     2.5,   5,     10};
   // Status codes that get their own label value; everything else is counted as "other", which
   // keeps label cardinality fixed whatever clients send.
-  static constexpr std::array<int, 14> kStatuses = {200, 204, 304, 400, 401, 404, 413, 422, 429, 431, 500, 503, 504, 0};
+  static constexpr std::array<int, 19> kStatuses = {200, 204, 304, 400, 401, 403, 404, 405, 409, 413,
+                                                    422, 429, 431, 500, 501, 502, 503, 504, 0};
 
   void Record(int status, double seconds);
   void RenderCounts(std::string& out, const std::string& label) const;

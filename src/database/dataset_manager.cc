@@ -100,6 +100,30 @@ Result<std::vector<TableInfo>> DescribeTables(engine::Connection& connection, co
   return infos;
 }
 
+// What a failed load reports (the admin call's answer, /status, history): DataLoss (502
+// load_failed) whatever step failed, since the source's data is what could not be loaded —
+// except NotFound (no such source or bucket: 404) and a conflict. The engine's messages name files
+// in the local cache; those paths are cut down to the file's path below its table.
+Status AsLoadFailure(const Status& status, const std::string& cache_dir) {
+  std::string message = status.message();
+  for (size_t at; !cache_dir.empty() && (at = message.find(cache_dir)) != std::string::npos;) {
+    size_t end = message.find("/files/", at);
+    size_t stop = message.find_first_of("'\" \n", at);
+    if (end != std::string::npos && end < stop) {
+      size_t table_end = message.find('/', end + 7);
+      message.erase(at, (table_end != std::string::npos && table_end < stop ? table_end + 1 : end + 7) - at);
+    } else {
+      message.replace(at, cache_dir.size(), "<cache>");
+    }
+  }
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+    case StatusCode::kAborted:
+    case StatusCode::kAlreadyExists: return Status(status.code(), message);
+    default: return Status(StatusCode::kDataLoss, message);
+  }
+}
+
 // Writes every table into a new DuckDB file at `path`. Row groups are smaller than DuckDB's
 // default (122,880 rows): with data sorted by the lookup keys, a selective query then reads a few
 // thousand rows instead of a hundred thousand (measured: 1.4x the lookups per second on the demo),
@@ -471,7 +495,8 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     entry.status.history.push_back(std::move(r));
     if (entry.status.history.size() > kHistoryLength) entry.status.history.pop_front();
   };
-  auto fail = [&](Status status) {
+  auto fail = [&](Status cause) {
+    Status status = AsLoadFailure(cause, options_.cache_dir);
     std::lock_guard lock(mu_);
     entry.status.last_error = status.message();
     entry.status.loads_failed++;
@@ -616,7 +641,7 @@ Status DatasetManager::Rollback(const std::string& name) {
     std::lock_guard build_lock(entry->build_mu);
     std::lock_guard lock(mu_);
     DatasetStatus& status = entry->status;
-    if (!status.previous) return FailedPrecondition("no previous snapshot to roll back to", name);
+    if (!status.previous) return Aborted("no previous snapshot to roll back to", name);
     std::swap(status.current, status.previous);
     for (const auto& [alias, target] : aliases_) {
       if (target.database == entry->spec.name && target.pinned.empty()) changed.push_back(alias);

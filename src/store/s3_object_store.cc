@@ -153,6 +153,8 @@ Result<HttpReply> S3ObjectStore::Send(const Request& request) {
 Status S3ObjectStore::ErrorOf(const HttpReply& reply, const std::string& what) const {
   std::string code = ParseS3ErrorCode(reply.body);
   std::string message = "HTTP " + std::to_string(reply.status) + (code.empty() ? "" : " " + code);
+  // Any object of a missing bucket is missing; say which bucket, not only which key.
+  if (code == "NoSuchBucket") return NotFound("no such bucket '" + config_.bucket + "' (" + message + ")", what);
   return StatusOfHttpError(reply.status, message, what);
 }
 

@@ -174,5 +174,44 @@ TEST_F(DatabaseAdminTest, AddQueryAliasDeleteAndRestart) {
   EXPECT_NE(after.output.find("prices2"), std::string::npos) << after.output;
 }
 
+// One Status→HTTP table on both ports: a taken name is a 409 conflict, data that cannot be loaded
+// is a 502 load_failed naming no local path, a missing bucket is named, a wrong method is a 405
+// method_not_allowed counted as 405.
+TEST_F(DatabaseAdminTest, ErrorsMapTheSameWayOnEveryPort) {
+  ASSERT_TRUE(store_->Put("broken/orders.parquet", std::string("PAR1 this is not a parquet file at all PAR1")).ok());
+  auto server = ServerProcess::Start(project_.path(), cache_.path(), Env());
+  ASSERT_TRUE(server);
+  HttpClient admin("127.0.0.1", server->admin_port());
+  const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", std::string("Bearer ") + kToken}};
+  auto add = [&](const std::string& name, const std::string& uri) {
+    return admin.Request("POST", "/databases", auth, json::serialize(json::object{{"name", name}, {"uri", uri}}));
+  };
+
+  auto taken = add("base", other_.path());
+  EXPECT_EQ(taken.status, 409) << taken.body;
+  EXPECT_NE(taken.body.find("\"code\":\"conflict\""), std::string::npos) << taken.body;
+
+  auto corrupt = add("broken", S3TestUri(prefix_ + "/broken"));
+  EXPECT_EQ(corrupt.status, 502) << corrupt.body;
+  EXPECT_NE(corrupt.body.find("\"code\":\"load_failed\""), std::string::npos) << corrupt.body;
+  EXPECT_EQ(corrupt.body.find(cache_.path()), std::string::npos) << corrupt.body;
+  EXPECT_EQ(admin.Request("GET", "/status", auth).body.find(cache_.path() + "/broken"), std::string::npos);
+
+  const std::string bucket = "dram-no-such-bucket-" + std::to_string(::getpid());
+  auto missing = add("nowhere", "s3://" + bucket + "/data");
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  EXPECT_NE(missing.body.find(bucket), std::string::npos) << missing.body;
+
+  auto rollback = admin.Request("POST", "/databases/base/rollback", auth);
+  EXPECT_EQ(rollback.status, 409) << rollback.body;  // nothing to roll back to
+
+  HttpClient api("127.0.0.1", server->api_port());
+  auto post = api.Request("POST", "/v1/prices", {}, "{}");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_NE(post.body.find("\"code\":\"method_not_allowed\""), std::string::npos) << post.body;
+  EXPECT_NE(admin.Request("GET", "/metrics", auth).body.find("dram_requests_total{endpoint=\"/v1/prices\",status=\"405\"} 1"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace dram::testing
