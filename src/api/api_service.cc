@@ -271,6 +271,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     response.SetHeader("ETag", call->etag);
     response.SetHeader("Cache-Control", CacheControl(spec));
     response.SetHeader("X-Request-Id", call->request_id);
+    response.varies_by_accept = true;
     return Finish(*call, std::move(response));
   }
   if (spec.cache) {
@@ -394,6 +395,7 @@ void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view
   response.shared = entry.body;
   response.SetHeader("ETag", call.etag);
   response.SetHeader("Cache-Control", CacheControl(spec));
+  response.varies_by_accept = true;  // ?format= or, without it, Accept chose the format
   response.SetHeader("X-Request-Id", call.request_id);
   response.SetHeader("X-Cache", cache_status);
   response.SetHeader("X-Snapshot-Id", snapshot.id());

@@ -612,6 +612,13 @@ std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, bool typed
   return sql;
 }
 
+bool CompiledEndpoint::MeansWholeDays(int param_index) const {
+  for (size_t f = 0; f < whole_day_.size(); ++f) {
+    if (whole_day_[f] && (filter_params_[0][f] == param_index || filter_params_[1][f] == param_index)) return true;
+  }
+  return false;
+}
+
 void CompiledEndpoint::SetTenant(RequestArgs& args, std::string_view tenant) const {
   if (tenant_sql_.empty()) return;
   args.tenant = tenant;

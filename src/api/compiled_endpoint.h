@@ -70,6 +70,9 @@ class CompiledEndpoint {
   // "/v1/name"
   const std::string& route() const { return route_; }
   int ParamIndex(std::string_view name) const;
+  // Whether a filter compares this (date) param with a timestamp column, so that it stands for
+  // whole days (for the OpenAPI description).
+  bool MeansWholeDays(int param_index) const;
 
  private:
   using ErrorSink = std::function<void(const SourcePosition&, std::string)>;

@@ -46,7 +46,16 @@ json::object TypeSchema(const engine::TypeInfo& type) {
     case engine::TypeKind::kFloat:
     case engine::TypeKind::kDecimal: schema["type"] = nullable("number"); break;
     case engine::TypeKind::kDate: schema["type"] = nullable("string"); schema["format"] = "date"; break;
-    case engine::TypeKind::kTimestamp: schema["type"] = nullable("string"); schema["format"] = "date-time"; break;
+    case engine::TypeKind::kTimestamp:
+      schema["type"] = nullable("string");
+      if (type.sql_name == "TIMESTAMP WITH TIME ZONE") {
+        schema["format"] = "date-time";  // rendered with its offset, as RFC 3339 requires
+      } else {
+        // A naive timestamp has no offset, so it is not an RFC 3339 date-time.
+        schema["pattern"] = "^(-?\\d{4,}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?|-?infinity)$";
+        schema["description"] = "a timestamp without offset (local to the data)";
+      }
+      break;
     case engine::TypeKind::kTime: schema["type"] = nullable("string"); schema["format"] = "time"; break;
     case engine::TypeKind::kInterval: schema["type"] = nullable("string"); schema["format"] = "duration"; break;
     case engine::TypeKind::kUuid: schema["type"] = nullable("string"); schema["format"] = "uuid"; break;
@@ -100,7 +109,24 @@ json::object Operation(const Route& route) {
   const CompiledEndpoint& endpoint = *route.endpoint;
   const EndpointSpec& spec = endpoint.spec();
   json::array params;
-  for (const auto& param : spec.params) params.push_back(QueryParam(param.name, ParamSchema(param), param.description, param.required));
+  for (size_t i = 0; i < spec.params.size(); ++i) {
+    const ParamSpec& param = spec.params[i];
+    json::object schema = ParamSchema(param);
+    std::string description = param.description;
+    if (spec.sort && spec.sort->param == param.name) {
+      // The sort param takes an allowed column, or '-' and one for descending order.
+      json::array choices;
+      for (const auto& column : spec.sort->allowed) choices.emplace_back(column);
+      for (const auto& column : spec.sort->allowed) choices.emplace_back("-" + column);
+      schema = {{"type", "string"}, {"enum", std::move(choices)}};
+      if (!spec.sort->default_value.empty()) schema["default"] = spec.sort->default_value;
+    }
+    if (endpoint.MeansWholeDays(static_cast<int>(i))) {
+      description += std::string(description.empty() ? "" : " ") +
+                     "Compared with a timestamp column, a date means the whole day (UTC): up to and including its last instant.";
+    }
+    params.push_back(QueryParam(param.name, std::move(schema), description, param.required));
+  }
   params.push_back(QueryParam("limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", spec.max_limit}, {"default", spec.default_limit}},
                               "Rows per page.", false));
   params.push_back(QueryParam("offset", {{"type", "integer"}, {"minimum", 0}, {"default", 0}}, "Rows to skip.", false));

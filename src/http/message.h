@@ -60,6 +60,7 @@ struct Response {
   std::shared_ptr<const SharedBytes> shared;  // may be null
   std::string tail;
   bool compressible = true;  // may be gzipped when the client accepts it and it is large enough
+  bool varies_by_accept = false;  // the body's format was chosen from the Accept header
 
   size_t body_size() const { return (shared ? shared->bytes().size() : 0) + tail.size(); }
   void SetHeader(std::string_view name, std::string_view value) {

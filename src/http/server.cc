@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <utility>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <utility>
 #include <atomic>
 #include <thread>
 
@@ -218,14 +220,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::string_view cors = CorsOrigin(options.cors_origins, origin_);
     if (!cors.empty()) {
       AppendHeader(head, "Access-Control-Allow-Origin", cors);
-      if (cors != "*") AppendHeader(head, "Vary", "Origin");
       AppendHeader(head, "Access-Control-Expose-Headers", "ETag, X-Request-Id, X-Cache, X-Snapshot-Id");
     }
-    if (response.compressible && accept_gzip_ && response.body_size() >= options.gzip_min_bytes) {
+    // Caches in front must key on every request header the body depended on: the format
+    // (Accept), the encoding (Accept-Encoding, also when this client got the identity body) and a
+    // CORS origin echoed back.
+    const bool varies_by_encoding = response.compressible && response.body_size() >= options.gzip_min_bytes;
+    const bool varies_by_origin = !cors.empty() && cors != "*";
+    if (response.varies_by_accept || varies_by_encoding || varies_by_origin) {
+      head += "Vary: ";
+      const char* separator = "";
+      if (response.varies_by_accept) head += std::exchange(separator, ", "), head += "Accept";
+      if (varies_by_encoding) head += std::exchange(separator, ", "), head += "Accept-Encoding";
+      if (varies_by_origin) head += std::exchange(separator, ", "), head += "Origin";
+      head += "\r\n";
+    }
+    if (varies_by_encoding && accept_gzip_) {
       body_tail_ = GzipBody(response);
       body_shared_.reset();
       AppendHeader(head, "Content-Encoding", "gzip");
-      AppendHeader(head, "Vary", "Accept-Encoding");
     } else {
       body_shared_ = std::move(response.shared);
       body_tail_ = std::move(response.tail);

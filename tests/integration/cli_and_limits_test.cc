@@ -34,6 +34,21 @@ filters:
   - {column: quantity, op: eq, param: q}
 )");
   project.Write("datasets/other.yml", "name: other\ntables:\n  t: {path: nowhere.csv, format: xlsx}\n");
+  // Templates the server could never run: an unknown column, and a sort choice that names none.
+  project.Write("endpoints/bad_template.yml", R"(name: bad_template
+dataset: shop
+params:
+  to: {type: date}
+sql: |
+  SELECT id FROM sales WHERE day < {{to}} + INTERVAL 1 DAY AND colour = 'red';
+)");
+  project.Write("endpoints/bad_sort.yml", R"(name: bad_sort
+dataset: shop
+params:
+  s: {type: string}
+columns: [id]
+sort: {param: s, allowed: [nope]}
+)");
   CommandResult result = RunCommand({DramBinary(), "validate", project.path()});
   EXPECT_EQ(result.exit_code, 1) << result.output;
   const std::string& out = result.output;
@@ -42,7 +57,19 @@ filters:
   EXPECT_NE(out.find("other.yml:3:34: format must be parquet or csv"), std::string::npos) << out;
   // In the same run: the schema check of the endpoints that parsed.
   EXPECT_NE(out.find("wrong_column.yml:6:5: unknown column 'quantity' in table 'sales'"), std::string::npos) << out;
-  EXPECT_NE(out.find("4 problems found"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad_template.yml:5:6: query does not compile against dataset 'shop': Binder Error"), std::string::npos) << out;
+  EXPECT_NE(out.find("colour"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad_sort.yml:6:7: sort allows unknown column 'nope'"), std::string::npos) << out;
+  EXPECT_NE(out.find("6 problems found"), std::string::npos) << out;
+  project.Write("endpoints/bad_template.yml", R"(name: bad_template
+dataset: shop
+params:
+  to: {type: date}
+sql: |
+  SELECT id FROM sales WHERE day < {{to}} + INTERVAL 1 DAY;
+  -- the trailing semicolon and this comment are fine
+)");
+  project.Write("endpoints/bad_sort.yml", "name: bad_sort\ndataset: shop\n");
   project.Write("endpoints/broken.yml", "name: broken\ndataset: shop\n");
   project.Write("datasets/other.yml", "name: other\ntables:\n  t: {path: data/sales}\n");
   project.Write("endpoints/wrong_column.yml", "name: wrong_column\ndataset: shop\n");

@@ -171,6 +171,9 @@ TEST_F(ServerTest, GzipWhenAskedAndLargeEnough) {
     HttpResult plain = Api("/v1/sales?region=north&limit=300");
     HttpResult zipped = Api("/v1/sales?region=north&limit=300", {{"Accept-Encoding", "gzip, deflate"}});
     ASSERT_EQ(zipped.status, 200);
+    // A cache in front keys on what the body depended on, for the identity body too.
+    EXPECT_EQ(zipped.Header("vary"), "Accept, Accept-Encoding");
+    EXPECT_EQ(plain.Header("vary"), "Accept, Accept-Encoding");
     EXPECT_EQ(zipped.Header("content-encoding"), "gzip");
     EXPECT_LT(zipped.body.size(), plain.body.size() / 3);
     std::string inflated = Gunzip(zipped.body);
@@ -297,6 +300,18 @@ TEST_F(ServerTest, AdminPortServesHealthStatusMetricsAndOpenApi) {
     if (param.at("name") == "region") has_region_enum = param.at("schema").as_object().contains("enum");
   }
   EXPECT_TRUE(has_region_enum);
+  // The sort param lists its choices, descending ones too.
+  for (const auto& param : sales["parameters"].as_array()) {
+    if (param.at("name") != "sort") continue;
+    EXPECT_EQ(json::serialize(param.at("schema").at("enum")), R"(["id","revenue","-id","-revenue"])");
+  }
+  // A SQL template: typed rows, and the columns param it accepts.
+  json::object& notes = doc["paths"].as_object()["/v1/note_search"].as_object()["get"].as_object();
+  json::value note_rows = notes["responses"].at("200").at("content").at("application/json").at("schema").at("properties").at("data").at("items");
+  EXPECT_EQ(note_rows.at("properties").at("id").at("type").at(0).as_string(), "integer");
+  bool has_columns = false;
+  for (const auto& param : notes["parameters"].as_array()) has_columns = has_columns || param.at("name") == "columns";
+  EXPECT_TRUE(has_columns);
   EXPECT_EQ(Admin("/schema").status, 200);
   // Admin routes do not exist on the API port.
   for (const char* route : {"/metrics", "/status", "/openapi.json", "/live"}) EXPECT_EQ(Api(route).status, 404) << route;
