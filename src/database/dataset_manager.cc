@@ -170,6 +170,8 @@ Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std:
     }
     ASSIGN_OR_RETURN(infos, DescribeTables(*lease, *tables, true));
   }
+  // Everything it serves is in its own file: no other file may be touched.
+  RETURN_IF_ERROR(database->Seal({}));
   std::error_code ec;
   auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
   return std::make_unique<Snapshot>(id, path, std::move(database), std::move(pool), std::move(infos), watermark_ms, load_ms,
@@ -178,8 +180,8 @@ Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std:
 
 // A lazy database: an in-memory DuckDB whose tables are views over stubs and fetched files.
 Result<std::unique_ptr<Snapshot>> OpenLazySnapshot(const std::string& id, const ManagerOptions& options,
-                                                   std::shared_ptr<LazyFiles> lazy, const std::vector<TableSources>& tables,
-                                                   int64_t load_ms) {
+                                                   std::shared_ptr<LazyFiles> lazy, const std::string& lazy_dir,
+                                                   const std::vector<TableSources>& tables, int64_t load_ms) {
   engine::DatabaseOptions engine_options = options.engine;
   engine_options.read_only = false;  // in memory: only views live here
   ASSIGN_OR_RETURN(auto database, engine::Database::Open("", engine_options));
@@ -198,6 +200,17 @@ Result<std::unique_ptr<Snapshot>> OpenLazySnapshot(const std::string& id, const 
       info.rows = std::stoll(text.at(0));
     }
   }
+  // Requests read the files through views: the fetched files' directory and the directories of
+  // local sources, and nothing else.
+  std::vector<std::string> allowed = {lazy_dir};
+  for (const auto& table : tables) {
+    if (table.store) continue;
+    for (const auto& file : table.files) {
+      std::string dir = fs::path(file.local_path).parent_path().string();
+      if (std::find(allowed.begin(), allowed.end(), dir) == allowed.end()) allowed.push_back(dir);
+    }
+  }
+  RETURN_IF_ERROR(database->Seal(allowed));
   const int64_t bytes = lazy->metadata_bytes();
   auto snapshot = std::make_unique<Snapshot>(id, "", std::move(database), std::move(pool), std::move(infos),
                                              Watermark(tables), load_ms, bytes);
@@ -557,7 +570,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     auto lazy = LazyFiles::Create(*tables, lazy_dir.string(), {.budget_bytes = spec.lazy_budget_bytes});
     if (!lazy.ok()) return fail(lazy.status());
     auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    opened = OpenLazySnapshot(id, options_, std::move(lazy).value(), *tables, load_ms);
+    opened = OpenLazySnapshot(id, options_, std::move(lazy).value(), lazy_dir.string(), *tables, load_ms);
   } else {
     // The rename below is atomic, so a file under the final name is always complete: reuse it.
     if (force || !fs::exists(final_path)) {

@@ -54,7 +54,30 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
     duckdb_free(error);
     return status;
   }
-  return std::unique_ptr<Database>(new Database(path, std::move(state)));
+  std::unique_ptr<Database> database(new Database(path, std::move(state)));
+  // Answers must not depend on the host's time zone: DuckDB takes TZ or /etc/localtime as the
+  // zone, which decides every DATE vs TIMESTAMPTZ comparison and cast. (The option is ICU's, so
+  // duckdb_open_ext's config does not know it yet; set globally, every connection inherits it.)
+  ASSIGN_OR_RETURN(auto setup, database->Connect());
+  RETURN_IF_ERROR(setup->Execute("SET GLOBAL TimeZone = 'UTC'"));
+  return database;
+}
+
+Status Database::Seal(const std::vector<std::string>& allowed_directories) {
+  ASSIGN_OR_RETURN(auto setup, Connect());
+  std::string list;
+  for (const auto& dir : allowed_directories) {
+    std::string quoted = "'";
+    for (char c : dir.ends_with('/') ? dir : dir + "/") quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    list += (list.empty() ? "" : ", ") + quoted + "'";
+  }
+  // Order matters: directories are allowed while external access is on; the lock comes last.
+  const std::string statements[] = {"SET allowed_directories = [" + list + "]", "SET enable_external_access = false",
+                                    "SET allow_community_extensions = false", "SET lock_configuration = true"};
+  for (const auto& sql : statements) {
+    if (Status status = setup->Execute(sql); !status.ok()) return Internal("cannot seal the database: " + status.message(), path_);
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Connection>> Database::Connect() {
@@ -62,12 +85,7 @@ Result<std::unique_ptr<Connection>> Database::Connect() {
   if (duckdb_connect(state_->database, &state->connection) == DuckDBError) {
     return Unavailable("cannot connect to database", path_);
   }
-  auto connection = std::make_unique<Connection>(std::move(state));
-  // Answers must not depend on the host's time zone: DuckDB takes TZ or /etc/localtime as the
-  // session zone, which decides every DATE vs TIMESTAMPTZ comparison and cast. (The option is
-  // ICU's, so it cannot be given to duckdb_open_ext's config.)
-  RETURN_IF_ERROR(connection->Execute("SET TimeZone = 'UTC'"));
-  return connection;
+  return std::make_unique<Connection>(std::move(state));
 }
 
 }  // namespace dram::engine

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dram/status.h"
 #include "engine/connection.h"
@@ -31,6 +32,13 @@ class Database {
 
   Result<std::unique_ptr<Connection>> Connect();
   const std::string& path() const { return path_; }
+
+  // Closes the database to the host, for good: no file outside `allowed_directories` can be read
+  // or written (read_csv('/etc/passwd'), COPY … TO, ATTACH), no extension installed or loaded, no
+  // setting changed (SET memory_limit, SET enable_external_access) — by any connection, before
+  // or after. Call once, after setup (views created, pool connected). Serving databases are
+  // sealed; only admin and API SQL runs on them. Errors: Internal if DuckDB refuses a setting.
+  Status Seal(const std::vector<std::string>& allowed_directories);
 
  private:
   Database(std::string path, std::unique_ptr<internal::DatabaseState> state);

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <regex>
 #include <thread>
 
@@ -323,6 +324,47 @@ TEST_F(SecurityTest, SlowClientsAreCutOff) {
   ::close(fd);
   EXPECT_LE(received, 0);
   EXPECT_LT(seconds, 4.0);  // read_timeout is 1 s
+}
+
+// Admin SQL (with the token) cannot reach the host: no file read or written outside the data, no
+// database attached, no setting changed, no extension fetched or loaded. Each is refused with a
+// clear error, and the server is unchanged after.
+TEST_F(SecurityTest, AdminSqlCannotTouchTheHost) {
+  TempDir cache;
+  const std::string token = "admin-sql-token-0123456789abcdef";
+  auto server = ServerProcess::Start(project_->path(), cache.path(), {{"DRAM_ADMIN_TOKEN", token}});
+  ASSERT_TRUE(server);
+  HttpClient admin("127.0.0.1", server->admin_port());
+  auto sql = [&](const std::string& text) {
+    json::object body{{"database", "shop"}, {"format", "csv"}, {"sql", text}};
+    return admin.Request("POST", "/query", {{"Authorization", "Bearer " + token}}, json::serialize(body));
+  };
+  const std::string written = cache.path() + "/written.csv";
+  const std::string attached = cache.path() + "/attached.duckdb";
+  const std::string attacks[] = {
+      "SELECT * FROM read_csv('/etc/passwd')",
+      "SELECT * FROM read_text('" + project_->path() + "/keys.json')",
+      "SELECT * FROM glob('/etc/*')",
+      "COPY (SELECT * FROM orders) TO '" + written + "'",
+      "ATTACH '" + attached + "' AS side (READ_WRITE)",
+      "SET GLOBAL memory_limit = '1MB'",
+      "SET enable_external_access = true",
+      "INSTALL httpfs FROM 'http://127.0.0.1:9/'",
+      "LOAD httpfs",
+  };
+  for (const auto& attack : attacks) {
+    HttpResult refused = sql(attack);
+    EXPECT_TRUE(refused.status == 403 || refused.status == 422) << attack << " → " << refused.status << " " << refused.body;
+    EXPECT_EQ(refused.body.find("root:"), std::string::npos) << attack;
+    EXPECT_EQ(refused.body.find("dram_"), std::string::npos) << attack;  // no key hash or token from keys.json
+  }
+  EXPECT_FALSE(std::filesystem::exists(written));
+  EXPECT_FALSE(std::filesystem::exists(attached));
+  HttpResult limit = sql("SELECT current_setting('memory_limit') <> '1.0 MiB' AS unchanged");
+  EXPECT_EQ(limit.status, 200) << limit.body;
+  EXPECT_NE(limit.body.find("true"), std::string::npos) << limit.body;
+  HttpResult count = sql("SELECT count(*) AS n FROM orders");
+  EXPECT_NE(count.body.find("300"), std::string::npos) << count.body;
 }
 
 TEST_F(SecurityTest, ZNoSecretInLogsMetricsOrStatus) {
