@@ -10,6 +10,7 @@
 #include "api/project.h"
 #include "common/units.h"
 #include "common/civil_time.h"
+#include "engine/interrupt_after.h"
 #include "engine/result_encoder.h"
 
 namespace dram::api {
@@ -308,21 +309,28 @@ void DatabaseAdmin::Query(const http::Request& request, http::Responder responde
   auto snapshot = datasets_()->Current(name);
   if (!snapshot) return responder(MakeErrorResponse(NotFound("unknown or not loaded database", name), "admin"));
   boost::asio::post(background_, [this, snapshot, sql, format, responder = std::move(responder)] {
-    // The snapshot is opened read-only: a statement that writes fails in DuckDB itself.
-    auto lease = snapshot->pool().Acquire(query_timeout_);
-    if (!lease.ok()) return responder(MakeErrorResponse(lease.status(), "admin"));
+    // A connection of its own, dropped after this query: admin SQL never shares a connection
+    // (temporary objects, prepared statements) with API requests, and never holds one of theirs.
+    auto connection = snapshot->database().Connect();
+    if (!connection.ok()) return responder(MakeErrorResponse(connection.status(), "admin"));
     // Ad-hoc SQL on a lazy database reads every file of every table (dram does not analyze it).
     std::vector<database::LazyScope> scopes;
     if (database::LazyFiles* lazy = snapshot->lazy()) {
-      auto scoped = database::ScopeLazyQuery(*lazy, **lease, {}, /*others_read_all=*/true);
+      auto scoped = database::ScopeLazyQuery(*lazy, **connection, {}, /*others_read_all=*/true);
       if (!scoped.ok()) return responder(OperationFailedResponse(scoped.status()));
       scopes = std::move(scoped).value();
     }
     snapshot->RecordAccess();
-    auto result = (*lease)->Query(sql);
+    Result<engine::QueryResult> result = Internal("not run");
+    {
+      engine::InterruptAfter deadline(**connection, query_timeout_);
+      result = (*connection)->QueryReadOnly(sql);
+    }
     if (!result.ok()) {
-      // The admin wrote this SQL: DuckDB's message is theirs to read (422 invalid_param).
+      // The admin wrote this SQL: DuckDB's message is theirs to read (422 invalid_param), a
+      // statement that is not read-only is forbidden (403), one over its time is a 504.
       Status failed = result.status();
+      if (failed.code() == StatusCode::kCancelled) failed = DeadlineExceeded("query ran past the query timeout");
       if (failed.code() == StatusCode::kOutOfRange || failed.code() == StatusCode::kInternal) failed = InvalidArgument(failed.message());
       return responder(OperationFailedResponse(failed));
     }

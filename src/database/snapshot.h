@@ -43,6 +43,8 @@ class Snapshot {
   const std::string& id() const { return id_; }
   const std::string& path() const { return path_; }
   engine::ConnectionPool& pool() const { return *pool_; }
+  // For a connection of its own outside the pool (admin SQL: no state can reach API requests).
+  engine::Database& database() const { return *database_; }
   const std::vector<TableInfo>& tables() const { return tables_; }
   const TableInfo* FindTable(std::string_view name) const {
     for (const auto& t : tables_) {

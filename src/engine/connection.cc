@@ -160,6 +160,35 @@ Result<QueryResult> Connection::Query(const std::string& sql, std::span<const Va
   return TakeResult(std::move(handle), state);
 }
 
+Result<QueryResult> Connection::QueryReadOnly(const std::string& sql) {
+  duckdb_extracted_statements extracted = nullptr;
+  idx_t count = duckdb_extract_statements(state_->connection, sql.c_str(), &extracted);
+  struct Cleanup {
+    duckdb_extracted_statements& extracted;
+    duckdb_prepared_statement statement = nullptr;
+    ~Cleanup() {
+      duckdb_destroy_prepare(&statement);
+      duckdb_destroy_extracted(&extracted);
+    }
+  } cleanup{extracted};
+  if (count == 0) {
+    const char* error = duckdb_extract_statements_error(extracted);
+    return InvalidArgument(error ? error : "no statement");
+  }
+  if (count != 1) return PermissionDenied("only one read-only statement (SELECT) may run here");
+  if (duckdb_prepare_extracted_statement(state_->connection, extracted, 0, &cleanup.statement) == DuckDBError) {
+    const char* error = duckdb_prepare_error(cleanup.statement);
+    return InvalidArgument(error ? error : "prepare failed");
+  }
+  duckdb_statement_type type = duckdb_prepared_statement_type(cleanup.statement);
+  if (type != DUCKDB_STATEMENT_TYPE_SELECT && type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+    return PermissionDenied("only one read-only statement (SELECT) may run here");
+  }
+  auto handle = std::make_unique<internal::ResultHandle>();
+  duckdb_state state = duckdb_execute_prepared(cleanup.statement, &handle->result);
+  return TakeResult(std::move(handle), state);
+}
+
 Result<std::vector<ColumnInfo>> Connection::Describe(const std::string& sql) {
   ASSIGN_OR_RETURN(duckdb_prepared_statement statement, PrepareIn(*state_, sql));
   std::vector<ColumnInfo> columns;

@@ -34,6 +34,12 @@ class Connection {
   // kept in a bounded cache keyed by the SQL text.
   Result<QueryResult> Query(const std::string& sql, std::span<const Value> params = {});
 
+  // Runs `sql` only if it is exactly one read-only statement (SELECT, or EXPLAIN of one): ad-hoc
+  // SQL from the admin port cannot create, replace or drop anything, not even a temporary view
+  // that would shadow a served table. Errors: PermissionDenied for any other statement or for
+  // several statements; otherwise as Query.
+  Result<QueryResult> QueryReadOnly(const std::string& sql);
+
   // The output columns of `sql` without running it. InvalidArgument when it does not prepare.
   Result<std::vector<ColumnInfo>> Describe(const std::string& sql);
 
