@@ -10,7 +10,6 @@
 #include <set>
 #include <thread>
 
-#include "common/civil_time.h"
 #include "common/sql_text.h"
 #include "engine/result_encoder.h"
 #include "store/downloader.h"
@@ -82,17 +81,26 @@ std::map<std::string, std::string> PartitionValues(std::string_view relative) {
   return values;
 }
 
-bool ParseNumber(const std::string& text, double& out) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  return end && *end == '\0';
+// The row's fields split at the unit separator.
+std::vector<std::string> SplitFields(const std::string& row) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  while (true) {
+    size_t cut = row.find('\x1f', start);
+    fields.push_back(row.substr(start, cut == std::string::npos ? std::string::npos : cut - start));
+    if (cut == std::string::npos) return fields;
+    start = cut + 1;
+  }
 }
 
-bool IsNumericType(const std::string& type) {
-  static const std::set<std::string, std::less<>> kNumeric = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT",
-                                                              "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"};
-  return kNumeric.contains(type);
+// Whether DuckDB's session TimeZone (the process default, the same for the serving databases) is
+// UTC: then DATE and TIMESTAMP values cast to TIMESTAMP WITH TIME ZONE without an offset.
+Result<bool> SessionIsUtc(engine::Connection& connection) {
+  ASSIGN_OR_RETURN(auto result, connection.Query(
+                                    "SELECT (TIMESTAMP '2024-01-15 12:00:00'::TIMESTAMPTZ = TIMESTAMPTZ '2024-01-15 12:00:00+00' AND "
+                                    "TIMESTAMP '2024-07-15 12:00:00'::TIMESTAMPTZ = TIMESTAMPTZ '2024-07-15 12:00:00+00')::VARCHAR"));
+  ASSIGN_OR_RETURN(std::vector<std::string> text, engine::ColumnText(result, 0));
+  return !text.empty() && text[0] == "true";
 }
 
 }  // namespace
@@ -104,6 +112,9 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
   lazy->options_ = options;
   ASSIGN_OR_RETURN(auto scratch_db, engine::Database::Open("", {.read_only = false, .threads = 1}));
   ASSIGN_OR_RETURN(auto scratch, scratch_db->Connect());
+  ASSIGN_OR_RETURN(lazy->compare_options_.utc_session, SessionIsUtc(*scratch));
+  // Statistics of zoned timestamps are then rendered with "+00" whatever the process's zone.
+  RETURN_IF_ERROR(scratch->Execute("SET TimeZone = 'UTC'"));
   for (auto& sources : tables) {
     Table table;
     table.name = sources.spec.name;
@@ -157,84 +168,65 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
       RETURN_IF_ERROR(first_error);
       for (const auto& file : table.files) lazy->metadata_bytes_ += 8 + static_cast<int64_t>(file->footer.size());
     }
-    if (table.format == FileFormat::kParquet && !table.files.empty()) {
-      // Row counts and min/max per file from the footers alone (DuckDB reads only footers here).
-      std::vector<std::string> paths;
-      std::map<std::string, File*> by_path;
-      for (auto& file : table.files) {
-        paths.push_back(file->source.local_path);
-        by_path[file->source.local_path] = file.get();
-      }
-      std::string list = "[";
-      for (size_t i = 0; i < paths.size(); ++i) list += (i ? ", " : "") + common::QuoteLiteral(paths[i]);
-      list += "]";
-      std::map<std::string, bool> numeric;  // column → compare as numbers (else as text; other types: no pruning)
-      ASSIGN_OR_RETURN(auto described, scratch->Describe("SELECT * FROM " + ReadExpression(paths, table.format)));
-      for (const auto& column : described) {
-        if (IsNumericType(column.type.sql_name)) numeric[column.name] = true;
-        if (column.type.sql_name == "VARCHAR") numeric[column.name] = false;
-      }
-      ASSIGN_OR_RETURN(auto meta, scratch->Query(
-                                      "SELECT concat_ws(chr(31), file_name, path_in_schema, row_group_id, row_group_num_rows, "
-                                      "CASE WHEN stats_min_value IS NULL OR stats_max_value IS NULL THEN '0' ELSE '1' END, "
-                                      "coalesce(stats_min_value, ''), coalesce(stats_max_value, '')) FROM parquet_metadata(" +
-                                      list + ")"));
-      ASSIGN_OR_RETURN(std::vector<std::string> rows, engine::ColumnText(meta, 0));
-      std::set<std::pair<File*, std::string>> counted_groups;
-      std::set<std::pair<File*, std::string>> unknown;  // a row group without stats: no pruning on that column
-      for (const auto& row : rows) {
-        std::vector<std::string> fields;
-        size_t start = 0;
-        while (true) {
-          size_t cut = row.find('\x1f', start);
-          fields.push_back(row.substr(start, cut == std::string::npos ? std::string::npos : cut - start));
-          if (cut == std::string::npos) break;
-          start = cut + 1;
-        }
-        if (fields.size() != 7) continue;  // a value with the separator in it: that column is not pruned
-        auto found = by_path.find(fields[0]);
-        if (found == by_path.end()) continue;
-        File* file = found->second;
-        if (counted_groups.emplace(file, fields[2]).second) file->rows += std::atoll(fields[3].c_str());
-        const std::string& column = fields[1];
-        auto kind = numeric.find(column);
-        if (kind == numeric.end() || fields[4] != "1") {
-          unknown.emplace(file, column);
-          continue;
-        }
-        Bound low, high;
-        low.known = high.known = true;
-        low.numeric = high.numeric = kind->second;
-        if (kind->second) {
-          if (!ParseNumber(fields[5], low.number) || !ParseNumber(fields[6], high.number)) {
-            unknown.emplace(file, column);
-            continue;
-          }
-        } else {
-          low.text = fields[5];
-          high.text = fields[6];
-        }
-        auto [it, inserted] = file->min_max.emplace(column, std::make_pair(low, high));
-        if (!inserted) {
-          auto& [lo, hi] = it->second;
-          if (kind->second) {
-            lo.number = std::min(lo.number, low.number);
-            hi.number = std::max(hi.number, high.number);
-          } else {
-            lo.text = std::min(lo.text, low.text);
-            hi.text = std::max(hi.text, high.text);
-          }
-        }
-      }
-      for (const auto& [file, column] : unknown) file->min_max.erase(column);
-      // Hive partition columns come from the path; a data column of the same name would conflict.
-      for (auto& file : table.files) {
-        for (const auto& [key, value] : file->partition) file->min_max.erase(key);
-      }
-    }
+    if (table.format == FileFormat::kParquet && !table.files.empty()) RETURN_IF_ERROR(ReadStatistics(*scratch, table));
     lazy->tables_.push_back(std::move(table));
   }
   return lazy;
+}
+
+Status LazyFiles::ReadStatistics(engine::Connection& scratch, Table& table) {
+  std::vector<std::string> paths;
+  std::map<std::string, File*> by_path;
+  for (auto& file : table.files) {
+    paths.push_back(file->source.local_path);
+    by_path[file->source.local_path] = file.get();
+  }
+  std::string list = "[";
+  for (size_t i = 0; i < paths.size(); ++i) list += (i ? ", " : "") + common::QuoteLiteral(paths[i]);
+  list += "]";
+  // Statistics are read as the type of the table's column (all files unioned), which decides how
+  // DuckDB compares it; columns of other types are never pruned on.
+  std::map<std::string, ColumnType> types;
+  ASSIGN_OR_RETURN(auto described, scratch.Describe("SELECT * FROM " + ReadExpression(paths, table.format)));
+  for (const auto& column : described) types[column.name] = ColumnType::Of(column.type.sql_name);
+  ASSIGN_OR_RETURN(auto meta, scratch.Query(
+                                  "SELECT concat_ws(chr(31), file_name, path_in_schema, row_group_id, row_group_num_rows, "
+                                  "CASE WHEN stats_min_value IS NULL OR stats_max_value IS NULL THEN '0' ELSE '1' END, "
+                                  "coalesce(type, ''), coalesce(stats_min_value, ''), coalesce(stats_max_value, '')) "
+                                  "FROM parquet_metadata(" + list + ")"));
+  ASSIGN_OR_RETURN(std::vector<std::string> rows, engine::ColumnText(meta, 0));
+  std::set<std::pair<File*, std::string>> counted_groups;
+  std::set<std::pair<File*, std::string>> unknown;  // a row group without usable stats: no pruning on that column
+  for (const auto& row : rows) {
+    std::vector<std::string> fields = SplitFields(row);
+    if (fields.size() < 5) continue;
+    auto found = by_path.find(fields[0]);
+    if (found == by_path.end()) continue;
+    File* file = found->second;
+    if (counted_groups.emplace(file, fields[2]).second) file->rows += std::atoll(fields[3].c_str());
+    const std::string& column = fields[1];
+    auto type = types.find(column);
+    // Eight fields unless a statistic holds the separator itself: then it is not read.
+    if (type == types.end() || fields.size() != 8 || fields[4] != "1") {
+      unknown.emplace(file, column);
+      continue;
+    }
+    auto low = ParseStatistic(type->second, fields[6], fields[5]);
+    auto high = ParseStatistic(type->second, fields[7], fields[5]);
+    if (!low || !high) {
+      unknown.emplace(file, column);
+      continue;
+    }
+    ColumnRange range{.type = type->second, .low = std::move(*low), .high = std::move(*high)};
+    auto [it, inserted] = file->min_max.emplace(column, range);
+    if (!inserted && !it->second.Merge(range)) unknown.emplace(file, column);
+  }
+  for (const auto& [file, column] : unknown) file->min_max.erase(column);
+  // Hive partition columns come from the path; a data column of the same name would conflict.
+  for (auto& file : table.files) {
+    for (const auto& [key, value] : file->partition) file->min_max.erase(key);
+  }
+  return Status::Ok();
 }
 
 Status LazyFiles::CreateViews(engine::Connection& connection) {
@@ -262,85 +254,14 @@ int64_t LazyFiles::RowCount(const std::string& name) const {
 }
 
 bool LazyFiles::MayMatch(const File& file, const std::vector<Predicate>& predicates) const {
-  using Op = Predicate::Op;
   for (const auto& predicate : predicates) {
-    // The predicate's values as bounds; a value that cannot be compared disables this predicate.
-    std::vector<Bound> values;
-    bool comparable = !predicate.values.empty();
-    for (const auto& value : predicate.values) {
-      Bound bound;
-      bound.known = true;
-      if (value.is<int64_t>()) {
-        bound.numeric = true;
-        bound.number = static_cast<double>(value.as<int64_t>());
-      } else if (value.is<double>()) {
-        bound.numeric = true;
-        bound.number = value.as<double>();
-      } else if (value.is<std::string>()) {
-        bound.text = value.as<std::string>();
-      } else if (value.is<Date>()) {
-        common::AppendIsoDate(bound.text, value.as<Date>().days);
-      } else {
-        comparable = false;
-      }
-      values.push_back(std::move(bound));
-    }
-    if (!comparable) continue;
-    // -1, 0, 1; or 2 when the kinds differ (not comparable).
-    auto compare = [](const Bound& a, const Bound& b) -> int {
-      if (a.numeric != b.numeric) return 2;
-      if (a.numeric) return a.number < b.number ? -1 : a.number > b.number ? 1 : 0;
-      return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
-    };
     auto partition = file.partition.find(predicate.column);
     if (partition != file.partition.end()) {
-      Bound here;
-      here.known = true;
-      double number = 0;
-      if (ParseNumber(partition->second, number) && values.front().numeric) {
-        here.numeric = true;
-        here.number = number;
-      } else {
-        here.text = partition->second;
-      }
-      bool any = false;
-      bool decided = true;
-      for (const auto& value : values) {
-        int c = compare(here, value);
-        if (c == 2) {
-          decided = false;
-          break;
-        }
-        bool match = predicate.op == Op::kEq || predicate.op == Op::kIn ? c == 0
-                     : predicate.op == Op::kLt                          ? c < 0
-                     : predicate.op == Op::kLte                         ? c <= 0
-                     : predicate.op == Op::kGt                          ? c > 0
-                                                                        : c >= 0;
-        any = any || match;
-      }
-      if (decided && !any) return false;
+      if (!PartitionMayMatch(partition->second, predicate, compare_options_)) return false;
       continue;
     }
     auto range = file.min_max.find(predicate.column);
-    if (range == file.min_max.end()) continue;
-    const auto& [low, high] = range->second;
-    bool any = false;
-    bool decided = true;
-    for (const auto& value : values) {
-      int vs_low = compare(value, low);
-      int vs_high = compare(value, high);
-      if (vs_low == 2 || vs_high == 2) {
-        decided = false;
-        break;
-      }
-      bool match = predicate.op == Op::kEq || predicate.op == Op::kIn ? vs_low >= 0 && vs_high <= 0
-                   : predicate.op == Op::kLt                          ? vs_low > 0   // some row < value iff min < value
-                   : predicate.op == Op::kLte                         ? vs_low >= 0
-                   : predicate.op == Op::kGt                          ? vs_high < 0  // some row > value iff max > value
-                                                                      : vs_high <= 0;
-      any = any || match;
-    }
-    if (decided && !any) return false;
+    if (range != file.min_max.end() && !RangeMayMatch(range->second, predicate, compare_options_)) return false;
   }
   return true;
 }

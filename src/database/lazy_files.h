@@ -9,21 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "database/column_range.h"
+#include "database/predicate.h"
 #include "database/source_files.h"
 #include "dram/status.h"
 #include "dram/value.h"
 #include "engine/database.h"
 
 namespace dram::database {
-
-// One conjunct of a query's WHERE clause, as far as file pruning is concerned. Anything a
-// predicate cannot express (OR, functions, …) is simply not given: pruning only ever keeps more.
-struct Predicate {
-  enum class Op { kEq, kIn, kLt, kLte, kGt, kGte };
-  std::string column;
-  Op op = Op::kEq;
-  std::vector<Value> values;  // one, or several for kIn
-};
 
 // The files one query may read, pinned on disk until this is destroyed.
 class LazyScope {
@@ -83,17 +76,11 @@ class LazyFiles {
   std::vector<std::string> table_names() const;
 
  private:
-  struct Bound {
-    bool known = false;
-    bool numeric = false;
-    double number = 0;
-    std::string text;
-  };
   struct File {
     SourceFile source;
     std::string footer;  // the bytes a stub holds at its end
     std::map<std::string, std::string> partition;  // k=v directories
-    std::map<std::string, std::pair<Bound, Bound>> min_max;  // per column, over all row groups
+    std::map<std::string, ColumnRange> min_max;  // per column, over all row groups
     int64_t rows = 0;
     enum class State { kStub, kFetching, kComplete } state = State::kStub;
     int pins = 0;
@@ -106,10 +93,13 @@ class LazyFiles {
     std::vector<std::unique_ptr<File>> files;
   };
   LazyFiles() = default;
+  // Row counts and per-column min/max of `table`'s files, from their footers alone.
+  static Status ReadStatistics(engine::Connection& scratch, Table& table);
   bool MayMatch(const File& file, const std::vector<Predicate>& predicates) const;
   void EvictLocked();  // REQUIRES(mu_)
 
   Options options_;
+  CompareOptions compare_options_;
   std::vector<Table> tables_;
   std::string catalog_;  // of the views (set by CreateViews, before any query)
   int64_t metadata_bytes_ = 0;

@@ -19,6 +19,9 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kDays = 30;
+// readings: one Hive partition per month of 2024, a row per minute of its first 28 days; month m's
+// levels lie in [m * 100, m * 100 + 0.996].
+constexpr int kMonths = 6;
 constexpr const char* kToken = "lazy-admin-token-0123456789abcdef";
 
 std::string Day(int d) {
@@ -41,6 +44,12 @@ class LazyTest : public ::testing::Test {
              std::to_string(3000 + d * 50) + ") t(i)) TO '" + scratch.path() + "/d" + std::to_string(d) +
              ".parquet' (FORMAT parquet);\n";
     }
+    for (int m = 1; m <= kMonths; ++m) {
+      sql += "COPY (SELECT TIMESTAMP '2024-0" + std::to_string(m) + "-01 00:00:00' + i * INTERVAL 1 MINUTE AS at, "
+             "(" + std::to_string(m * 100) + " + (i % 997) / 1000)::DECIMAL(9,3) AS level, md5(i::VARCHAR) AS note FROM range(" +
+             std::to_string(28 * 24 * 60) +
+             ") t(i)) TO '" + scratch.path() + "/m" + std::to_string(m) + ".parquet' (FORMAT parquet);\n";
+    }
     scratch.Write("gen.sql", sql);
     CommandResult generated = RunCommand({DramSqlBinary(), scratch.path() + "/gen.sql"});
     ASSERT_EQ(generated.exit_code, 0) << generated.output;
@@ -48,6 +57,11 @@ class LazyTest : public ::testing::Test {
       std::ifstream in(scratch.path() + "/d" + std::to_string(d) + ".parquet", std::ios::binary);
       std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       ASSERT_TRUE((*store)->Put("events/day=" + Day(d) + "/part-0.parquet", bytes).ok());
+    }
+    for (int m = 1; m <= kMonths; ++m) {
+      std::ifstream in(scratch.path() + "/m" + std::to_string(m) + ".parquet", std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      ASSERT_TRUE((*store)->Put("readings/month=2024-0" + std::to_string(m) + "/part-0.parquet", bytes).ok());
     }
     ASSERT_TRUE((*store)->Put("shops.csv", "shop,name\n0,a\n1,b\n2,c\n3,d\n4,e\n5,f\n6,g\n").ok());
   }
@@ -72,6 +86,13 @@ class LazyTest : public ::testing::Test {
                                                             "filters:\n  - {column: id, op: between, param: [from, to]}\n"
                                                             "group_by: [day]\nselect:\n  - day\n  - {agg: sum, column: amount, as: total}\n"
                                                             "  - {agg: count, as: n}\norder_by: [day]\n");
+      project_.Write("endpoints/" + dataset + "_hour.yml", "name: " + dataset + "_hour\nversion: 1\ndataset: " + dataset +
+                                                             "\ntable: readings\nparams:\n  from: {type: timestamp}\n"
+                                                             "  to: {type: timestamp}\n  at_least: {type: number}\nfilters:\n"
+                                                             "  - {column: at, op: between, param: [from, to]}\n"
+                                                             "  - {column: level, op: gte, param: at_least}\n"
+                                                             "columns: [at, level, month]\norder_by: [at]\n"
+                                                             "limit: {default: 100000, max: 100000}\n");
     }
     env_ = S3TestEnvironment();
     env_["DRAM_ADMIN_TOKEN"] = kToken;
@@ -137,6 +158,33 @@ TEST_F(LazyTest, AnswersEqualTheFullyLoadedCopy) {
   std::string full = sql("full");
   EXPECT_GT(full.size(), 1000u);
   EXPECT_EQ(sql("lazy"), full);
+}
+
+// Monthly partitions whose names are not dates: a time range prunes by the TIMESTAMP column's
+// Parquet statistics, a level by the DECIMAL one's, so one hour fetches one month's file.
+TEST_F(LazyTest, ATimeRangeFetchesOnlyTheMonthsItCovers) {
+  auto store = store::OpenStore(S3TestUri(*prefix_), S3TestLookup());
+  ASSERT_TRUE(store.ok());
+  auto month_bytes = [&](int m) {
+    auto head = (*store)->Head("readings/month=2024-0" + std::to_string(m) + "/part-0.parquet");
+    EXPECT_TRUE(head.ok());
+    return head.ok() ? head->size : 0;
+  };
+  const std::string hour = "from=2024-03-14T10:00:00Z&to=2024-03-14T11:00:00Z";
+  std::string full = Data("/v1/full_hour?" + hour);
+  EXPECT_EQ(json::parse(full).as_array().size(), 61u);
+  EXPECT_EQ(Data("/v1/lazy_hour?" + hour), full);
+  EXPECT_EQ(Stats("lazy").at("fetched_bytes").to_number<int64_t>(), month_bytes(3));
+  // One microsecond past the end of April's last row (April 28 23:59) up to May's first minute.
+  const std::string boundary = "from=2024-04-28T23:59:00.000001Z&to=2024-05-01T00:00:00Z";
+  EXPECT_EQ(Data("/v1/lazy_hour?" + boundary), Data("/v1/full_hour?" + boundary));
+  EXPECT_EQ(Stats("lazy").at("fetched_bytes").to_number<int64_t>(), month_bytes(3) + month_bytes(5));
+  // Levels from May's very last (500.996) on, up to June's first hour: June is fetched, May was.
+  const std::string level = "to=2024-06-01T01:00:00Z&at_least=500.996";
+  std::string from_may = Data("/v1/full_hour?" + level);
+  EXPECT_EQ(json::parse(from_may).as_array().size(), 61u + 40u);  // 40 rows of May at 500.996
+  EXPECT_EQ(Data("/v1/lazy_hour?" + level), from_may);
+  EXPECT_EQ(Stats("lazy").at("fetched_bytes").to_number<int64_t>(), month_bytes(3) + month_bytes(5) + month_bytes(6));
 }
 
 TEST_F(LazyTest, ConcurrentQueriesFetchEachFileOnceAndTheBudgetEvicts) {
