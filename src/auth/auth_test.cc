@@ -1,4 +1,7 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -100,6 +103,48 @@ TEST_F(ApiKeyStoreTest, ReloadPicksUpChangesAndKeepsOldKeysOnBadFile) {
   std::ofstream(path_) << "{not json";
   EXPECT_FALSE(store.Reload().ok());
   EXPECT_TRUE(store.Authenticate(rotated.token, now).ok());
+}
+
+// Opens /dev/null until no descriptor is free (under a lowered soft limit); closes them and
+// restores the limit when it dies.
+class NoFreeDescriptors {
+ public:
+  NoFreeDescriptors() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit lowered = saved_;
+    lowered.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, 256);
+    ::setrlimit(RLIMIT_NOFILE, &lowered);
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) held_.push_back(fd);
+  }
+  ~NoFreeDescriptors() {
+    for (int fd : held_) ::close(fd);
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+
+ private:
+  rlimit saved_{};
+  std::vector<int> held_;
+};
+
+// A keys file that cannot be read at the moment (EMFILE) is not "no keys": the last good keys
+// keep answering, and the next check reads the file again.
+TEST_F(ApiKeyStoreTest, UnreadableFileKeepsKeysAndIsRetried) {
+  int64_t now = 1'700'000'000'000;
+  NewApiKey first = ApiKeyStore::Generate("a", "t01", {"*"}, 0, 0, now);
+  ASSERT_TRUE(ApiKeyStore::WriteFile(path_, {first.record}).ok());
+  ApiKeyStore store(path_);
+  ASSERT_TRUE(store.Reload().ok());
+  NewApiKey added = ApiKeyStore::Generate("b", "t02", {"*"}, 0, 0, now);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a distinct mtime
+  ASSERT_TRUE(ApiKeyStore::WriteFile(path_, {first.record, added.record}).ok());
+  {
+    NoFreeDescriptors exhausted;
+    EXPECT_FALSE(store.Reload().ok());
+  }
+  EXPECT_TRUE(store.Authenticate(first.token, now).ok()) << "the last good keys stay";
+  ASSERT_TRUE(store.Reload().ok()) << "the file is read again although its mtime was seen";
+  EXPECT_TRUE(store.Authenticate(first.token, now).ok());
+  EXPECT_TRUE(store.Authenticate(added.token, now).ok());
 }
 
 class JwtVerifierTest : public ::testing::Test {
