@@ -217,5 +217,32 @@ TEST(RateLimiterTest, RefillsAtTheRateUpToTheBurst) {
   EXPECT_FALSE(limiter.Acquire("other", 60, 5, start).has_value());  // keys are independent
 }
 
+// Many identities (valid keys or tenants) cannot grow the limiter without bound.
+TEST(RateLimiterTest, BucketCountIsBounded) {
+  RateLimiter limiter(/*max_buckets=*/4, /*shards=*/1);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_FALSE(limiter.Acquire("k" + std::to_string(i), 1, 1, start + std::chrono::milliseconds(i)).has_value());
+    ASSERT_LE(limiter.size(), 4u) << i;
+  }
+}
+
+// At the bound a newcomer evicts a refilled bucket before a limited one, and a limited caller
+// that keeps calling is never the one evicted: newcomers cannot reset its bucket.
+TEST(RateLimiterTest, EvictionAtTheBoundDoesNotFreeALimitedCaller) {
+  RateLimiter limiter(/*max_buckets=*/2, /*shards=*/1);
+  auto t0 = std::chrono::steady_clock::now();
+  auto at = [&](int ms) { return t0 + std::chrono::milliseconds(ms); };
+  EXPECT_FALSE(limiter.Acquire("slow", 1, 1, at(0)).has_value());     // one token a minute: spent
+  EXPECT_FALSE(limiter.Acquire("fast", 60, 1, at(1000)).has_value());  // one a second: full again at 2 s
+  EXPECT_FALSE(limiter.Acquire("new", 60, 1, at(2500)).has_value());   // evicts the full "fast", not "slow"
+  EXPECT_TRUE(limiter.Acquire("slow", 1, 1, at(2600)).has_value());
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_FALSE(limiter.Acquire("n" + std::to_string(i), 1, 1, at(3000 + 2 * i)).has_value());
+    EXPECT_TRUE(limiter.Acquire("slow", 1, 1, at(3001 + 2 * i)).has_value()) << i;
+  }
+  EXPECT_LE(limiter.size(), 2u);
+}
+
 }  // namespace
 }  // namespace dram::auth
