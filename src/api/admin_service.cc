@@ -56,7 +56,13 @@ AdminService::AdminService(ManagerSource datasets, ApiService& api, ResponseCach
       databases_(std::move(datasets), query_timeout, read_only), catalog_(catalog),
       started_(std::chrono::steady_clock::now()) {}
 
-AdminService::~AdminService() { background_.join(); }
+AdminService::~AdminService() { Drain(); }
+
+void AdminService::Drain() {
+  background_.join();
+  databases_.Drain();
+  if (catalog_) catalog_->Drain();
+}
 
 void AdminService::Handle(http::Request request, http::Responder responder) {
   const std::string& path = request.path;
