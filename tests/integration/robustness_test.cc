@@ -99,20 +99,22 @@ TEST(RobustnessTest, SigtermLetsARequestInFlightFinish) {
   constexpr int64_t kProbeRows = 5'000'000;
   double probe = SecondsOf([&] { ASSERT_EQ(client.Get("/v1/spin?n=" + std::to_string(kProbeRows)).status, 200); });
   const int64_t rows = std::clamp<int64_t>(static_cast<int64_t>(kProbeRows * 3.0 / std::max(probe, 1e-3)), kProbeRows, 4'000'000'000);
+  // The query holds a pooled connection while it runs (and a moment after its answer is sent).
+  HttpClient admin("127.0.0.1", server->admin_port());
+  auto wait_for_pool = [&](bool in_use) {
+    for (int i = 0; i < 500; ++i) {
+      if ((admin.Get("/status").body.find("\"in_use\":1") != std::string::npos) == in_use) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for_pool(false)) << "the probe released its connection";
   HttpResult slow;
-  double slow_seconds = 0;
   std::thread request([&] {
     HttpClient own("127.0.0.1", server->api_port());
-    slow_seconds = SecondsOf([&] { slow = own.Get("/v1/spin?n=" + std::to_string(rows)); });
+    slow = own.Get("/v1/spin?n=" + std::to_string(rows));
   });
-  // The query holds a pooled connection while it runs: wait for that, then stop.
-  HttpClient admin("127.0.0.1", server->admin_port());
-  bool running = false;
-  for (int i = 0; i < 200 && !running; ++i) {
-    running = admin.Get("/status").body.find("\"in_use\":1") != std::string::npos;
-    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(running);
+  EXPECT_TRUE(wait_for_pool(true)) << "the slow query is running";
   ASSERT_EQ(::kill(server->pid(), SIGTERM), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   HttpClient late("127.0.0.1", server->api_port());
