@@ -6,6 +6,7 @@
 #include "api/audit.h"
 #include "api/database_admin.h"
 #include "api/error_response.h"
+#include "api/guarded_job.h"
 #include "api/openapi.h"
 #include "auth/crypto.h"
 #include "common/civil_time.h"
@@ -55,7 +56,13 @@ AdminService::AdminService(ManagerSource datasets, ApiService& api, ResponseCach
       databases_(std::move(datasets), query_timeout, read_only), catalog_(catalog),
       started_(std::chrono::steady_clock::now()) {}
 
-AdminService::~AdminService() { background_.join(); }
+AdminService::~AdminService() { Drain(); }
+
+void AdminService::Drain() {
+  background_.join();
+  databases_.Drain();
+  if (catalog_) catalog_->Drain();
+}
 
 void AdminService::Handle(http::Request request, http::Responder responder) {
   const std::string& path = request.path;
@@ -189,8 +196,7 @@ void AdminService::Manage(const http::Request& request, http::Responder responde
   std::string action(rest.substr(slash + 1));
   if (action != "refresh" && action != "rollback") return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
   bool force = request.query.find("force=true") != std::string::npos;
-  boost::asio::post(background_, [this, name, action, force, remote = request.remote_address, path = request.path,
-                                   responder = std::move(responder)] {
+  boost::asio::post(background_, GuardedJob("dataset admin", "admin", std::move(responder), [this, name, action, force, remote = request.remote_address, path = request.path](http::Responder responder) {
     dram::Status status = action == "refresh" ? datasets_()->Refresh(name, force) : datasets_()->Rollback(name);
     Audit("admin_" + action, path, remote, status.ok() ? "ok" : std::string(StatusCodeName(status.code())));
     if (!status.ok()) {
@@ -198,7 +204,7 @@ void AdminService::Manage(const http::Request& request, http::Responder responde
     }
     auto current = datasets_()->Current(name);
     responder(JsonResponse(200, {{"dataset", name}, {"action", action}, {"snapshot_id", current ? current->id() : ""}}));
-  });
+  }));
 }
 
 }  // namespace dram::api

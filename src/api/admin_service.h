@@ -27,6 +27,9 @@ class AdminService : public http::Handler {
                bool read_only = false);
   ~AdminService() override;
   void Handle(http::Request request, http::Responder responder) override;
+  // Waits for every job this port posted (refresh, database and catalog routes); call after the
+  // HTTP server stopped, so none is added.
+  void Drain();
 
  private:
   http::Response Status() const;

@@ -10,6 +10,7 @@
 #include "api/code_endpoint_support.h"
 #include "api/error_response.h"
 #include "api/query_string.h"
+#include "common/barrier.h"
 #include "common/civil_time.h"
 #include "common/hash.h"
 #include "common/json_text.h"
@@ -121,13 +122,14 @@ struct ApiService::Call {
   std::string etag;
   Clock::time_point started;
   bool admitted = false;
+  bool finished = false;  // answered: the barrier answers only a call that was not
 };
 
 ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics)
     : options_(options), cache_(cache), metrics_(metrics), state_(std::make_shared<const ServingState>()),
       workers_(static_cast<size_t>(std::max(1, options.workers))),
       watchdog_work_(boost::asio::make_work_guard(watchdog_)) {
-  watchdog_thread_ = std::thread([this] { watchdog_.run(); });
+  watchdog_thread_ = std::thread([this] { common::RunLoopBarrier("query watchdog", [this] { watchdog_.run(); }); });
   std::random_device random;
   char prefix[16];
   std::snprintf(prefix, sizeof(prefix), "%08x-", static_cast<unsigned>(random()));
@@ -191,6 +193,7 @@ void ApiService::Finish(Call& call, http::Response response) {
   metrics->Record(response.status, seconds);
   if (call.admitted) in_flight_.fetch_sub(1, std::memory_order_relaxed);
   if (!call.tenant_admitted.empty()) ReleaseTenant(call.tenant_admitted);
+  call.finished = true;
   call.responder(std::move(response));
 }
 
@@ -287,7 +290,11 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     return FinishLater(call, MakeErrorResponse(Unavailable("too many requests in flight for this tenant"), call->request_id));
   }
   if (options_.max_in_flight_per_tenant > 0 && !principal.tenant.empty()) call->tenant_admitted = principal.tenant;
-  boost::asio::post(workers_, [this, call] { Execute(call); });
+  boost::asio::post(workers_, [this, call] {
+    // A C++ endpoint's handler may throw; an exception escaping a pool's job would end the process.
+    if (common::RunBarrier("query worker", call->request_id, [&] { Execute(call); }) || call->finished) return;
+    Finish(*call, MakeErrorResponse(Internal("an exception escaped the query"), call->request_id));
+  });
 }
 
 void ApiService::Execute(std::shared_ptr<Call> call) {

@@ -4,6 +4,7 @@
 
 #include "api/database_admin.h"
 #include "api/error_response.h"
+#include "api/guarded_job.h"
 #include "store/store_uri.h"
 
 namespace dram::api {
@@ -93,7 +94,7 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
   if (path != "/catalog" && !path.starts_with("/catalog/")) return false;
   const bool read = request.method == "GET" || request.method == "HEAD";
   if (path == "/catalog" && read) {
-    boost::asio::post(background_, [this, responder = std::move(responder)] {
+    boost::asio::post(background_, GuardedJob("catalog admin", "admin", std::move(responder), [this](http::Responder responder) {
       json::object body = StatusJson();
       json::array versions;
       auto history = catalog_.History();
@@ -103,27 +104,27 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
       body["versions"] = std::move(versions);
       if (!history.ok()) body["history_error"] = history.status().ToString();
       responder(JsonBodyResponse(200, json::serialize(body)));
-    });
+    }));
     return true;
   }
   if (path.starts_with("/catalog/versions/") && read) {
     int64_t version = std::atoll(path.c_str() + 18);
-    boost::asio::post(background_, [this, version, responder = std::move(responder)] {
+    boost::asio::post(background_, GuardedJob("catalog admin", "admin", std::move(responder), [this, version](http::Responder responder) {
       auto document = version > 0 ? catalog_.Read(version) : Result<catalog::CatalogDocument>(NotFound("no such version"));
       if (!document.ok()) return responder(OperationFailedResponse(document.status()));
       responder(JsonBodyResponse(200, json::serialize(DocumentJson(version, *document))));
-    });
+    }));
     return true;
   }
   if (path == "/catalog/diff" && read) {
     int64_t from = QueryNumber(request.query, "from"), to = QueryNumber(request.query, "to");
-    boost::asio::post(background_, [this, from, to, responder = std::move(responder)] {
+    boost::asio::post(background_, GuardedJob("catalog admin", "admin", std::move(responder), [this, from, to](http::Responder responder) {
       auto a = catalog_.Read(std::max<int64_t>(from, 0));
       auto b = to > 0 ? catalog_.Read(to) : Result<catalog::CatalogDocument>(InvalidArgument("give ?from=V1&to=V2"));
       if (!a.ok()) return responder(OperationFailedResponse(a.status()));
       if (!b.ok()) return responder(OperationFailedResponse(b.status()));
       responder(JsonBodyResponse(200, json::serialize(json::object{{"from", from}, {"to", to}, {"diff", catalog::Diff(*a, *b)}})));
-    });
+    }));
     return true;
   }
   if (path == "/catalog/reload" && request.method == "POST") {
@@ -135,7 +136,7 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
     // Writes to another store, never to this catalog: readers may back up too.
     if (!token_configured_) return responder(Refused("catalog exports over HTTP need an admin token (DRAM_ADMIN_TOKEN)")), true;
     std::string destination = BodyString(request.body, "destination");
-    boost::asio::post(background_, [this, destination, responder = std::move(responder)] {
+    boost::asio::post(background_, GuardedJob("catalog admin", "admin", std::move(responder), [this, destination](http::Responder responder) {
       if (destination.empty()) return responder(OperationFailedResponse(InvalidArgument("body must be {\"destination\": URI}")));
       auto store = store::OpenStore(destination);
       if (!store.ok()) return responder(OperationFailedResponse(store.status()));
@@ -143,7 +144,7 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
       if (!report.ok()) return responder(OperationFailedResponse(report.status()));
       responder(JsonBodyResponse(200, json::serialize(json::object{{"destination", destination}, {"versions", report->versions},
                                                                     {"objects", report->objects}})));
-    });
+    }));
     return true;
   }
   if ((path == "/catalog/restore" || path == "/catalog/gc" || path == "/catalog/import") && request.method == "POST") {
@@ -151,7 +152,7 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
     if (!token_configured_) return responder(Refused("catalog writes over HTTP need an admin token (DRAM_ADMIN_TOKEN)")), true;
     if (path == "/catalog/import") {
       std::string source = BodyString(request.body, "source");
-      boost::asio::post(background_, [this, source, responder = std::move(responder)] {
+      boost::asio::post(background_, GuardedJob("catalog admin", "admin", std::move(responder), [this, source](http::Responder responder) {
         if (source.empty()) return responder(OperationFailedResponse(InvalidArgument("body must be {\"source\": URI}")));
         auto store = store::OpenStore(source);
         if (!store.ok()) return responder(OperationFailedResponse(store.status()));
@@ -160,28 +161,28 @@ bool CatalogAdmin::Handle(const http::Request& request, http::Responder& respond
         if (!version.ok()) return responder(OperationFailedResponse(version.status()));
         poll_now_();
         responder(JsonBodyResponse(200, json::serialize(json::object{{"version", *version}, {"imported", imported}})));
-      });
+      }));
       return true;
     }
     if (path == "/catalog/restore") {
       int64_t version = BodyNumber(request.body, "version");
-      boost::asio::post(background_, [this, version, responder = std::move(responder)] {
+      boost::asio::post(background_, GuardedJob("catalog admin", "admin", std::move(responder), [this, version](http::Responder responder) {
         if (version <= 0) return responder(OperationFailedResponse(InvalidArgument("body must be {\"version\": N}")));
         auto restored = catalog_.Restore(version);
         if (!restored.ok()) return responder(OperationFailedResponse(restored.status()));
         poll_now_();
         responder(JsonBodyResponse(200, json::serialize(json::object{{"version", *restored}, {"restored", version}})));
-      });
+      }));
     } else {
       int64_t keep = BodyNumber(request.body, "keep");
-      boost::asio::post(background_, [this, keep, responder = std::move(responder)] {
+      boost::asio::post(background_, GuardedJob("catalog admin", "admin", std::move(responder), [this, keep](http::Responder responder) {
         if (keep <= 0) return responder(OperationFailedResponse(InvalidArgument("body must be {\"keep\": N}")));
         auto report = catalog_.Collect(static_cast<size_t>(keep), std::chrono::hours(1));
         if (!report.ok()) return responder(OperationFailedResponse(report.status()));
         responder(JsonBodyResponse(200, json::serialize(json::object{{"versions_deleted", report->versions_deleted},
                                                                       {"objects_deleted", report->objects_deleted},
                                                                       {"bytes_freed", report->bytes_freed}})));
-      });
+      }));
     }
     return true;
   }

@@ -41,6 +41,8 @@ class CatalogAdmin {
   CatalogAdmin(catalog::Catalog& catalog, bool writer, bool token_configured,
                std::function<CatalogFollowStatus()> status, std::function<void()> poll_now);
   ~CatalogAdmin();
+  // Waits for the jobs posted so far (none may be posted after).
+  void Drain() { background_.join(); }
   // True when the request is one of the routes above (and has been answered).
   bool Handle(const http::Request& request, http::Responder& responder);
   boost::json::object StatusJson() const;

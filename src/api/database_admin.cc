@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/error_response.h"
+#include "api/guarded_job.h"
 #include "api/project.h"
 #include "common/units.h"
 #include "common/civil_time.h"
@@ -105,9 +106,9 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
   if (path == "/aliases" || path.starts_with("/aliases/")) {
     std::string alias = path.size() > 9 ? path.substr(9) : "";
     if (!alias.empty() && method != "GET" && method != "HEAD") {
-      boost::asio::post(background_, [this, request, alias, responder = std::move(responder)] {
+      boost::asio::post(background_, GuardedJob("database admin", "admin", std::move(responder), [this, request, alias](http::Responder responder) {
         responder(Aliases(request, alias));
-      });
+      }));
     } else {
       responder(Aliases(request, alias));
     }
@@ -154,7 +155,7 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
   const bool remove = action.empty() && method == "DELETE";
   if (remove || ((action == "refresh" || action == "rollback") && method == "POST")) {
     const bool force = QueryFlag(request.query, "force");
-    boost::asio::post(background_, [this, name, action, remove, force, responder = std::move(responder)] {
+    boost::asio::post(background_, GuardedJob("database admin", "admin", std::move(responder), [this, name, action, remove, force](http::Responder responder) {
       auto datasets = datasets_();
       dram::Status status = remove ? datasets->Remove(name, force)
                             : action == "refresh" ? datasets->Refresh(name, force)
@@ -165,7 +166,7 @@ bool DatabaseAdmin::Handle(http::Request& request, http::Responder& responder) {
       responder(JsonBodyResponse(200, json::serialize(json::object{
                                           {"database", name}, {"dataset", name}, {"action", action},
                                           {"snapshot_id", current ? current->id() : ""}})));
-    });
+    }));
     return true;
   }
   return false;
@@ -232,7 +233,8 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
       }
     }
   }
-  boost::asio::post(background_, [this, spec = std::move(spec), responder = std::move(responder)]() mutable {
+  boost::asio::post(background_, GuardedJob("database admin", "admin", std::move(responder),
+                                            [this, spec = std::move(spec)](http::Responder responder) mutable {
     std::string name = spec.name;
     auto datasets = datasets_();
     dram::Status status = datasets->Add(std::move(spec));
@@ -240,7 +242,7 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
     auto stats = datasets->StatusOf(name);
     if (!stats.ok()) return responder(OperationFailedResponse(stats.status()));
     responder(JsonBodyResponse(201, json::serialize(StatsJson(*stats))));
-  });
+  }));
 }
 
 http::Response DatabaseAdmin::Aliases(const http::Request& request, const std::string& alias) {
@@ -308,7 +310,7 @@ void DatabaseAdmin::Query(const http::Request& request, http::Responder responde
   if (format != "json" && format != "csv") return responder(MakeErrorResponse(InvalidArgument("format must be json or csv"), "admin"));
   auto snapshot = datasets_()->Current(name);
   if (!snapshot) return responder(MakeErrorResponse(NotFound("unknown or not loaded database", name), "admin"));
-  boost::asio::post(background_, [this, snapshot, sql, format, responder = std::move(responder)] {
+  boost::asio::post(background_, GuardedJob("database admin", "admin", std::move(responder), [this, snapshot, sql, format](http::Responder responder) {
     // A connection of its own, dropped after this query: admin SQL never shares a connection
     // (temporary objects, prepared statements) with API requests, and never holds one of theirs.
     auto connection = snapshot->database().Connect();
@@ -349,7 +351,7 @@ void DatabaseAdmin::Query(const http::Request& request, http::Responder responde
     if (!rows.ok()) return responder(MakeErrorResponse(rows.status(), "admin"));
     out += ",\"rows\":" + std::to_string(*rows) + "}";
     responder(JsonBodyResponse(200, std::move(out)));
-  });
+  }));
 }
 
 }  // namespace dram::api

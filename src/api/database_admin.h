@@ -32,6 +32,8 @@ class DatabaseAdmin {
   // `read_only`: a reader member, which never changes the catalog: only reads and /query.
   DatabaseAdmin(ManagerSource datasets, std::chrono::milliseconds query_timeout, bool read_only = false);
   ~DatabaseAdmin();
+  // Waits for the jobs posted so far (none may be posted after).
+  void Drain() { background_.join(); }
   // True when the request is one of the routes above (and has been answered).
   bool Handle(http::Request& request, http::Responder& responder);
 

@@ -23,6 +23,7 @@ struct ServerSettings {
   int64_t read_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 60'000;
   int64_t gzip_min_bytes = 1024;
+  int64_t max_connections = 0;            // API port, open at once; 0: below the file descriptor limit
   std::vector<std::string> cors_origins;  // "*" allows any origin
   std::string tls_cert_file;              // both set: both ports speak HTTPS only
   std::string tls_key_file;

@@ -2,12 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cassert>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "api/code_endpoint_support.h"
 #include "catalog/project_tree.h"
+#include "common/barrier.h"
 #include "common/civil_time.h"
 #include "common/json_text.h"
 #include "common/log.h"
@@ -41,8 +43,13 @@ http::ServerOptions HttpOptions(const ServerSettings& settings, const std::strin
   options.cors_origins = settings.cors_origins;
   options.tls_cert_file = settings.tls_cert_file;
   options.tls_key_file = settings.tls_key_file;
+  options.max_connections = static_cast<size_t>(settings.max_connections);
   return options;
 }
+
+// The admin port serves operators and scrapers: a few connections, so a flood of them on the
+// API port cannot take its descriptors, nor it the API port's.
+constexpr size_t kAdminMaxConnections = 64;
 
 // The settings a running server bound at start (sockets, HTTP limits, the response cache and the
 // request admission limits); a catalog version that changes them takes effect on restart only.
@@ -58,6 +65,7 @@ std::string StartBoundSettingsChanged(const ServerSettings& running, const Serve
         "max_header_bytes/max_body_bytes");
   check(running.read_timeout_ms != next.read_timeout_ms || running.idle_timeout_ms != next.idle_timeout_ms, "timeouts");
   check(running.gzip_min_bytes != next.gzip_min_bytes, "gzip_min_bytes");
+  check(running.max_connections != next.max_connections, "max_connections");
   check(running.cors_origins != next.cors_origins, "cors_origins");
   check(running.tls_cert_file != next.tls_cert_file || running.tls_key_file != next.tls_key_file, "tls");
   check(running.cache_max_bytes != next.cache_max_bytes, "cache_max_bytes");
@@ -76,7 +84,13 @@ std::string StartBoundSettingsChanged(const ServerSettings& running, const Serve
 void ApplyServingOverrides(ServerSettings& settings, const ServerOverrides& overrides) {
   if (!overrides.listen.empty()) settings.listen = overrides.listen;
   if (!overrides.admin_listen.empty()) settings.admin_listen = overrides.admin_listen;
-  if (!overrides.cache_dir.empty()) settings.cache_dir = std::filesystem::absolute(overrides.cache_dir).string();
+  if (!overrides.cache_dir.empty()) {
+    // Also runs on the catalog follower at every reload: without a working directory (removed
+    // under us) a relative path stays relative rather than throwing.
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(overrides.cache_dir, ec);
+    settings.cache_dir = ec ? overrides.cache_dir : absolute.string();
+  }
   if (overrides.poll_interval_ms > 0) settings.catalog_poll_ms = overrides.poll_interval_ms;
 }
 
@@ -115,6 +129,7 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
   admin_ = std::make_unique<AdminService>(
       [this] {
         auto generation = Live();
+        assert(generation && "admin jobs are joined (Stop) before live_ is reset");
         return std::shared_ptr<database::DatasetManager>(generation, generation->datasets.get());
       },
       *api_, cache_, metrics_, admin_token,
@@ -221,10 +236,12 @@ Status ServerImpl::AddEndpoint(CodeEndpoint endpoint) {
 Status ServerImpl::AddEndpointYaml(const std::string& yaml) {
   // Reuse the project loader: write the YAML where it reads endpoints from, in a scratch project.
   namespace fs = std::filesystem;
-  fs::path scratch = fs::temp_directory_path() / ("dram-endpoint-" + std::to_string(::getpid()) + "-" +
-                                                  std::to_string(project_.endpoints.size()));
-  fs::create_directories(scratch / "endpoints");
-  fs::create_directories(scratch / "datasets");
+  std::error_code ec;
+  fs::path scratch = fs::temp_directory_path(ec) / ("dram-endpoint-" + std::to_string(::getpid()) + "-" +
+                                                    std::to_string(project_.endpoints.size()));
+  if (!ec) fs::create_directories(scratch / "endpoints", ec);
+  if (!ec) fs::create_directories(scratch / "datasets", ec);
+  if (ec) return Unavailable("cannot create a scratch directory for the endpoint", scratch.string());
   { std::ofstream(scratch / "endpoints" / "endpoint.yml") << yaml; }
   // A placeholder dataset for each real one, so the loader's cross-checks pass; tables match.
   for (const auto& dataset : project_.datasets) {
@@ -234,7 +251,6 @@ Status ServerImpl::AddEndpointYaml(const std::string& yaml) {
   }
   common::Diagnostics diagnostics;
   ProjectSpec loaded = LoadProject(scratch.string(), diagnostics);
-  std::error_code ec;
   fs::remove_all(scratch, ec);
   if (!diagnostics.empty()) return InvalidArgument(diagnostics.ToString());
   for (auto& spec : loaded.endpoints) {
@@ -342,7 +358,9 @@ Status ServerImpl::Start() {
   Status loaded = (*first)->datasets->LoadAll();
   if (!loaded.ok()) common::Log(common::LogLevel::kError, "some datasets failed to load", "");
   ASSIGN_OR_RETURN(api_server_, http::Server::Start(HttpOptions(settings, settings.listen, settings.io_threads), *api_));
-  ASSIGN_OR_RETURN(admin_server_, http::Server::Start(HttpOptions(settings, settings.admin_listen, 1), *admin_));
+  http::ServerOptions admin_options = HttpOptions(settings, settings.admin_listen, 1);
+  admin_options.max_connections = kAdminMaxConnections;
+  ASSIGN_OR_RETURN(admin_server_, http::Server::Start(admin_options, *admin_));
   (*first)->datasets->StartRefreshing();
   if (follow_) follower_ = std::thread([this] { FollowLoop(); });
   common::Log(common::LogLevel::kInfo, "serving",
@@ -360,9 +378,13 @@ void ServerImpl::Stop() {
     follow_cv_.notify_all();
   }
   if (follower_.joinable()) follower_.join();
+  // Each port stops accepting and answers the requests it is handling (bounded) before it closes;
+  // the queries behind those answers run on api_'s workers, still running here.
   if (api_server_) api_server_->Stop();
   if (admin_server_) admin_server_->Stop();
   api_->Drain();
+  // The admin jobs call Live() and this object's follow state: they end before either goes.
+  admin_->Drain();
 }
 
 CatalogFollowStatus ServerImpl::FollowStatus() const {
@@ -379,7 +401,8 @@ void ServerImpl::FollowLoop() {
       if (stopping_) return;
       poll_now_ = false;
     }
-    PollOnce();
+    // An exception in one poll must not end the following (nor the process).
+    common::RunBarrier("catalog follower", "", [this] { PollOnce(); });
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -63,7 +64,9 @@ class ServerImpl : public dram::Server {
     std::map<std::string, std::shared_ptr<const CompiledEndpoint>> by_route;
   };
   struct Generation {
-    int64_t catalog_version = 0;
+    // Advanced by the follower when a newer version changes nothing this member serves; atomic
+    // because a generation is shared with every thread that serves from it.
+    std::atomic<int64_t> catalog_version{0};
     ProjectSpec project;
     std::shared_ptr<const auth::Authenticator> authenticator;
     std::mutex mu;                              // guards the fields below

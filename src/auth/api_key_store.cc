@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 
 #include "auth/crypto.h"
 
@@ -66,6 +66,26 @@ Result<ApiKeyRecord> FromJson(const json::value& value) {
   return r;
 }
 
+// The whole file. NotFound only when it does not exist; any other failure (no file descriptor
+// free, EACCES, EISDIR, a short read) is Unavailable, so it is never mistaken for "no keys".
+Result<std::string> ReadKeysText(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("no keys file", path);
+    return Unavailable(std::string("cannot open keys file: ") + std::strerror(errno), path);
+  }
+  std::string text;
+  char buffer[16 * 1024];
+  ssize_t got = 0;
+  while ((got = ::read(fd, buffer, sizeof(buffer))) > 0 || (got < 0 && errno == EINTR)) {
+    if (got > 0) text.append(buffer, static_cast<size_t>(got));
+  }
+  const int read_errno = errno;
+  ::close(fd);
+  if (got < 0) return Unavailable(std::string("cannot read keys file: ") + std::strerror(read_errno), path);
+  return text;
+}
+
 int64_t MtimeNs(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return 0;
@@ -75,12 +95,11 @@ int64_t MtimeNs(const std::string& path) {
 }  // namespace
 
 Result<std::vector<ApiKeyRecord>> ApiKeyStore::ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::vector<ApiKeyRecord>{};  // no file yet: no keys
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = ReadKeysText(path);
+  if (!text.ok() && text.status().code() == StatusCode::kNotFound) return std::vector<ApiKeyRecord>{};  // no file yet: no keys
+  if (!text.ok()) return text.status();
   boost::system::error_code ec;
-  json::value root = json::parse(text.str(), ec);
+  json::value root = json::parse(*text, ec);
   if (ec || !root.is_object() || !root.as_object().contains("keys") || !root.at("keys").is_array()) {
     return InvalidArgument("keys file is not {\"keys\": [...]}", path);
   }

@@ -42,7 +42,8 @@ class ApiKeyStore {
   explicit ApiKeyStore(std::string path) : path_(std::move(path)) {}
 
   // Reads the file when its modification time changed (or on the first call). A missing file
-  // means no keys. On a malformed file the previous keys stay and the error is returned.
+  // means no keys. On a malformed or unreadable file (e.g. no file descriptor free) the previous
+  // keys stay, the error is returned, and the next call reads the file again.
   Status Reload();
   // Unauthenticated (one message for every case: unknown, malformed, revoked, expired).
   Result<Principal> Authenticate(std::string_view token, int64_t now_ms) const;

@@ -1,4 +1,7 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -102,6 +105,48 @@ TEST_F(ApiKeyStoreTest, ReloadPicksUpChangesAndKeepsOldKeysOnBadFile) {
   EXPECT_TRUE(store.Authenticate(rotated.token, now).ok());
 }
 
+// Opens /dev/null until no descriptor is free (under a lowered soft limit); closes them and
+// restores the limit when it dies.
+class NoFreeDescriptors {
+ public:
+  NoFreeDescriptors() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit lowered = saved_;
+    lowered.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, 256);
+    ::setrlimit(RLIMIT_NOFILE, &lowered);
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) held_.push_back(fd);
+  }
+  ~NoFreeDescriptors() {
+    for (int fd : held_) ::close(fd);
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+
+ private:
+  rlimit saved_{};
+  std::vector<int> held_;
+};
+
+// A keys file that cannot be read at the moment (EMFILE) is not "no keys": the last good keys
+// keep answering, and the next check reads the file again.
+TEST_F(ApiKeyStoreTest, UnreadableFileKeepsKeysAndIsRetried) {
+  int64_t now = 1'700'000'000'000;
+  NewApiKey first = ApiKeyStore::Generate("a", "t01", {"*"}, 0, 0, now);
+  ASSERT_TRUE(ApiKeyStore::WriteFile(path_, {first.record}).ok());
+  ApiKeyStore store(path_);
+  ASSERT_TRUE(store.Reload().ok());
+  NewApiKey added = ApiKeyStore::Generate("b", "t02", {"*"}, 0, 0, now);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a distinct mtime
+  ASSERT_TRUE(ApiKeyStore::WriteFile(path_, {first.record, added.record}).ok());
+  {
+    NoFreeDescriptors exhausted;
+    EXPECT_FALSE(store.Reload().ok());
+  }
+  EXPECT_TRUE(store.Authenticate(first.token, now).ok()) << "the last good keys stay";
+  ASSERT_TRUE(store.Reload().ok()) << "the file is read again although its mtime was seen";
+  EXPECT_TRUE(store.Authenticate(first.token, now).ok());
+  EXPECT_TRUE(store.Authenticate(added.token, now).ok());
+}
+
 class JwtVerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -170,6 +215,33 @@ TEST(RateLimiterTest, RefillsAtTheRateUpToTheBurst) {
   EXPECT_FALSE(limiter.Acquire("k", 60, 5, start + std::chrono::milliseconds(1001)).has_value());
   EXPECT_TRUE(limiter.Acquire("k", 60, 5, start + std::chrono::milliseconds(1002)).has_value());
   EXPECT_FALSE(limiter.Acquire("other", 60, 5, start).has_value());  // keys are independent
+}
+
+// Many identities (valid keys or tenants) cannot grow the limiter without bound.
+TEST(RateLimiterTest, BucketCountIsBounded) {
+  RateLimiter limiter(/*max_buckets=*/4, /*shards=*/1);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_FALSE(limiter.Acquire("k" + std::to_string(i), 1, 1, start + std::chrono::milliseconds(i)).has_value());
+    ASSERT_LE(limiter.size(), 4u) << i;
+  }
+}
+
+// At the bound a newcomer evicts a refilled bucket before a limited one, and a limited caller
+// that keeps calling is never the one evicted: newcomers cannot reset its bucket.
+TEST(RateLimiterTest, EvictionAtTheBoundDoesNotFreeALimitedCaller) {
+  RateLimiter limiter(/*max_buckets=*/2, /*shards=*/1);
+  auto t0 = std::chrono::steady_clock::now();
+  auto at = [&](int ms) { return t0 + std::chrono::milliseconds(ms); };
+  EXPECT_FALSE(limiter.Acquire("slow", 1, 1, at(0)).has_value());     // one token a minute: spent
+  EXPECT_FALSE(limiter.Acquire("fast", 60, 1, at(1000)).has_value());  // one a second: full again at 2 s
+  EXPECT_FALSE(limiter.Acquire("new", 60, 1, at(2500)).has_value());   // evicts the full "fast", not "slow"
+  EXPECT_TRUE(limiter.Acquire("slow", 1, 1, at(2600)).has_value());
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_FALSE(limiter.Acquire("n" + std::to_string(i), 1, 1, at(3000 + 2 * i)).has_value());
+    EXPECT_TRUE(limiter.Acquire("slow", 1, 1, at(3001 + 2 * i)).has_value()) << i;
+  }
+  EXPECT_LE(limiter.size(), 2u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/barrier.h"
 #include "common/log.h"
 
 namespace dram::auth {
@@ -72,7 +73,9 @@ Result<std::unique_ptr<Authenticator>> Authenticator::Create(AuthOptions options
     auth->jwt_ = std::make_unique<JwtVerifier>(o.jwt);
     RETURN_IF_ERROR(auth->LoadJwks());
   }
-  if (keys || jwt) auth->reloader_ = std::thread([raw = auth.get()] { raw->ReloadLoop(); });
+  if (keys || jwt) {
+    auth->reloader_ = std::thread([raw = auth.get()] { common::RunBarrier("credentials reload", "", [raw] { raw->ReloadLoop(); }); });
+  }
   return auth;
 }
 

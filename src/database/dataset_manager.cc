@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/barrier.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/sql_text.h"
@@ -299,6 +300,19 @@ static Result<DatasetSpec> SpecFromJson(const boost::json::value& value) {
   }
 }
 
+// {"database": name, "pinned": snapshot id or ""}. Runs on whichever thread builds a manager (a
+// catalog reload's is the follower), so a malformed entry is a Status, never an exception.
+Result<DatasetManager::Alias> DatasetManager::AliasFromJson(const boost::json::value& value) {
+  const boost::json::object* object = value.if_object();
+  const boost::json::value* database = object ? object->if_contains("database") : nullptr;
+  if (!database || !database->is_string()) return InvalidArgument("alias entry needs a \"database\" name");
+  Alias alias{std::string(database->get_string()), ""};
+  if (const boost::json::value* pinned = object->if_contains("pinned"); pinned && pinned->is_string()) {
+    alias.pinned = std::string(pinned->get_string());
+  }
+  return alias;
+}
+
 DatasetManager::DatasetManager(ManagerOptions options, std::vector<DatasetSpec> specs, Validator validator,
                                SwapListener listener, std::map<std::string, std::string> declared_aliases, UsersOf users_of)
     : options_(std::move(options)), validator_(std::move(validator)), listener_(std::move(listener)),
@@ -369,10 +383,12 @@ void DatasetManager::LoadState() {
   for (auto& [name, entry] : added) entries_.emplace(name, std::move(entry));
   if (auto* aliases = root.as_object().if_contains("aliases"); aliases && aliases->is_object()) {
     for (const auto& [alias, target] : aliases->as_object()) {
-      if (!target.is_object() || !target.as_object().contains("database")) continue;
-      Alias a{target.at("database").as_string().c_str(), ""};
-      if (auto* pinned = target.as_object().if_contains("pinned"); pinned && pinned->is_string()) a.pinned = pinned->as_string().c_str();
-      aliases_[std::string(alias)] = std::move(a);
+      auto parsed = AliasFromJson(target);
+      if (!parsed.ok()) {
+        common::Log(common::LogLevel::kError, "runtime catalog alias unreadable; ignored", "\"alias\":\"" + std::string(alias) + "\"");
+        continue;
+      }
+      aliases_[std::string(alias)] = std::move(parsed).value();
     }
   }
 }
@@ -414,6 +430,11 @@ Result<std::unique_ptr<Snapshot>> DatasetManager::OpenSourceViews(const DatasetS
                                     std::move(infos), Watermark(tables), 0, 0);
 }
 
+bool DatasetManager::Removed(const Entry& entry) const {
+  std::lock_guard lock(mu_);
+  return entry.removed;
+}
+
 std::shared_ptr<DatasetManager::Entry> DatasetManager::Find(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto found = entries_.find(name);
@@ -438,7 +459,9 @@ Status DatasetManager::LoadAll() {
     // so a slow or unreachable store does not hold up the boot.
     if (options_.warm_start && WarmStart(*entry)) {
       std::lock_guard lock(mu_);
-      warmers_.emplace_back([this, entry] { [[maybe_unused]] Status status = Build(*entry, false); });
+      warmers_.emplace_back([this, entry] {
+        common::RunBarrier("warm start check " + entry->spec.name, "", [&] { [[maybe_unused]] Status status = Build(*entry, false); });
+      });
       continue;
     }
     Status status = Build(*entry, false);
@@ -521,6 +544,8 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     return status;
   };
 
+  // A refresh that found the entry before a Remove must not rebuild into the removed directory.
+  if (Removed(entry)) return NotFound("database was removed", spec.name);
   auto tables = ListSources(spec, options_.cache_dir);
   if (!tables.ok()) return fail(tables.status());
   std::string id = Fingerprint(spec, *tables);
@@ -553,7 +578,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   const bool duckdb_file = tables->size() == 1 && tables->front().format == FileFormat::kDuckdb;
   if (duckdb_file) {
     // One DuckDB file: fetched (when remote), copied into place as this version, opened as it is.
-    if (force || !fs::exists(final_path)) {
+    if (force || !fs::exists(final_path, ec)) {
       Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
       if (!fetched.ok()) return fail(fetched);
       fs::path building = dir / BuildingName(id);
@@ -573,10 +598,14 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     opened = OpenLazySnapshot(id, options_, std::move(lazy).value(), lazy_dir.string(), *tables, load_ms);
   } else {
     // The rename below is atomic, so a file under the final name is always complete: reuse it.
-    if (force || !fs::exists(final_path)) {
-      entry.progress.total_bytes = 0;
-      entry.progress.done_bytes = 0;
-      entry.progress.started = std::chrono::steady_clock::now();
+    if (force || !fs::exists(final_path, ec)) {
+      {
+        // Read by StatusSnapshot under mu_ while this load runs.
+        std::lock_guard lock(mu_);
+        entry.progress.total_bytes = 0;
+        entry.progress.done_bytes = 0;
+        entry.progress.started = std::chrono::steady_clock::now();
+      }
       Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
       if (!fetched.ok()) return fail(fetched);
       fs::path building = dir / BuildingName(id);
@@ -598,6 +627,12 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   if (Status valid = Validate(spec, *snapshot, followers); !valid.ok()) return fail(valid);
   {
     std::lock_guard lock(mu_);
+    // Removed while this build ran: Remove deletes the files once we release build_mu; nothing
+    // may be published under the name again.
+    if (entry.removed) {
+      entry.status.loading = false;
+      return NotFound("database was removed", spec.name);
+    }
     entry.status.previous = std::move(entry.status.current);
     entry.status.current = snapshot;
     entry.status.last_error.clear();
@@ -654,6 +689,7 @@ Status DatasetManager::Rollback(const std::string& name) {
     std::lock_guard build_lock(entry->build_mu);
     std::lock_guard lock(mu_);
     DatasetStatus& status = entry->status;
+    if (entry->removed) return NotFound("database was removed", name);
     if (!status.previous) return Aborted("no previous snapshot to roll back to", name);
     std::swap(status.current, status.previous);
     for (const auto& [alias, target] : aliases_) {
@@ -922,8 +958,9 @@ void DatasetManager::RefreshLoop(Entry* entry) {
   while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(entry->spec.refresh_interval_ms),
                             [&] { return stopping_ || entry->removed; })) {
     lock.unlock();
-    // A failure is recorded in the status and logged; the current snapshot keeps serving.
-    [[maybe_unused]] Status status = Build(*entry, false);
+    // A failure is recorded in the status and logged; the current snapshot keeps serving. The
+    // barrier keeps the schedule alive past an exception (this is the thread's only job).
+    common::RunBarrier("refresh " + entry->spec.name, "", [&] { [[maybe_unused]] Status status = Build(*entry, false); });
     lock.lock();
   }
 }

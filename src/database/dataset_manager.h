@@ -1,5 +1,7 @@
 #pragma once
 
+#include <boost/json/fwd.hpp>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -148,6 +150,7 @@ class DatasetManager {
     std::string database;
     std::string pinned;
   };
+  static Result<Alias> AliasFromJson(const boost::json::value& value);
   Status Build(Entry& entry, bool force);
   void RefreshLoop(Entry* entry);
   void RemoveStaleFiles(Entry& entry);
@@ -157,6 +160,7 @@ class DatasetManager {
   Status Validate(const DatasetSpec& spec, const Snapshot& snapshot, const std::vector<std::string>& followers);
   void RecordCurrent(const Entry& entry);
   std::shared_ptr<Entry> Find(const std::string& name) const;
+  bool Removed(const Entry& entry) const;
   std::shared_ptr<const Snapshot> ResolveLocked(const std::string& name) const;  // REQUIRES(mu_)
   // The runtime part of the catalog (added databases, aliases), written atomically.
   Status SaveState() const;  // REQUIRES(state_mu_)

@@ -7,6 +7,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -14,6 +16,8 @@
 #include <atomic>
 #include <thread>
 
+#include "common/barrier.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "http/gzip.h"
 
@@ -45,13 +49,32 @@ std::string_view CorsOrigin(const std::vector<std::string>& allowed, std::string
   return {};
 }
 
+// Out of file descriptors (EMFILE/ENFILE) the pending connection stays in the backlog and an
+// immediate retry fails again: without a pause the accept loop spins a core and starves the
+// requests in progress. 100 ms is long against a retry loop, short against a client's connect.
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+constexpr std::chrono::milliseconds kDrainPoll{10};
+
 }  // namespace
+
+size_t DefaultMaxConnections() {
+  constexpr size_t kMinReserve = 64;
+  constexpr size_t kMinConnections = 16;
+  constexpr size_t kUnlimited = 100'000;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kUnlimited;
+  const auto soft = static_cast<size_t>(limit.rlim_cur);
+  const size_t reserve = std::max(kMinReserve, soft / 4);
+  return std::min(kUnlimited, soft > reserve + kMinConnections ? soft - reserve : kMinConnections);
+}
 
 namespace internal {
 
 class ServerImpl {
  public:
-  ServerImpl(const ServerOptions& options, Handler& handler) : options_(options), handler_(handler) {}
+  ServerImpl(const ServerOptions& options, Handler& handler)
+      : options_(options), handler_(handler),
+        max_connections_(options.max_connections > 0 ? options.max_connections : DefaultMaxConnections()) {}
 
   Status Listen() {
     if (!options_.tls_cert_file.empty()) {
@@ -79,19 +102,33 @@ class ServerImpl {
     if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port), ec.message());
     port_ = acceptor_->local_endpoint().port();
+    accept_timer_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
     Accept();
     for (auto& context : contexts_) {
-      threads_.emplace_back([&context] { context->run(); });
+      threads_.emplace_back([&context] { common::RunLoopBarrier("io thread", [&context] { context->run(); }); });
     }
     return Status::Ok();
   }
 
+  // Stops accepting, waits (up to drain_timeout) until every request handed to the handler has
+  // its response written, then stops the IO threads, which closes idle keep-alive connections.
   void Stop() {
     if (stopped_.exchange(true)) return;
-    asio::post(*contexts_[0], [this] {
-      beast::error_code ec;
-      acceptor_->close(ec);
-    });
+    if (acceptor_) {
+      asio::post(*contexts_[0], [this] {
+        beast::error_code ec;
+        acceptor_->close(ec);
+        accept_timer_->cancel();
+      });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+    while (!threads_.empty() && in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(kDrainPoll);
+    }
+    if (int64_t left = in_flight_.load(); left > 0) {
+      common::Log(common::LogLevel::kWarn, "stopping with requests unanswered after the drain timeout",
+                  "\"requests\":" + std::to_string(left));
+    }
     for (auto& guard : guards_) guard.reset();
     for (auto& context : contexts_) context->stop();
     for (auto& thread : threads_) thread.join();
@@ -102,10 +139,24 @@ class ServerImpl {
   uint16_t port() const { return port_; }
   const ServerOptions& options() const { return options_; }
   Handler& handler() { return handler_; }
+  bool stopping() const { return stopped_.load(); }
+
+  // Bookkeeping of the sessions: connections open, and requests handed to the handler whose
+  // response is not written yet (what Stop() drains).
+  void ConnectionOpened() { connections_.fetch_add(1); }
+  void ConnectionClosed();
+  void RequestStarted() { in_flight_.fetch_add(1); }
+  void RequestDone() { in_flight_.fetch_sub(1); }
 
  private:
   void Accept();
+  void AcceptLater(const beast::error_code& ec);
 
+  // First: destroyed last, after the sessions that the io_contexts' destruction releases.
+  std::atomic<size_t> connections_{0};
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> accept_paused_{false};  // at max_connections: resumed when one closes
+  std::atomic<bool> stopped_{false};
   ServerOptions options_;
   Handler& handler_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
@@ -113,17 +164,25 @@ class ServerImpl {
   std::vector<std::thread> threads_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<asio::ssl::context> ssl_;  // set when the server speaks TLS
+  std::unique_ptr<asio::steady_timer> accept_timer_;  // the backoff; on contexts_[0]
+  std::chrono::steady_clock::time_point last_accept_error_log_;  // contexts_[0]'s thread only
+  const size_t max_connections_;
   size_t next_context_ = 0;
   uint16_t port_ = 0;
-  std::atomic<bool> stopped_{false};
 };
 
 // One connection. Stream is beast::tcp_stream, or an ssl_stream over one for TLS.
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, ServerImpl& server) : stream_(std::move(socket)), server_(server) {}
-  Session(tcp::socket socket, asio::ssl::context& ssl, ServerImpl& server) : stream_(std::move(socket), ssl), server_(server) {}
+  Session(tcp::socket socket, ServerImpl& server) : stream_(std::move(socket)), server_(server) { server_.ConnectionOpened(); }
+  Session(tcp::socket socket, asio::ssl::context& ssl, ServerImpl& server) : stream_(std::move(socket), ssl), server_(server) {
+    server_.ConnectionOpened();
+  }
+  ~Session() {
+    EndRequest();  // a handler that never answered
+    server_.ConnectionClosed();
+  }
 
   void Start() {
     if constexpr (kTls) {
@@ -182,17 +241,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     head_ = request.method == "HEAD";
 
     auto self = shared_from_this();
-    Responder responder = [self](Response response) {
+    request_open_ = true;
+    server_.RequestStarted();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    Responder responder = [self, answered](Response response) {
+      if (answered->exchange(true)) return;  // after the barrier's 500: the connection has its answer
       asio::dispatch(self->stream_.get_executor(),
                      [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
     };
-    try {
-      server_.handler().Handle(std::move(request), std::move(responder));
-    } catch (const std::exception& e) {
-      // Last resort: a handler bug must not take the server down.
-      common::Log(common::LogLevel::kError, "handler threw", "\"what\":\"exception\"");
-      SendError(500, "internal error");
-    }
+    // Last resort: a handler bug must not take the server down.
+    if (common::RunBarrier("http handler", "", [&] { server_.handler().Handle(std::move(request), std::move(responder)); })) return;
+    if (!answered->exchange(true)) SendError(500, "internal error");
   }
 
   void SendError(int status, std::string_view message) {
@@ -250,6 +309,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       AppendNumber(head, body_size);
       head += "\r\n";
     }
+    // Stopping: this response is the connection's last, so the drain is not extended by new requests.
+    if (server_.stopping()) keep_alive_ = false;
     if (!keep_alive_) head += "Connection: close\r\n";
     head += "\r\n";
     std::array<asio::const_buffer, 3> buffers = {asio::buffer(head), asio::const_buffer(), asio::const_buffer()};
@@ -260,10 +321,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Lowest().expires_after(options.idle_timeout);  // a client that stops reading cannot hold us forever
     asio::async_write(stream_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->body_shared_.reset();
+      self->EndRequest();
       if (ec) return self->Close();
       if (!self->keep_alive_) return self->LingerClose();
       self->Read(true);
     });
+  }
+
+  void EndRequest() {
+    if (!request_open_) return;
+    request_open_ = false;
+    server_.RequestDone();
   }
 
   static void AppendNumber(std::string& out, size_t value) {
@@ -310,16 +378,26 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<const SharedBytes> body_shared_;  // kept alive until the write completes
   std::string body_tail_;
   bool keep_alive_ = false;
+  bool request_open_ = false;  // handed to the handler, response not yet written
   bool accept_gzip_ = false;
   bool head_ = false;
   std::string origin_;
 };
 
+// Runs on contexts_[0]'s thread (the acceptor's).
 void ServerImpl::Accept() {
+  if (stopped_ || !acceptor_->is_open()) return;
+  if (connections_.load() >= max_connections_) {
+    // At the cap: further connections wait in the listen backlog until one closes.
+    accept_paused_ = true;
+    // A connection may have closed between the check and the flag, and seen no pause: look again.
+    if (connections_.load() >= max_connections_ || !accept_paused_.exchange(false)) return;
+  }
   auto& context = *contexts_[next_context_++ % contexts_.size()];
   acceptor_->async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-    if (!ec) {
+    if (ec) return AcceptLater(ec);
+    {
       socket.set_option(tcp::no_delay(true), ec);
       if (ssl_) {
         std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), *ssl_, *this)->Start();
@@ -329,6 +407,27 @@ void ServerImpl::Accept() {
     }
     Accept();
   });
+}
+
+void ServerImpl::AcceptLater(const beast::error_code& ec) {
+  constexpr std::chrono::seconds kLogEvery{10};
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_error_log_ >= kLogEvery) {
+    last_accept_error_log_ = now;
+    std::string fields = "\"error\":";
+    common::AppendJsonString(fields, ec.message());
+    common::Log(common::LogLevel::kError, "cannot accept connections (backing off)", fields);
+  }
+  accept_timer_->expires_after(kAcceptBackoff);
+  accept_timer_->async_wait([this](const beast::error_code& wait_ec) {
+    if (!wait_ec) Accept();
+  });
+}
+
+void ServerImpl::ConnectionClosed() {
+  connections_.fetch_sub(1);
+  if (stopped_ || !accept_paused_.load() || !accept_paused_.exchange(false)) return;
+  asio::post(*contexts_[0], [this] { Accept(); });
 }
 
 }  // namespace internal

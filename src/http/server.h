@@ -34,7 +34,15 @@ struct ServerOptions {
   std::vector<std::string> cors_origins;           // "*" allows any origin
   std::string tls_cert_file;                       // PEM chain; set both to serve HTTPS only
   std::string tls_key_file;                        // PEM private key
+  // Connections open at once; more wait in the listen backlog. 0: DefaultMaxConnections().
+  size_t max_connections = 0;
+  // Stop() lets requests already being handled finish for at most this long.
+  std::chrono::milliseconds drain_timeout{10'000};
 };
+
+// Below the process's file descriptor limit (RLIMIT_NOFILE), leaving a quarter of it (at least
+// 64) for snapshot files, downloads and the other port.
+size_t DefaultMaxConnections();
 
 namespace internal {
 class ServerImpl;
@@ -43,7 +51,9 @@ class ServerImpl;
 // An HTTP/1.1 server (Boost.Beast) on its own IO threads, one io_context per thread; accepted
 // connections are spread round-robin. Keep-alive, header/body limits (431/413), read and idle
 // timeouts, gzip when the client accepts it and the body is at least gzip_min_bytes, CORS.
-// Stop() (or the destructor) closes the listener and joins the threads.
+// At most max_connections connections; out of file descriptors, accepting backs off.
+// Stop() (or the destructor) closes the listener, lets the requests being handled get their
+// responses (up to drain_timeout), then closes every connection and joins the threads.
 class Server {
  public:
   // Binds and starts serving. Errors: Unavailable when the address cannot be bound.

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/barrier.h"
 #include "common/sha256.h"
 
 namespace dram::store {
@@ -178,10 +179,16 @@ Status DownloadAll(ObjectStore& store, const std::vector<DownloadItem>& items, c
       }
     }
   };
+  // An exception on a download thread fails the download instead of the process.
+  auto guarded_worker = [&] {
+    if (common::RunBarrier("download", "", worker)) return;
+    std::lock_guard lock(error_mu);
+    if (first_error.ok()) first_error = Internal("a download thread failed");
+  };
   const int threads = std::clamp<int>(options.parallelism, 1, std::max<int>(1, static_cast<int>(parts.size())));
   std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back(worker);
-  worker();
+  for (int i = 1; i < threads; ++i) pool.emplace_back(guarded_worker);
+  guarded_worker();
   for (auto& thread : pool) thread.join();
   cleanup();
   return first_error;

@@ -40,6 +40,7 @@ class ServerProcess {
 
   int api_port() const { return api_port_; }
   int admin_port() const { return admin_port_; }
+  pid_t pid() const { return pid_; }
   std::string log() const;
   // Sends SIGTERM and waits; returns the exit status.
   int Stop();
