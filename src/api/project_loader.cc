@@ -548,15 +548,20 @@ std::string_view ParamTypeName(ParamType type) {
 
 ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
   ProjectSpec project;
-  fs::path root = fs::absolute(dir).lexically_normal();
-  project.dir = root.string();
   std::error_code ec;
+  // No throwing filesystem calls: a catalog reload loads projects on the follower thread.
+  fs::path root = fs::absolute(dir, ec).lexically_normal();
+  if (ec) {
+    diagnostics.Add(dir, 0, 0, "cannot resolve the project directory: " + ec.message());
+    return project;
+  }
+  project.dir = root.string();
   if (!fs::is_directory(root, ec)) {
     diagnostics.Add(dir, 0, 0, "project directory does not exist");
     return project;
   }
   fs::path settings_path = root / "dram.yml";
-  const bool has_settings = fs::exists(settings_path);
+  const bool has_settings = fs::exists(settings_path, ec);
   if (has_settings) LoadSettings(settings_path, project.settings, project.aliases, diagnostics);
   if (!fs::path(project.settings.cache_dir).is_absolute()) {
     project.settings.cache_dir = (root / project.settings.cache_dir).lexically_normal().string();

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "common/barrier.h"
 #include "common/sql_text.h"
 #include "engine/result_encoder.h"
 #include "store/downloader.h"
@@ -161,9 +162,15 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
           }
         }
       };
+      // An exception on a fetcher thread fails this load instead of the process.
+      auto guarded_fetch = [&] {
+        if (common::RunBarrier("lazy footer fetch", "", fetch)) return;
+        std::lock_guard lock(error_mu);
+        if (first_error.ok()) first_error = Internal("a footer fetch thread failed");
+      };
       std::vector<std::thread> fetchers;
-      for (size_t t = 1; t < std::min(kFooterFetchers, table.files.size()); ++t) fetchers.emplace_back(fetch);
-      fetch();
+      for (size_t t = 1; t < std::min(kFooterFetchers, table.files.size()); ++t) fetchers.emplace_back(guarded_fetch);
+      guarded_fetch();
       for (auto& thread : fetchers) thread.join();
       RETURN_IF_ERROR(first_error);
       for (const auto& file : table.files) lazy->metadata_bytes_ += 8 + static_cast<int64_t>(file->footer.size());
