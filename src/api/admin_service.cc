@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "api/audit.h"
 #include "api/database_admin.h"
 #include "api/error_response.h"
@@ -50,9 +52,9 @@ bool TokenMatches(std::string_view header, const std::string& token) {
 }  // namespace
 
 AdminService::AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
-                           std::string admin_token, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog,
+                           AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog,
                            bool read_only)
-    : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), admin_token_(std::move(admin_token)),
+    : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), access_(std::move(access)),
       databases_(std::move(datasets), query_timeout, read_only), catalog_(catalog),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -64,15 +66,28 @@ void AdminService::Drain() {
   if (catalog_) catalog_->Drain();
 }
 
+bool AdminService::Authorized(const http::Request& request) const {
+  if (access_.token.empty()) return true;  // loopback only (checked at start), with a warning
+  if (TokenMatches(request.Header("authorization"), access_.token)) return true;
+  Audit("admin_auth_failure", request.path, request.remote_address, "");
+  return false;
+}
+
 void AdminService::Handle(http::Request request, http::Responder responder) {
   const std::string& path = request.path;
+  // A web page must not drive the admin port from an operator's browser: a request that carries
+  // an Origin (every cross-origin fetch and form post does) is refused unless allowlisted. The
+  // port sends no CORS headers, so no page can read an answer either.
+  std::string_view origin = request.Header("origin");
+  if (!origin.empty() &&
+      std::find(access_.allowed_origins.begin(), access_.allowed_origins.end(), origin) == access_.allowed_origins.end()) {
+    Audit("admin_origin_refused", request.path, request.remote_address, "");
+    return responder(MakeErrorResponse(PermissionDenied("browser requests are not accepted on the admin port"), "admin"));
+  }
   if (request.method == "POST" && path.rfind("/datasets/", 0) == 0) return Manage(request, std::move(responder));
   if (path.starts_with("/databases") || path.starts_with("/aliases") || path == "/query" || path.starts_with("/catalog")) {
     // Management (and reading data through /query) needs the admin token when one is set.
-    if (!admin_token_.empty() && !TokenMatches(request.Header("authorization"), admin_token_)) {
-      Audit("admin_auth_failure", request.path, request.remote_address, "");
-      return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
-    }
+    if (!Authorized(request)) return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
     if (request.method != "GET" && request.method != "HEAD") Audit("admin_" + request.method, request.path, request.remote_address, "");
     if (catalog_ && catalog_->Handle(request, responder)) return;
     if (databases_.Handle(request, responder)) return;
@@ -83,6 +98,10 @@ void AdminService::Handle(http::Request request, http::Responder responder) {
   }
   if (path == "/live") return responder(JsonResponse(200, {{"status", "ok"}}));
   if (path == "/ready") return responder(Ready());
+  const bool known = path == "/status" || path == "/metrics" || path == "/openapi.json" || path == "/schema";
+  if (known && !access_.public_read && !Authorized(request)) {
+    return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
+  }
   if (path == "/status") return responder(Status());
   if (path == "/metrics") return responder(Metrics());
   if (path == "/openapi.json" || path == "/schema") {
@@ -184,10 +203,7 @@ http::Response AdminService::Metrics() const {
 }
 
 void AdminService::Manage(const http::Request& request, http::Responder responder) {
-  if (!admin_token_.empty() && !TokenMatches(request.Header("authorization"), admin_token_)) {
-    Audit("admin_auth_failure", request.path, request.remote_address, "");
-    return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
-  }
+  if (!Authorized(request)) return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
   // /datasets/{name}/{action}
   std::string_view rest = std::string_view(request.path).substr(10);
   size_t slash = rest.find('/');

@@ -15,6 +15,13 @@
 
 namespace dram::api {
 
+// Who may use the admin port (see ServerSettings).
+struct AdminAccess {
+  std::string token;                          // empty: no token (the port is bound to loopback only)
+  bool public_read = false;                   // /status, /metrics, /openapi.json, /schema without the token
+  std::vector<std::string> allowed_origins;   // browser origins allowed; others are refused
+};
+
 // The admin port's handler: /live, /ready, /status, /metrics, /openapi.json, /schema, and
 // POST /datasets/{name}/refresh|rollback, and the database management routes of DatabaseAdmin
 // (all of which need the admin token when one is configured).
@@ -23,7 +30,7 @@ class AdminService : public http::Handler {
  public:
   // `catalog` (may be null): the /catalog routes of a server following a catalog in a store.
   AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
-               std::string admin_token, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog = nullptr,
+               AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog = nullptr,
                bool read_only = false);
   ~AdminService() override;
   void Handle(http::Request request, http::Responder responder) override;
@@ -36,12 +43,14 @@ class AdminService : public http::Handler {
   http::Response Ready() const;
   http::Response Metrics() const;
   void Manage(const http::Request& request, http::Responder responder);
+  // The admin token, when one is configured (audits a failure).
+  bool Authorized(const http::Request& request) const;
 
   ManagerSource datasets_;
   ApiService& api_;
   ResponseCache& cache_;
   MetricsRegistry& metrics_;
-  std::string admin_token_;
+  AdminAccess access_;
   DatabaseAdmin databases_;
   CatalogAdmin* catalog_;
   std::chrono::steady_clock::time_point started_;

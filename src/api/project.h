@@ -34,6 +34,12 @@ struct ServerSettings {
   int64_t cache_max_bytes = 256LL << 20;  // response cache
   std::string cache_dir = ".dram/cache";  // materialized snapshots; relative to the project
   std::string admin_token_env = "DRAM_ADMIN_TOKEN";
+  // Without the token, /status, /metrics, /openapi.json and /schema need it too, unless this is
+  // set (a metrics scraper without credentials). /live and /ready are always open.
+  bool admin_public_read = false;
+  // Browser origins the admin port accepts requests from; any other Origin header → 403. The
+  // admin port never sends CORS headers.
+  std::vector<std::string> admin_allow_origins;
   auth::AuthOptions auth;                 // mode none unless dram.yml says otherwise
   // Abuse limits. Rates are requests per minute; 0 turns a limit off.
   int64_t rate_per_key = 0;               // per API key or JWT subject

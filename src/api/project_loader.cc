@@ -141,6 +141,8 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, std::map<std::
   if (YAML::Node node = top.Child("admin"); node.IsDefined()) {
     YamlMap admin(node, path.string(), diagnostics);
     if (auto v = admin.String("token_env")) settings.admin_token_env = *v;
+    if (auto v = admin.Bool("public_read")) settings.admin_public_read = *v;
+    if (auto v = admin.StringList("allow_origins")) settings.admin_allow_origins = *v;
     admin.Finish();
   }
   if (YAML::Node node = top.Child("catalog"); node.IsDefined()) {

@@ -47,6 +47,25 @@ http::ServerOptions HttpOptions(const ServerSettings& settings, const std::strin
   return options;
 }
 
+bool IsLoopbackHost(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+// Without a token the admin port (SQL over every database, management) is for this host alone:
+// a server asked to expose it elsewhere refuses to start, and a loopback one says so.
+Status CheckAdminExposure(const ServerSettings& settings) {
+  const char* token = std::getenv(settings.admin_token_env.c_str());
+  if (token && *token) return Status::Ok();
+  auto split = SplitHostPort(settings.admin_listen);
+  if (!split.ok() || !IsLoopbackHost(split->first)) {
+    return FailedPrecondition("the admin port would listen on " + settings.admin_listen + " without an admin token: set $" +
+                              settings.admin_token_env + ", or listen on 127.0.0.1");
+  }
+  common::Log(common::LogLevel::kWarn, "the admin port has no token: any local user can manage this server and query every database",
+              "\"set\":\"" + settings.admin_token_env + "\"");
+  return Status::Ok();
+}
+
 // The admin port serves operators and scrapers: a few connections, so a flood of them on the
 // API port cannot take its descriptors, nor it the API port's.
 constexpr size_t kAdminMaxConnections = 64;
@@ -132,7 +151,8 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
         assert(generation && "admin jobs are joined (Stop) before live_ is reset");
         return std::shared_ptr<database::DatasetManager>(generation, generation->datasets.get());
       },
-      *api_, cache_, metrics_, admin_token,
+      *api_, cache_, metrics_,
+      AdminAccess{.token = admin_token, .public_read = settings.admin_public_read, .allowed_origins = settings.admin_allow_origins},
       std::chrono::milliseconds(settings.query_timeout_ms > 0 ? settings.query_timeout_ms : 30'000), catalog_admin_.get(),
       follow_ && !follow_->writer);
 }
@@ -346,6 +366,7 @@ void ServerImpl::Publish(Generation& generation) {
 
 Status ServerImpl::Start() {
   const ServerSettings& settings = project_.settings;
+  RETURN_IF_ERROR(CheckAdminExposure(settings));
   auto first = MakeGeneration(project_, follow_ ? follow_->version : 0, follow_ ? follow_->document : catalog::CatalogDocument{}, true);
   if (!first.ok()) return FailedPrecondition("authentication could not be set up", first.status().message());
   {
@@ -360,6 +381,7 @@ Status ServerImpl::Start() {
   ASSIGN_OR_RETURN(api_server_, http::Server::Start(HttpOptions(settings, settings.listen, settings.io_threads), *api_));
   http::ServerOptions admin_options = HttpOptions(settings, settings.admin_listen, 1);
   admin_options.max_connections = kAdminMaxConnections;
+  admin_options.cors_origins.clear();  // the admin port never answers a browser's CORS request
   ASSIGN_OR_RETURN(admin_server_, http::Server::Start(admin_options, *admin_));
   (*first)->datasets->StartRefreshing();
   if (follow_) follower_ = std::thread([this] { FollowLoop(); });

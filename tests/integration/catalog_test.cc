@@ -265,7 +265,7 @@ TEST_F(CatalogServingTest, AWriterCommitsRuntimeChangesAReaderFollowsAndRefusesW
   json::value writer_status;
   do {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    writer_status = json::parse(writer_admin.Get("/status").body).at("catalog");
+    writer_status = json::parse(writer_admin.Get("/status", auth).body).at("catalog");
   } while (writer_status.at("serving_version").as_int64() != 2 && std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(writer_status.at("serving_version").as_int64(), 2);
   EXPECT_EQ(writer_status.at("reloads_ok").as_int64(), 0);

@@ -107,7 +107,7 @@ TEST_F(DatabaseAdminTest, AddQueryAliasDeleteAndRestart) {
   CommandResult stats = Dram({"db", "stats", "sales"}, *server);
   EXPECT_NE(stats.output.find("in 3 files (3 cached)"), std::string::npos) << stats.output;  // _SUCCESS is no data
   EXPECT_NE(stats.output.find("queries:       4 (last 20"), std::string::npos) << stats.output;  // the 4 dram query calls
-  HttpClient status_client("127.0.0.1", server->admin_port());
+  HttpClient status_client("127.0.0.1", server->admin_port(), kToken);
   EXPECT_NE(status_client.Get("/status").body.find("\"download\":{\"total_bytes\":"), std::string::npos);
   CommandResult versions = Dram({"db", "versions", "sales"}, *server);
   EXPECT_NE(versions.output.find("current"), std::string::npos) << versions.output;

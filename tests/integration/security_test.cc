@@ -367,6 +367,57 @@ TEST_F(SecurityTest, AdminSqlCannotTouchTheHost) {
   EXPECT_NE(count.body.find("300"), std::string::npos) << count.body;
 }
 
+// The admin port is closed to browsers and, with a token, to everyone without it; without a token
+// it only ever listens on loopback.
+TEST_F(SecurityTest, AdminPortIsClosedToBrowsersAndStrangers) {
+  TempDir cache;
+  const std::string token = "admin-port-token-0123456789abcdef";
+  auto server = ServerProcess::Start(project_->path(), cache.path(), {{"DRAM_ADMIN_TOKEN", token}});
+  ASSERT_TRUE(server);
+  HttpClient stranger("127.0.0.1", server->admin_port());
+  HttpClient operator_client("127.0.0.1", server->admin_port(), token);
+  for (const char* route : {"/status", "/metrics", "/openapi.json", "/schema"}) {
+    EXPECT_EQ(stranger.Get(route).status, 401) << route;
+    EXPECT_EQ(operator_client.Get(route).status, 200) << route;
+  }
+  EXPECT_EQ(stranger.Get("/live").status, 200);
+  EXPECT_EQ(stranger.Get("/ready").status, 200);
+  // A page in the operator's browser (which holds no token, but might reach the port): refused,
+  // whatever it sends, and never given CORS headers.
+  json::object body{{"database", "shop"}, {"sql", "SELECT 1"}};
+  for (const auto& client : {&stranger, &operator_client}) {
+    HttpResult posted = client->Request("POST", "/query", {{"Origin", "https://evil.example"}, {"Content-Type", "text/plain"}},
+                                        json::serialize(body));
+    EXPECT_EQ(posted.status, 403) << posted.body;
+    EXPECT_EQ(posted.Header("access-control-allow-origin"), "");
+  }
+  HttpResult preflight = stranger.Request("OPTIONS", "/query", {{"Origin", "https://evil.example"},
+                                                                {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(preflight.Header("access-control-allow-origin"), "");
+  EXPECT_EQ(operator_client.Request("POST", "/query", {}, json::serialize(body)).status, 200);
+
+  // Public reads for a scraper, when asked for.
+  TempDir scrape_project;
+  scrape_project.Write("dram.yml", "admin: {public_read: true}\n");
+  scrape_project.Write("data/t.csv", "a\n1\n");
+  scrape_project.Write("datasets/d.yml", "name: d\ntables:\n  t: {path: data/t.csv}\n");
+  auto scraped = ServerProcess::Start(scrape_project.path(), cache.path() + "/scrape", {{"DRAM_ADMIN_TOKEN", token}});
+  ASSERT_TRUE(scraped);
+  HttpClient scraper("127.0.0.1", scraped->admin_port());
+  EXPECT_EQ(scraper.Get("/metrics").status, 200);
+  EXPECT_EQ(scraper.Request("POST", "/query", {}, R"({"database":"d","sql":"SELECT 1"})").status, 401);
+
+  // No token and a non-loopback admin address: the server refuses to start, saying why.
+  TempDir open_project;
+  open_project.Write("dram.yml", "server: {admin_listen: 0.0.0.0:0}\n");
+  open_project.Write("data/t.csv", "a\n1\n");
+  open_project.Write("datasets/d.yml", "name: d\ntables:\n  t: {path: data/t.csv}\n");
+  CommandResult refused = RunCommand({"/usr/bin/timeout", "20", DramBinary(), "serve", open_project.path(), "--listen", "127.0.0.1:0",
+                                      "--cache-dir", cache.path() + "/open"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("without an admin token"), std::string::npos) << refused.output;
+}
+
 TEST_F(SecurityTest, ZNoSecretInLogsMetricsOrStatus) {
   Get("/v1/orders", keys_["t0"]);
   Get("/v1/orders", "dram_ffffffffffff_notarealsecretvalue");

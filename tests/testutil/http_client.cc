@@ -19,9 +19,11 @@ struct HttpClient::Impl {
   asio::io_context context;
   std::optional<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
+  std::string bearer;  // sent as Authorization unless a request gives its own
 };
 
-HttpClient::HttpClient(std::string host, int port) : impl_(new Impl{std::move(host), port, {}, {}, {}}) {}
+HttpClient::HttpClient(std::string host, int port, std::string bearer)
+    : impl_(new Impl{std::move(host), port, {}, {}, {}, std::move(bearer)}) {}
 HttpClient::~HttpClient() { delete impl_; }
 
 HttpResult HttpClient::Request(const std::string& method, const std::string& target,
@@ -37,6 +39,7 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
       }
       bhttp::request<bhttp::string_body> request(bhttp::string_to_verb(method), target, 11);
       request.set(bhttp::field::host, impl_->host);
+      if (!impl_->bearer.empty()) request.set(bhttp::field::authorization, "Bearer " + impl_->bearer);
       for (const auto& [name, value] : headers) request.set(name, value);
       request.body() = body;
       request.prepare_payload();

@@ -22,7 +22,9 @@ struct HttpResult {
 // one per thread.
 class HttpClient {
  public:
-  HttpClient(std::string host, int port);
+  // `bearer`: a token sent as `Authorization: Bearer …` with every request (e.g. the admin
+  // token), unless a request sets its own Authorization.
+  HttpClient(std::string host, int port, std::string bearer = "");
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
