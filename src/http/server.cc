@@ -30,6 +30,27 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// Request smuggling: a proxy in front and dram must agree on where a request ends. RFC 9112
+// §6.1: a Transfer-Encoding other than exactly `chunked` (gzip, xchunked, "chunked, identity")
+// must be answered 400 and the connection closed, not read as a body-less request whose body is
+// then taken for a second request. An HTTP/1.1 request names exactly one Host (§3.2).
+std::string_view FramingError(const bhttp::request<bhttp::string_body>& message) {
+  size_t encodings = 0;
+  auto [first, last] = message.base().equal_range(bhttp::field::transfer_encoding);
+  for (auto field = first; field != last; ++field) {
+    ++encodings;
+    std::string_view value = field->value();
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (!beast::iequals(value, "chunked")) return "unsupported transfer encoding";
+  }
+  if (encodings > 1) return "unsupported transfer encoding";
+  auto hosts = message.base().equal_range(bhttp::field::host);
+  size_t host_count = static_cast<size_t>(std::distance(hosts.first, hosts.second));
+  if (message.version() >= 11 ? host_count != 1 : host_count > 1) return "a request needs exactly one Host header";
+  return {};
+}
+
 bool AcceptsGzip(std::string_view accept_encoding) {
   // Enough for real clients: "gzip" listed and not explicitly refused with q=0.
   size_t pos = accept_encoding.find("gzip");
@@ -219,6 +240,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec) return SendError(400, "malformed request");
     Lowest().expires_never();
     auto& message = parser_->get();
+    if (std::string_view framing = FramingError(message); !framing.empty()) return SendError(400, framing);
     keep_alive_ = message.keep_alive();
     Request request;
     request.method = std::string(message.method_string());

@@ -326,6 +326,54 @@ TEST_F(SecurityTest, SlowClientsAreCutOff) {
   EXPECT_LT(seconds, 4.0);  // read_timeout is 1 s
 }
 
+// Sends `raw` on a new connection and returns everything the server answers until it closes.
+std::string Exchange(int port, const std::string& raw) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) return "connect failed";
+  ::send(fd, raw.data(), raw.size(), 0);
+  timeval timeout{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string answer;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) answer.append(buffer, static_cast<size_t>(n));
+  ::close(fd);
+  return answer;
+}
+
+size_t CountResponses(const std::string& answer) {
+  size_t count = 0;
+  for (size_t at = answer.find("HTTP/1.1 "); at != std::string::npos; at = answer.find("HTTP/1.1 ", at + 1)) ++count;
+  return count;
+}
+
+// Behind a proxy, a body the proxy forwards must never be read by dram as a second request.
+TEST_F(SecurityTest, NoRequestSmuggling) {
+  const std::string hidden = "GET /v1/orders?limit=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + keys_["t0"] + "\r\n\r\n";
+  for (const char* encoding : {"gzip", "xchunked", "chunked, identity", "identity", " chunked2", "gzip, chunked, gzip"}) {
+    std::string raw = std::string("POST /v1/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + encoding + "\r\n\r\n" + hidden;
+    std::string answer = Exchange(server_->api_port(), raw);
+    EXPECT_EQ(CountResponses(answer), 1u) << encoding << "\n" << answer;
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << encoding << "\n" << answer;
+  }
+  std::string doubled = "POST /v1/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n" + hidden;
+  EXPECT_EQ(CountResponses(Exchange(server_->api_port(), doubled)), 1u);
+  std::string no_host = "GET /v1/orders HTTP/1.1\r\nAuthorization: Bearer " + keys_["t0"] + "\r\n\r\n";
+  EXPECT_EQ(Exchange(server_->api_port(), no_host).rfind("HTTP/1.1 400", 0), 0u);
+  std::string two_hosts = "GET /v1/orders HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: Bearer " + keys_["t0"] + "\r\n\r\n";
+  EXPECT_EQ(Exchange(server_->api_port(), two_hosts).rfind("HTTP/1.1 400", 0), 0u);
+  // Plain chunked bodies and keep-alive still work: two requests, two answers.
+  std::string fine = "GET /v1/orders?limit=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer " + keys_["t0"] +
+                     "\r\n\r\n0\r\n\r\n" + "GET /v1/orders?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " +
+                     keys_["t0"] + "\r\n\r\n";
+  std::string both = Exchange(server_->api_port(), fine);
+  EXPECT_EQ(CountResponses(both), 2u) << both;
+  EXPECT_EQ(both.rfind("HTTP/1.1 200", 0), 0u) << both;
+}
+
 // Admin SQL (with the token) cannot reach the host: no file read or written outside the data, no
 // database attached, no setting changed, no extension fetched or loaded. Each is refused with a
 // clear error, and the server is unchanged after.
