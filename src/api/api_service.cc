@@ -148,8 +148,9 @@ std::optional<int64_t> ApiService::OverRateLimit(const auth::Principal& principa
     return static_cast<double>(options_.rate_burst > 0 ? options_.rate_burst : std::max<int64_t>(10, rate / 10));
   };
   int64_t key_rate = principal.quota_per_minute > 0 ? principal.quota_per_minute : options_.rate_per_key;
-  if (key_rate > 0 && !principal.id.empty()) {
-    if (auto wait = rate_limiter_.Acquire("k:" + principal.id, static_cast<double>(key_rate), burst(key_rate))) return wait;
+  // Every caller has a limiter identity (Principal::limiter_id): no credential shape skips it.
+  if (key_rate > 0 && !principal.limiter_id.empty()) {
+    if (auto wait = rate_limiter_.Acquire(principal.limiter_id, static_cast<double>(key_rate), burst(key_rate))) return wait;
   }
   if (options_.rate_per_tenant > 0 && !principal.tenant.empty()) {
     return rate_limiter_.Acquire("t:" + principal.tenant, static_cast<double>(options_.rate_per_tenant),
@@ -237,6 +238,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     }
     principal = std::move(authenticated).value();
   }
+  if (principal.limiter_id.empty()) principal.limiter_id = "addr:" + request.remote_address;
   auto found = state->routes.find(request.path);
   // Forbidden and missing are the same answer.
   if (found == state->routes.end() || !principal.MayCall(found->second.name) ||

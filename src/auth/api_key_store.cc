@@ -180,6 +180,7 @@ Result<Principal> ApiKeyStore::Authenticate(std::string_view token, int64_t now_
   Principal principal;
   principal.kind = Principal::Kind::kApiKey;
   principal.id = record.id;
+  principal.limiter_id = "key:" + record.id;
   principal.tenant = record.tenant;
   principal.grants = record.endpoints;
   principal.quota_per_minute = record.quota_per_minute;

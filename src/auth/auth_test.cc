@@ -164,7 +164,7 @@ class JwtVerifierTest : public ::testing::Test {
 };
 
 TEST_F(JwtVerifierTest, AcceptsEachAlgorithmWithItsKey) {
-  for (const char* alg : {"HS256", "RS256", "ES256"}) {
+  for (const char* alg : {"HS256", "RS256", "ES256", "EdDSA"}) {
     auto principal = verifier_->Verify(signer_->Sign(alg, Claims()), now_);
     ASSERT_TRUE(principal.ok()) << alg << ": " << principal.status().message();
     EXPECT_EQ(principal->tenant, "t07");
@@ -194,6 +194,12 @@ TEST_F(JwtVerifierTest, RejectsEveryForgery) {
       {"unknown kid", signer_->Sign("RS256", Claims(), "other-kid")},
       {"garbage", "a.b.c"},
       {"two parts", "abc.def"},
+      {"crit names an extension", signer_->SignWithHeader("RS256", R"({"alg":"RS256","kid":"rs","crit":["exp-ext"],"exp-ext":1})", Claims())},
+      {"EdDSA with the RSA key's kid", signer_->Sign("EdDSA", Claims(), "rs")},
+      {"tenant claim is not a string", signer_->Sign("ES256", R"({"iss":"https://issuer.test","aud":"dram","sub":"u","tenant":["t01","t02"],"exp":)" +
+                                                                  std::to_string(now_ + 60) + "}")},
+      {"tenant claim is a number", signer_->Sign("ES256", R"({"iss":"https://issuer.test","aud":"dram","sub":"u","tenant":7,"exp":)" +
+                                                              std::to_string(now_ + 60) + "}")},
   };
   for (const Case& c : cases) {
     auto result = verifier_->Verify(c.token, now_);
@@ -203,6 +209,37 @@ TEST_F(JwtVerifierTest, RejectsEveryForgery) {
   }
   // Within the leeway an expired token still passes.
   EXPECT_TRUE(verifier_->Verify(signer_->Sign("ES256", Claims(-30)), now_).ok());
+}
+
+TEST_F(JwtVerifierTest, KeysOfUnsupportedTypesAreSkippedNotFatal) {
+  // A rotation publishes a key type dram cannot use next to the ones it can.
+  std::string jwks = signer_->Jwks();
+  jwks.insert(jwks.find("[") + 1, R"({"kty":"OKP","crv":"X448","kid":"x448","x":"AAAA"},{"kty":"PQC","kid":"future"},)");
+  JwtVerifier verifier(JwtOptions{.issuer = "https://issuer.test", .audience = "dram"});
+  ASSERT_TRUE(verifier.SetJwks(jwks).ok());
+  EXPECT_EQ(verifier.key_count(), 4u);
+  for (const char* alg : {"RS256", "ES256", "EdDSA"}) EXPECT_TRUE(verifier.Verify(signer_->Sign(alg, Claims()), now_).ok()) << alg;
+  // Only unusable keys, or a known type with bad material: refused, the old keys stay.
+  EXPECT_FALSE(verifier.SetJwks(R"({"keys":[{"kty":"PQC","kid":"future"}]})").ok());
+  EXPECT_FALSE(verifier.SetJwks(R"({"keys":[{"kty":"RSA","kid":"short","n":"AQAB","e":"AQAB"}]})").ok());
+  EXPECT_TRUE(verifier.Verify(signer_->Sign("RS256", Claims()), now_).ok());
+}
+
+TEST_F(JwtVerifierTest, EveryTokenHasALimiterIdentityOfItsOwnKind) {
+  auto with_sub = verifier_->Verify(signer_->Sign("ES256", Claims()), now_);
+  ASSERT_TRUE(with_sub.ok());
+  EXPECT_EQ(with_sub->limiter_id, "jwt:https://issuer.test/user-1");
+  const std::string no_sub = R"({"iss":"https://issuer.test","aud":"dram","exp":)" + std::to_string(now_ + 60);
+  auto first = verifier_->Verify(signer_->Sign("ES256", no_sub + "}"), now_);
+  auto second = verifier_->Verify(signer_->Sign("ES256", no_sub + R"(,"jti":"2"})"), now_);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->limiter_id.rfind("jwt-token:", 0), 0u);
+  EXPECT_NE(first->limiter_id, second->limiter_id);
+  // A subject that looks like an API key id still lives in the JWT namespace.
+  auto lookalike = verifier_->Verify(signer_->Sign("ES256", R"({"iss":"https://issuer.test","aud":"dram","sub":"key:3f9c1a2b7d4e","exp":)" +
+                                                                std::to_string(now_ + 60) + "}"), now_);
+  ASSERT_TRUE(lookalike.ok());
+  EXPECT_EQ(lookalike->limiter_id.rfind("jwt:", 0), 0u);
 }
 
 TEST(RateLimiterTest, RefillsAtTheRateUpToTheBurst) {

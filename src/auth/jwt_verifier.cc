@@ -9,6 +9,8 @@
 #include <boost/json.hpp>
 
 #include "auth/crypto.h"
+#include "common/json_text.h"
+#include "common/log.h"
 
 namespace dram::auth {
 
@@ -16,14 +18,14 @@ namespace json = boost::json;
 
 namespace internal {
 
-enum class KeyType { kOct, kRsa, kEc };
+enum class KeyType { kOct, kRsa, kEc, kEd25519 };
 
 struct Jwk {
   std::string kid;
   std::string alg;  // may be empty
   KeyType type;
   std::string secret;        // oct
-  EVP_PKEY* pkey = nullptr;  // RSA / EC
+  EVP_PKEY* pkey = nullptr;  // RSA / EC / Ed25519
   Jwk() = default;
   Jwk(const Jwk&) = delete;
   Jwk& operator=(const Jwk&) = delete;
@@ -104,18 +106,27 @@ Result<std::unique_ptr<Jwk>> ParseJwk(const json::object& o) {
     OSSL_PARAM_BLD_push_octet_string(builder, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());
     key->type = KeyType::kEc;
     key->pkey = KeyFromParams("EC", builder);
+  } else if (kty == "OKP") {
+    auto x = decoded("x");
+    if (Field(o, "crv") != "Ed25519" || !x || x->size() != 32) {
+      OSSL_PARAM_BLD_free(builder);
+      return Unimplemented("OKP key other than Ed25519 with a 32-byte 'x'", Field(o, "crv"));
+    }
+    key->type = KeyType::kEd25519;
+    key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(x->data()), x->size());
   } else {
     OSSL_PARAM_BLD_free(builder);
-    return InvalidArgument("unsupported key type", kty);
+    return Unimplemented("unsupported key type", kty);
   }
   OSSL_PARAM_BLD_free(builder);
   if (!key->pkey) return InvalidArgument("key material is not valid");
   return key;
 }
 
-bool VerifyWithKey(const EVP_PKEY* pkey, std::string_view data, std::string_view signature) {
+// `digest`: SHA-256 for RS256/ES256; null for EdDSA, which hashes inside the signature scheme.
+bool VerifyWithKey(const EVP_PKEY* pkey, std::string_view data, std::string_view signature, const EVP_MD* digest = EVP_sha256()) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(pkey)) == 1 &&
+  bool ok = EVP_DigestVerifyInit(ctx, nullptr, digest, nullptr, const_cast<EVP_PKEY*>(pkey)) == 1 &&
             EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                              reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
   EVP_MD_CTX_free(ctx);
@@ -144,6 +155,7 @@ bool SignatureMatches(const Jwk& key, std::string_view alg, std::string_view dat
     auto der = EcdsaRawToDer(signature);
     return der && VerifyWithKey(key.pkey, data, *der);
   }
+  if (alg == "EdDSA") return key.type == KeyType::kEd25519 && VerifyWithKey(key.pkey, data, signature, nullptr);
   return false;
 }
 
@@ -170,12 +182,27 @@ Status JwtVerifier::SetJwks(std::string_view jwks_json) {
     return InvalidArgument("JWKS must be {\"keys\": [...]}");
   }
   auto set = std::make_shared<internal::KeySet>();
+  std::string skipped;
   for (const auto& entry : root.at("keys").as_array()) {
     if (!entry.is_object()) return InvalidArgument("JWKS key must be an object");
-    ASSIGN_OR_RETURN(auto key, ParseJwk(entry.as_object()));
-    set->keys.push_back(std::move(key));
+    auto key = ParseJwk(entry.as_object());
+    if (key.ok()) {
+      set->keys.push_back(std::move(key).value());
+    } else if (key.status().code() == StatusCode::kUnimplemented) {
+      // An issuer may publish key types dram does not verify with (a rotation adds one, say):
+      // they are skipped, and the keys dram understands keep working.
+      std::string kid = Field(entry.as_object(), "kid");
+      skipped += (skipped.empty() ? "" : ", ") + (kid.empty() ? std::string("(no kid)") : kid) + ": " + key.status().message();
+    } else {
+      return key.status();  // a key of a known type with bad material: the set is wrong
+    }
   }
-  if (set->keys.empty()) return InvalidArgument("JWKS has no keys");
+  if (!skipped.empty()) {
+    std::string fields = "\"skipped\":";
+    common::AppendJsonString(fields, skipped);
+    common::Log(common::LogLevel::kWarn, "JWKS keys of unsupported types skipped", fields);
+  }
+  if (set->keys.empty()) return InvalidArgument("JWKS has no usable keys");
   keys_.store(std::move(set));
   return Status::Ok();
 }
@@ -195,7 +222,10 @@ Result<Principal> JwtVerifier::Verify(std::string_view token, int64_t now_s) con
   json::value payload = json::parse(*payload_text, ec);
   if (ec || !payload.is_object()) return reject("malformed");
   std::string alg = Field(header.as_object(), "alg");
-  if (alg != "HS256" && alg != "RS256" && alg != "ES256") return reject("unsupported algorithm");
+  if (alg != "HS256" && alg != "RS256" && alg != "ES256" && alg != "EdDSA") return reject("unsupported algorithm");
+  // RFC 7515 4.1.11: a token whose `crit` names extensions the verifier does not understand must
+  // be rejected; dram understands none.
+  if (header.as_object().contains("crit")) return reject("critical header extension not understood");
   std::string kid = Field(header.as_object(), "kid");
 
   std::string_view signed_part = token.substr(0, second);
@@ -229,7 +259,15 @@ Result<Principal> JwtVerifier::Verify(std::string_view token, int64_t now_s) con
   Principal principal;
   principal.kind = Principal::Kind::kJwt;
   principal.id = Field(claims, "sub");
-  principal.tenant = Field(claims, options_.tenant_claim.c_str());
+  if (const json::value* tenant = claims.if_contains(options_.tenant_claim)) {
+    // A tenant claim that is there but not a string would otherwise read as "no tenant".
+    if (!tenant->is_string()) return reject("tenant claim is not a string");
+    principal.tenant = std::string(tenant->as_string());
+  }
+  // Rate limits count per issuer and subject, in a namespace of their own (a subject equal to an
+  // API key's id shares nothing with it); a token without a subject counts as itself.
+  principal.limiter_id = principal.id.empty() ? "jwt-token:" + Sha256Hex(token).substr(0, 32)
+                                              : "jwt:" + Field(claims, "iss") + "/" + principal.id;
   if (auto* grants = claims.if_contains(options_.grants_claim)) {
     if (grants->is_array()) {
       for (const auto& g : grants->as_array()) {

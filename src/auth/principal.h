@@ -11,6 +11,9 @@ struct Principal {
   enum class Kind { kAnonymous, kApiKey, kJwt };
   Kind kind = Kind::kAnonymous;
   std::string id;                       // key id or JWT subject; safe to log
+  // Whose budget a request spends: "key:<id>", "jwt:<iss>/<sub>", "jwt-token:<hash>" (a token
+  // without a subject), "addr:<client address>" (anonymous). Each kind in its own namespace.
+  std::string limiter_id;
   std::string tenant;                   // empty: not bound to a tenant
   std::vector<std::string> grants;      // endpoint names or globs ("daily_*", "*"); empty: none
   int64_t quota_per_minute = 0;         // 0: the server's default rate limit

@@ -374,6 +374,44 @@ TEST_F(SecurityTest, NoRequestSmuggling) {
   EXPECT_EQ(both.rfind("HTTP/1.1 200", 0), 0u) << both;
 }
 
+// No token shape escapes the rate limits: without `sub`, with a non-string tenant claim, or with a
+// subject equal to an API key's id.
+TEST_F(SecurityTest, NoJwtDodgesTheRateLimits) {
+  TempDir project, cache;
+  project.Write("data/orders.csv", "id,tenant_id\n1,t0\n2,t1\n");
+  project.Write("jwks.json", signer_->Jwks());
+  project.Write("dram.yml", R"(auth:
+  mode: jwt
+  jwt: {issuer: "https://issuer.test", audience: dram, jwks_file: jwks.json}
+limits:
+  requests_per_minute_per_key: 60
+  requests_per_minute_per_tenant: 600
+  burst: 5
+)");
+  project.Write("datasets/shop.yml", "name: shop\ntables:\n  orders: {path: data/orders.csv}\n");
+  project.Write("endpoints/orders.yml", "name: orders\ndataset: shop\ntenant_column: tenant_id\ncolumns: [id]\n");
+  project.Write("endpoints/all_ids.yml", "name: all_ids\ndataset: shop\ncolumns: [id]\n");
+  auto server = ServerProcess::Start(project.path(), cache.path());
+  ASSERT_TRUE(server);
+  HttpClient api("127.0.0.1", server->api_port());
+  auto claims = [&](const std::string& fields) {
+    return R"({"iss":"https://issuer.test","aud":"dram","endpoints":["*"],"exp":)" + std::to_string(now_ + 600) + fields + "}";
+  };
+  auto limited_within = [&](const std::string& token, const std::string& path) {
+    for (int i = 0; i < 20; ++i) {
+      int status = api.Get(path, {{"Authorization", "Bearer " + token}}).status;
+      if (status == 429) return true;
+      if (status != 200) ADD_FAILURE() << path << " answered " << status;
+    }
+    return false;
+  };
+  EXPECT_TRUE(limited_within(signer_->Sign("ES256", claims(R"(,"tenant":"t0")")), "/v1/orders")) << "no sub";
+  EXPECT_TRUE(limited_within(signer_->Sign("ES256", claims(R"(,"sub":"a")")), "/v1/all_ids")) << "no tenant";
+  for (const char* tenant : {R"(,"sub":"b","tenant":["t0","t1"])", R"(,"sub":"c","tenant":5)", R"(,"sub":"d","tenant":null)"}) {
+    EXPECT_EQ(api.Get("/v1/all_ids", {{"Authorization", "Bearer " + signer_->Sign("ES256", claims(tenant))}}).status, 401) << tenant;
+  }
+}
+
 // Admin SQL (with the token) cannot reach the host: no file read or written outside the data, no
 // database attached, no setting changed, no extension fetched or loaded. Each is refused with a
 // clear error, and the server is unchanged after.

@@ -48,10 +48,11 @@ std::string Hmac(const std::string& key, const std::string& data) {
   return std::string(reinterpret_cast<char*>(mac), length);
 }
 
-std::string DigestSign(EVP_PKEY* key, const std::string& data) {
+// `digest` null for Ed25519 (one-shot, no separate hash).
+std::string DigestSign(EVP_PKEY* key, const std::string& data, const EVP_MD* digest = EVP_sha256()) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   size_t length = 0;
-  EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key);
+  EVP_DigestSignInit(ctx, nullptr, digest, nullptr, key);
   EVP_DigestSign(ctx, nullptr, &length, reinterpret_cast<const unsigned char*>(data.data()), data.size());
   std::string signature(length, '\0');
   EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &length,
@@ -67,9 +68,11 @@ struct JwtSigner::Keys {
   std::string secret;
   EVP_PKEY* rsa = nullptr;
   EVP_PKEY* ec = nullptr;
+  EVP_PKEY* ed = nullptr;
   ~Keys() {
     EVP_PKEY_free(rsa);
     EVP_PKEY_free(ec);
+    EVP_PKEY_free(ed);
   }
 };
 
@@ -78,7 +81,8 @@ JwtSigner::JwtSigner() : keys_(std::make_unique<Keys>()) {
   RAND_bytes(reinterpret_cast<unsigned char*>(keys_->secret.data()), 32);
   keys_->rsa = EVP_RSA_gen(2048);
   keys_->ec = EVP_EC_gen("P-256");
-  if (!keys_->rsa || !keys_->ec) throw std::runtime_error("key generation failed");
+  keys_->ed = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  if (!keys_->rsa || !keys_->ec || !keys_->ed) throw std::runtime_error("key generation failed");
 }
 
 JwtSigner::~JwtSigner() = default;
@@ -92,7 +96,8 @@ std::string JwtSigner::Jwks() const {
   std::string jwks = R"({"keys":[{"kty":"oct","kid":"hs","alg":"HS256","k":")" + B64Url(keys_->secret) +
                      R"("},{"kty":"RSA","kid":"rs","alg":"RS256","n":")" + B64Url(BignumBytes(n)) + R"(","e":")" +
                      B64Url(BignumBytes(e)) + R"("},{"kty":"EC","kid":"es","crv":"P-256","x":")" + B64Url(BignumBytes(x, 32)) +
-                     R"(","y":")" + B64Url(BignumBytes(y, 32)) + R"("}]})";
+                     R"(","y":")" + B64Url(BignumBytes(y, 32)) + R"("},{"kty":"OKP","kid":"ed","crv":"Ed25519","x":")" +
+                     B64Url(Ed25519PublicKey()) + R"("}]})";
   BN_free(n);
   BN_free(e);
   BN_free(x);
@@ -100,11 +105,24 @@ std::string JwtSigner::Jwks() const {
   return jwks;
 }
 
+std::string JwtSigner::Ed25519PublicKey() const {
+  std::string raw(32, '\0');
+  size_t length = raw.size();
+  EVP_PKEY_get_raw_public_key(keys_->ed, reinterpret_cast<unsigned char*>(raw.data()), &length);
+  return raw;
+}
+
 std::string JwtSigner::Sign(const std::string& alg, const std::string& claims, const std::string& kid) const {
-  std::string key_id = !kid.empty() ? kid : alg == "HS256" ? "hs" : alg == "RS256" ? "rs" : "es";
-  std::string signing_input = B64Url(R"({"alg":")" + alg + R"(","typ":"JWT","kid":")" + key_id + R"("})") + "." + B64Url(claims);
+  std::string key_id = !kid.empty() ? kid : alg == "HS256" ? "hs" : alg == "RS256" ? "rs" : alg == "EdDSA" ? "ed" : "es";
+  return SignWithHeader(alg, R"({"alg":")" + alg + R"(","typ":"JWT","kid":")" + key_id + R"("})", claims);
+}
+
+std::string JwtSigner::SignWithHeader(const std::string& alg, const std::string& header_json, const std::string& claims) const {
+  std::string signing_input = B64Url(header_json) + "." + B64Url(claims);
   std::string signature;
-  if (alg == "HS256") {
+  if (alg == "EdDSA") {
+    signature = DigestSign(keys_->ed, signing_input, nullptr);
+  } else if (alg == "HS256") {
     signature = Hmac(keys_->secret, signing_input);
   } else if (alg == "RS256") {
     signature = DigestSign(keys_->rsa, signing_input);
