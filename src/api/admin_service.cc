@@ -69,7 +69,7 @@ void AdminService::Drain() {
 bool AdminService::Authorized(const http::Request& request) const {
   if (access_.token.empty()) return true;  // loopback only (checked at start), with a warning
   if (TokenMatches(request.Header("authorization"), access_.token)) return true;
-  Audit("admin_auth_failure", request.path, request.remote_address, "");
+  AuditFailure("admin_auth_failure", request.path, request.remote_address, "");
   return false;
 }
 
@@ -81,7 +81,7 @@ void AdminService::Handle(http::Request request, http::Responder responder) {
   std::string_view origin = request.Header("origin");
   if (!origin.empty() &&
       std::find(access_.allowed_origins.begin(), access_.allowed_origins.end(), origin) == access_.allowed_origins.end()) {
-    Audit("admin_origin_refused", request.path, request.remote_address, "");
+    AuditFailure("admin_origin_refused", request.path, request.remote_address, "");
     return responder(MakeErrorResponse(PermissionDenied("browser requests are not accepted on the admin port"), "admin"));
   }
   if (request.method == "POST" && path.rfind("/datasets/", 0) == 0) return Manage(request, std::move(responder));

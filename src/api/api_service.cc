@@ -233,7 +233,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   if (state->authenticator) {
     auto authenticated = state->authenticator->Authenticate(request.Header("authorization"), request.Header("x-api-key"));
     if (!authenticated.ok()) {
-      Audit("auth_failure", request.path, request.remote_address, authenticated.status().message());
+      AuditFailure("auth_failure", request.path, request.remote_address, authenticated.status().message());
       return fail(authenticated.status());
     }
     principal = std::move(authenticated).value();

@@ -412,6 +412,37 @@ limits:
   }
 }
 
+// A flood of unauthenticated requests cannot flood the log: one audit line per second per source
+// and reason, whose counts add up to every refusal.
+TEST_F(SecurityTest, AuditLinesOfRefusalsAreAggregated) {
+  TempDir cache;
+  auto server = ServerProcess::Start(project_->path(), cache.path());
+  ASSERT_TRUE(server);
+  HttpClient api("127.0.0.1", server->api_port());
+  constexpr int kFlood = 600;
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kFlood; ++i) EXPECT_EQ(api.Get("/v1/orders", {{"X-API-Key", "dram_000000000000_nope"}}).status, 401);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(api.Get("/v1/orders", {{"X-API-Key", "dram_000000000000_nope"}}).status, 401);  // flushes the last window
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string log = server->log();
+  int lines = 0;
+  int64_t counted = 0;
+  std::regex count_field(R"("count":(\d+))");
+  size_t at = 0;
+  while ((at = log.find("\"event\":\"auth_failure\"", at)) != std::string::npos) {
+    size_t end = log.find('\n', at);
+    std::string line = log.substr(at, end - at);
+    std::smatch match;
+    counted += std::regex_search(line, match, count_field) ? std::stoll(match[1]) : 1;
+    ++lines;
+    at = end;
+  }
+  EXPECT_EQ(counted, kFlood + 1) << log.substr(0, 2000);
+  EXPECT_LE(lines, static_cast<int>(seconds) + 4) << "lines for " << kFlood + 1 << " refusals in " << seconds << " s";
+}
+
 // Admin SQL (with the token) cannot reach the host: no file read or written outside the data, no
 // database attached, no setting changed, no extension fetched or loaded. Each is refused with a
 // clear error, and the server is unchanged after.
