@@ -220,7 +220,11 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     response.status = 204;
     response.content_type.clear();
     response.SetHeader("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-    response.SetHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match");
+    std::shared_ptr<const ServingState> current = state_.load();
+    const bool keys = current->authenticator && (current->authenticator->mode() == auth::AuthMode::kKeys ||
+                                                 current->authenticator->mode() == auth::AuthMode::kHybrid);
+    response.SetHeader("Access-Control-Allow-Headers",
+                       keys ? "Authorization, X-API-Key, Content-Type, If-None-Match" : "Authorization, Content-Type, If-None-Match");
     response.SetHeader("Access-Control-Max-Age", "600");
     return Finish(*call, std::move(response));
   }
@@ -230,7 +234,12 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   // keys and endpoints switches both at once.
   std::shared_ptr<const ServingState> state = state_.load();
   auth::Principal principal;
-  if (state->authenticator) {
+  auto found = state->routes.find(request.path);
+  // A public endpoint takes a request without credentials as anonymous; credentials that are
+  // given must still be valid (a bad key is never quietly served as anonymous).
+  const bool anonymous_public = found != state->routes.end() && found->second.is_public &&
+                                request.Header("authorization").empty() && request.Header("x-api-key").empty();
+  if (state->authenticator && !anonymous_public) {
     auto authenticated = state->authenticator->Authenticate(request.Header("authorization"), request.Header("x-api-key"));
     if (!authenticated.ok()) {
       AuditFailure("auth_failure", request.path, request.remote_address, authenticated.status().message());
@@ -239,12 +248,9 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     principal = std::move(authenticated).value();
   }
   if (principal.limiter_id.empty()) principal.limiter_id = "addr:" + request.remote_address;
-  auto found = state->routes.find(request.path);
   // Forbidden and missing are the same answer.
-  if (found == state->routes.end() || !principal.MayCall(found->second.name) ||
-      (found->second.tenant_scoped && principal.tenant.empty())) {
-    return fail(NotFound("no such endpoint"));
-  }
+  const bool granted = found != state->routes.end() && (found->second.is_public || principal.MayCall(found->second.name));
+  if (!granted || (found->second.tenant_scoped && principal.tenant.empty())) return fail(NotFound("no such endpoint"));
   call->state = std::move(state);
   call->route = &found->second;
   if (request.method != "GET" && request.method != "HEAD") {

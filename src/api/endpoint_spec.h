@@ -93,6 +93,9 @@ struct EndpointSpec {
   int64_t max_age_s = 0;  // Cache-Control max-age
   std::string sql;        // a SQL template endpoint: {{param}} placeholders; replaces filters/select
   bool is_code = false;   // implemented by a C++ handler (dram::CodeEndpoint)
+  // Served without credentials even when auth is on (rate-limited per client address); cannot
+  // be tenant-scoped.
+  bool is_public = false;
   SourcePosition position;
   // Where top-level fields were declared ("sql", "sort", "order_by", …), so problems found when
   // the endpoint is compiled point at their line rather than at the file's start.

@@ -491,6 +491,10 @@ std::optional<EndpointSpec> LoadEndpoint(const fs::path& path, Diagnostics& diag
     spec.formats = *formats;
   }
   spec.cache = top.Bool("cache").value_or(true);
+  spec.is_public = top.Bool("public").value_or(false);
+  if (spec.is_public && !spec.tenant_column.empty()) {
+    top.Error(top.Child("public"), "a public endpoint cannot be tenant-scoped: drop 'public' or 'tenant_column'");
+  }
   if (auto v = top.DurationMs("max_age")) spec.max_age_s = *v / 1000;
   for (const char* field : {"sql", "sort", "order_by", "group_by", "columns", "tenant_column", "table", "select", "dataset", "filters"}) {
     if (YAML::Node node = top.Child(field); node.IsDefined()) spec.field_positions[field] = PositionOf(node, path.string());

@@ -343,6 +343,7 @@ void ServerImpl::Publish(Generation& generation) {
     route.dataset = spec.dataset;
     route.name = spec.name;
     route.tenant_scoped = !spec.tenant_column.empty();
+    route.is_public = spec.is_public;
     route.metrics = &metrics_.ForRoute(route_path);
     for (const auto& d : generation.project.datasets) {
       if (d.name == spec.dataset) route.max_age_ms = d.max_age_ms;

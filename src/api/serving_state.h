@@ -22,6 +22,7 @@ struct Route {
   std::string dataset;
   std::string name;            // the endpoint's name, for grants
   bool tenant_scoped = false;  // declared with tenant_column: needs a caller with a tenant
+  bool is_public = false;      // served to callers without credentials too
   int64_t max_age_ms = 0;
 };
 

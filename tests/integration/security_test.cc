@@ -91,6 +91,13 @@ params:
 sql: SELECT id, tenant_id, amount FROM orders WHERE status = {{status}} ORDER BY id
 limit: {default: 1000, max: 1000}
 )");
+    project_->Write("endpoints/status_counts.yml", R"(name: status_counts
+dataset: shop
+public: true
+group_by: [status]
+select: [status, {agg: count, as: n}]
+order_by: [status]
+)");
     project_->Write("endpoints/slow.yml", R"(name: slow
 dataset: shop
 cache: false
@@ -441,6 +448,30 @@ TEST_F(SecurityTest, AuditLinesOfRefusalsAreAggregated) {
   }
   EXPECT_EQ(counted, kFlood + 1) << log.substr(0, 2000);
   EXPECT_LE(lines, static_cast<int>(seconds) + 4) << "lines for " << kFlood + 1 << " refusals in " << seconds << " s";
+}
+
+// `public: true` serves an endpoint without credentials in any auth mode; credentials that are
+// sent must still be good; nothing else opens up.
+TEST_F(SecurityTest, PublicEndpointsNeedNoCredentialsAndOpenNothingElse) {
+  HttpResult open = api_.Get("/v1/status_counts");
+  EXPECT_EQ(open.status, 200) << open.body;
+  EXPECT_NE(open.body.find("\"n\":150"), std::string::npos) << open.body;
+  EXPECT_EQ(api_.Get("/v1/status_counts", {{"X-API-Key", "dram_000000000000_nope"}}).status, 401);
+  EXPECT_EQ(Get("/v1/status_counts", keys_["t0"]).status, 200);
+  EXPECT_EQ(api_.Get("/v1/orders").status, 401);
+  EXPECT_EQ(api_.Get("/v1/nope").status, 401);
+  HttpResult preflight = api_.Request("OPTIONS", "/v1/status_counts", {{"Origin", "https://dashboard.example"},
+                                                                        {"Access-Control-Request-Headers", "x-api-key"}});
+  EXPECT_NE(preflight.Header("access-control-allow-headers").find("X-API-Key"), std::string::npos);
+  // A public endpoint cannot be tenant-scoped.
+  TempDir project;
+  project.Write("data/t.csv", "id,tenant_id\n1,a\n");
+  project.Write("dram.yml", "auth: {mode: keys, keys_file: keys.json}\n");
+  project.Write("datasets/d.yml", "name: d\ntables:\n  t: {path: data/t.csv}\n");
+  project.Write("endpoints/e.yml", "name: e\ndataset: d\ntenant_column: tenant_id\npublic: true\n");
+  CommandResult validated = RunCommand({DramBinary(), "validate", project.path()});
+  EXPECT_EQ(validated.exit_code, 1);
+  EXPECT_NE(validated.output.find("e.yml:4:9: a public endpoint cannot be tenant-scoped"), std::string::npos) << validated.output;
 }
 
 // Admin SQL (with the token) cannot reach the host: no file read or written outside the data, no
