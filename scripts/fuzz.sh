@@ -2,6 +2,9 @@
 # Builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz and runs each for
 # FUZZ_SECONDS (default 60) from the seeds in fuzz/corpus/<target>. New inputs go to a scratch
 # corpus, not into the repository; a crash stops the run and leaves its input in build-fuzz/crashes.
+# This is also CI's clang build, so it compiles every src/ module (the fuzzers link all libraries;
+# `dram` adds the cli) with -Wthread-safety -Werror=thread-safety (src/CMakeLists.txt): a guarded
+# field touched without its lock fails here.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build="$here/build-fuzz"
@@ -9,7 +12,7 @@ seconds=${FUZZ_SECONDS:-60}
 "$here/scripts/setup.sh"  # clang and its libFuzzer runtime are among its packages
 cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DDRAM_FUZZ=ON -DDRAM_TESTS=OFF >/dev/null
-cmake --build "$build" --target fuzz_params fuzz_jwt fuzz_endpoint_yaml fuzz_http_request
+cmake --build "$build" --target fuzz_params fuzz_jwt fuzz_endpoint_yaml fuzz_http_request dram
 mkdir -p "$build/crashes"
 total=0
 for target in params jwt endpoint_yaml http_request; do

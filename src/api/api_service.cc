@@ -95,18 +95,18 @@ class QueryDeadline {
   // when a statement starts, so an interrupt that lands between our deadline and the start of
   // execution would be lost: the watchdog repeats it until Finish().
   bool Expire() {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (connection_) connection_->Interrupt();
     return connection_ != nullptr;
   }
   void Finish() {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     connection_ = nullptr;
   }
 
  private:
-  std::mutex mu_;
-  engine::Connection* connection_;  // GUARDED_BY(mu_); null once finished
+  common::Mutex mu_;
+  engine::Connection* connection_ GUARDED_BY(mu_);  // null once finished
 };
 
 }  // namespace
@@ -161,7 +161,7 @@ std::optional<int64_t> ApiService::OverRateLimit(const auth::Principal& principa
 
 bool ApiService::AdmitTenant(const std::string& tenant) {
   if (options_.max_in_flight_per_tenant <= 0 || tenant.empty()) return true;
-  std::lock_guard lock(tenant_mu_);
+  common::MutexLock lock(tenant_mu_);
   int64_t& count = tenant_in_flight_[tenant];
   if (count >= options_.max_in_flight_per_tenant) return false;
   ++count;
@@ -169,7 +169,7 @@ bool ApiService::AdmitTenant(const std::string& tenant) {
 }
 
 void ApiService::ReleaseTenant(const std::string& tenant) {
-  std::lock_guard lock(tenant_mu_);
+  common::MutexLock lock(tenant_mu_);
   auto found = tenant_in_flight_.find(tenant);
   if (found != tenant_in_flight_.end() && --found->second == 0) tenant_in_flight_.erase(found);
 }

@@ -7,11 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 
+#include "common/mutex.h"
 #include "common/shared_slot.h"
 #include "api/metrics.h"
 #include "api/response_cache.h"
@@ -69,8 +69,8 @@ class ApiService : public http::Handler {
   std::atomic<uint64_t> request_counter_{0};
   std::string request_id_prefix_;
   auth::RateLimiter rate_limiter_;
-  std::mutex tenant_mu_;
-  std::unordered_map<std::string, int64_t> tenant_in_flight_;  // GUARDED_BY(tenant_mu_)
+  common::Mutex tenant_mu_;
+  std::unordered_map<std::string, int64_t> tenant_in_flight_ GUARDED_BY(tenant_mu_);
   // Query deadlines: timers on their own thread interrupt queries that run too long.
   boost::asio::io_context watchdog_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> watchdog_work_;

@@ -55,7 +55,7 @@ void EndpointMetrics::RenderHistogram(std::string& out, const std::string& label
 }
 
 EndpointMetrics& MetricsRegistry::ForRoute(const std::string& route) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto& slot = routes_[route];
   if (!slot) slot = std::make_unique<EndpointMetrics>();
   return *slot;
@@ -63,7 +63,7 @@ EndpointMetrics& MetricsRegistry::ForRoute(const std::string& route) {
 
 void MetricsRegistry::Render(std::string& out) const {
   // Prometheus wants every sample of a family in one group, so render family by family.
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   out += "# HELP dram_requests_total API requests by endpoint and HTTP status.\n";
   out += "# TYPE dram_requests_total counter\n";
   for (const auto& [route, metrics] : routes_) metrics->RenderCounts(out, route);

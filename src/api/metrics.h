@@ -5,8 +5,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
+
+#include "common/mutex.h"
 
 namespace dram::api {
 
@@ -42,9 +43,9 @@ class MetricsRegistry {
   void Render(std::string& out) const;
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<EndpointMetrics>> routes_;
-  EndpointMetrics unmatched_;
+  mutable common::Mutex mu_;
+  std::map<std::string, std::unique_ptr<EndpointMetrics>> routes_ GUARDED_BY(mu_);
+  EndpointMetrics unmatched_;  // not guarded: its counters are atomics
 };
 
 }  // namespace dram::api

@@ -12,7 +12,7 @@ ResponseCache::Shard& ResponseCache::ShardFor(const std::string& key) {
 
 std::shared_ptr<const CachedResponse> ResponseCache::Get(const std::string& key) {
   Shard& shard = ShardFor(key);
-  std::lock_guard lock(shard.mu);
+  common::MutexLock lock(shard.mu);
   auto found = shard.index.find(key);
   if (found == shard.index.end()) {
     misses_.fetch_add(1, std::memory_order_relaxed);
@@ -28,7 +28,7 @@ void ResponseCache::Put(const std::string& key, std::shared_ptr<const CachedResp
   const size_t shard_budget = max_bytes_ / kShards;
   if (cost > max_bytes_ / 8 || cost > shard_budget) return;
   Shard& shard = ShardFor(key);
-  std::lock_guard lock(shard.mu);
+  common::MutexLock lock(shard.mu);
   if (auto found = shard.index.find(key); found != shard.index.end()) {
     auto entry = found->second;
     shard.index.erase(found);  // before the list node that owns the key's bytes
@@ -49,7 +49,7 @@ void ResponseCache::Put(const std::string& key, std::shared_ptr<const CachedResp
 
 void ResponseCache::EraseDataset(const std::string& dataset) {
   for (Shard& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     for (auto it = shard.lru.begin(); it != shard.lru.end();) {
       if (it->second->dataset == dataset) {
         shard.bytes -= Cost(it->first, *it->second);
@@ -65,7 +65,7 @@ void ResponseCache::EraseDataset(const std::string& dataset) {
 size_t ResponseCache::bytes() const {
   size_t total = 0;
   for (const Shard& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     total += shard.bytes;
   }
   return total;
@@ -74,7 +74,7 @@ size_t ResponseCache::bytes() const {
 size_t ResponseCache::entries() const {
   size_t total = 0;
   for (const Shard& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     total += shard.lru.size();
   }
   return total;

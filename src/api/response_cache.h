@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "http/message.h"
 
 namespace dram::api {
@@ -46,10 +46,10 @@ class ResponseCache {
  private:
   struct Shard {
     using Lru = std::list<std::pair<std::string, std::shared_ptr<const CachedResponse>>>;
-    mutable std::mutex mu;
-    Lru lru;  // front = most recent
-    std::unordered_map<std::string_view, Lru::iterator> index;
-    size_t bytes = 0;
+    mutable common::Mutex mu;
+    Lru lru GUARDED_BY(mu);  // front = most recent
+    std::unordered_map<std::string_view, Lru::iterator> index GUARDED_BY(mu);
+    size_t bytes GUARDED_BY(mu) = 0;
   };
   static constexpr size_t kShards = 16;
   static size_t Cost(const std::string& key, const CachedResponse& value) { return key.size() + value.bytes() + 128; }

@@ -140,9 +140,9 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
     catalog_admin_ = std::make_unique<CatalogAdmin>(
         *catalog_, follow_->writer, !admin_token.empty(), [this] { return FollowStatus(); },
         [this] {
-          std::lock_guard lock(follow_mu_);
+          common::MutexLock lock(follow_mu_);
           poll_now_ = true;
-          follow_cv_.notify_all();
+          follow_cv_.NotifyAll();
         });
   }
   admin_ = std::make_unique<AdminService>(
@@ -163,7 +163,7 @@ ServerImpl::~ServerImpl() {
   // outside live_mu_, which their callbacks take.
   std::shared_ptr<Generation> last;
   {
-    std::lock_guard lock(live_mu_);
+    common::MutexLock lock(live_mu_);
     last = std::move(live_);
   }
   last.reset();
@@ -174,7 +174,10 @@ Result<std::shared_ptr<ServerImpl::Generation>> ServerImpl::MakeGeneration(Proje
   auto generation = std::make_shared<Generation>();
   Generation* g = generation.get();
   generation->catalog_version = version;
-  generation->document = std::move(document);
+  {
+    common::MutexLock lock(generation->mu);  // not shared yet: uncontended, for the analysis
+    generation->document = std::move(document);
+  }
   generation->project = std::move(project);
   for (const auto& spec : library_endpoints_) {
     bool taken = false;
@@ -192,7 +195,7 @@ Result<std::shared_ptr<ServerImpl::Generation>> ServerImpl::MakeGeneration(Proje
   manager_options.warm_start = first;  // a reload's generation is built whole before it switches
   if (follow_) {
     manager_options.load_runtime_state = [g] {
-      std::lock_guard lock(g->mu);
+      common::MutexLock lock(g->mu);
       return g->document.runtime;
     };
     manager_options.save_runtime_state = [this, g](const std::string& mine) { return SaveRuntime(*g, mine); };
@@ -217,7 +220,7 @@ Status ServerImpl::SaveRuntime(Generation& generation, const std::string& mine) 
   if (!follow_->writer) return FailedPrecondition("this member is a reader (--role reader): it never writes the catalog");
   std::string base;
   {
-    std::lock_guard lock(generation.mu);
+    common::MutexLock lock(generation.mu);
     base = generation.document.runtime;
   }
   auto committed = catalog_->Update(
@@ -227,13 +230,13 @@ Status ServerImpl::SaveRuntime(Generation& generation, const std::string& mine) 
       },
       "runtime change");
   if (!committed.ok()) return committed.status();
-  std::lock_guard lock(generation.mu);
+  common::MutexLock lock(generation.mu);
   generation.document.runtime = mine;  // a version that equals this needs no rebuild
   return Status::Ok();
 }
 
 std::shared_ptr<ServerImpl::Generation> ServerImpl::Live() const {
-  std::lock_guard lock(live_mu_);
+  common::MutexLock lock(live_mu_);
   return live_;
 }
 
@@ -300,7 +303,7 @@ Result<ServerImpl::Compiled> ServerImpl::CompileFor(const Generation& generation
 
 Status ServerImpl::Validate(Generation& generation, const database::DatasetSpec& spec, const database::Snapshot& snapshot) {
   ASSIGN_OR_RETURN(Compiled compiled, CompileFor(generation, spec.name, snapshot));
-  std::lock_guard lock(generation.mu);
+  common::MutexLock lock(generation.mu);
   generation.pending[spec.name] = std::move(compiled);
   return Status::Ok();
 }
@@ -309,7 +312,7 @@ void ServerImpl::OnSwap(Generation& generation, const std::string& dataset) {
   auto snapshot = generation.datasets->Current(dataset);
   bool current = false;
   {
-    std::lock_guard lock(generation.mu);
+    common::MutexLock lock(generation.mu);
     auto pending = generation.pending.find(dataset);
     if (pending != generation.pending.end() && snapshot && pending->second.snapshot_id == snapshot->id()) {
       generation.compiled[dataset] = std::move(pending->second);
@@ -324,7 +327,7 @@ void ServerImpl::OnSwap(Generation& generation, const std::string& dataset) {
       common::Log(common::LogLevel::kError, "endpoints failed to compile after rollback", "\"dataset\":\"" + dataset + "\"");
       return;
     }
-    std::lock_guard lock(generation.mu);
+    common::MutexLock lock(generation.mu);
     generation.compiled[dataset] = std::move(compiled).value();
   }
   Publish(generation);
@@ -332,11 +335,11 @@ void ServerImpl::OnSwap(Generation& generation, const std::string& dataset) {
 }
 
 void ServerImpl::Publish(Generation& generation) {
-  std::lock_guard live_lock(live_mu_);
+  common::MutexLock live_lock(live_mu_);
   if (live_.get() != &generation) return;  // being built beside the live one: published when it switches
   auto state = std::make_shared<ServingState>();
   state->authenticator = generation.authenticator;
-  std::lock_guard lock(generation.mu);
+  common::MutexLock lock(generation.mu);
   for (const auto& spec : generation.project.endpoints) {
     std::string route_path = "/v" + std::to_string(spec.version) + "/" + spec.name;
     Route route;
@@ -371,7 +374,7 @@ Status ServerImpl::Start() {
   auto first = MakeGeneration(project_, follow_ ? follow_->version : 0, follow_ ? follow_->document : catalog::CatalogDocument{}, true);
   if (!first.ok()) return FailedPrecondition("authentication could not be set up", first.status().message());
   {
-    std::lock_guard lock(live_mu_);
+    common::MutexLock lock(live_mu_);
     live_ = *first;
   }
   Publish(**first);  // every route exists from the start; those whose dataset is loading answer not_ready
@@ -396,9 +399,9 @@ void ServerImpl::Stop() {
   if (stopped_) return;
   stopped_ = true;
   {
-    std::lock_guard lock(follow_mu_);
+    common::MutexLock lock(follow_mu_);
     stopping_ = true;
-    follow_cv_.notify_all();
+    follow_cv_.NotifyAll();
   }
   if (follower_.joinable()) follower_.join();
   // Each port stops accepting and answers the requests it is handling (bounded) before it closes;
@@ -411,7 +414,7 @@ void ServerImpl::Stop() {
 }
 
 CatalogFollowStatus ServerImpl::FollowStatus() const {
-  std::lock_guard lock(follow_mu_);
+  common::MutexLock lock(follow_mu_);
   return follow_status_;
 }
 
@@ -419,8 +422,8 @@ void ServerImpl::FollowLoop() {
   const auto interval = std::chrono::milliseconds(std::max<int64_t>(project_.settings.catalog_poll_ms, 10));
   for (;;) {
     {
-      std::unique_lock lock(follow_mu_);
-      follow_cv_.wait_for(lock, interval, [this] { return stopping_ || poll_now_; });
+      common::MutexLock lock(follow_mu_);
+      follow_cv_.WaitFor(follow_mu_, interval, [this]() REQUIRES(follow_mu_) { return stopping_ || poll_now_; });
       if (stopping_) return;
       poll_now_ = false;
     }
@@ -430,13 +433,13 @@ void ServerImpl::FollowLoop() {
 }
 
 void ServerImpl::PollOnce() {
-  std::lock_guard switching(switch_mu_);
+  common::MutexLock switching(switch_mu_);
   int64_t serving = Live()->catalog_version;
   int64_t known = serving;
   {
     // A version that failed is tried again when a newer one appears, or after a while (the
     // failure may have been the store's).
-    std::lock_guard lock(follow_mu_);
+    common::MutexLock lock(follow_mu_);
     if (failed_version_ > known && std::chrono::steady_clock::now() - failed_at_ < std::chrono::seconds(30)) known = failed_version_;
   }
   // One HEAD on the next version's key; now and then a full listing instead, which also finds a
@@ -451,7 +454,7 @@ void ServerImpl::PollOnce() {
   }
   if (!newer.ok() || !*newer) {
     if (!newer.ok()) {
-      std::lock_guard lock(follow_mu_);
+      common::MutexLock lock(follow_mu_);
       follow_status_.last_error = "cannot poll the catalog: " + newer.status().ToString();
     }
     return;
@@ -462,19 +465,19 @@ void ServerImpl::PollOnce() {
   Status switched = document.ok() ? Status::Ok() : document.status();
   if (switched.ok()) {
     {
-      std::lock_guard lock(follow_mu_);
+      common::MutexLock lock(follow_mu_);
       follow_status_.latest_seen = *latest;
     }
     auto live = Live();
     bool same = false;
     {
-      std::lock_guard lock(live->mu);
+      common::MutexLock lock(live->mu);
       same = live->document.SameContent(*document);
     }
     if (same) {
       // Nothing this member serves changed (e.g. the commit was its own runtime change).
       live->catalog_version = *latest;
-      std::lock_guard lock(follow_mu_);
+      common::MutexLock lock(follow_mu_);
       follow_status_.serving_version = *latest;
       follow_status_.last_error.clear();
       return;
@@ -482,7 +485,7 @@ void ServerImpl::PollOnce() {
     switched = SwitchTo(*latest, std::move(document).value());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - seen).count();
-  std::lock_guard lock(follow_mu_);
+  common::MutexLock lock(follow_mu_);
   if (switched.ok()) {
     follow_status_.serving_version = *latest;
     follow_status_.reloads_ok++;
@@ -511,7 +514,7 @@ Status ServerImpl::SwitchTo(int64_t version, catalog::CatalogDocument document) 
   const std::string tree = follow_->work_dir + "/project";
   const std::string objects = follow_->work_dir + "/objects";
   auto restore_tree = [&] {
-    std::lock_guard lock(old->mu);
+    common::MutexLock lock(old->mu);
     Status restored = catalog::SyncTree(*follow_->store, old->document, tree, objects);
     if (!restored.ok()) common::Log(common::LogLevel::kError, "cannot restore the serving project tree", "");
   };
@@ -545,7 +548,7 @@ Status ServerImpl::SwitchTo(int64_t version, catalog::CatalogDocument document) 
     return loaded;
   }
   {
-    std::lock_guard lock(live_mu_);
+    common::MutexLock lock(live_mu_);
     live_ = *generation;
   }
   Publish(**generation);  // the one atomic switch of routes, snapshots and keys

@@ -1,10 +1,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +15,7 @@
 #include "api/project.h"
 #include "api/response_cache.h"
 #include "catalog/catalog.h"
+#include "common/mutex.h"
 #include "database/dataset_manager.h"
 #include "dram/server.h"
 #include "http/server.h"
@@ -69,11 +68,12 @@ class ServerImpl : public dram::Server {
     std::atomic<int64_t> catalog_version{0};
     ProjectSpec project;
     std::shared_ptr<const auth::Authenticator> authenticator;
-    std::mutex mu;                              // guards the fields below
-    catalog::CatalogDocument document;          // what it was built from, runtime kept current
-    std::map<std::string, Compiled> compiled;   // by dataset: for its current snapshot
-    std::map<std::string, Compiled> pending;    // by dataset: validated, not yet swapped in
-    // Last: destroyed first, so its threads stop before what their callbacks touch goes.
+    common::Mutex mu;
+    catalog::CatalogDocument document GUARDED_BY(mu);         // what it was built from, runtime kept current
+    std::map<std::string, Compiled> compiled GUARDED_BY(mu);  // by dataset: for its current snapshot
+    std::map<std::string, Compiled> pending GUARDED_BY(mu);   // by dataset: validated, not yet swapped in
+    // Last: destroyed first, so its threads stop before what their callbacks touch goes. Not
+    // guarded: set once in MakeGeneration before the generation is shared (thread-safe itself).
     std::unique_ptr<database::DatasetManager> datasets;
   };
 
@@ -90,7 +90,7 @@ class ServerImpl : public dram::Server {
   // Following a catalog.
   void FollowLoop();
   void PollOnce();
-  Status SwitchTo(int64_t version, catalog::CatalogDocument document);
+  Status SwitchTo(int64_t version, catalog::CatalogDocument document) REQUIRES(switch_mu_);
   CatalogFollowStatus FollowStatus() const;
 
   ProjectSpec project_;  // the first generation's project (and the endpoints added through the library)
@@ -106,19 +106,19 @@ class ServerImpl : public dram::Server {
   std::unique_ptr<http::Server> api_server_;
   std::unique_ptr<http::Server> admin_server_;
 
-  mutable std::mutex live_mu_;  // guards live_; held while publishing, so swaps and publishes serialize
-  std::shared_ptr<Generation> live_;
-  bool stopped_ = false;
+  mutable common::Mutex live_mu_;  // held while publishing, so swaps and publishes serialize
+  std::shared_ptr<Generation> live_ GUARDED_BY(live_mu_);
+  bool stopped_ = false;  // Stop()'s caller's thread only (the owner's, then the destructor)
 
-  mutable std::mutex follow_mu_;  // guards follow_status_, poll_now_, stopping_
-  std::condition_variable follow_cv_;
-  CatalogFollowStatus follow_status_;
-  int64_t failed_version_ = 0;    // a version that failed to load: retried when newer appears or later
-  std::chrono::steady_clock::time_point failed_at_;
+  mutable common::Mutex follow_mu_;
+  common::CondVar follow_cv_;
+  CatalogFollowStatus follow_status_ GUARDED_BY(follow_mu_);
+  int64_t failed_version_ GUARDED_BY(follow_mu_) = 0;  // a version that failed to load: retried when newer appears or later
+  std::chrono::steady_clock::time_point failed_at_ GUARDED_BY(follow_mu_);
   std::chrono::steady_clock::time_point last_listing_ = std::chrono::steady_clock::now();  // follower thread only
-  bool poll_now_ = false;
-  bool stopping_ = false;
-  std::mutex switch_mu_;  // one reload at a time
+  bool poll_now_ GUARDED_BY(follow_mu_) = false;
+  bool stopping_ GUARDED_BY(follow_mu_) = false;
+  common::Mutex switch_mu_;  // one reload at a time
   std::thread follower_;
 };
 

@@ -81,10 +81,10 @@ Result<std::unique_ptr<Authenticator>> Authenticator::Create(AuthOptions options
 
 Authenticator::~Authenticator() {
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     stopping_ = true;
   }
-  stop_cv_.notify_all();
+  stop_cv_.NotifyAll();
   if (reloader_.joinable()) reloader_.join();
 }
 
@@ -96,9 +96,9 @@ Status Authenticator::LoadJwks() {
 
 void Authenticator::ReloadLoop() {
   auto next_jwks = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.jwks_refresh_ms);
-  std::unique_lock lock(mu_);
-  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(options_.reload_interval_ms), [this] { return stopping_; })) {
-    lock.unlock();
+  common::MutexLock lock(mu_);
+  while (!stop_cv_.WaitFor(mu_, std::chrono::milliseconds(options_.reload_interval_ms), [this]() REQUIRES(mu_) { return stopping_; })) {
+    lock.Unlock();
     if (keys_) {
       Status status = keys_->Reload();
       if (!status.ok()) common::Log(common::LogLevel::kError, "keys file not reloaded; previous keys stay", "");
@@ -111,7 +111,7 @@ void Authenticator::ReloadLoop() {
       if (!status.ok()) common::Log(common::LogLevel::kWarn, "JWKS not refreshed; previous keys stay", "");
       next_jwks = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.jwks_refresh_ms);
     }
-    lock.lock();
+    lock.Lock();
   }
 }
 

@@ -1,14 +1,13 @@
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "auth/api_key_store.h"
 #include "auth/jwt_verifier.h"
 #include "auth/principal.h"
+#include "common/mutex.h"
 #include "dram/status.h"
 
 namespace dram::auth {
@@ -49,9 +48,9 @@ class Authenticator {
   AuthOptions options_;
   std::unique_ptr<ApiKeyStore> keys_;
   std::unique_ptr<JwtVerifier> jwt_;
-  std::mutex mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  common::Mutex mu_;
+  common::CondVar stop_cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread reloader_;
 };
 

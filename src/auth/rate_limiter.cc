@@ -28,7 +28,7 @@ void RateLimiter::Evict(Shard& shard, Clock::time_point now) const {
 
 std::optional<int64_t> RateLimiter::Acquire(const std::string& key, double per_minute, double burst, Clock::time_point now) {
   Shard& shard = shards_[std::hash<std::string>{}(key) % shards_.size()];
-  std::lock_guard lock(shard.mu);
+  common::MutexLock lock(shard.mu);
   double per_second = per_minute / 60.0;
   auto found = shard.buckets.find(key);
   if (found == shard.buckets.end()) {
@@ -51,7 +51,7 @@ std::optional<int64_t> RateLimiter::Acquire(const std::string& key, double per_m
 size_t RateLimiter::size() const {
   size_t total = 0;
   for (const auto& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     total += shard.buckets.size();
   }
   return total;

@@ -2,11 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace dram::auth {
 
@@ -35,12 +36,12 @@ class RateLimiter {
     bool FullAt(Clock::time_point now) const;
   };
   struct Shard {
-    mutable std::mutex mu;
-    std::unordered_map<std::string, Bucket> buckets;  // GUARDED_BY(mu)
+    mutable common::Mutex mu;
+    std::unordered_map<std::string, Bucket> buckets GUARDED_BY(mu);
   };
   static constexpr size_t kDefaultShards = 16;
   // Makes room for one more bucket in a shard at its bound.
-  void Evict(Shard& shard, Clock::time_point now) const;
+  void Evict(Shard& shard, Clock::time_point now) const REQUIRES(shard.mu);
 
   const size_t per_shard_;
   std::vector<Shard> shards_;

@@ -71,10 +71,10 @@ Result<int64_t> Catalog::Update(const Edit& edit, std::string message) {
   Pending pending{&edit, std::move(message), {}};
   auto done = pending.done.get_future();
   {
-    std::unique_lock lock(mu_);
+    common::MutexLock lock(mu_);
     queue_.push_back(&pending);
     if (committing_) {
-      lock.unlock();
+      lock.Unlock();
       return done.get();
     }
     committing_ = true;
@@ -83,7 +83,7 @@ Result<int64_t> Catalog::Update(const Edit& edit, std::string message) {
   for (;;) {
     std::vector<Pending*> batch;
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       if (queue_.empty()) {
         committing_ = false;
         break;

@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "catalog/catalog_document.h"
 #include "catalog/catalog_log.h"
+#include "common/mutex.h"
 #include "store/object_store.h"
 
 namespace dram::catalog {
@@ -100,9 +100,9 @@ class Catalog {
 
   store::ObjectStore& store_;
   CatalogLog log_;
-  std::mutex mu_;
-  std::deque<Pending*> queue_;  // GUARDED_BY(mu_)
-  bool committing_ = false;     // GUARDED_BY(mu_): a caller is committing the queue
+  common::Mutex mu_;
+  std::deque<Pending*> queue_ GUARDED_BY(mu_);
+  bool committing_ GUARDED_BY(mu_) = false;  // a caller is committing the queue
 };
 
 }  // namespace dram::catalog

@@ -1,8 +1,9 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <utility>
+
+#include "common/mutex.h"
 
 namespace dram::common {
 
@@ -16,20 +17,20 @@ class SharedSlot {
   explicit SharedSlot(std::shared_ptr<T> value) : value_(std::move(value)) {}
 
   std::shared_ptr<T> load() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return value_;
   }
   // The old value is released outside the lock (its destructor may be slow).
   void store(std::shared_ptr<T> value) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       value_.swap(value);
     }
   }
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<T> value_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::shared_ptr<T> value_ GUARDED_BY(mu_);
 };
 
 }  // namespace dram::common

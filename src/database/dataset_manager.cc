@@ -335,11 +335,11 @@ DatasetManager::DatasetManager(ManagerOptions options, std::vector<DatasetSpec> 
 DatasetManager::~DatasetManager() {
   std::vector<std::shared_ptr<Entry>> entries;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     stopping_ = true;
     for (auto& [name, entry] : entries_) entries.push_back(entry);
   }
-  stop_cv_.notify_all();
+  stop_cv_.NotifyAll();
   for (auto& entry : entries) {
     if (entry->refresher.joinable()) entry->refresher.join();
   }
@@ -397,7 +397,7 @@ Status DatasetManager::SaveState() const {
   boost::json::array databases;
   boost::json::object aliases;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     for (const auto& [name, entry] : entries_) {
       if (!entry->status.declared) databases.push_back(SpecToJson(entry->spec));
     }
@@ -431,12 +431,12 @@ Result<std::unique_ptr<Snapshot>> DatasetManager::OpenSourceViews(const DatasetS
 }
 
 bool DatasetManager::Removed(const Entry& entry) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return entry.removed;
 }
 
 std::shared_ptr<DatasetManager::Entry> DatasetManager::Find(const std::string& name) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto found = entries_.find(name);
   if (found != entries_.end()) return found->second;
   auto alias = aliases_.find(name);
@@ -450,7 +450,7 @@ std::shared_ptr<DatasetManager::Entry> DatasetManager::Find(const std::string& n
 Status DatasetManager::LoadAll() {
   std::vector<std::shared_ptr<Entry>> entries;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     for (auto& [name, entry] : entries_) entries.push_back(entry);
   }
   Status first_error;
@@ -458,7 +458,7 @@ Status DatasetManager::LoadAll() {
     // A verified version already on disk serves at once; the source is checked in the background,
     // so a slow or unreachable store does not hold up the boot.
     if (options_.warm_start && WarmStart(*entry)) {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       warmers_.emplace_back([this, entry] {
         common::RunBarrier("warm start check " + entry->spec.name, "", [&] { [[maybe_unused]] Status status = Build(*entry, false); });
       });
@@ -475,7 +475,7 @@ Status DatasetManager::LoadAll() {
 void DatasetManager::RecordCurrent(const Entry& entry) {
   std::shared_ptr<const Snapshot> current;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     current = entry.status.current;
   }
   if (!current || current->lazy() || current->path().empty()) return;
@@ -494,14 +494,14 @@ bool DatasetManager::WarmStart(Entry& entry) {
   fs::path path = fs::path(options_.cache_dir) / entry.spec.name / (id + ".duckdb");
   std::error_code ec;
   if (id.empty() || !fs::exists(path, ec)) return false;
-  std::lock_guard build_lock(entry.build_mu);
+  common::MutexLock build_lock(entry.build_mu);
   auto opened = OpenSnapshot(id, path.string(), options_, entry.spec, nullptr, watermark, 0);
   if (!opened.ok()) return false;
   std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
   const std::vector<std::string> followers = FollowersOf(entry.spec.name);
   if (!Validate(entry.spec, *snapshot, followers).ok()) return false;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     entry.status.current = snapshot;
     entry.status.loads_ok++;
     entry.status.last_success = std::chrono::system_clock::now();
@@ -523,7 +523,7 @@ Status DatasetManager::Refresh(const std::string& name, bool force) {
 
 Status DatasetManager::Build(Entry& entry, bool force) {
   const DatasetSpec& spec = entry.spec;
-  std::lock_guard build_lock(entry.build_mu);
+  common::MutexLock build_lock(entry.build_mu);
   auto started = std::chrono::steady_clock::now();
   auto record = [&](LoadRecord r) {
     r.at = std::chrono::system_clock::now();
@@ -533,7 +533,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   };
   auto fail = [&](Status cause) {
     Status status = AsLoadFailure(cause, options_.cache_dir);
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     entry.status.last_error = status.message();
     entry.status.loads_failed++;
     entry.status.loading = false;
@@ -558,7 +558,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     }
   }
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     entry.status.last_attempt = std::chrono::system_clock::now();
     if (!force && entry.status.current && entry.status.current->id() == id) {
       record({.snapshot_id = id, .ok = true, .reused = true});
@@ -601,7 +601,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     if (force || !fs::exists(final_path, ec)) {
       {
         // Read by StatusSnapshot under mu_ while this load runs.
-        std::lock_guard lock(mu_);
+        common::MutexLock lock(mu_);
         entry.progress.total_bytes = 0;
         entry.progress.done_bytes = 0;
         entry.progress.started = std::chrono::steady_clock::now();
@@ -626,7 +626,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   const std::vector<std::string> followers = FollowersOf(spec.name);
   if (Status valid = Validate(spec, *snapshot, followers); !valid.ok()) return fail(valid);
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     // Removed while this build ran: Remove deletes the files once we release build_mu; nothing
     // may be published under the name again.
     if (entry.removed) {
@@ -660,7 +660,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
 }
 
 std::vector<std::string> DatasetManager::FollowersOf(const std::string& database) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   std::vector<std::string> followers;
   for (const auto& [alias, target] : aliases_) {
     if (target.database == database && target.pinned.empty()) followers.push_back(alias);
@@ -686,8 +686,8 @@ Status DatasetManager::Rollback(const std::string& name) {
   if (!entry) return NotFound("unknown dataset", name);
   std::vector<std::string> changed{entry->spec.name};
   {
-    std::lock_guard build_lock(entry->build_mu);
-    std::lock_guard lock(mu_);
+    common::MutexLock build_lock(entry->build_mu);
+    common::MutexLock lock(mu_);
     DatasetStatus& status = entry->status;
     if (entry->removed) return NotFound("database was removed", name);
     if (!status.previous) return Aborted("no previous snapshot to roll back to", name);
@@ -708,7 +708,7 @@ Status DatasetManager::Rollback(const std::string& name) {
 void DatasetManager::RemoveStaleFiles(Entry& entry) {
   std::set<std::string> keep;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (entry.status.current) keep.insert(entry.status.current->id() + ".duckdb");
     if (entry.status.previous) keep.insert(entry.status.previous->id() + ".duckdb");
     for (const auto& [alias, target] : aliases_) {
@@ -729,9 +729,9 @@ void DatasetManager::RemoveStaleFiles(Entry& entry) {
 }
 
 Status DatasetManager::Add(DatasetSpec spec) {
-  std::lock_guard state_lock(state_mu_);
+  common::MutexLock state_lock(state_mu_);
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (entries_.contains(spec.name) || aliases_.contains(spec.name)) return AlreadyExists("name is taken", spec.name);
   }
   auto entry = std::make_shared<Entry>(std::move(spec));
@@ -740,14 +740,14 @@ Status DatasetManager::Add(DatasetSpec spec) {
   entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
   // Visible (as loading, with progress) while the first load runs; removed again if it fails.
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     entries_.emplace(entry->spec.name, entry);
   }
   Status built = Build(*entry, false);
   if (built.ok()) built = SaveState();
   if (!built.ok()) {
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       entries_.erase(entry->spec.name);
     }
     std::error_code ec;
@@ -759,10 +759,10 @@ Status DatasetManager::Add(DatasetSpec spec) {
 }
 
 Status DatasetManager::Remove(const std::string& name, bool force) {
-  std::lock_guard state_lock(state_mu_);
+  common::MutexLock state_lock(state_mu_);
   std::shared_ptr<Entry> entry;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     auto found = entries_.find(name);
     if (found == entries_.end()) return NotFound("unknown database", name);
     entry = found->second;
@@ -779,7 +779,7 @@ Status DatasetManager::Remove(const std::string& name, bool force) {
   }
   std::vector<std::string> stranded;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     entry->removed = true;
     entries_.erase(name);
     for (auto it = aliases_.begin(); it != aliases_.end();) {
@@ -791,11 +791,11 @@ Status DatasetManager::Remove(const std::string& name, bool force) {
       }
     }
   }
-  stop_cv_.notify_all();
+  stop_cv_.NotifyAll();
   if (entry->refresher.joinable()) entry->refresher.join();
   {
     // Waits for a build in progress; requests in flight keep their snapshot until they finish.
-    std::lock_guard build_lock(entry->build_mu);
+    common::MutexLock build_lock(entry->build_mu);
   }
   std::error_code ec;
   fs::remove_all(fs::path(options_.cache_dir) / name, ec);
@@ -808,11 +808,11 @@ Status DatasetManager::Remove(const std::string& name, bool force) {
 }
 
 Status DatasetManager::SetAlias(const std::string& alias, const std::string& database, const std::string& pinned) {
-  std::lock_guard state_lock(state_mu_);
+  common::MutexLock state_lock(state_mu_);
   std::shared_ptr<const Snapshot> target;
   DatasetSpec as_alias;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (entries_.contains(alias)) return AlreadyExists("a database has that name", alias);
     auto found = entries_.find(database);
     if (found == entries_.end()) return NotFound("unknown database", database);
@@ -837,7 +837,7 @@ Status DatasetManager::SetAlias(const std::string& alias, const std::string& dat
   Alias previous;
   bool existed = false;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (auto it = aliases_.find(alias); it != aliases_.end()) {
       previous = it->second;
       existed = true;
@@ -846,7 +846,7 @@ Status DatasetManager::SetAlias(const std::string& alias, const std::string& dat
   }
   Status saved = SaveState();
   if (!saved.ok()) {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (existed) {
       aliases_[alias] = previous;
     } else {
@@ -859,9 +859,9 @@ Status DatasetManager::SetAlias(const std::string& alias, const std::string& dat
 }
 
 Status DatasetManager::DeleteAlias(const std::string& alias, bool force) {
-  std::lock_guard state_lock(state_mu_);
+  common::MutexLock state_lock(state_mu_);
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (!aliases_.contains(alias)) return NotFound("unknown alias", alias);
   }
   if (!force && users_of_) {
@@ -869,7 +869,7 @@ Status DatasetManager::DeleteAlias(const std::string& alias, bool force) {
     if (!users.empty()) return FailedPrecondition("endpoint " + users.front() + " uses it (use force)", alias);
   }
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     aliases_.erase(alias);
   }
   Status saved = SaveState();
@@ -878,7 +878,7 @@ Status DatasetManager::DeleteAlias(const std::string& alias, bool force) {
 }
 
 std::vector<AliasInfo> DatasetManager::Aliases() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   std::vector<AliasInfo> out;
   for (const auto& [alias, target] : aliases_) out.push_back({alias, target.database, target.pinned});
   return out;
@@ -899,7 +899,7 @@ std::shared_ptr<const Snapshot> DatasetManager::ResolveLocked(const std::string&
 }
 
 std::shared_ptr<const Snapshot> DatasetManager::Current(const std::string& name) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return ResolveLocked(name);
 }
 
@@ -922,7 +922,7 @@ static DatasetStatus StatusSnapshot(const DatasetStatus& status, const store::Tr
 }
 
 std::vector<DatasetStatus> DatasetManager::Statuses() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   std::vector<DatasetStatus> out;
   out.reserve(entries_.size());
   for (const auto& [name, entry] : entries_) out.push_back(StatusSnapshot(entry->status, entry->progress));
@@ -930,14 +930,14 @@ std::vector<DatasetStatus> DatasetManager::Statuses() const {
 }
 
 Result<DatasetStatus> DatasetManager::StatusOf(const std::string& name) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto found = entries_.find(name);
   if (found == entries_.end()) return NotFound("unknown database", name);
   return StatusSnapshot(found->second->status, found->second->progress);
 }
 
 void DatasetManager::StartRefresher(Entry& entry) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   if (refreshing_ && entry.spec.refresh_interval_ms > 0 && !entry.refresher.joinable()) {
     entry.refresher = std::thread([this, e = &entry] { RefreshLoop(e); });
   }
@@ -946,7 +946,7 @@ void DatasetManager::StartRefresher(Entry& entry) {
 void DatasetManager::StartRefreshing() {
   std::vector<std::shared_ptr<Entry>> entries;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     refreshing_ = true;
     for (auto& [name, entry] : entries_) entries.push_back(entry);
   }
@@ -954,14 +954,14 @@ void DatasetManager::StartRefreshing() {
 }
 
 void DatasetManager::RefreshLoop(Entry* entry) {
-  std::unique_lock lock(mu_);
-  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(entry->spec.refresh_interval_ms),
-                            [&] { return stopping_ || entry->removed; })) {
-    lock.unlock();
+  common::MutexLock lock(mu_);
+  while (!stop_cv_.WaitFor(mu_, std::chrono::milliseconds(entry->spec.refresh_interval_ms),
+                           [&]() REQUIRES(mu_) { return stopping_ || entry->removed; })) {
+    lock.Unlock();
     // A failure is recorded in the status and logged; the current snapshot keeps serving. The
     // barrier keeps the schedule alive past an exception (this is the thread's only job).
     common::RunBarrier("refresh " + entry->spec.name, "", [&] { [[maybe_unused]] Status status = Build(*entry, false); });
-    lock.lock();
+    lock.Lock();
   }
 }
 

@@ -3,16 +3,15 @@
 #include <boost/json/fwd.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "database/dataset_spec.h"
 #include "database/snapshot.h"
 #include "dram/status.h"
@@ -140,10 +139,12 @@ class DatasetManager {
   struct Entry {
     explicit Entry(DatasetSpec s) : spec(std::move(s)) {}
     const DatasetSpec spec;
-    std::mutex build_mu;  // one build of this dataset at a time
+    common::Mutex build_mu;  // one build of this dataset at a time
     store::TransferProgress progress;  // of the current or last download
-    DatasetStatus status;  // GUARDED_BY(mu_)
-    bool removed = false;  // GUARDED_BY(mu_): its refresh thread stops
+    // status and removed are guarded by DatasetManager::mu_ (not annotated: an attribute on a
+    // nested struct's field cannot name the enclosing object's mutex).
+    DatasetStatus status;
+    bool removed = false;  // its refresh thread stops
     std::thread refresher;
   };
   struct Alias {
@@ -161,24 +162,26 @@ class DatasetManager {
   void RecordCurrent(const Entry& entry);
   std::shared_ptr<Entry> Find(const std::string& name) const;
   bool Removed(const Entry& entry) const;
-  std::shared_ptr<const Snapshot> ResolveLocked(const std::string& name) const;  // REQUIRES(mu_)
+  std::shared_ptr<const Snapshot> ResolveLocked(const std::string& name) const REQUIRES(mu_);
   // The runtime part of the catalog (added databases, aliases), written atomically.
-  Status SaveState() const;  // REQUIRES(state_mu_)
-  void LoadState();
+  Status SaveState() const REQUIRES(state_mu_);
+  // Runs in the constructor, before any other thread can see this object: reads and fills
+  // entries_ and aliases_ without mu_ (the analysis does not know who the caller is).
+  void LoadState() NO_THREAD_SAFETY_ANALYSIS;
 
   const ManagerOptions options_;
   Validator validator_;
   SwapListener listener_;
   UsersOf users_of_;
 
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;
-  std::map<std::string, Alias, std::less<>> aliases_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
-  bool refreshing_ = false;  // GUARDED_BY(mu_): StartRefreshing ran
-  std::condition_variable stop_cv_;
-  std::mutex state_mu_;  // serializes catalog changes and their persistence
-  std::vector<std::thread> warmers_;  // GUARDED_BY(mu_): background checks after a warm start
+  mutable common::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_ GUARDED_BY(mu_);
+  std::map<std::string, Alias, std::less<>> aliases_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool refreshing_ GUARDED_BY(mu_) = false;  // StartRefreshing ran
+  common::CondVar stop_cv_;
+  common::Mutex state_mu_;  // serializes catalog changes and their persistence
+  std::vector<std::thread> warmers_ GUARDED_BY(mu_);  // background checks after a warm start
 };
 
 }  // namespace dram::database

@@ -137,6 +137,7 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
           fs::create_directories(fs::path(file->source.local_path).parent_path(), ec);
           whole.push_back({{source.key, source.size, source.etag, source.mtime_ms}, file->source.local_path});
           file->state = File::State::kComplete;
+          common::MutexLock lock(lazy->mu_);  // not shared yet: uncontended, for the analysis
           lazy->cached_bytes_ += source.size;
         }
       }
@@ -147,7 +148,7 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
       // Two small GETs per file, latency-bound: run up to kFooterFetchers files at once.
       constexpr size_t kFooterFetchers = 8;
       std::atomic<size_t> next{0};
-      std::mutex error_mu;
+      common::Mutex error_mu;  // guards first_error (a local: the analysis checks fields only)
       Status first_error;
       auto fetch = [&] {
         for (size_t i = next++; i < table.files.size(); i = next++) {
@@ -157,7 +158,7 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
             return WriteStub(file.source.local_path, file.source.size, file.footer);
           }();
           if (!status.ok()) {
-            std::lock_guard lock(error_mu);
+            common::MutexLock lock(error_mu);
             if (first_error.ok()) first_error = status;
           }
         }
@@ -281,7 +282,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
   if (!table) return NotFound("no such table", name);
   std::vector<File*> needed;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     for (auto& file : table->files) {
       if (none || !MayMatch(*file, predicates)) continue;
       file->pins++;  // from now on it cannot be evicted
@@ -289,7 +290,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
     }
   }
   auto release = [this, needed] {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     for (File* file : needed) {
       file->pins--;
       file->last_used = std::chrono::steady_clock::now();
@@ -301,7 +302,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
     std::vector<File*> mine;
     bool waiting = false;
     {
-      std::unique_lock lock(mu_);
+      common::MutexLock lock(mu_);
       for (File* file : needed) {
         if (file->state == File::State::kStub) {
           file->state = File::State::kFetching;
@@ -312,7 +313,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
       }
       if (mine.empty() && !waiting) break;
       if (mine.empty()) {
-        fetched_cv_.wait(lock);
+        fetched_cv_.Wait(mu_);
         continue;
       }
     }
@@ -325,7 +326,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
     }
     Status status = store::DownloadAll(*table->store, items, {});
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       for (File* file : mine) {
         file->state = status.ok() ? File::State::kComplete : File::State::kStub;
         file->last_used = std::chrono::steady_clock::now();
@@ -335,7 +336,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
         fetched_bytes_ += bytes;
       }
     }
-    fetched_cv_.notify_all();
+    fetched_cv_.NotifyAll();
     if (!status.ok()) {
       // The failed download may have left nothing or a partial temp file; the stub is intact
       // (downloads are renamed into place only when complete and verified).
@@ -344,7 +345,7 @@ Result<LazyScope> LazyFiles::Prepare(const std::string& name, const std::vector<
     }
   }
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     EvictLocked();
   }
   std::vector<std::string> paths;
@@ -404,7 +405,7 @@ int64_t LazyFiles::remote_files() const {
 }
 
 int64_t LazyFiles::cached_files() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   int64_t count = 0;
   for (const auto& table : tables_) {
     if (!table.store) continue;

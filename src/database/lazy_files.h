@@ -2,13 +2,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "database/column_range.h"
 #include "database/predicate.h"
 #include "database/source_files.h"
@@ -82,6 +81,8 @@ class LazyFiles {
     std::map<std::string, std::string> partition;  // k=v directories
     std::map<std::string, ColumnRange> min_max;  // per column, over all row groups
     int64_t rows = 0;
+    // state, pins and last_used are guarded by LazyFiles::mu_ (not annotated: an attribute on a
+    // nested struct's field cannot name the enclosing object's mutex).
     enum class State { kStub, kFetching, kComplete } state = State::kStub;
     int pins = 0;
     std::chrono::steady_clock::time_point last_used{};
@@ -96,7 +97,7 @@ class LazyFiles {
   // Row counts and per-column min/max of `table`'s files, from their footers alone.
   static Status ReadStatistics(engine::Connection& scratch, Table& table);
   bool MayMatch(const File& file, const std::vector<Predicate>& predicates) const;
-  void EvictLocked();  // REQUIRES(mu_)
+  void EvictLocked() REQUIRES(mu_);
 
   Options options_;
   CompareOptions compare_options_;
@@ -104,9 +105,9 @@ class LazyFiles {
   std::string catalog_;  // of the views (set by CreateViews, before any query)
   int64_t metadata_bytes_ = 0;
   std::atomic<int64_t> fetched_bytes_{0};
-  mutable std::mutex mu_;
-  std::condition_variable fetched_cv_;
-  int64_t cached_bytes_ = 0;  // GUARDED_BY(mu_): bytes of complete remote files
+  mutable common::Mutex mu_;
+  common::CondVar fetched_cv_;
+  int64_t cached_bytes_ GUARDED_BY(mu_) = 0;  // bytes of complete remote files
 };
 
 // Scopes `connection` for one query on a lazy snapshot: for each table, the files the query may

@@ -15,8 +15,8 @@ Result<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(Database& databas
 }
 
 Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  if (!freed_.wait_for(lock, timeout, [this] { return !free_.empty(); })) {
+  common::MutexLock lock(mu_);
+  if (!freed_.WaitFor(mu_, timeout, [this]() REQUIRES(mu_) { return !free_.empty(); })) {
     return Unavailable("no free database connection");
   }
   std::unique_ptr<Connection> connection = std::move(free_.back());
@@ -26,14 +26,14 @@ Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds 
 
 void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     free_.push_back(std::move(connection));
   }
-  freed_.notify_one();
+  freed_.NotifyOne();
 }
 
 size_t ConnectionPool::in_use() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return size_ - free_.size();
 }
 

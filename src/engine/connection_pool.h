@@ -1,11 +1,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "common/mutex.h"
 #include "dram/status.h"
 #include "engine/connection.h"
 #include "engine/database.h"
@@ -48,9 +47,9 @@ class ConnectionPool {
   void Release(std::unique_ptr<Connection> connection);
 
   const size_t size_;
-  mutable std::mutex mu_;
-  std::condition_variable freed_;
-  std::vector<std::unique_ptr<Connection>> free_;  // GUARDED_BY(mu_)
+  mutable common::Mutex mu_;
+  common::CondVar freed_;
+  std::vector<std::unique_ptr<Connection>> free_ GUARDED_BY(mu_);
 };
 
 }  // namespace dram::engine

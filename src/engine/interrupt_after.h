@@ -1,10 +1,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
+#include "common/mutex.h"
 #include "engine/connection.h"
 
 namespace dram::engine {
@@ -23,9 +22,9 @@ class InterruptAfter {
 
  private:
   Connection& connection_;
-  std::mutex mu_;
-  std::condition_variable done_cv_;
-  bool done_ = false;  // guarded by mu_
+  common::Mutex mu_;
+  common::CondVar done_cv_;
+  bool done_ GUARDED_BY(mu_) = false;
   std::thread watchdog_;
 };
 

@@ -8,10 +8,10 @@
 #include <atomic>
 #include <cctype>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "common/barrier.h"
+#include "common/mutex.h"
 #include "common/sha256.h"
 
 namespace dram::store {
@@ -129,10 +129,10 @@ Status DownloadAll(ObjectStore& store, const std::vector<DownloadItem>& items, c
   if (progress) progress->files_total += static_cast<int64_t>(items.size());
 
   std::atomic<size_t> next{0};
-  std::mutex error_mu;
+  common::Mutex error_mu;  // guards first_error (a local: the analysis checks fields only)
   auto fail = [&](size_t item, Status status) {
     targets[item].failed = true;
-    std::lock_guard lock(error_mu);
+    common::MutexLock lock(error_mu);
     if (first_error.ok()) first_error = std::move(status);
   };
   auto finish = [&](size_t index) -> Status {
@@ -182,7 +182,7 @@ Status DownloadAll(ObjectStore& store, const std::vector<DownloadItem>& items, c
   // An exception on a download thread fails the download instead of the process.
   auto guarded_worker = [&] {
     if (common::RunBarrier("download", "", worker)) return;
-    std::lock_guard lock(error_mu);
+    common::MutexLock lock(error_mu);
     if (first_error.ok()) first_error = Internal("a download thread failed");
   };
   const int threads = std::clamp<int>(options.parallelism, 1, std::max<int>(1, static_cast<int>(parts.size())));

@@ -105,7 +105,7 @@ HttpTransport::~HttpTransport() {
 
 void* HttpTransport::Acquire() {
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (!idle_.empty()) {
       void* handle = idle_.back();
       idle_.pop_back();
@@ -116,7 +116,7 @@ void* HttpTransport::Acquire() {
 }
 
 void HttpTransport::Release(void* handle) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   idle_.push_back(handle);
 }
 

@@ -3,12 +3,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
 #include "dram/status.h"
 #include "store/object_store.h"
 
@@ -59,8 +59,8 @@ class HttpTransport {
  private:
   void* Acquire();
   void Release(void* handle);
-  std::mutex mu_;
-  std::vector<void*> idle_;  // CURL* handles, GUARDED_BY(mu_)
+  common::Mutex mu_;
+  std::vector<void*> idle_ GUARDED_BY(mu_);  // CURL* handles
 };
 
 }  // namespace dram::store

@@ -122,18 +122,23 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, const std::stri
       return Unavailable("cannot publish object", key);
     }
   } else {
-    std::unique_lock lock(if_match_mu_, std::defer_lock);
-    if (!options.if_match_etag.empty()) {
-      lock.lock();
+    auto replace = [&]() -> Status {
+      if (::rename(temp.c_str(), target.c_str()) != 0) {
+        ::unlink(temp.c_str());
+        return Unavailable("cannot publish object", key);
+      }
+      return Status::Ok();
+    };
+    if (options.if_match_etag.empty()) {
+      RETURN_IF_ERROR(replace());
+    } else {
+      common::MutexLock lock(if_match_mu_);
       auto current = Head(key);
       if (!current.ok() || current->etag != options.if_match_etag) {
         ::unlink(temp.c_str());
         return FailedPrecondition("object changed (If-Match failed)", key);
       }
-    }
-    if (::rename(temp.c_str(), target.c_str()) != 0) {
-      ::unlink(temp.c_str());
-      return Unavailable("cannot publish object", key);
+      RETURN_IF_ERROR(replace());
     }
   }
   common::Failpoint("store.put.after_rename");

@@ -1,9 +1,9 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "store/object_store.h"
 
 namespace dram::store {
@@ -28,7 +28,7 @@ class LocalObjectStore : public ObjectStore {
  private:
   std::string PathOf(const std::string& key) const;
   const std::string root_;
-  std::mutex if_match_mu_;  // If-Match puts in this process: check and replace as one step
+  common::Mutex if_match_mu_;  // If-Match puts in this process: check and replace as one step
 };
 
 }  // namespace dram::store
