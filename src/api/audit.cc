@@ -2,12 +2,12 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <string>
 #include <tuple>
 
 #include "common/json_text.h"
 #include "common/log.h"
+#include "common/mutex.h"
 
 namespace dram::api {
 
@@ -38,7 +38,7 @@ class FailureAggregator {
  public:
   void Record(std::string_view event, std::string_view path, std::string_view remote, std::string_view detail) {
     const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     FlushIdle(now);
     Key key{std::string(event), std::string(remote), std::string(detail)};
     auto found = entries_.find(key);
@@ -77,7 +77,7 @@ class FailureAggregator {
   };
 
   // Writes what idle keys still owe and forgets them. Amortized: a scan at most once a window.
-  void FlushIdle(std::chrono::steady_clock::time_point now) {
+  void FlushIdle(std::chrono::steady_clock::time_point now) REQUIRES(mu_) {
     if (now - last_scan_ < kWindow) return;
     last_scan_ = now;
     for (auto it = entries_.begin(); it != entries_.end();) {
@@ -90,9 +90,9 @@ class FailureAggregator {
     }
   }
 
-  std::mutex mu_;
-  std::map<Key, Entry> entries_;  // guarded by mu_
-  std::chrono::steady_clock::time_point last_scan_;  // guarded by mu_
+  common::Mutex mu_;
+  std::map<Key, Entry> entries_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point last_scan_ GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -166,7 +166,7 @@ Result<std::shared_ptr<LazyFiles>> LazyFiles::Create(std::vector<TableSources> t
       // An exception on a fetcher thread fails this load instead of the process.
       auto guarded_fetch = [&] {
         if (common::RunBarrier("lazy footer fetch", "", fetch)) return;
-        std::lock_guard lock(error_mu);
+        common::MutexLock lock(error_mu);
         if (first_error.ok()) first_error = Internal("a footer fetch thread failed");
       };
       std::vector<std::thread> fetchers;
