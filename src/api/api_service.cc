@@ -128,6 +128,9 @@ struct ApiService::Call {
 ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics)
     : options_(options), cache_(cache), metrics_(metrics), state_(std::make_shared<const ServingState>()),
       workers_(static_cast<size_t>(std::max(1, options.workers))),
+      dispatcher_([this](std::function<void()> job) { boost::asio::post(workers_, std::move(job)); },
+                  static_cast<size_t>(std::max<int64_t>(1, options.pool_size)),
+                  static_cast<size_t>(options.tenant_pool_share > 0 ? options.tenant_pool_share : (options.pool_size + 1) / 2)),
       watchdog_work_(boost::asio::make_work_guard(watchdog_)) {
   watchdog_thread_ = std::thread([this] { common::RunLoopBarrier("query watchdog", [this] { watchdog_.run(); }); });
   std::random_device random;
@@ -298,10 +301,16 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     return FinishLater(call, MakeErrorResponse(Unavailable("too many requests in flight for this tenant"), call->request_id));
   }
   if (options_.max_in_flight_per_tenant > 0 && !principal.tenant.empty()) call->tenant_admitted = principal.tenant;
-  boost::asio::post(workers_, [this, call] {
+  // The dispatcher starts the query when its tenant may take one of the pool's connections (at
+  // most a share of them; waiting tenants in turn), so one tenant cannot hold the whole pool.
+  const void* pool = &call->route->snapshot->pool();
+  std::string fair_key = principal.tenant;
+  dispatcher_.Submit(pool, fair_key, [this, call, pool, fair_key] {
     // A C++ endpoint's handler may throw; an exception escaping a pool's job would end the process.
-    if (common::RunBarrier("query worker", call->request_id, [&] { Execute(call); }) || call->finished) return;
-    Finish(*call, MakeErrorResponse(Internal("an exception escaped the query"), call->request_id));
+    if (!common::RunBarrier("query worker", call->request_id, [&] { Execute(call); }) && !call->finished) {
+      Finish(*call, MakeErrorResponse(Internal("an exception escaped the query"), call->request_id));
+    }
+    dispatcher_.Done(pool, fair_key);
   });
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/mutex.h"
 #include "common/shared_slot.h"
+#include "api/fair_dispatcher.h"
 #include "api/metrics.h"
 #include "api/response_cache.h"
 #include "api/serving_state.h"
@@ -31,6 +32,8 @@ struct ApiOptions {
   int64_t rate_per_tenant = 0;
   int64_t rate_burst = 0;                // 0: a tenth of the rate, at least 10
   int64_t query_timeout_ms = 30'000;     // interrupt a query running longer (504)
+  int64_t pool_size = 4;                 // connections per snapshot pool
+  int64_t tenant_pool_share = 0;         // most of a pool one tenant may hold; 0: ⌈pool_size/2⌉
 };
 
 // The API port's handler: routes /v{n}/{name}, validates params, answers from the response
@@ -65,6 +68,7 @@ class ApiService : public http::Handler {
   MetricsRegistry& metrics_;
   common::SharedSlot<const ServingState> state_;
   boost::asio::thread_pool workers_;
+  FairDispatcher dispatcher_;  // hands queries to workers_ when their tenant may take a connection
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> request_counter_{0};
   std::string request_id_prefix_;

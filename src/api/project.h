@@ -47,6 +47,7 @@ struct ServerSettings {
   int64_t rate_burst = 0;                 // bucket size; 0: a tenth of the per-minute rate, at least 10
   int64_t max_in_flight = 0;              // all requests past the cache; 0: 64 per pooled connection
   int64_t max_in_flight_per_tenant = 0;
+  int64_t tenant_pool_share = 0;          // connections of a pool one tenant may hold; 0: half the pool
   int64_t query_timeout_ms = 30'000;      // a query still running then is interrupted (504)
   // Serving from a catalog in a store (dram serve --catalog).
   int64_t catalog_retain_versions = 0;    // versions `dram apply` keeps; 0 keeps every one

@@ -135,6 +135,7 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, std::map<std::
     if (auto v = limits.Int("burst", 0, 1'000'000)) settings.rate_burst = *v;
     if (auto v = limits.Int("max_in_flight", 0, 1'000'000)) settings.max_in_flight = *v;
     if (auto v = limits.Int("max_in_flight_per_tenant", 0, 1'000'000)) settings.max_in_flight_per_tenant = *v;
+    if (auto v = limits.Int("tenant_pool_share", 0, 1024)) settings.tenant_pool_share = *v;
     if (auto v = limits.DurationMs("query_timeout")) settings.query_timeout_ms = *v;
     limits.Finish();
   }

@@ -92,6 +92,7 @@ std::string StartBoundSettingsChanged(const ServerSettings& running, const Serve
   check(running.rate_per_key != next.rate_per_key || running.rate_per_tenant != next.rate_per_tenant ||
             running.rate_burst != next.rate_burst || running.max_in_flight != next.max_in_flight ||
             running.max_in_flight_per_tenant != next.max_in_flight_per_tenant ||
+            running.tenant_pool_share != next.tenant_pool_share ||
             running.queue_timeout_ms != next.queue_timeout_ms || running.query_timeout_ms != next.query_timeout_ms,
         "limits");
   check(running.catalog_poll_ms != next.catalog_poll_ms, "catalog.poll_interval");
@@ -125,6 +126,8 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
   api_options.queue_timeout_ms = settings.queue_timeout_ms;
   api_options.max_in_flight = settings.max_in_flight > 0 ? settings.max_in_flight : settings.pool_size * 64;
   api_options.max_in_flight_per_tenant = settings.max_in_flight_per_tenant;
+  api_options.pool_size = settings.pool_size;
+  api_options.tenant_pool_share = settings.tenant_pool_share;
   api_options.rate_per_key = settings.rate_per_key;
   api_options.rate_per_tenant = settings.rate_per_tenant;
   api_options.rate_burst = settings.rate_burst;

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -472,6 +473,52 @@ TEST_F(SecurityTest, PublicEndpointsNeedNoCredentialsAndOpenNothingElse) {
   CommandResult validated = RunCommand({DramBinary(), "validate", project.path()});
   EXPECT_EQ(validated.exit_code, 1);
   EXPECT_NE(validated.output.find("e.yml:4:9: a public endpoint cannot be tenant-scoped"), std::string::npos) << validated.output;
+}
+
+// One tenant cannot hold every pooled connection: with a pool of 2 it holds at most 1, and another
+// tenant's query starts at once instead of behind the first tenant's backlog.
+TEST_F(SecurityTest, ATenantCannotHoldThePool) {
+  TempDir project, cache;
+  project.Write("data/t.csv", "id\n1\n");
+  project.Write("dram.yml", "auth: {mode: keys, keys_file: keys.json}\nengine: {threads: 1, pool_size: 2}\n"
+                            "limits: {query_timeout: 60s, max_in_flight_per_tenant: 16}\n");
+  project.Write("datasets/d.yml", "name: d\ntables:\n  t: {path: data/t.csv}\n");
+  project.Write("endpoints/spin.yml", R"(name: spin
+dataset: d
+cache: false
+params:
+  n: {type: integer, required: true}
+sql: SELECT count(*) AS c FROM range({{n}}) a(i), range(1000) b(j) WHERE hash(i + j) % 7 = 0
+)");
+  const std::string heavy = CreateKey(project, {"--tenant", "heavy"});
+  const std::string light = CreateKey(project, {"--tenant", "light"});
+  auto server = ServerProcess::Start(project.path(), cache.path());
+  ASSERT_TRUE(server);
+  // Calibrate a query of about 300 ms on this machine (and build).
+  int64_t n = 2000;
+  for (int i = 0; i < 12; ++i) {
+    HttpClient client("127.0.0.1", server->api_port());
+    auto started = std::chrono::steady_clock::now();
+    ASSERT_EQ(client.Get("/v1/spin?n=" + std::to_string(n), {{"X-API-Key", heavy}}).status, 200);
+    if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(300)) break;
+    n *= 2;
+  }
+  std::mutex mu;
+  std::vector<std::string> finished;  // in completion order
+  auto call = [&](const std::string& who, const std::string& key, int64_t size) {
+    HttpClient client("127.0.0.1", server->api_port());
+    HttpResult result = client.Get("/v1/spin?n=" + std::to_string(size), {{"X-API-Key", key}});
+    std::lock_guard lock(mu);
+    finished.push_back(result.status == 200 ? who : who + " failed " + std::to_string(result.status));
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) threads.emplace_back(call, "heavy", heavy, n);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  threads.emplace_back(call, "light", light, n);
+  for (auto& thread : threads) thread.join();
+  ASSERT_EQ(finished.size(), 7u);
+  size_t light_at = std::find(finished.begin(), finished.end(), "light") - finished.begin();
+  EXPECT_LE(light_at, 2u) << "light finished " << light_at + 1 << "th of 7";
 }
 
 // Admin SQL (with the token) cannot reach the host: no file read or written outside the data, no
