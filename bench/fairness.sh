@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fairness under a flood: tenant t02 sends a steady closed-loop load (1 connection) while tenant
 # t01 floods (32 connections). Prints t02's p99 alone and during the flood, and the ratio
-# (target: within 2x). Uses bench/fairness/ (per-tenant in-flight bound 1, pool 2) over the demo
-# data. Everything on 127.0.0.1; every load run is bounded by DURATION seconds.
+# (target: within 2x), for a light lookup (tenant_lookup) and a heavy aggregate (tenant_heavy).
+# Uses bench/fairness/ (pool 2: a tenant holds at most 1 connection; 8 requests in flight per
+# tenant) over the demo data. Everything on 127.0.0.1; every load run is bounded by DURATION
+# seconds. ENDPOINTS overrides the list.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DURATION=${DURATION:-10}
@@ -35,23 +37,27 @@ run() {  # run KEY CONNECTIONS → wrk_result line
 }
 field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
 
-run "$steady_key" 1 >/dev/null  # warm up
-alone=$(run "$steady_key" 1)
-WRK_KEY=$flood_key wrk -t1 -c32 -d"$((DURATION + 2))s" --timeout 10s -s "$root/bench/wrk/tenant_lookup.lua" "http://$api" \
-  > "$tmp/flood.txt" &
-flood=$!
-sleep 1
-during=$(run "$steady_key" 1)
-wait "$flood"
-flood_line=$(grep wrk_result "$tmp/flood.txt")
+for endpoint in ${ENDPOINTS:-tenant_lookup tenant_heavy}; do
+  export WRK_ENDPOINT=$endpoint
+  run "$steady_key" 1 >/dev/null  # warm up
+  alone=$(run "$steady_key" 1)
+  WRK_KEY=$flood_key wrk -t1 -c32 -d"$((DURATION + 2))s" --timeout 10s -s "$root/bench/wrk/tenant_lookup.lua" "http://$api" \
+    > "$tmp/flood.txt" &
+  flood=$!
+  sleep 1
+  during=$(run "$steady_key" 1)
+  wait "$flood"
+  flood_line=$(grep wrk_result "$tmp/flood.txt")
 
-echo "steady tenant alone:        $alone"
-echo "steady tenant during flood: $during"
-echo "flooding tenant:            $flood_line   (errors = its requests refused with 503)"
-python3 - "$(field p99_ms "$alone")" "$(field p99_ms "$during")" "$(field rps "$alone")" "$(field rps "$during")" <<'PY'
+  echo "== $endpoint"
+  echo "steady tenant alone:        $alone"
+  echo "steady tenant during flood: $during"
+  echo "flooding tenant:            $flood_line   (errors = its requests refused with 503)"
+  python3 - "$(field p99_ms "$alone")" "$(field p99_ms "$during")" "$(field rps "$alone")" "$(field rps "$during")" <<'PY'
 import sys
 alone, during, rps_alone, rps_during = map(float, sys.argv[1:])
 ratio = during / alone if alone else float("inf")
 print(f"steady p99: alone {alone:.3f} ms, during flood {during:.3f} ms, ratio {ratio:.2f} (target <= 2.0) "
       f"{'ok' if ratio <= 2.0 else 'MISS'}; steady req/s {rps_alone:.0f} -> {rps_during:.0f}")
 PY
+done
