@@ -374,6 +374,20 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
 
   Result<size_t> rows = 0;
   if (route.code) {
+    // A C++ handler runs SQL of its own on a pooled connection: what it leaves behind (a temporary
+    // view shadowing a served table, say) must never reach the next request on that connection,
+    // so the connection is checked when the handler is done and replaced if it holds any.
+    std::vector<std::string> scope_views;
+    if (route.snapshot->lazy()) {
+      for (const auto& table : route.snapshot->tables()) scope_views.push_back(table.name);
+    }
+    struct CheckOnReturn {
+      engine::ConnectionPool::Lease& lease;
+      const std::vector<std::string>& expected;
+      ~CheckOnReturn() {
+        if (lease->HoldsSessionState(expected)) lease.Discard();
+      }
+    } check_on_return{*lease, scope_views};
     RequestParams params(*route.endpoint, call->args);
     ConnectionSession session(**lease);
     Result<Rows> result = route.code->handler(params, session);

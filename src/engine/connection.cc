@@ -4,6 +4,7 @@
 
 #include "engine/connection_state.h"
 #include "engine/duckdb_types.h"
+#include "engine/result_encoder.h"
 #include "engine/result_handle.h"
 
 namespace dram::engine {
@@ -187,6 +188,27 @@ Result<QueryResult> Connection::QueryReadOnly(const std::string& sql) {
   auto handle = std::make_unique<internal::ResultHandle>();
   duckdb_state state = duckdb_execute_prepared(cleanup.statement, &handle->result);
   return TakeResult(std::move(handle), state);
+}
+
+bool Connection::HoldsSessionState(const std::vector<std::string>& expected_views) {
+  std::string expected;
+  for (const auto& name : expected_views) {
+    expected += expected.empty() ? "'" : ", '";
+    for (char c : name) expected += c == '\'' ? std::string("''") : std::string(1, c);
+    expected += "'";
+  }
+  const std::string sql =
+      "SELECT (SELECT count(*) FROM duckdb_tables() WHERE temporary)"
+      " + (SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal" +
+      (expected.empty() ? std::string() : " AND view_name NOT IN (" + expected + ")") +
+      ") + (SELECT count(*) FROM duckdb_sequences() WHERE temporary)"
+      " + (SELECT count(*) FROM duckdb_functions() WHERE database_name = 'temp' AND NOT internal)"
+      " + (CASE WHEN current_schema() = 'main' AND current_setting('search_path') = '' THEN 0 ELSE 1 END)"
+      " + (CASE WHEN coalesce(current_setting('enable_profiling'), '') = '' THEN 0 ELSE 1 END) AS n";
+  auto result = Query(sql);
+  if (!result.ok()) return true;
+  auto text = ColumnText(*result, 0);
+  return !text.ok() || text->empty() || text->front() != "0";
 }
 
 Result<std::vector<ColumnInfo>> Connection::Describe(const std::string& sql) {

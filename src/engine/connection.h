@@ -40,6 +40,11 @@ class Connection {
   // several statements; otherwise as Query.
   Result<QueryResult> QueryReadOnly(const std::string& sql);
 
+  // Whether this connection holds state a later user of it would see: temporary tables, views
+  // (other than those named in `expected_views`), sequences or macros, a search path, or profiling
+  // (session settings the sealed database still allows). True as well when that cannot be checked.
+  bool HoldsSessionState(const std::vector<std::string>& expected_views);
+
   // The output columns of `sql` without running it. InvalidArgument when it does not prepare.
   Result<std::vector<ColumnInfo>> Describe(const std::string& sql);
 

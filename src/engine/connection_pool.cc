@@ -1,9 +1,11 @@
 #include "engine/connection_pool.h"
 
+#include "common/log.h"
+
 namespace dram::engine {
 
-ConnectionPool::ConnectionPool(std::vector<std::unique_ptr<Connection>> connections)
-    : size_(connections.size()), free_(std::move(connections)) {}
+ConnectionPool::ConnectionPool(Database& database, std::vector<std::unique_ptr<Connection>> connections)
+    : database_(database), size_(connections.size()), free_(std::move(connections)) {}
 
 Result<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(Database& database, size_t size) {
   std::vector<std::unique_ptr<Connection>> connections;
@@ -11,7 +13,7 @@ Result<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(Database& databas
     ASSIGN_OR_RETURN(auto connection, database.Connect());
     connections.push_back(std::move(connection));
   }
-  return std::unique_ptr<ConnectionPool>(new ConnectionPool(std::move(connections)));
+  return std::unique_ptr<ConnectionPool>(new ConnectionPool(database, std::move(connections)));
 }
 
 Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds timeout) {
@@ -24,7 +26,16 @@ Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds 
   return Lease(this, std::move(connection));
 }
 
-void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
+void ConnectionPool::Release(std::unique_ptr<Connection> connection, bool replace) {
+  if (replace) {
+    connection.reset();
+    auto fresh = database_.Connect();
+    if (!fresh.ok()) {
+      common::Log(common::LogLevel::kError, "a pooled connection could not be replaced; the pool is one smaller", "");
+      return;
+    }
+    connection = std::move(fresh).value();
+  }
   {
     common::MutexLock lock(mu_);
     free_.push_back(std::move(connection));

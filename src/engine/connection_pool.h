@@ -23,14 +23,17 @@ class ConnectionPool {
     Lease(Lease&&) noexcept = default;
     Lease& operator=(Lease&&) noexcept = delete;
     ~Lease() {
-      if (connection_) pool_->Release(std::move(connection_));
+      if (connection_) pool_->Release(std::move(connection_), discard_);
     }
     Connection& operator*() { return *connection_; }
     Connection* operator->() { return connection_.get(); }
+    // The connection is not given back: a fresh one takes its place (it holds session state).
+    void Discard() { discard_ = true; }
 
    private:
     ConnectionPool* pool_;
     std::unique_ptr<Connection> connection_;
+    bool discard_ = false;
   };
 
   // Errors: whatever Database::Connect returns.
@@ -43,9 +46,12 @@ class ConnectionPool {
   size_t in_use() const;
 
  private:
-  explicit ConnectionPool(std::vector<std::unique_ptr<Connection>> connections);
-  void Release(std::unique_ptr<Connection> connection);
+  ConnectionPool(Database& database, std::vector<std::unique_ptr<Connection>> connections);
+  // `replace`: close `connection` and put a new one in its place (the pool shrinks by one, with
+  // a log line, if connecting fails).
+  void Release(std::unique_ptr<Connection> connection, bool replace);
 
+  Database& database_;
   const size_t size_;
   mutable common::Mutex mu_;
   common::CondVar freed_;

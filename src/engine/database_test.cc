@@ -73,6 +73,17 @@ TEST_F(SealedDatabaseTest, ReadOnlyQueriesRunOneSelectOnly) {
     EXPECT_EQ(result.status().code(), StatusCode::kPermissionDenied) << sql << ": " << result.status().ToString();
   }
   EXPECT_EQ(connection_->QueryReadOnly("SELEC 1").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(connection_->HoldsSessionState({}));
+  for (const char* sql : {"CREATE TEMP VIEW v AS SELECT 1", "SET search_path = 'temp'", "PRAGMA enable_profiling",
+                          "CREATE TEMP MACRO m(x) AS x + 1", "CREATE TEMP SEQUENCE s"}) {
+    auto connection = database_->Connect();
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE((*connection)->Execute(sql).ok()) << sql;
+    EXPECT_TRUE((*connection)->HoldsSessionState({})) << sql;
+  }
+  auto scoped = database_->Connect();
+  ASSERT_TRUE((*scoped)->Execute("CREATE TEMP VIEW events AS SELECT 1").ok());
+  EXPECT_FALSE((*scoped)->HoldsSessionState({"events"}));  // a lazy scope's view is expected
   auto views = connection_->Query("SELECT count(*) FROM duckdb_views() WHERE NOT internal");
   ASSERT_TRUE(views.ok());
   EXPECT_EQ(ColumnText(*views, 0)->at(0), "0");

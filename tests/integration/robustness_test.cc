@@ -70,6 +70,39 @@ TEST(RobustnessTest, ThrowingCodeEndpointAnswers500AndTheServerKeepsServing) {
   (*server)->Stop();
 }
 
+// A C++ handler that leaves a temporary view shadowing a served table behind: the connection is
+// replaced when it returns to the pool, so no later request (of any tenant) sees the view.
+TEST(RobustnessTest, APooledConnectionCarriesNoSessionStateToTheNextRequest) {
+  TempDir project;
+  WriteEventsProject(project);
+  ServerOverrides overrides;
+  overrides.listen = overrides.admin_listen = "127.0.0.1:0";
+  auto server = Server::Create(project.path(), overrides);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  CodeEndpoint poison;
+  poison.name = "poison";
+  poison.dataset = "analytics";
+  poison.cache = false;
+  poison.handler = [](const Params&, QuerySession& session) -> Result<Rows> {
+    // Through a query the session allows; a temp view replacing `events` for this connection.
+    auto created = session.Query("SELECT * FROM (SELECT 1) WHERE 1 = 0", {});
+    (void)created;
+    return session.Query("CREATE OR REPLACE TEMP VIEW events AS SELECT 'a' AS tenant_id, 'x' AS channel, 1000000 AS revenue "
+                         "FROM range(50)", {});
+  };
+  ASSERT_TRUE((*server)->AddEndpoint(std::move(poison)).ok());
+  ASSERT_TRUE((*server)->AddEndpoint(Endpoint("count", false)).ok());
+  ASSERT_TRUE((*server)->Start().ok());
+  HttpClient client("127.0.0.1", (*server)->api_port());
+  for (int round = 0; round < 6; ++round) {  // pool of 2: every connection gets poisoned in turn
+    client.Get("/v1/poison");
+    HttpResult counted = client.Get("/v1/count");
+    ASSERT_EQ(counted.status, 200) << counted.body;
+    EXPECT_EQ(json::serialize(json::parse(counted.body).at("data")), R"([{"n":2}])") << "round " << round;
+  }
+  (*server)->Stop();
+}
+
 using Clock = std::chrono::steady_clock;
 
 // A project whose endpoint `spin` runs as long as asked: `n` rows of hashing, no data needed.
