@@ -21,6 +21,7 @@
 #include "cli/manage_commands.h"
 #include "cli/project_check.h"
 #include "cli/catalog_commands.h"
+#include "cli/shadow_diff.h"
 #include "dram/server.h"
 
 using dram::cli::Flags;
@@ -41,6 +42,9 @@ Usage:
   dram query NAME SQL        run a read-only query on a database or alias of a running server
   dram apply DIR --catalog URI   validate DIR, show the diff, commit it to the catalog in a store
   dram catalog COMMAND ...   log, show, diff, restore, verify, gc, export, import, checkout
+  dram shadow-diff --live URL --candidate URL --requests FILE
+                             replay recorded requests against two systems, compare the answers
+                             as data, report parity per endpoint; exit 1 above --threshold
   dram version               print the version
   dram COMMAND --help        help for one command
 )";
@@ -295,6 +299,7 @@ int main(int argc, char** argv) {
   if (command == "db") return dram::cli::DbCommand(argc, argv);
   if (command == "alias") return dram::cli::AliasCommand(argc, argv);
   if (command == "query") return dram::cli::QueryCommand(argc, argv);
+  if (command == "shadow-diff") return dram::cli::ShadowDiffCommand(argc, argv);
   if (command == "validate") {
     Flags flags = ParseFlags(argc, argv, 2, {});
     if (!flags.error.empty()) return std::fprintf(stderr, "dram validate: %s\n", flags.error.c_str()), 2;
