@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 #include <cmath>
 #include <vector>
 
@@ -16,8 +17,38 @@ namespace {
 constexpr size_t kMaxMatchedRows = 4000;
 constexpr size_t kMaxShownChars = 300;
 
+// JSON text with doubles in their shortest round-trip form (17.5, not Boost's 1.75E1).
+void AppendDisplay(const json::value& value, std::string& out) {
+  if (value.is_double()) {
+    char buffer[32];
+    auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), value.get_double());
+    out.append(buffer, error == std::errc() ? end : buffer);
+  } else if (value.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, field] : value.get_object()) {
+      if (!first) out += ',';
+      first = false;
+      out += json::serialize(json::string(key));
+      out += ':';
+      AppendDisplay(field, out);
+    }
+    out += '}';
+  } else if (value.is_array()) {
+    out += '[';
+    for (size_t i = 0; i < value.get_array().size(); ++i) {
+      if (i > 0) out += ',';
+      AppendDisplay(value.get_array()[i], out);
+    }
+    out += ']';
+  } else {
+    out += json::serialize(value);
+  }
+}
+
 std::string Show(const json::value& value) {
-  std::string text = json::serialize(value);
+  std::string text;
+  AppendDisplay(value, text);
   if (text.size() > kMaxShownChars) text = text.substr(0, kMaxShownChars) + "…";
   return text;
 }

@@ -30,8 +30,8 @@ TEST(ResponseDiffTest, ReportsTheChangedFieldOfAnUnorderedRow) {
   std::optional<Difference> difference = CompareBodies(kLive, candidate, {});
   ASSERT_TRUE(difference.has_value());
   EXPECT_EQ(difference->where, "data[0].revenue");
-  EXPECT_EQ(difference->live, "1.05E1");
-  EXPECT_EQ(difference->candidate, "1.15E1");
+  EXPECT_EQ(difference->live, "10.5");
+  EXPECT_EQ(difference->candidate, "11.5");
 }
 
 TEST(ResponseDiffTest, NumbersWithinTheTolerance) {
@@ -80,7 +80,14 @@ TEST(ResponseDiffTest, DuplicateRowsCountAsAMultiset) {
   EXPECT_TRUE(CompareBodies(R"({"data":[{"a":1},{"a":1},{"a":2}]})", R"({"data":[{"a":1},{"a":2},{"a":2}]})", {}).has_value());
   EXPECT_FALSE(CompareBodies(R"({"data":[{"a":1},{"a":2},{"a":1}]})", R"({"data":[{"a":1},{"a":1},{"a":2}]})", {}).has_value());
   // Nested lists inside a row keep their order.
-  EXPECT_TRUE(CompareBodies(R"({"data":[{"tags":["a","b"]}]})", R"({"data":[{"tags":["b","a"]}]})", {}).has_value());
+  std::optional<Difference> difference =
+      CompareBodies(R"({"data":[{"tags":["a","b"],"x":0.25}]})", R"({"data":[{"tags":["b","a"],"x":0.25}]})", {});
+  ASSERT_TRUE(difference.has_value());
+  EXPECT_EQ(difference->where, "data[0].tags[0]");
+  // A row that has no counterpart is shown whole.
+  difference = CompareBodies(R"([{"a":1,"b":0.5}])", R"([7])", {});
+  ASSERT_TRUE(difference.has_value());
+  EXPECT_EQ(difference->live, R"({"a":1,"b":0.5})");
 }
 
 }  // namespace
