@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "integration/test_project.h"
@@ -184,6 +185,33 @@ TEST_F(ShadowDiffTest, TransportFailuresAreErrorsAndUsageErrorsExitTwo) {
   CommandResult help = RunCommand({DramBinary(), "shadow-diff", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("DRAM_SHADOW_LIVE_HEADERS"), std::string::npos);
+}
+
+// Credentials come from the environment, per system: a candidate that requires an API key is
+// different (401) without DRAM_SHADOW_CANDIDATE_HEADERS and equal with it.
+TEST_F(ShadowDiffTest, HeadersPerSystemComeFromTheEnvironment) {
+  TempDir project;
+  TempDir cache;
+  WriteTestProject(project);
+  project.Write("dram.yml", "auth:\n  mode: keys\n  keys_file: keys.json\nengine:\n  threads: 1\n  pool_size: 2\n");
+  CommandResult created = RunCommand({DramBinary(), "keys", "create", project.path(), "--tenant", "acme"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(created.output, match, std::regex("(dram_[0-9a-f]{12}_[A-Za-z0-9_-]+)"))) << created.output;
+  const std::string token = match[1];
+  auto secured = ServerProcess::Start(project.path(), cache.path());
+  ASSERT_NE(secured, nullptr);
+  caches_->Write("few.txt", "/v1/sales_by_region\n/v1/sales?region=west&limit=5\n");
+  std::vector<std::string> argv = {"/usr/bin/timeout", "60", DramBinary(), "shadow-diff", "--live", Url(live_), "--candidate",
+                                   "http://127.0.0.1:" + std::to_string(secured->api_port()), "--requests",
+                                   caches_->path() + "/few.txt"};
+  CommandResult refused = RunCommand(argv);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("HTTP 401"), std::string::npos) << refused.output;
+  CommandResult allowed = RunCommand(argv, {{"DRAM_SHADOW_CANDIDATE_HEADERS", "Authorization: Bearer " + token + "\n"}});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+  // The token is never printed.
+  EXPECT_EQ(allowed.output.find(token), std::string::npos);
 }
 
 // The measured figure (issue 17): request pairs per second at concurrency 16, both servers local.
