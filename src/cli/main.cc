@@ -22,6 +22,7 @@
 #include "cli/project_check.h"
 #include "cli/catalog_commands.h"
 #include "cli/shadow_diff.h"
+#include "cli/init_command.h"
 #include "dram/server.h"
 
 using dram::cli::Flags;
@@ -35,6 +36,7 @@ constexpr const char* kUsage = R"(dram: serve analytics data from Parquet/CSV th
 Usage:
   dram serve DIR [flags]     serve the project in DIR (dram.yml, datasets/*.yml, endpoints/*.yml)
   dram validate DIR          check the project in DIR against its data; list every problem
+  dram init DIR --from URI   write a project for the data at URI (local or store) to start from
   dram keys COMMAND DIR      manage the API keys of the project in DIR (create, list, revoke, rotate)
   dram db COMMAND ...        manage a running server's databases (add, delete, list, stats, versions,
                              refresh, rollback) through its admin port
@@ -294,6 +296,7 @@ int main(int argc, char** argv) {
     return Serve(flags);
   }
   if (command == "keys") return Keys(argc, argv);
+  if (command == "init") return dram::cli::InitCommand(argc, argv);
   if (command == "apply") return dram::cli::ApplyCommand(argc, argv);
   if (command == "catalog") return dram::cli::CatalogCommand(argc, argv);
   if (command == "db") return dram::cli::DbCommand(argc, argv);
