@@ -44,7 +44,7 @@ Status Profile(engine::Connection& connection, const std::string& relation, Tabl
   ASSIGN_OR_RETURN(table.rows, QueryCount(connection, "SELECT count(*) FROM " + relation));
   const std::string sample = QuoteIdentifier("sample_" + table.name);
   RETURN_IF_ERROR(connection.Execute("CREATE OR REPLACE TEMP TABLE " + sample + " AS SELECT * FROM " + relation +
-                                     (table.rows > kSampleRows ? " USING SAMPLE " + std::to_string(kSampleRows) + " ROWS" : "")));
+                                     (table.rows > kSampleRows ? " USING SAMPLE reservoir(" + std::to_string(kSampleRows) + " ROWS) REPEATABLE (17)" : "")));
   ASSIGN_OR_RETURN(table.sample_rows, QueryCount(connection, "SELECT count(*) FROM " + sample));
   std::string sql;
   for (size_t i = 0; i < described.size(); ++i) {
