@@ -61,7 +61,8 @@ TEST(S3InitTest, InitOnAHivePartitionedPrefixValidatesAndServes) {
   HttpResult summary = client.Get("/v1/sales_summary");
   ASSERT_EQ(summary.status, 200) << summary.body;
   int64_t rows = 0;
-  for (const auto& row : json::parse(summary.body).at("data").as_array()) rows += row.at("row_count").to_number<int64_t>();
+  json::value parsed = json::parse(summary.body);
+  for (const auto& row : parsed.at("data").as_array()) rows += row.at("row_count").to_number<int64_t>();
   EXPECT_EQ(rows, 3000);
   EXPECT_EQ(server->Stop(), 0);
 }
