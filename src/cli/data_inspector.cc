@@ -98,10 +98,10 @@ Result<SourceProfile> InspectSource(const std::string& uri, const std::string& s
   profile.uri = uri;
   if (tables.size() == 1 && tables.front().format == FileFormat::kDuckdb) {
     profile.duckdb_file = true;
+    // The tables a server serves from the file (views are not among them).
     RETURN_IF_ERROR(connection->Execute("ATTACH " + QuoteLiteral(tables.front().files.front().local_path) + " AS src (READ_ONLY)"));
     ASSIGN_OR_RETURN(auto names_result, connection->Query(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = 'main' "
-        "UNION SELECT view_name FROM duckdb_views() WHERE database_name = 'src' AND schema_name = 'main' ORDER BY 1"));
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = 'main' ORDER BY 1"));
     ASSIGN_OR_RETURN(std::vector<std::string> names, engine::ColumnText(names_result, 0));
     for (const auto& name : names) {
       TableProfile table;

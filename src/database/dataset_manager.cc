@@ -418,6 +418,14 @@ Result<std::unique_ptr<Snapshot>> DatasetManager::OpenSourceViews(const DatasetS
   for (const auto& table : tables) {
     if (table.store) return Unimplemented("checking a dataset from a remote store needs a running server (dram serve)", spec.name);
   }
+  if (tables.size() == 1 && tables.front().format == FileFormat::kDuckdb) {
+    // One DuckDB file is served as it is, so it is checked as it is: opened read-only.
+    ManagerOptions options;
+    options.engine.threads = 1;
+    options.pool_size = 1;
+    return OpenSnapshot(Fingerprint(spec, tables), tables.front().files.front().local_path, options, spec, nullptr,
+                        Watermark(tables), 0);
+  }
   ASSIGN_OR_RETURN(auto database, engine::Database::Open("", {.read_only = false, .threads = 1}));
   ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, 1));
   std::vector<TableInfo> infos;

@@ -158,6 +158,33 @@ COPY (SELECT i AS order_id, 2023 + (i % 2) AS year, 1 + (i % 3) AS month, 'c' ||
   EXPECT_EQ(server->Stop(), 0);
 }
 
+TEST(InitCommandTest, ADuckdbFileIsServedAsItIs) {
+  TempDir data, root, cache;
+  std::filesystem::create_directories(data.path() + "/db");
+  data.Write("make.sql", R"(
+CREATE TABLE orders AS SELECT i AS order_id, 'c' || (i % 30) AS customer,
+  DATE '2024-01-01' + CAST(i % 90 AS INTEGER) AS day, i * 0.5 AS amount FROM range(5000) t(i);
+CREATE TABLE shops AS SELECT i AS shop_id, 'shop ' || i AS name FROM range(10) t(i);
+)");
+  CommandResult made = RunCommand({DramSqlBinary(), "--db", data.path() + "/db/shop.duckdb", data.path() + "/make.sql"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string project = root.path() + "/project";
+  CommandResult init = Init(project, data.path() + "/db");
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  CommandResult validate = RunCommand({DramBinary(), "validate", project});
+  ASSERT_EQ(validate.exit_code, 0) << validate.output;
+  auto server = ServerProcess::Start(project, cache.path());
+  ASSERT_NE(server, nullptr);
+  HttpClient client("127.0.0.1", server->api_port());
+  EXPECT_EQ(TotalOf(GetJson(client, "/v1/orders")), 5000);
+  EXPECT_EQ(TotalOf(GetJson(client, "/v1/orders?customer=c3")), 5000 / 30 + 1);  // i % 30 == 3: 167 of 5,000
+  json::object by_day = GetJson(client, "/v1/orders_summary");
+  EXPECT_EQ(by_day.at("data").as_array().size(), 90u);
+  EXPECT_EQ(SumOfRowCounts(by_day), 5000);
+  EXPECT_EQ(TotalOf(GetJson(client, "/v1/shops")), 10);
+  EXPECT_EQ(server->Stop(), 0);
+}
+
 TEST(InitCommandTest, RefusesANonEmptyDirectory) {
   TempDir data, project;
   WriteLocalData(data);
