@@ -2,6 +2,7 @@
 
 #include <duckdb.h>
 
+#include "common/sql_text.h"
 #include "engine/connection_state.h"
 #include "engine/duckdb_types.h"
 #include "engine/result_encoder.h"
@@ -192,11 +193,7 @@ Result<QueryResult> Connection::QueryReadOnly(const std::string& sql) {
 
 bool Connection::HoldsSessionState(const std::vector<std::string>& expected_views) {
   std::string expected;
-  for (const auto& name : expected_views) {
-    expected += expected.empty() ? "'" : ", '";
-    for (char c : name) expected += c == '\'' ? std::string("''") : std::string(1, c);
-    expected += "'";
-  }
+  for (const auto& name : expected_views) expected += (expected.empty() ? "" : ", ") + common::QuoteLiteral(name);
   const std::string sql =
       "SELECT (SELECT count(*) FROM duckdb_tables() WHERE temporary)"
       " + (SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal" +

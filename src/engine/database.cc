@@ -2,6 +2,7 @@
 
 #include <duckdb.h>
 
+#include "common/sql_text.h"
 #include "engine/connection_state.h"
 
 namespace dram::engine {
@@ -67,9 +68,7 @@ Status Database::Seal(const std::vector<std::string>& allowed_directories) {
   ASSIGN_OR_RETURN(auto setup, Connect());
   std::string list;
   for (const auto& dir : allowed_directories) {
-    std::string quoted = "'";
-    for (char c : dir.ends_with('/') ? dir : dir + "/") quoted += c == '\'' ? std::string("''") : std::string(1, c);
-    list += (list.empty() ? "" : ", ") + quoted + "'";
+    list += (list.empty() ? "" : ", ") + common::QuoteLiteral(dir.ends_with('/') ? dir : dir + "/");
   }
   // Order matters: directories are allowed while external access is on; the lock comes last.
   const std::string statements[] = {"SET allowed_directories = [" + list + "]", "SET enable_external_access = false",
