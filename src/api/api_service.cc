@@ -51,20 +51,22 @@ const char* ContentTypeOf(const std::string& format) {
 // `internal`, never a 422 that blames the request. A value that does not fit the column it is
 // compared with (OutOfRange: an integer beyond an INTEGER column's range) is the caller's. A C++
 // handler's own statuses keep their meaning (it may refuse a request with InvalidArgument).
-Status SanitizeQueryError(const Status& status, bool from_handler) {
-  switch (status.code()) {
-    case StatusCode::kOutOfRange: return InvalidArgument("a parameter value does not fit this endpoint's data");
-    case StatusCode::kInvalidArgument:
-      if (from_handler) return InvalidArgument("a parameter value cannot be used by this endpoint's query");
-      return Internal("query failed");
-    case StatusCode::kCancelled: return Status(StatusCode::kDeadlineExceeded, "query was interrupted");
-    case StatusCode::kResourceExhausted: return Unavailable("query exceeded its memory budget");
-    default: return Internal("query failed");
+// The engine's message is logged once: a 500 carries it to MakeErrorResponse, which logs it with
+// the request id and answers "internal error"; any other answer is logged here.
+Status QueryFailure(std::string_view route, std::string_view request_id, const Status& status, bool from_handler) {
+  Status answer;
+  const StatusCode code = status.code();
+  if (code == StatusCode::kOutOfRange) {
+    answer = InvalidArgument("a parameter value does not fit this endpoint's data");
+  } else if (code == StatusCode::kInvalidArgument && from_handler) {
+    answer = InvalidArgument("a parameter value cannot be used by this endpoint's query");
+  } else if (code == StatusCode::kCancelled) {
+    answer = Status(StatusCode::kDeadlineExceeded, "query was interrupted");
+  } else if (code == StatusCode::kResourceExhausted) {
+    answer = Unavailable("query exceeded its memory budget");
+  } else {
+    return Internal(std::string(route) + ": query failed (" + std::string(StatusCodeName(code)) + "): " + status.message());
   }
-}
-
-// Logs a failed query with the engine's own message (the client gets SanitizeQueryError's).
-void LogQueryFailure(std::string_view route, std::string_view request_id, const Status& status) {
   std::string fields = "\"endpoint\":";
   common::AppendJsonString(fields, route);
   fields += ",\"code\":\"" + std::string(StatusCodeName(status.code())) + "\",\"request_id\":\"";
@@ -72,6 +74,7 @@ void LogQueryFailure(std::string_view route, std::string_view request_id, const 
   fields += "\",\"engine_message\":";
   common::AppendJsonString(fields, status.message());
   common::Log(status.code() == StatusCode::kCancelled ? common::LogLevel::kWarn : common::LogLevel::kError, "query failed", fields);
+  return answer;
 }
 
 std::string CacheControl(const EndpointSpec& spec) {
@@ -392,24 +395,21 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
     ConnectionSession session(**lease);
     Result<Rows> result = route.code->handler(params, session);
     if (!result.ok()) {
-      LogQueryFailure(route.endpoint->route(), call->request_id, result.status());
-      return fail(SanitizeQueryError(result.status(), /*from_handler=*/true));
+      return fail(QueryFailure(route.endpoint->route(), call->request_id, result.status(), /*from_handler=*/true));
     }
     rows = engine::EncodeResult(result->impl().result, FormatOf(format), body);
   } else {
     QueryPlan plan = route.endpoint->Plan(call->args);
     auto result = (*lease)->Query(plan.sql, plan.values);
     if (!result.ok()) {
-      LogQueryFailure(route.endpoint->route(), call->request_id, result.status());
-      return fail(SanitizeQueryError(result.status(), /*from_handler=*/false));
+      return fail(QueryFailure(route.endpoint->route(), call->request_id, result.status(), /*from_handler=*/false));
     }
     rows = engine::EncodeResult(*result, FormatOf(format), body);
     if (rows.ok() && !plan.count_sql.empty()) {
       std::vector<Value> filter_values(plan.values.begin(), plan.values.begin() + plan.filter_value_count);
       auto counted = (*lease)->Query(plan.count_sql, filter_values);
       if (!counted.ok()) {
-        LogQueryFailure(route.endpoint->route(), call->request_id, counted.status());
-        return fail(SanitizeQueryError(counted.status(), /*from_handler=*/false));
+        return fail(QueryFailure(route.endpoint->route(), call->request_id, counted.status(), /*from_handler=*/false));
       }
       auto text = engine::ColumnText(*counted, 0);
       if (text.ok() && !text->empty()) entry->total = std::stoll(text->front());
