@@ -15,11 +15,13 @@ namespace {
 
 namespace json = boost::json;
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+// `dram validate` on a generated project, then a real server of it (null, with a failure, if
+// either does not succeed).
+std::unique_ptr<ServerProcess> ValidateAndServe(const std::string& project, const std::string& cache) {
+  CommandResult validate = RunCommand({DramBinary(), "validate", project});
+  EXPECT_EQ(validate.exit_code, 0) << validate.output;
+  if (validate.exit_code != 0) return nullptr;
+  return ServerProcess::Start(project, cache);
 }
 
 // Runs SQL with dram-sql; `{D}` stands for `dir`.
@@ -33,7 +35,7 @@ void RunSql(const TempDir& dir, std::string sql) {
 // A count DuckDB computes: `query` returns one number, written through a CSV file.
 int64_t CountBySql(const TempDir& dir, const std::string& query) {
   RunSql(dir, "COPY (" + query + ") TO '{D}/count.csv' (HEADER false);");
-  return std::stoll(ReadText(dir.path() + "/count.csv"));
+  return std::stoll(ReadFile(dir.path() + "/count.csv"));
 }
 
 // Local data: events (Parquet, two files, a date and a tenant column) and regions (CSV).
@@ -84,11 +86,11 @@ TEST(InitCommandTest, WritesAProjectThatValidatesAndServesTheRightCounts) {
     EXPECT_TRUE(std::filesystem::exists(project + "/" + file)) << file << "\n" << init.output;
   }
   std::string dataset;  // one dataset, named after the data's directory
-  for (const auto& entry : std::filesystem::directory_iterator(project + "/datasets")) dataset += ReadText(entry.path());
+  for (const auto& entry : std::filesystem::directory_iterator(project + "/datasets")) dataset += ReadFile(entry.path());
   EXPECT_NE(dataset.find("sort_by: [product, tenant_id, day]"), std::string::npos) << dataset;
   EXPECT_NE(dataset.find("key: [event_id]"), std::string::npos) << dataset;
   CommandResult validate = RunCommand({DramBinary(), "validate", project});
-  ASSERT_EQ(validate.exit_code, 0) << validate.output << ReadText(project + "/endpoints/events.yml");
+  ASSERT_EQ(validate.exit_code, 0) << validate.output << ReadFile(project + "/endpoints/events.yml");
 
   auto server = ServerProcess::Start(project, cache.path());
   ASSERT_NE(server, nullptr);
@@ -114,9 +116,9 @@ TEST(InitCommandTest, TenantColumnScopesEveryEndpointAndNeedsKeys) {
   const std::string project = root.path() + "/project";
   CommandResult init = Init(project, data.path(), "tenant_id");
   ASSERT_EQ(init.exit_code, 0) << init.output;
-  EXPECT_NE(ReadText(project + "/dram.yml").find("mode: keys"), std::string::npos);
-  EXPECT_NE(ReadText(project + "/endpoints/events.yml").find("tenant_column: tenant_id"), std::string::npos);
-  EXPECT_EQ(ReadText(project + "/endpoints/regions.yml").find("tenant_column"), std::string::npos);
+  EXPECT_NE(ReadFile(project + "/dram.yml").find("mode: keys"), std::string::npos);
+  EXPECT_NE(ReadFile(project + "/endpoints/events.yml").find("tenant_column: tenant_id"), std::string::npos);
+  EXPECT_EQ(ReadFile(project + "/endpoints/regions.yml").find("tenant_column"), std::string::npos);
   CommandResult validate = RunCommand({DramBinary(), "validate", project});
   ASSERT_EQ(validate.exit_code, 0) << validate.output;
   CommandResult key = RunCommand({DramBinary(), "keys", "create", project, "--tenant", "t01"});
@@ -146,9 +148,7 @@ COPY (SELECT i AS order_id, 2023 + (i % 2) AS year, 1 + (i % 3) AS month, 'c' ||
   const std::string project = root.path() + "/project";
   CommandResult init = Init(project, data.path());
   ASSERT_EQ(init.exit_code, 0) << init.output;
-  CommandResult validate = RunCommand({DramBinary(), "validate", project});
-  ASSERT_EQ(validate.exit_code, 0) << validate.output;
-  auto server = ServerProcess::Start(project, cache.path());
+  auto server = ValidateAndServe(project, cache.path());
   ASSERT_NE(server, nullptr);
   HttpClient client("127.0.0.1", server->api_port());
   EXPECT_EQ(TotalOf(GetJson(client, "/v1/sales")), 3000);
@@ -171,9 +171,7 @@ CREATE TABLE shops AS SELECT i AS shop_id, 'shop ' || i AS name FROM range(10) t
   const std::string project = root.path() + "/project";
   CommandResult init = Init(project, data.path() + "/db");
   ASSERT_EQ(init.exit_code, 0) << init.output;
-  CommandResult validate = RunCommand({DramBinary(), "validate", project});
-  ASSERT_EQ(validate.exit_code, 0) << validate.output;
-  auto server = ServerProcess::Start(project, cache.path());
+  auto server = ValidateAndServe(project, cache.path());
   ASSERT_NE(server, nullptr);
   HttpClient client("127.0.0.1", server->api_port());
   EXPECT_EQ(TotalOf(GetJson(client, "/v1/orders")), 5000);
@@ -192,7 +190,7 @@ TEST(InitCommandTest, RefusesANonEmptyDirectory) {
   CommandResult init = Init(project.path(), data.path());
   EXPECT_EQ(init.exit_code, 1);
   EXPECT_NE(init.output.find("not an empty directory"), std::string::npos) << init.output;
-  EXPECT_EQ(ReadText(project.path() + "/notes.txt"), "mine");
+  EXPECT_EQ(ReadFile(project.path() + "/notes.txt"), "mine");
   EXPECT_FALSE(std::filesystem::exists(project.path() + "/dram.yml"));
 }
 

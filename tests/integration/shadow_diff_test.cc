@@ -40,21 +40,11 @@ class ShadowDiffTest : public ::testing::Test {
     WriteTestProject(*same_project_);
     WriteTestProject(*changed_project_);
     // The changed candidate computes `revenue` of sales_by_region from the wrong column.
-    changed_project_->Write("endpoints/sales_by_region.yml", R"(name: sales_by_region
-version: 1
-dataset: shop
-params:
-  min_qty: {type: integer}
-filters:
-  - {column: qty, op: gte, param: min_qty}
-group_by: [region]
-select:
-  - region
-  - {agg: sum, column: qty, as: revenue}
-  - {agg: count, as: orders}
-  - {agg: max, column: qty, as: max_qty}
-order_by: [region]
-)");
+    std::string endpoint = ReadFile(changed_project_->path() + "/endpoints/sales_by_region.yml");
+    const std::string right = "{agg: sum, column: revenue, as: revenue}";
+    ASSERT_NE(endpoint.find(right), std::string::npos);
+    endpoint.replace(endpoint.find(right), right.size(), "{agg: sum, column: qty, as: revenue}");
+    changed_project_->Write("endpoints/sales_by_region.yml", endpoint);
     live_ = ServerProcess::Start(live_project_->path(), caches_->path() + "/live").release();
     same_ = ServerProcess::Start(same_project_->path(), caches_->path() + "/same").release();
     changed_ = ServerProcess::Start(changed_project_->path(), caches_->path() + "/changed").release();

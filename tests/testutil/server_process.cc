@@ -41,14 +41,12 @@ void TempDir::Write(const std::string& relative, const std::string& content) con
   fs::rename(temp, target);  // whole files only, even for a server reading concurrently
 }
 
-namespace {
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
 }
-}  // namespace
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const std::string& project_dir, const std::string& cache_dir,
                                                     const std::map<std::string, std::string>& env) {

@@ -24,6 +24,9 @@ class TempDir {
   std::string path_;
 };
 
+// The whole text of a file; empty when it cannot be read.
+std::string ReadFile(const std::string& path);
+
 // Runs the real `dram` binary as a child process on ephemeral 127.0.0.1 ports.
 class ServerProcess {
  public:
