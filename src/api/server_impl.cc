@@ -8,25 +8,13 @@
 #include <fstream>
 
 #include "api/code_endpoint_support.h"
+#include "api/serving_settings.h"
 #include "catalog/project_tree.h"
-#include "common/barrier.h"
-#include "common/civil_time.h"
-#include "common/json_text.h"
 #include "common/log.h"
 #include "store/store_uri.h"
 
 namespace dram::api {
 
-// "host:port" → host and port; port 0 picks a free one.
-Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return InvalidArgument("expected HOST:PORT", text);
-  std::string host = text.substr(0, colon);
-  int port = std::atoi(text.c_str() + colon + 1);
-  if (port < 0 || port > 65535 || (port == 0 && text.substr(colon + 1) != "0")) return InvalidArgument("bad port", text);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return std::make_pair(host, static_cast<uint16_t>(port));
-}
 
 namespace {
 
@@ -70,177 +58,63 @@ Status CheckAdminExposure(const ServerSettings& settings) {
 // API port cannot take its descriptors, nor it the API port's.
 constexpr size_t kAdminMaxConnections = 64;
 
-// The settings a running server bound at start (sockets, HTTP limits, the response cache and the
-// request admission limits); a catalog version that changes them takes effect on restart only.
-std::string StartBoundSettingsChanged(const ServerSettings& running, const ServerSettings& next) {
-  std::string changed;
-  auto check = [&](bool differs, const char* name) {
-    if (differs) changed += (changed.empty() ? "" : ", ") + std::string(name);
-  };
-  check(running.listen != next.listen, "listen");
-  check(running.admin_listen != next.admin_listen, "admin_listen");
-  check(running.io_threads != next.io_threads, "io_threads");
-  check(running.max_header_bytes != next.max_header_bytes || running.max_body_bytes != next.max_body_bytes,
-        "max_header_bytes/max_body_bytes");
-  check(running.read_timeout_ms != next.read_timeout_ms || running.idle_timeout_ms != next.idle_timeout_ms, "timeouts");
-  check(running.gzip_min_bytes != next.gzip_min_bytes, "gzip_min_bytes");
-  check(running.max_connections != next.max_connections, "max_connections");
-  check(running.cors_origins != next.cors_origins, "cors_origins");
-  check(running.tls_cert_file != next.tls_cert_file || running.tls_key_file != next.tls_key_file, "tls");
-  check(running.cache_max_bytes != next.cache_max_bytes, "cache_max_bytes");
-  check(running.admin_token_env != next.admin_token_env, "admin_token_env");
-  check(running.rate_per_key != next.rate_per_key || running.rate_per_tenant != next.rate_per_tenant ||
-            running.rate_burst != next.rate_burst || running.max_in_flight != next.max_in_flight ||
-            running.max_in_flight_per_tenant != next.max_in_flight_per_tenant ||
-            running.tenant_pool_share != next.tenant_pool_share ||
-            running.queue_timeout_ms != next.queue_timeout_ms || running.query_timeout_ms != next.query_timeout_ms,
-        "limits");
-  check(running.catalog_poll_ms != next.catalog_poll_ms, "catalog.poll_interval");
-  return changed;
-}
 
 }  // namespace
 
-void ApplyServingOverrides(ServerSettings& settings, const ServerOverrides& overrides) {
-  if (!overrides.listen.empty()) settings.listen = overrides.listen;
-  if (!overrides.admin_listen.empty()) settings.admin_listen = overrides.admin_listen;
-  if (!overrides.cache_dir.empty()) {
-    // Also runs on the catalog follower at every reload: without a working directory (removed
-    // under us) a relative path stays relative rather than throwing.
-    std::error_code ec;
-    std::filesystem::path absolute = std::filesystem::absolute(overrides.cache_dir, ec);
-    settings.cache_dir = ec ? overrides.cache_dir : absolute.string();
-  }
-  if (overrides.poll_interval_ms > 0) settings.catalog_poll_ms = overrides.poll_interval_ms;
-}
 
 ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follow)
-    : project_(std::move(project)), cache_(static_cast<size_t>(project_.settings.cache_max_bytes)),
-      follow_(std::move(follow)) {
+    : project_(std::move(project)), first_version_(follow ? follow->version : 0),
+      first_document_(follow ? follow->document : catalog::CatalogDocument{}),
+      cache_(static_cast<size_t>(project_.settings.cache_max_bytes)),
+      api_(std::make_unique<ApiService>(
+          [&] {
+            const ServerSettings& settings = project_.settings;
+            ApiOptions options;
+            // Enough workers to keep every dataset's pool busy; more would only queue on the pools.
+            constexpr int64_t kMaxWorkers = 256;
+            options.workers = static_cast<int>(std::min<int64_t>(
+                kMaxWorkers,
+                settings.pool_size * std::max<int64_t>(follow ? 4 : 1, static_cast<int64_t>(project_.datasets.size()))));
+            options.queue_timeout_ms = settings.queue_timeout_ms;
+            options.max_in_flight = settings.max_in_flight > 0 ? settings.max_in_flight : settings.pool_size * 64;
+            options.max_in_flight_per_tenant = settings.max_in_flight_per_tenant;
+            options.pool_size = settings.pool_size;
+            options.tenant_pool_share = settings.tenant_pool_share;
+            options.rate_per_key = settings.rate_per_key;
+            options.rate_per_tenant = settings.rate_per_tenant;
+            options.rate_burst = settings.rate_burst;
+            options.query_timeout_ms = settings.query_timeout_ms;
+            return options;
+          }(),
+          cache_, metrics_)),
+      publisher_(*api_, cache_, metrics_) {
   const ServerSettings& settings = project_.settings;
-  ApiOptions api_options;
-  // Enough workers to keep every dataset's pool busy; more would only queue on the pools.
-  constexpr int64_t kMaxWorkers = 256;
-  api_options.workers = static_cast<int>(std::min<int64_t>(
-      kMaxWorkers, settings.pool_size * std::max<int64_t>(follow_ ? 4 : 1, static_cast<int64_t>(project_.datasets.size()))));
-  api_options.queue_timeout_ms = settings.queue_timeout_ms;
-  api_options.max_in_flight = settings.max_in_flight > 0 ? settings.max_in_flight : settings.pool_size * 64;
-  api_options.max_in_flight_per_tenant = settings.max_in_flight_per_tenant;
-  api_options.pool_size = settings.pool_size;
-  api_options.tenant_pool_share = settings.tenant_pool_share;
-  api_options.rate_per_key = settings.rate_per_key;
-  api_options.rate_per_tenant = settings.rate_per_tenant;
-  api_options.rate_burst = settings.rate_burst;
-  api_options.query_timeout_ms = settings.query_timeout_ms;
-  api_ = std::make_unique<ApiService>(api_options, cache_, metrics_);
   const char* token = std::getenv(settings.admin_token_env.c_str());
   std::string admin_token = token ? token : "";
-  if (follow_) {
-    catalog_ = std::make_unique<catalog::Catalog>(*follow_->store);
-    follow_status_.root = follow_->root;
-    follow_status_.writer = follow_->writer;
-    follow_status_.serving_version = follow_status_.latest_seen = follow_->version;
+  if (follow) {
+    const bool writer = follow->writer;
+    follower_ = std::make_unique<CatalogFollower>(std::move(follow), publisher_, settings);
+    publisher_.SetRuntimeSaver([this](Generation& generation, const std::string& mine) { return follower_->SaveRuntime(generation, mine); });
     catalog_admin_ = std::make_unique<CatalogAdmin>(
-        *catalog_, follow_->writer, !admin_token.empty(), [this] { return FollowStatus(); },
-        [this] {
-          common::MutexLock lock(follow_mu_);
-          poll_now_ = true;
-          follow_cv_.NotifyAll();
-        });
+        follower_->catalog(), writer, !admin_token.empty(), [this] { return follower_->FollowStatus(); },
+        [this] { follower_->PollNow(); });
   }
   admin_ = std::make_unique<AdminService>(
       [this] {
-        auto generation = Live();
-        assert(generation && "admin jobs are joined (Stop) before live_ is reset");
+        auto generation = publisher_.Live();
+        assert(generation && "admin jobs are joined (Stop) before the live generation is retired");
         return std::shared_ptr<database::DatasetManager>(generation, generation->datasets.get());
       },
       *api_, cache_, metrics_,
       AdminAccess{.token = admin_token, .public_read = settings.admin_public_read, .allowed_origins = settings.admin_allow_origins},
       std::chrono::milliseconds(settings.query_timeout_ms > 0 ? settings.query_timeout_ms : 30'000), catalog_admin_.get(),
-      follow_ && !follow_->writer);
+      follower_ && !follower_->follow().writer);
 }
 
 ServerImpl::~ServerImpl() {
   Stop();
-  // The generation's threads call back into this object: stop them before the members go, and
-  // outside live_mu_, which their callbacks take.
-  std::shared_ptr<Generation> last;
-  {
-    common::MutexLock lock(live_mu_);
-    last = std::move(live_);
-  }
-  last.reset();
-}
-
-Result<std::shared_ptr<ServerImpl::Generation>> ServerImpl::MakeGeneration(ProjectSpec project, int64_t version,
-                                                                           catalog::CatalogDocument document, bool first) {
-  auto generation = std::make_shared<Generation>();
-  Generation* g = generation.get();
-  generation->catalog_version = version;
-  {
-    common::MutexLock lock(generation->mu);  // not shared yet: uncontended, for the analysis
-    generation->document = std::move(document);
-  }
-  generation->project = std::move(project);
-  for (const auto& spec : library_endpoints_) {
-    bool taken = false;
-    for (const auto& existing : generation->project.endpoints) taken = taken || (existing.name == spec.name && existing.version == spec.version);
-    if (!taken) generation->project.endpoints.push_back(spec);
-  }
-  const ServerSettings& settings = generation->project.settings;
-  ASSIGN_OR_RETURN(auto authenticator, auth::Authenticator::Create(settings.auth));
-  generation->authenticator = std::move(authenticator);
-  database::ManagerOptions manager_options;
-  manager_options.cache_dir = settings.cache_dir;
-  manager_options.engine.threads = settings.engine_threads;
-  manager_options.engine.memory_limit = settings.memory_limit;
-  manager_options.pool_size = static_cast<size_t>(settings.pool_size);
-  manager_options.warm_start = first;  // a reload's generation is built whole before it switches
-  if (follow_) {
-    manager_options.load_runtime_state = [g] {
-      common::MutexLock lock(g->mu);
-      return g->document.runtime;
-    };
-    manager_options.save_runtime_state = [this, g](const std::string& mine) { return SaveRuntime(*g, mine); };
-  }
-  generation->datasets = std::make_unique<database::DatasetManager>(
-      manager_options, generation->project.datasets,
-      [this, g](const database::DatasetSpec& spec, const database::Snapshot& snapshot) { return Validate(*g, spec, snapshot); },
-      [this, g](const std::string& dataset) { OnSwap(*g, dataset); }, generation->project.aliases,
-      [g](const std::string& name) {
-        std::vector<std::string> users;
-        for (const auto& endpoint : g->project.endpoints) {
-          if (endpoint.dataset == name) users.push_back("/v" + std::to_string(endpoint.version) + "/" + endpoint.name);
-        }
-        return users;
-      });
-  return generation;
-}
-
-// A runtime change (database added, alias set) is committed as the difference it makes, merged
-// into the newest version: a concurrent change on another member to other names is kept.
-Status ServerImpl::SaveRuntime(Generation& generation, const std::string& mine) {
-  if (!follow_->writer) return FailedPrecondition("this member is a reader (--role reader): it never writes the catalog");
-  std::string base;
-  {
-    common::MutexLock lock(generation.mu);
-    base = generation.document.runtime;
-  }
-  auto committed = catalog_->Update(
-      [&](catalog::CatalogDocument& document) {
-        document.runtime = catalog::MergeRuntime(base, mine, document.runtime);
-        return Status::Ok();
-      },
-      "runtime change");
-  if (!committed.ok()) return committed.status();
-  common::MutexLock lock(generation.mu);
-  generation.document.runtime = mine;  // a version that equals this needs no rebuild
-  return Status::Ok();
-}
-
-std::shared_ptr<ServerImpl::Generation> ServerImpl::Live() const {
-  common::MutexLock lock(live_mu_);
-  return live_;
+  // The generation's threads call back into the publisher: they stop before the members go.
+  publisher_.Retire();
 }
 
 Status ServerImpl::AddEndpoint(CodeEndpoint endpoint) {
@@ -252,9 +126,8 @@ Status ServerImpl::AddEndpoint(CodeEndpoint endpoint) {
   for (const auto& existing : project_.endpoints) {
     if (existing.name == spec.name && existing.version == spec.version) return AlreadyExists("route is taken", route);
   }
-  if (code_endpoints_.contains(route)) return AlreadyExists("route is taken", route);
-  code_endpoints_[route] = std::make_shared<const CodeEndpoint>(std::move(endpoint));
-  library_endpoints_.push_back(spec);
+  if (publisher_.HasCodeRoute(route)) return AlreadyExists("route is taken", route);
+  publisher_.AddLibraryEndpoint(spec, std::make_shared<const CodeEndpoint>(std::move(endpoint)));
   project_.endpoints.push_back(std::move(spec));
   return Status::Ok();
 }
@@ -284,103 +157,18 @@ Status ServerImpl::AddEndpointYaml(const std::string& yaml) {
       if (existing.name == spec.name && existing.version == spec.version) return AlreadyExists("route is taken", spec.name);
     }
     spec.position.file = "<yaml endpoint " + spec.name + ">";
-    library_endpoints_.push_back(spec);
+    publisher_.AddLibraryEndpoint(spec, nullptr);
     project_.endpoints.push_back(std::move(spec));
   }
   return Status::Ok();
 }
 
-Result<ServerImpl::Compiled> ServerImpl::CompileFor(const Generation& generation, const std::string& dataset,
-                                                    const database::Snapshot& snapshot) const {
-  Compiled compiled;
-  compiled.snapshot_id = snapshot.id();
-  common::Diagnostics diagnostics;
-  for (const auto& spec : generation.project.endpoints) {
-    if (spec.dataset != dataset) continue;
-    auto endpoint = CompiledEndpoint::Compile(spec, snapshot, diagnostics);
-    if (endpoint) compiled.by_route[endpoint->route()] = std::move(endpoint);
-  }
-  if (!diagnostics.empty()) return InvalidArgument("endpoints do not fit the new data:\n" + diagnostics.ToString());
-  return compiled;
-}
-
-Status ServerImpl::Validate(Generation& generation, const database::DatasetSpec& spec, const database::Snapshot& snapshot) {
-  ASSIGN_OR_RETURN(Compiled compiled, CompileFor(generation, spec.name, snapshot));
-  common::MutexLock lock(generation.mu);
-  generation.pending[spec.name] = std::move(compiled);
-  return Status::Ok();
-}
-
-void ServerImpl::OnSwap(Generation& generation, const std::string& dataset) {
-  auto snapshot = generation.datasets->Current(dataset);
-  bool current = false;
-  {
-    common::MutexLock lock(generation.mu);
-    auto pending = generation.pending.find(dataset);
-    if (pending != generation.pending.end() && snapshot && pending->second.snapshot_id == snapshot->id()) {
-      generation.compiled[dataset] = std::move(pending->second);
-      generation.pending.erase(pending);
-    }
-    current = snapshot && generation.compiled.contains(dataset) && generation.compiled[dataset].snapshot_id == snapshot->id();
-  }
-  if (snapshot && !current) {
-    // A rollback: the previous snapshot compiled before, so this only fails if a bug changed that.
-    auto compiled = CompileFor(generation, dataset, *snapshot);
-    if (!compiled.ok()) {
-      common::Log(common::LogLevel::kError, "endpoints failed to compile after rollback", "\"dataset\":\"" + dataset + "\"");
-      return;
-    }
-    common::MutexLock lock(generation.mu);
-    generation.compiled[dataset] = std::move(compiled).value();
-  }
-  Publish(generation);
-  cache_.EraseDataset(dataset);
-}
-
-void ServerImpl::Publish(Generation& generation) {
-  common::MutexLock live_lock(live_mu_);
-  if (live_.get() != &generation) return;  // being built beside the live one: published when it switches
-  auto state = std::make_shared<ServingState>();
-  state->authenticator = generation.authenticator;
-  common::MutexLock lock(generation.mu);
-  for (const auto& spec : generation.project.endpoints) {
-    std::string route_path = "/v" + std::to_string(spec.version) + "/" + spec.name;
-    Route route;
-    route.dataset = spec.dataset;
-    route.name = spec.name;
-    route.tenant_scoped = !spec.tenant_column.empty();
-    route.is_public = spec.is_public;
-    route.metrics = &metrics_.ForRoute(route_path);
-    for (const auto& d : generation.project.datasets) {
-      if (d.name == spec.dataset) route.max_age_ms = d.max_age_ms;
-    }
-    auto compiled = generation.compiled.find(spec.dataset);
-    if (compiled != generation.compiled.end()) {
-      auto endpoint = compiled->second.by_route.find(route_path);
-      if (endpoint != compiled->second.by_route.end()) {
-        route.endpoint = endpoint->second;
-        route.snapshot = generation.datasets->Current(spec.dataset);
-        if (route.snapshot && route.snapshot->id() != compiled->second.snapshot_id) route.snapshot = nullptr;
-      }
-    }
-    // Not compiled yet (its dataset has not loaded): the route exists and answers not_ready.
-    if (!route.endpoint) route.snapshot = nullptr;
-    if (auto code = code_endpoints_.find(route_path); code != code_endpoints_.end()) route.code = code->second;
-    state->routes.emplace(route_path, std::move(route));
-  }
-  api_->Publish(std::move(state));
-}
-
 Status ServerImpl::Start() {
   const ServerSettings& settings = project_.settings;
   RETURN_IF_ERROR(CheckAdminExposure(settings));
-  auto first = MakeGeneration(project_, follow_ ? follow_->version : 0, follow_ ? follow_->document : catalog::CatalogDocument{}, true);
+  auto first = publisher_.Make(project_, first_version_, first_document_, true);
   if (!first.ok()) return FailedPrecondition("authentication could not be set up", first.status().message());
-  {
-    common::MutexLock lock(live_mu_);
-    live_ = *first;
-  }
-  Publish(**first);  // every route exists from the start; those whose dataset is loading answer not_ready
+  publisher_.Install(*first);  // every route exists from the start; those whose dataset is loading answer not_ready
   // A dataset that fails to load does not stop the others: its endpoints answer not_ready, its
   // error shows in /status and metrics, and its refresh schedule keeps retrying.
   Status loaded = (*first)->datasets->LoadAll();
@@ -391,174 +179,24 @@ Status ServerImpl::Start() {
   admin_options.cors_origins.clear();  // the admin port never answers a browser's CORS request
   ASSIGN_OR_RETURN(admin_server_, http::Server::Start(admin_options, *admin_));
   (*first)->datasets->StartRefreshing();
-  if (follow_) follower_ = std::thread([this] { FollowLoop(); });
+  if (follower_) follower_->Start();
   common::Log(common::LogLevel::kInfo, "serving",
               "\"api_port\":" + std::to_string(api_server_->port()) + ",\"admin_port\":" + std::to_string(admin_server_->port()) +
-                  (follow_ ? ",\"catalog_version\":" + std::to_string(follow_->version) : ""));
+                  (follower_ ? ",\"catalog_version\":" + std::to_string(first_version_) : ""));
   return Status::Ok();
 }
 
 void ServerImpl::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  {
-    common::MutexLock lock(follow_mu_);
-    stopping_ = true;
-    follow_cv_.NotifyAll();
-  }
-  if (follower_.joinable()) follower_.join();
+  if (follower_) follower_->Stop();
   // Each port stops accepting and answers the requests it is handling (bounded) before it closes;
   // the queries behind those answers run on api_'s workers, still running here.
   if (api_server_) api_server_->Stop();
   if (admin_server_) admin_server_->Stop();
   api_->Drain();
-  // The admin jobs call Live() and this object's follow state: they end before either goes.
+  // The admin jobs call the publisher and the follower: they end before either goes.
   admin_->Drain();
-}
-
-CatalogFollowStatus ServerImpl::FollowStatus() const {
-  common::MutexLock lock(follow_mu_);
-  return follow_status_;
-}
-
-void ServerImpl::FollowLoop() {
-  const auto interval = std::chrono::milliseconds(std::max<int64_t>(project_.settings.catalog_poll_ms, 10));
-  for (;;) {
-    {
-      common::MutexLock lock(follow_mu_);
-      follow_cv_.WaitFor(follow_mu_, interval, [this]() REQUIRES(follow_mu_) { return stopping_ || poll_now_; });
-      if (stopping_) return;
-      poll_now_ = false;
-    }
-    // An exception in one poll must not end the following (nor the process).
-    common::RunBarrier("catalog follower", "", [this] { PollOnce(); });
-  }
-}
-
-void ServerImpl::PollOnce() {
-  common::MutexLock switching(switch_mu_);
-  int64_t serving = Live()->catalog_version;
-  int64_t known = serving;
-  {
-    // A version that failed is tried again when a newer one appears, or after a while (the
-    // failure may have been the store's).
-    common::MutexLock lock(follow_mu_);
-    if (failed_version_ > known && std::chrono::steady_clock::now() - failed_at_ < std::chrono::seconds(30)) known = failed_version_;
-  }
-  // One HEAD on the next version's key; now and then a full listing instead, which also finds a
-  // newer version when retention deleted the next one before this member saw it.
-  Result<bool> newer = false;
-  if (std::chrono::steady_clock::now() - last_listing_ > std::chrono::seconds(30)) {
-    last_listing_ = std::chrono::steady_clock::now();
-    auto latest = catalog_->Latest();
-    newer = latest.ok() ? Result<bool>(*latest > known) : Result<bool>(latest.status());
-  } else {
-    newer = catalog_->HasNewerThan(known);
-  }
-  if (!newer.ok() || !*newer) {
-    if (!newer.ok()) {
-      common::MutexLock lock(follow_mu_);
-      follow_status_.last_error = "cannot poll the catalog: " + newer.status().ToString();
-    }
-    return;
-  }
-  const auto seen = std::chrono::steady_clock::now();
-  auto latest = catalog_->Latest();
-  auto document = latest.ok() ? catalog_->Read(*latest) : Result<catalog::CatalogDocument>(latest.status());
-  Status switched = document.ok() ? Status::Ok() : document.status();
-  if (switched.ok()) {
-    {
-      common::MutexLock lock(follow_mu_);
-      follow_status_.latest_seen = *latest;
-    }
-    auto live = Live();
-    bool same = false;
-    {
-      common::MutexLock lock(live->mu);
-      same = live->document.SameContent(*document);
-    }
-    if (same) {
-      // Nothing this member serves changed (e.g. the commit was its own runtime change).
-      live->catalog_version = *latest;
-      common::MutexLock lock(follow_mu_);
-      follow_status_.serving_version = *latest;
-      follow_status_.last_error.clear();
-      return;
-    }
-    switched = SwitchTo(*latest, std::move(document).value());
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - seen).count();
-  common::MutexLock lock(follow_mu_);
-  if (switched.ok()) {
-    follow_status_.serving_version = *latest;
-    follow_status_.reloads_ok++;
-    follow_status_.last_error.clear();
-    follow_status_.last_reload_at = common::IsoTimeOf(std::chrono::system_clock::now());
-    follow_status_.last_reload_seconds = seconds;
-    failed_version_ = 0;
-    common::Log(common::LogLevel::kInfo, "catalog version serving",
-                "\"version\":" + std::to_string(*latest) + ",\"seconds\":" + std::to_string(seconds));
-  } else {
-    follow_status_.reloads_failed++;
-    follow_status_.last_error = switched.ToString();
-    failed_version_ = latest.ok() ? *latest : failed_version_;
-    failed_at_ = std::chrono::steady_clock::now();
-    common::Log(common::LogLevel::kError, "catalog reload failed; the previous version keeps serving",
-                [&] {
-                  std::string field = "\"error\":";
-                  common::AppendJsonString(field, switched.ToString());
-                  return field;
-                }());
-  }
-}
-
-Status ServerImpl::SwitchTo(int64_t version, catalog::CatalogDocument document) {
-  auto old = Live();
-  const std::string tree = follow_->work_dir + "/project";
-  const std::string objects = follow_->work_dir + "/objects";
-  auto restore_tree = [&] {
-    common::MutexLock lock(old->mu);
-    Status restored = catalog::SyncTree(*follow_->store, old->document, tree, objects);
-    if (!restored.ok()) common::Log(common::LogLevel::kError, "cannot restore the serving project tree", "");
-  };
-  Status synced = catalog::SyncTree(*follow_->store, document, tree, objects);
-  if (!synced.ok()) {
-    restore_tree();
-    return synced;
-  }
-  common::Diagnostics diagnostics;
-  ProjectSpec project = LoadProject(tree, diagnostics);
-  if (!diagnostics.empty()) {
-    restore_tree();
-    return InvalidArgument("catalog version " + std::to_string(version) + " has errors:\n" + diagnostics.ToString());
-  }
-  ApplyServingOverrides(project.settings, follow_->overrides);
-  if (std::string bound = StartBoundSettingsChanged(project_.settings, project.settings); !bound.empty()) {
-    common::Log(common::LogLevel::kWarn, "catalog version changes settings that take effect on restart only",
-                "\"version\":" + std::to_string(version) + ",\"settings\":\"" + bound + "\"");
-  }
-  auto generation = MakeGeneration(std::move(project), version, std::move(document), false);
-  if (!generation.ok()) {
-    restore_tree();
-    return generation.status();
-  }
-  // Built beside the serving generation: its snapshots load (or are reused when their data did
-  // not change) and its endpoints compile while the old ones keep answering.
-  Status loaded = (*generation)->datasets->LoadAll();
-  if (!loaded.ok()) {
-    generation->reset();
-    restore_tree();
-    return loaded;
-  }
-  {
-    common::MutexLock lock(live_mu_);
-    live_ = *generation;
-  }
-  Publish(**generation);  // the one atomic switch of routes, snapshots and keys
-  for (const auto& spec : old->project.datasets) cache_.EraseDataset(spec.name);
-  for (const auto& spec : (*generation)->project.datasets) cache_.EraseDataset(spec.name);
-  (*generation)->datasets->StartRefreshing();
-  return Status::Ok();  // `old` goes when the last request holding its snapshots finishes
 }
 
 }  // namespace dram::api

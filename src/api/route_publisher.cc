@@ -1,0 +1,166 @@
+#include "api/route_publisher.h"
+
+#include "common/log.h"
+
+namespace dram::api {
+
+void RoutePublisher::AddLibraryEndpoint(EndpointSpec spec, std::shared_ptr<const CodeEndpoint> code) {
+  if (code) code_endpoints_["/v" + std::to_string(spec.version) + "/" + spec.name] = std::move(code);
+  library_endpoints_.push_back(std::move(spec));
+}
+
+Result<std::shared_ptr<Generation>> RoutePublisher::Make(ProjectSpec project, int64_t version, catalog::CatalogDocument document,
+                                                         bool first) {
+  auto generation = std::make_shared<Generation>();
+  Generation* g = generation.get();
+  generation->catalog_version = version;
+  {
+    common::MutexLock lock(generation->mu);  // not shared yet: uncontended, for the analysis
+    generation->document = std::move(document);
+  }
+  generation->project = std::move(project);
+  for (const auto& spec : library_endpoints_) {
+    bool taken = false;
+    for (const auto& existing : generation->project.endpoints) taken = taken || (existing.name == spec.name && existing.version == spec.version);
+    if (!taken) generation->project.endpoints.push_back(spec);
+  }
+  const ServerSettings& settings = generation->project.settings;
+  ASSIGN_OR_RETURN(auto authenticator, auth::Authenticator::Create(settings.auth));
+  generation->authenticator = std::move(authenticator);
+  database::ManagerOptions manager_options;
+  manager_options.cache_dir = settings.cache_dir;
+  manager_options.engine.threads = settings.engine_threads;
+  manager_options.engine.memory_limit = settings.memory_limit;
+  manager_options.pool_size = static_cast<size_t>(settings.pool_size);
+  manager_options.warm_start = first;  // a reload's generation is built whole before it switches
+  if (save_runtime_) {
+    manager_options.load_runtime_state = [g] {
+      common::MutexLock lock(g->mu);
+      return g->document.runtime;
+    };
+    manager_options.save_runtime_state = [this, g](const std::string& mine) { return save_runtime_(*g, mine); };
+  }
+  generation->datasets = std::make_unique<database::DatasetManager>(
+      manager_options, generation->project.datasets,
+      [this, g](const database::DatasetSpec& spec, const database::Snapshot& snapshot) { return Validate(*g, spec, snapshot); },
+      [this, g](const std::string& dataset) { OnSwap(*g, dataset); }, generation->project.aliases,
+      [g](const std::string& name) {
+        std::vector<std::string> users;
+        for (const auto& endpoint : g->project.endpoints) {
+          if (endpoint.dataset == name) users.push_back("/v" + std::to_string(endpoint.version) + "/" + endpoint.name);
+        }
+        return users;
+      });
+  return generation;
+}
+
+std::shared_ptr<Generation> RoutePublisher::Live() const {
+  common::MutexLock lock(live_mu_);
+  return live_;
+}
+
+void RoutePublisher::Install(std::shared_ptr<Generation> generation) {
+  std::shared_ptr<Generation> old;
+  {
+    common::MutexLock lock(live_mu_);
+    old = std::exchange(live_, generation);
+  }
+  Publish(*generation);  // the one atomic switch of routes, snapshots and keys
+  if (old) {
+    for (const auto& spec : old->project.datasets) cache_.EraseDataset(spec.name);
+  }
+  for (const auto& spec : generation->project.datasets) cache_.EraseDataset(spec.name);
+  // `old` goes when the last request holding its snapshots finishes.
+}
+
+void RoutePublisher::Retire() {
+  std::shared_ptr<Generation> last;
+  {
+    common::MutexLock lock(live_mu_);
+    last = std::move(live_);
+  }
+  last.reset();
+}
+
+Result<Generation::Compiled> RoutePublisher::CompileFor(const Generation& generation, const std::string& dataset,
+                                                        const database::Snapshot& snapshot) const {
+  Generation::Compiled compiled;
+  compiled.snapshot_id = snapshot.id();
+  common::Diagnostics diagnostics;
+  for (const auto& spec : generation.project.endpoints) {
+    if (spec.dataset != dataset) continue;
+    auto endpoint = CompiledEndpoint::Compile(spec, snapshot, diagnostics);
+    if (endpoint) compiled.by_route[endpoint->route()] = std::move(endpoint);
+  }
+  if (!diagnostics.empty()) return InvalidArgument("endpoints do not fit the new data:\n" + diagnostics.ToString());
+  return compiled;
+}
+
+Status RoutePublisher::Validate(Generation& generation, const database::DatasetSpec& spec, const database::Snapshot& snapshot) {
+  ASSIGN_OR_RETURN(Generation::Compiled compiled, CompileFor(generation, spec.name, snapshot));
+  common::MutexLock lock(generation.mu);
+  generation.pending[spec.name] = std::move(compiled);
+  return Status::Ok();
+}
+
+void RoutePublisher::OnSwap(Generation& generation, const std::string& dataset) {
+  auto snapshot = generation.datasets->Current(dataset);
+  bool current = false;
+  {
+    common::MutexLock lock(generation.mu);
+    auto pending = generation.pending.find(dataset);
+    if (pending != generation.pending.end() && snapshot && pending->second.snapshot_id == snapshot->id()) {
+      generation.compiled[dataset] = std::move(pending->second);
+      generation.pending.erase(pending);
+    }
+    current = snapshot && generation.compiled.contains(dataset) && generation.compiled[dataset].snapshot_id == snapshot->id();
+  }
+  if (snapshot && !current) {
+    // A rollback: the previous snapshot compiled before, so this only fails if a bug changed that.
+    auto compiled = CompileFor(generation, dataset, *snapshot);
+    if (!compiled.ok()) {
+      common::Log(common::LogLevel::kError, "endpoints failed to compile after rollback", "\"dataset\":\"" + dataset + "\"");
+      return;
+    }
+    common::MutexLock lock(generation.mu);
+    generation.compiled[dataset] = std::move(compiled).value();
+  }
+  Publish(generation);
+  cache_.EraseDataset(dataset);
+}
+
+void RoutePublisher::Publish(Generation& generation) {
+  common::MutexLock live_lock(live_mu_);
+  if (live_.get() != &generation) return;  // being built beside the live one: published when it switches
+  auto state = std::make_shared<ServingState>();
+  state->authenticator = generation.authenticator;
+  common::MutexLock lock(generation.mu);
+  for (const auto& spec : generation.project.endpoints) {
+    std::string route_path = "/v" + std::to_string(spec.version) + "/" + spec.name;
+    Route route;
+    route.dataset = spec.dataset;
+    route.name = spec.name;
+    route.tenant_scoped = !spec.tenant_column.empty();
+    route.is_public = spec.is_public;
+    route.metrics = &metrics_.ForRoute(route_path);
+    for (const auto& d : generation.project.datasets) {
+      if (d.name == spec.dataset) route.max_age_ms = d.max_age_ms;
+    }
+    auto compiled = generation.compiled.find(spec.dataset);
+    if (compiled != generation.compiled.end()) {
+      auto endpoint = compiled->second.by_route.find(route_path);
+      if (endpoint != compiled->second.by_route.end()) {
+        route.endpoint = endpoint->second;
+        route.snapshot = generation.datasets->Current(spec.dataset);
+        if (route.snapshot && route.snapshot->id() != compiled->second.snapshot_id) route.snapshot = nullptr;
+      }
+    }
+    // Not compiled yet (its dataset has not loaded): the route exists and answers not_ready.
+    if (!route.endpoint) route.snapshot = nullptr;
+    if (auto code = code_endpoints_.find(route_path); code != code_endpoints_.end()) route.code = code->second;
+    state->routes.emplace(route_path, std::move(route));
+  }
+  api_.Publish(std::move(state));
+}
+
+}  // namespace dram::api
