@@ -8,7 +8,7 @@
 #include <random>
 #include <fstream>
 
-#include "database/dataset_manager.h"
+#include "database/snapshot_builder.h"
 #include "engine/result_encoder.h"
 
 namespace dram::api {
@@ -27,7 +27,7 @@ class CompiledEndpointTest : public ::testing::Test {
     database::DatasetSpec dataset{.name = "d",
                                   .tables = {{.name = "t", .path = (dir_ / "t.csv").string()},
                                              {.name = "ts", .path = (dir_ / "ts.csv").string()}}};
-    auto views = database::DatasetManager::OpenSourceViews(dataset);
+    auto views = database::OpenSourceViews(dataset);
     ASSERT_TRUE(views.ok()) << views.status().ToString();
     snapshot_ = std::move(views).value();
   }

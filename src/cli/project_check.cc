@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "api/compiled_endpoint.h"
-#include "database/dataset_manager.h"
+#include "database/snapshot_builder.h"
 #include "database/source_files.h"
 
 namespace dram::cli {
@@ -13,7 +13,7 @@ api::ProjectSpec CheckProject(const std::string& dir, common::Diagnostics& diagn
   // The schema checks run on every dataset and endpoint that parsed, even when others did not,
   // so one run lists every problem.
   for (const auto& dataset : project.datasets) {
-    auto views = database::DatasetManager::OpenSourceViews(dataset);
+    auto views = database::OpenSourceViews(dataset);
     if (views.status().code() == StatusCode::kUnimplemented) {
       std::fprintf(stderr, "note: %s: data is in a remote store; its schema is checked when the server loads it\n",
                    dataset.name.c_str());

@@ -15,6 +15,8 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/sql_text.h"
+#include "database/runtime_state.h"
+#include "database/snapshot_builder.h"
 #include "database/source_files.h"
 #include "engine/result_encoder.h"
 #include "store/local_object_store.h"
@@ -23,295 +25,13 @@ namespace dram::database {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-using common::QuoteIdentifier;
-using common::QuoteLiteral;
-
-std::string ReadExpression(const TableSources& sources) {
-  std::vector<std::string> paths;
-  paths.reserve(sources.files.size());
-  for (const auto& file : sources.files) paths.push_back(file.local_path);
-  return database::ReadExpression(paths, sources.format == FileFormat::kParquet ? FileFormat::kParquet : FileFormat::kCsv);
-}
-
-std::string Fingerprint(const DatasetSpec& spec, const std::vector<TableSources>& tables) {
-  // Bump kLayoutVersion whenever materialization changes how a snapshot file is laid out.
-  constexpr int64_t kLayoutVersion = 3;
-  common::Fnv1a64 hash;
-  hash.Add(kLayoutVersion).Add(spec.name).Add(EffectiveRowGroupSize(spec)).Add(int64_t{spec.lazy});
-  for (const auto& table : tables) {
-    hash.Add(table.spec.name).Add(static_cast<int64_t>(table.format));
-    for (const auto& column : table.spec.sort_by) hash.Add(column);
-    // Remote files are identified by key, size and ETag; local ones by path, size and mtime.
-    for (const auto& file : table.files) {
-      if (file.key.empty()) {
-        hash.Add(file.local_path).Add(file.size).Add(file.mtime_ms);
-      } else {
-        hash.Add(file.key).Add(file.size).Add(file.etag);
-      }
-    }
-  }
-  return hash.hex();
-}
-
-int64_t Watermark(const std::vector<TableSources>& tables) {
-  int64_t newest = 0;
-  for (const auto& table : tables) {
-    for (const auto& file : table.files) newest = std::max(newest, file.mtime_ms);
-  }
-  return newest;
-}
-
-// Creates every table of the dataset in `connection`, as tables (materialized) or views;
-// `prefix` names the attached database they go in ("" for the default one).
-Status CreateTables(engine::Connection& connection, const std::vector<TableSources>& tables, bool as_views,
-                    const std::string& prefix = "") {
-  for (const auto& table : tables) {
-    std::string sql = std::string(as_views ? "CREATE VIEW " : "CREATE TABLE ") + prefix + QuoteIdentifier(table.spec.name) +
-                      " AS SELECT * FROM " + ReadExpression(table);
-    if (!as_views && !table.spec.sort_by.empty()) {
-      sql += " ORDER BY ";
-      for (size_t i = 0; i < table.spec.sort_by.size(); ++i) {
-        if (i > 0) sql += ", ";
-        sql += QuoteIdentifier(table.spec.sort_by[i]);
-      }
-    }
-    Status status = connection.Execute(sql);
-    if (!status.ok()) return Status(status.code(), "table " + table.spec.name + ": " + status.message());
-  }
-  return Status::Ok();
-}
-
-Result<std::vector<TableInfo>> DescribeTables(engine::Connection& connection, const std::vector<TableSources>& tables,
-                                              bool count_rows) {
-  std::vector<TableInfo> infos;
-  for (const auto& table : tables) {
-    TableInfo info;
-    info.name = table.spec.name;
-    info.key = table.spec.key;
-    ASSIGN_OR_RETURN(info.columns, connection.Describe("SELECT * FROM " + QuoteIdentifier(info.name)));
-    if (count_rows) {
-      ASSIGN_OR_RETURN(auto count, connection.Query("SELECT count(*) AS n FROM " + QuoteIdentifier(info.name)));
-      ASSIGN_OR_RETURN(std::vector<std::string> text, engine::ColumnText(count, 0));
-      info.rows = std::stoll(text.at(0));
-    }
-    infos.push_back(std::move(info));
-  }
-  return infos;
-}
-
-// What a failed load reports (the admin call's answer, /status, history): DataLoss (502
-// load_failed) whatever step failed, since the source's data is what could not be loaded —
-// except NotFound (no such source or bucket: 404) and a conflict. The engine's messages name files
-// in the local cache; those paths are cut down to the file's path below its table.
-Status AsLoadFailure(const Status& status, const std::string& cache_dir) {
-  std::string message = status.message();
-  for (size_t at; !cache_dir.empty() && (at = message.find(cache_dir)) != std::string::npos;) {
-    size_t end = message.find("/files/", at);
-    size_t stop = message.find_first_of("'\" \n", at);
-    if (end != std::string::npos && end < stop) {
-      size_t table_end = message.find('/', end + 7);
-      message.erase(at, (table_end != std::string::npos && table_end < stop ? table_end + 1 : end + 7) - at);
-    } else {
-      message.replace(at, cache_dir.size(), "<cache>");
-    }
-  }
-  switch (status.code()) {
-    case StatusCode::kNotFound:
-    case StatusCode::kAborted:
-    case StatusCode::kAlreadyExists: return Status(status.code(), message);
-    default: return Status(StatusCode::kDataLoss, message);
-  }
-}
-
-// Writes every table into a new DuckDB file at `path`. Row groups are smaller than DuckDB's
-// default (122,880 rows): with data sorted by the lookup keys, a selective query then reads a few
-// thousand rows instead of a hundred thousand (measured: 1.4x the lookups per second on the demo),
-// while full scans cost the same.
-Status Materialize(const DatasetSpec& spec, const std::vector<TableSources>& tables, const std::string& path,
-                   const engine::DatabaseOptions& engine_options) {
-  engine::DatabaseOptions options = engine_options;
-  options.read_only = false;
-  ASSIGN_OR_RETURN(auto database, engine::Database::Open("", options));
-  ASSIGN_OR_RETURN(auto connection, database->Connect());
-  RETURN_IF_ERROR(connection->Execute("ATTACH " + QuoteLiteral(path) + " AS snapshot (ROW_GROUP_SIZE " +
-                                      std::to_string(EffectiveRowGroupSize(spec)) + ")"));
-  RETURN_IF_ERROR(CreateTables(*connection, tables, /*as_views=*/false, "snapshot."));
-  RETURN_IF_ERROR(connection->Execute("CHECKPOINT snapshot"));
-  return connection->Execute("DETACH snapshot");
-}
-
-// Opens a snapshot file read-only with its pool. Its tables are `tables` when the sources were
-// just listed, or (warm start, a served DuckDB file) read from the file's own catalog, with keys
-// from the spec.
-Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std::string& path, const ManagerOptions& options,
-                                               const DatasetSpec& spec, const std::vector<TableSources>* tables,
-                                               int64_t watermark_ms, int64_t load_ms) {
-  engine::DatabaseOptions engine_options = options.engine;
-  engine_options.read_only = true;
-  ASSIGN_OR_RETURN(auto database, engine::Database::Open(path, engine_options));
-  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, options.pool_size));
-  std::vector<TableInfo> infos;
-  {
-    ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
-    std::vector<TableSources> in_file;
-    if (!tables) {
-      ASSIGN_OR_RETURN(auto names_result, lease->Query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1"));
-      ASSIGN_OR_RETURN(std::vector<std::string> names, engine::ColumnText(names_result, 0));
-      for (const auto& name : names) {
-        TableSources table;
-        table.spec.name = name;
-        for (const auto& declared : spec.tables) {
-          if (declared.name == name) table.spec.key = declared.key;
-        }
-        in_file.push_back(std::move(table));
-      }
-      tables = &in_file;
-    }
-    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, *tables, true));
-  }
-  // Everything it serves is in its own file: no other file may be touched.
-  RETURN_IF_ERROR(database->Seal({}));
-  std::error_code ec;
-  auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
-  return std::make_unique<Snapshot>(id, path, std::move(database), std::move(pool), std::move(infos), watermark_ms, load_ms,
-                                    bytes);
-}
-
-// A lazy database: an in-memory DuckDB whose tables are views over stubs and fetched files.
-Result<std::unique_ptr<Snapshot>> OpenLazySnapshot(const std::string& id, const ManagerOptions& options,
-                                                   std::shared_ptr<LazyFiles> lazy, const std::string& lazy_dir,
-                                                   const std::vector<TableSources>& tables, int64_t load_ms) {
-  engine::DatabaseOptions engine_options = options.engine;
-  engine_options.read_only = false;  // in memory: only views live here
-  ASSIGN_OR_RETURN(auto database, engine::Database::Open("", engine_options));
-  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, options.pool_size));
-  std::vector<TableInfo> infos;
-  {
-    ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
-    RETURN_IF_ERROR(lazy->CreateViews(*lease));
-    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, tables, /*count_rows=*/false));
-    for (auto& info : infos) {
-      info.rows = lazy->RowCount(info.name);
-      if (info.rows >= 0) continue;
-      // CSV tables of a lazy database are fetched whole at load: count them.
-      ASSIGN_OR_RETURN(auto count, lease->Query("SELECT count(*) FROM " + QuoteIdentifier(info.name)));
-      ASSIGN_OR_RETURN(std::vector<std::string> text, engine::ColumnText(count, 0));
-      info.rows = std::stoll(text.at(0));
-    }
-  }
-  // Requests read the files through views: the fetched files' directory and the directories of
-  // local sources, and nothing else.
-  std::vector<std::string> allowed = {lazy_dir};
-  for (const auto& table : tables) {
-    if (table.store) continue;
-    for (const auto& file : table.files) {
-      std::string dir = fs::path(file.local_path).parent_path().string();
-      if (std::find(allowed.begin(), allowed.end(), dir) == allowed.end()) allowed.push_back(dir);
-    }
-  }
-  RETURN_IF_ERROR(database->Seal(allowed));
-  const int64_t bytes = lazy->metadata_bytes();
-  auto snapshot = std::make_unique<Snapshot>(id, "", std::move(database), std::move(pool), std::move(infos),
-                                             Watermark(tables), load_ms, bytes);
-  snapshot->set_lazy(std::move(lazy));
-  return snapshot;
-}
-
-}  // namespace
 
 namespace {
 
 constexpr size_t kHistoryLength = 20;
-constexpr std::string_view kBuildingSuffix = ".duckdb.building-";
-
-// A name of its own for each build: two builds of the same version (a catalog reload's manager
-// and the serving one's refresher, in one process) must never write one file.
-std::string BuildingName(const std::string& id) {
-  static std::atomic<uint64_t> builds{0};
-  return id + std::string(kBuildingSuffix) + std::to_string(::getpid()) + "-" + std::to_string(builds.fetch_add(1));
-}
 constexpr const char* kStateFile = ".dram-state.json";
 
-const char* ResolverName(Resolver resolver) {
-  switch (resolver) {
-    case Resolver::kAll: return "all";
-    case Resolver::kLatestPartition: return "latest_partition";
-    case Resolver::kSuccessMarker: return "success_marker";
-    case Resolver::kDatabricks: return "databricks";
-  }
-  return "all";
-}
-
 }  // namespace
-
-std::optional<Resolver> ParseResolver(std::string_view name) {
-  for (Resolver r : {Resolver::kAll, Resolver::kLatestPartition, Resolver::kSuccessMarker, Resolver::kDatabricks}) {
-    if (name == ResolverName(r)) return r;
-  }
-  return std::nullopt;
-}
-
-std::string_view NameOf(Resolver resolver) { return ResolverName(resolver); }
-
-static boost::json::object SpecToJson(const DatasetSpec& spec) {
-  boost::json::array tables;
-  for (const auto& table : spec.tables) {
-    boost::json::array sort_by(table.sort_by.begin(), table.sort_by.end());
-    boost::json::array key(table.key.begin(), table.key.end());
-    tables.push_back({{"name", table.name}, {"path", table.path},
-                      {"format", table.format == FileFormat::kParquet ? "parquet" : table.format == FileFormat::kCsv ? "csv" : "auto"},
-                      {"sort_by", std::move(sort_by)}, {"key", std::move(key)}});
-  }
-  return {{"name", spec.name}, {"source", spec.source}, {"resolver", ResolverName(spec.resolver)},
-          {"refresh_ms", spec.refresh_interval_ms}, {"row_group_size", spec.row_group_size}, {"named_tables_only", spec.named_tables_only},
-          {"lazy", spec.lazy}, {"lazy_budget_bytes", spec.lazy_budget_bytes},
-          {"tables", std::move(tables)}};
-}
-
-static Result<DatasetSpec> SpecFromJson(const boost::json::value& value) {
-  try {
-    const auto& object = value.as_object();
-    DatasetSpec spec;
-    spec.name = object.at("name").as_string().c_str();
-    spec.source = object.at("source").as_string().c_str();
-    auto resolver = ParseResolver(object.at("resolver").as_string().c_str());
-    if (!resolver) return InvalidArgument("unknown resolver");
-    spec.resolver = *resolver;
-    spec.refresh_interval_ms = object.at("refresh_ms").to_number<int64_t>();
-    spec.row_group_size = object.at("row_group_size").to_number<int64_t>();
-    if (auto* only = object.if_contains("named_tables_only")) spec.named_tables_only = only->as_bool();
-    if (auto* lazy = object.if_contains("lazy")) spec.lazy = lazy->as_bool();
-    if (auto* budget = object.if_contains("lazy_budget_bytes")) spec.lazy_budget_bytes = budget->to_number<int64_t>();
-    for (const auto& t : object.at("tables").as_array()) {
-      TableSpec table;
-      table.name = t.at("name").as_string().c_str();
-      table.path = t.at("path").as_string().c_str();
-      std::string format = t.at("format").as_string().c_str();
-      table.format = format == "parquet" ? FileFormat::kParquet : format == "csv" ? FileFormat::kCsv : FileFormat::kAuto;
-      for (const auto& c : t.at("sort_by").as_array()) table.sort_by.emplace_back(c.as_string().c_str());
-      for (const auto& c : t.at("key").as_array()) table.key.emplace_back(c.as_string().c_str());
-      spec.tables.push_back(std::move(table));
-    }
-    return spec;
-  } catch (const std::exception& e) {
-    return InvalidArgument(std::string("malformed database entry: ") + e.what());
-  }
-}
-
-// {"database": name, "pinned": snapshot id or ""}. Runs on whichever thread builds a manager (a
-// catalog reload's is the follower), so a malformed entry is a Status, never an exception.
-Result<DatasetManager::Alias> DatasetManager::AliasFromJson(const boost::json::value& value) {
-  const boost::json::object* object = value.if_object();
-  const boost::json::value* database = object ? object->if_contains("database") : nullptr;
-  if (!database || !database->is_string()) return InvalidArgument("alias entry needs a \"database\" name");
-  Alias alias{std::string(database->get_string()), ""};
-  if (const boost::json::value* pinned = object->if_contains("pinned"); pinned && pinned->is_string()) {
-    alias.pinned = std::string(pinned->get_string());
-  }
-  return alias;
-}
 
 DatasetManager::DatasetManager(ManagerOptions options, std::vector<DatasetSpec> specs, Validator validator,
                                SwapListener listener, std::map<std::string, std::string> declared_aliases, UsersOf users_of)
@@ -358,52 +78,34 @@ void DatasetManager::LoadState() {
     bytes = static_cast<store::ObjectStore&>(local).Get(kStateFile);
   }
   if (!bytes.ok()) return;
-  boost::system::error_code ec;
-  boost::json::value root = boost::json::parse(*bytes, ec);
-  if (ec || !root.is_object()) {
+  auto state = ParseRuntimeState(*bytes);
+  if (!state.ok()) {
     common::Log(common::LogLevel::kError, "runtime catalog unreadable; ignored", "\"file\":\"" + std::string(kStateFile) + "\"");
     return;
   }
   std::map<std::string, std::shared_ptr<Entry>, std::less<>> added;
-  if (auto* databases = root.as_object().if_contains("databases"); databases && databases->is_array()) {
-    for (const auto& value : databases->as_array()) {
-      auto spec = SpecFromJson(value);
-      if (!spec.ok()) {
-        common::Log(common::LogLevel::kError, "runtime catalog entry unreadable; ignored", "");
-        continue;
-      }
-      if (entries_.contains(spec->name)) {
-        common::Log(common::LogLevel::kWarn, "runtime database shadowed by a declared dataset", "\"dataset\":\"" + spec->name + "\"");
-        continue;
-      }
-      auto entry = std::make_shared<Entry>(std::move(spec).value());
-      added.emplace(entry->spec.name, std::move(entry));
+  for (auto& spec : state->databases) {
+    if (entries_.contains(spec.name)) {
+      common::Log(common::LogLevel::kWarn, "runtime database shadowed by a declared dataset", "\"dataset\":\"" + spec.name + "\"");
+      continue;
     }
+    auto entry = std::make_shared<Entry>(std::move(spec));
+    added.emplace(entry->spec.name, std::move(entry));
   }
   for (auto& [name, entry] : added) entries_.emplace(name, std::move(entry));
-  if (auto* aliases = root.as_object().if_contains("aliases"); aliases && aliases->is_object()) {
-    for (const auto& [alias, target] : aliases->as_object()) {
-      auto parsed = AliasFromJson(target);
-      if (!parsed.ok()) {
-        common::Log(common::LogLevel::kError, "runtime catalog alias unreadable; ignored", "\"alias\":\"" + std::string(alias) + "\"");
-        continue;
-      }
-      aliases_[std::string(alias)] = std::move(parsed).value();
-    }
-  }
+  for (auto& [alias, target] : state->aliases) aliases_[alias] = std::move(target);
 }
 
 Status DatasetManager::SaveState() const {
-  boost::json::array databases;
-  boost::json::object aliases;
+  RuntimeState runtime;
   {
     common::MutexLock lock(mu_);
     for (const auto& [name, entry] : entries_) {
-      if (!entry->status.declared) databases.push_back(SpecToJson(entry->spec));
+      if (!entry->status.declared) runtime.databases.push_back(entry->spec);
     }
-    for (const auto& [alias, target] : aliases_) aliases[alias] = {{"database", target.database}, {"pinned", target.pinned}};
+    runtime.aliases = aliases_;
   }
-  std::string state = boost::json::serialize(boost::json::object{{"databases", std::move(databases)}, {"aliases", std::move(aliases)}});
+  std::string state = SerializeRuntimeState(runtime);
   if (options_.save_runtime_state) return options_.save_runtime_state(state);
   std::error_code ec;
   fs::create_directories(options_.cache_dir, ec);
@@ -411,31 +113,6 @@ Status DatasetManager::SaveState() const {
   store::ObjectStore& state_store = local;
   auto put = state_store.Put(kStateFile, state);
   return put.ok() ? Status::Ok() : put.status();
-}
-
-Result<std::unique_ptr<Snapshot>> DatasetManager::OpenSourceViews(const DatasetSpec& spec) {
-  ASSIGN_OR_RETURN(auto tables, ListSources(spec, ""));
-  for (const auto& table : tables) {
-    if (table.store) return Unimplemented("checking a dataset from a remote store needs a running server (dram serve)", spec.name);
-  }
-  if (tables.size() == 1 && tables.front().format == FileFormat::kDuckdb) {
-    // One DuckDB file is served as it is, so it is checked as it is: opened read-only.
-    ManagerOptions options;
-    options.engine.threads = 1;
-    options.pool_size = 1;
-    return OpenSnapshot(Fingerprint(spec, tables), tables.front().files.front().local_path, options, spec, nullptr,
-                        Watermark(tables), 0);
-  }
-  ASSIGN_OR_RETURN(auto database, engine::Database::Open("", {.read_only = false, .threads = 1}));
-  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, 1));
-  std::vector<TableInfo> infos;
-  {
-    ASSIGN_OR_RETURN(auto lease, pool->Acquire(std::chrono::seconds(10)));
-    RETURN_IF_ERROR(CreateTables(*lease, tables, /*as_views=*/true));
-    ASSIGN_OR_RETURN(infos, DescribeTables(*lease, tables, false));
-  }
-  return std::make_unique<Snapshot>(Fingerprint(spec, tables), "", std::move(database), std::move(pool),
-                                    std::move(infos), Watermark(tables), 0, 0);
 }
 
 bool DatasetManager::Removed(const Entry& entry) const {
@@ -503,7 +180,7 @@ bool DatasetManager::WarmStart(Entry& entry) {
   std::error_code ec;
   if (id.empty() || !fs::exists(path, ec)) return false;
   common::MutexLock build_lock(entry.build_mu);
-  auto opened = OpenSnapshot(id, path.string(), options_, entry.spec, nullptr, watermark, 0);
+  auto opened = OpenBuiltSnapshot(entry.spec, id, path.string(), OpenOptions(), watermark);
   if (!opened.ok()) return false;
   std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
   const std::vector<std::string> followers = FollowersOf(entry.spec.name);
@@ -556,7 +233,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
   if (Removed(entry)) return NotFound("database was removed", spec.name);
   auto tables = ListSources(spec, options_.cache_dir);
   if (!tables.ok()) return fail(tables.status());
-  std::string id = Fingerprint(spec, *tables);
+  std::string id = SnapshotId(spec, *tables);
   int64_t source_bytes = 0, source_files = 0, remote_files = 0;
   for (const auto& table : *tables) {
     for (const auto& file : table.files) {
@@ -577,58 +254,15 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     entry.status.loading = true;
   }
 
-  fs::path dir = fs::path(options_.cache_dir) / spec.name;
-  fs::path final_path = dir / (id + ".duckdb");
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return fail(Unavailable("cannot create cache directory", dir.string()));
-  Result<std::unique_ptr<Snapshot>> opened = Internal("not built");
-  const bool duckdb_file = tables->size() == 1 && tables->front().format == FileFormat::kDuckdb;
-  if (duckdb_file) {
-    // One DuckDB file: fetched (when remote), copied into place as this version, opened as it is.
-    if (force || !fs::exists(final_path, ec)) {
-      Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
-      if (!fetched.ok()) return fail(fetched);
-      fs::path building = dir / BuildingName(id);
-      fs::copy_file(tables->front().files.front().local_path, building, fs::copy_options::overwrite_existing, ec);
-      if (ec) return fail(Unavailable("cannot copy the DuckDB file into the cache", building.string()));
-      fs::rename(building, final_path, ec);
-      if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
-    }
-    opened = OpenSnapshot(id, final_path.string(), options_, spec, nullptr, Watermark(*tables), 0);
-  } else if (spec.lazy) {
-    // Metadata only: stubs with the Parquet footers, in a directory of this version's own.
-    fs::path lazy_dir = dir / "lazy" / id;
-    fs::remove_all(lazy_dir, ec);
-    auto lazy = LazyFiles::Create(*tables, lazy_dir.string(), {.budget_bytes = spec.lazy_budget_bytes});
-    if (!lazy.ok()) return fail(lazy.status());
-    auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    opened = OpenLazySnapshot(id, options_, std::move(lazy).value(), lazy_dir.string(), *tables, load_ms);
-  } else {
-    // The rename below is atomic, so a file under the final name is always complete: reuse it.
-    if (force || !fs::exists(final_path, ec)) {
-      {
-        // Read by StatusSnapshot under mu_ while this load runs.
-        common::MutexLock lock(mu_);
-        entry.progress.total_bytes = 0;
-        entry.progress.done_bytes = 0;
-        entry.progress.started = std::chrono::steady_clock::now();
-      }
-      Status fetched = FetchRemote(*tables, dir.string(), &entry.progress);
-      if (!fetched.ok()) return fail(fetched);
-      fs::path building = dir / BuildingName(id);
-      Status built = Materialize(spec, *tables, building.string(), options_.engine);
-      if (!built.ok()) {
-        fs::remove(building, ec);
-        fs::remove(building.string() + ".wal", ec);
-        return fail(built);
-      }
-      fs::rename(building, final_path, ec);
-      if (ec) return fail(Internal("cannot rename snapshot into place", final_path.string()));
-    }
-    auto load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    opened = OpenSnapshot(id, final_path.string(), options_, spec, &*tables, Watermark(*tables), load_ms);
-  }
+  // Read by StatusSnapshot under mu_ while this load runs.
+  auto reset_progress = [&] {
+    common::MutexLock lock(mu_);
+    entry.progress.total_bytes = 0;
+    entry.progress.done_bytes = 0;
+    entry.progress.started = std::chrono::steady_clock::now();
+  };
+  auto opened = BuildSnapshot(spec, *tables, id, (fs::path(options_.cache_dir) / spec.name).string(), OpenOptions(), force,
+                              &entry.progress, reset_progress, started);
   if (!opened.ok()) return fail(opened.status());
   std::shared_ptr<const Snapshot> snapshot = std::move(opened).value();
   const std::vector<std::string> followers = FollowersOf(spec.name);
@@ -717,23 +351,13 @@ void DatasetManager::RemoveStaleFiles(Entry& entry) {
   std::set<std::string> keep;
   {
     common::MutexLock lock(mu_);
-    if (entry.status.current) keep.insert(entry.status.current->id() + ".duckdb");
-    if (entry.status.previous) keep.insert(entry.status.previous->id() + ".duckdb");
+    if (entry.status.current) keep.insert(entry.status.current->id());
+    if (entry.status.previous) keep.insert(entry.status.previous->id());
     for (const auto& [alias, target] : aliases_) {
-      if (target.database == entry.spec.name && !target.pinned.empty()) keep.insert(target.pinned + ".duckdb");
+      if (target.database == entry.spec.name && !target.pinned.empty()) keep.insert(target.pinned);
     }
   }
-  std::error_code ec;
-  const std::string ours = std::string(kBuildingSuffix) + std::to_string(::getpid()) + "-";
-  for (const auto& file : fs::directory_iterator(fs::path(options_.cache_dir) / entry.spec.name, ec)) {
-    const std::string name = file.path().filename().string();
-    if (file.path().extension() == ".duckdb" && !keep.contains(name)) fs::remove(file.path(), ec);
-    // Left by a build of a process that died (this process's own may be running now).
-    if (name.find(kBuildingSuffix) != std::string::npos && name.find(ours) == std::string::npos) fs::remove(file.path(), ec);
-  }
-  for (const auto& version : fs::directory_iterator(fs::path(options_.cache_dir) / entry.spec.name / "lazy", ec)) {
-    if (!keep.contains(version.path().filename().string() + ".duckdb")) fs::remove_all(version.path(), ec);
-  }
+  RemoveStaleSnapshotFiles((fs::path(options_.cache_dir) / entry.spec.name).string(), keep);
 }
 
 Status DatasetManager::Add(DatasetSpec spec) {

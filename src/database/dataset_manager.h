@@ -1,7 +1,5 @@
 #pragma once
 
-#include <boost/json/fwd.hpp>
-
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -13,7 +11,9 @@
 
 #include "common/mutex.h"
 #include "database/dataset_spec.h"
+#include "database/runtime_state.h"
 #include "database/snapshot.h"
+#include "database/snapshot_builder.h"
 #include "dram/status.h"
 #include "engine/database.h"
 #include "store/downloader.h"
@@ -131,9 +131,6 @@ class DatasetManager {
   std::vector<DatasetStatus> Statuses() const;
   Result<DatasetStatus> StatusOf(const std::string& name) const;
 
-  // Opens the sources of `spec` as views in an in-memory database, without materializing:
-  // enough to learn schemas and prepare statements (dram validate). Local sources only.
-  static Result<std::unique_ptr<Snapshot>> OpenSourceViews(const DatasetSpec& spec);
 
  private:
   struct Entry {
@@ -147,12 +144,9 @@ class DatasetManager {
     bool removed = false;  // its refresh thread stops
     std::thread refresher;
   };
-  struct Alias {
-    std::string database;
-    std::string pinned;
-  };
-  static Result<Alias> AliasFromJson(const boost::json::value& value);
+  using Alias = RuntimeAlias;
   Status Build(Entry& entry, bool force);
+  SnapshotOpenOptions OpenOptions() const { return {options_.engine, options_.pool_size}; }
   void RefreshLoop(Entry* entry);
   void RemoveStaleFiles(Entry& entry);
   void StartRefresher(Entry& entry);
