@@ -7,15 +7,16 @@
 #include <utility>
 
 #include "cluster/internal/fixed_log.h"
-#include "cluster/stable_hash.h"
+#include "common/stable_hash.h"
 
 namespace dram::cluster {
+
+using common::StableHash;
 namespace {
 
 // Domain tags: the same (database, shard) feeds several hashes, which must not be correlated.
 constexpr std::string_view kRankTag = "dram.placement.rank";
 constexpr std::string_view kOrderTag = "dram.placement.order";
-constexpr std::string_view kPathTag = "dram.shard.path";
 constexpr double kMaxTotalLoad = 4611686018427387904.0;  // 2^62: every sum fits in int64
 
 // An eligible member as the placer sees it. Candidates are sorted by id, so a smaller index is
@@ -351,11 +352,5 @@ Result<ShardMap> ComputePlacement(std::span<const DatabasePolicy> databases, std
                   placer.copies_moved_by_cap());
 }
 
-int ShardOfPath(std::string_view path, int shards) {
-  assert(shards >= 1);
-  if (shards <= 1) return 0;  // and no division by zero in a release build
-  const uint64_t h = StableHash().AddBytes(kPathTag).AddBytes(path).Finish();
-  return static_cast<int>(h % static_cast<uint64_t>(shards));
-}
 
 }  // namespace dram::cluster

@@ -163,9 +163,5 @@ Status ValidateDatabasePolicy(const DatabasePolicy& policy);
 Result<ShardMap> ComputePlacement(std::span<const DatabasePolicy> databases, std::span<const Member> members,
                                   const PlacementOptions& options = {});
 
-// The shard, in [0, shards), that a database's file belongs to: a stable hash of `path` modulo
-// `shards`. Every member must pass the same form of the path (relative to the database's root), or
-// they will disagree. `shards` must be >= 1 (ValidateDatabasePolicy checks it).
-int ShardOfPath(std::string_view path, int shards);
 
 }  // namespace dram::cluster

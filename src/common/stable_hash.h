@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace dram::cluster {
+namespace dram::common {
 
 // A 64-bit hash that is the same on every platform, compiler and build (std::hash is not), for the
 // decisions every member makes on its own and must agree on: placement and splitting files into
@@ -46,4 +46,4 @@ class StableHash {
   uint64_t state_ = 0xcbf29ce484222325ULL;
 };
 
-}  // namespace dram::cluster
+}  // namespace dram::common
