@@ -11,6 +11,7 @@
 #include "api/project.h"
 #include "common/units.h"
 #include "common/civil_time.h"
+#include "database/shard.h"
 #include "engine/interrupt_after.h"
 #include "engine/result_encoder.h"
 
@@ -185,7 +186,8 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
   };
   for (const auto& [key, value] : fields) {
     static const std::set<std::string, std::less<>> kKnown = {"name", "uri", "tables", "refresh", "resolver", "sort_by",
-                                                              "lazy", "budget_bytes"};
+                                                              "lazy", "budget_bytes", "replicas", "shards", "shard_by",
+                                                              "global"};
     if (!kKnown.contains(key)) return bad("unknown field '" + std::string(key) + "'");
   }
   spec.name = text("name");
@@ -233,6 +235,29 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
       }
     }
   }
+  // Placement in a cluster: {"replicas": N | "all", "shards": S, "shard_by": "file" | column, "global": [tables]}.
+  if (const json::value* replicas = fields.if_contains("replicas")) {
+    if (replicas->is_string() && replicas->as_string() == "all") {
+      spec.placement.replicas = 0;
+    } else if (replicas->is_int64() && replicas->as_int64() >= 1 && replicas->as_int64() <= 1024) {
+      spec.placement.replicas = static_cast<int>(replicas->as_int64());
+    } else {
+      return bad("'replicas' must be a count from 1 to 1024, or \"all\"");
+    }
+  }
+  if (const json::value* shards = fields.if_contains("shards")) {
+    if (!shards->is_int64() || shards->as_int64() < 1 || shards->as_int64() > 4096) return bad("'shards' must be between 1 and 4096");
+    spec.placement.shards = static_cast<int>(shards->as_int64());
+  }
+  spec.placement.shard_by = text("shard_by");
+  if (const json::value* global = fields.if_contains("global")) {
+    if (!global->is_array()) return bad("'global' must be a list of table names");
+    for (const auto& table : global->as_array()) {
+      if (!table.is_string()) return bad("'global' must be a list of table names");
+      spec.placement.global_tables.emplace_back(table.as_string());
+    }
+  }
+  if (dram::Status placement = database::ValidatePlacement(spec); !placement.ok()) return bad(placement.message());
   boost::asio::post(background_, GuardedJob("database admin", "admin", std::move(responder),
                                             [this, spec = std::move(spec)](http::Responder responder) mutable {
     std::string name = spec.name;

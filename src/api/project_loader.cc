@@ -6,6 +6,8 @@
 
 #include "api/param_parser.h"
 #include "api/project.h"
+
+#include "database/shard.h"
 #include "common/yaml_reader.h"
 #include "store/store_uri.h"
 
@@ -204,6 +206,17 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
     }
     if (spec.source.empty()) top.Error(top.Child("resolver"), "'resolver' needs 'source' (a database directory)");
   }
+  // Placement in a cluster (ignored by a single server): replicas N | all, shards, shard_by, global.
+  if (YAML::Node replicas = top.Child("replicas"); replicas.IsDefined()) {
+    if (replicas.IsScalar() && replicas.Scalar() == "all") {
+      spec.placement.replicas = 0;
+    } else if (auto n = top.Int("replicas", 1, 1024)) {
+      spec.placement.replicas = static_cast<int>(*n);
+    }
+  }
+  if (auto n = top.Int("shards", 1, 4096)) spec.placement.shards = static_cast<int>(*n);
+  if (auto by = top.String("shard_by")) spec.placement.shard_by = *by;
+  if (auto global = top.StringList("global")) spec.placement.global_tables = *global;
   YAML::Node tables = top.Child("tables");
   if (!tables.IsDefined()) {
     if (spec.source.empty()) top.Error("missing required field 'tables' (or 'source', a database directory)");
@@ -233,6 +246,7 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
       spec.tables.push_back(std::move(table));
     }
   }
+  if (Status placement = database::ValidatePlacement(spec); !placement.ok()) top.Error(placement.message());
   top.Finish();
   if (diagnostics.size() != errors_before) return std::nullopt;
   return spec;

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/sql_text.h"
 #include "database/runtime_state.h"
+#include "database/shard.h"
 #include "database/snapshot_builder.h"
 #include "database/source_files.h"
 #include "engine/result_encoder.h"
@@ -101,7 +102,7 @@ Status DatasetManager::SaveState() const {
   {
     common::MutexLock lock(mu_);
     for (const auto& [name, entry] : entries_) {
-      if (!entry->status.declared) runtime.databases.push_back(entry->spec);
+      if (!entry->status.declared && entry->spec.copy_of.empty()) runtime.databases.push_back(entry->spec);
     }
     runtime.aliases = aliases_;
   }
@@ -133,6 +134,14 @@ std::shared_ptr<DatasetManager::Entry> DatasetManager::Find(const std::string& n
 }
 
 Status DatasetManager::LoadAll() {
+  if (options_.placed) {
+    Status first_error;
+    for (const CopyId& copy : options_.held ? options_.held() : CopiesOnDisk()) {
+      Status status = HoldCopy(copy);
+      if (!status.ok() && first_error.ok()) first_error = Status(status.code(), "copy of " + copy.database + ": " + status.message());
+    }
+    return first_error;
+  }
   std::vector<std::shared_ptr<Entry>> entries;
   {
     common::MutexLock lock(mu_);
@@ -231,6 +240,10 @@ Status DatasetManager::Build(Entry& entry, bool force) {
 
   // A refresh that found the entry before a Remove must not rebuild into the removed directory.
   if (Removed(entry)) return NotFound("database was removed", spec.name);
+  if (options_.placed) {
+    common::MutexLock lock(mu_);
+    if (!entry.held) return FailedPrecondition("not held by this member (placement puts its copies elsewhere)", spec.name);
+  }
   auto tables = ListSources(spec, options_.cache_dir);
   if (!tables.ok()) return fail(tables.status());
   std::string id = SnapshotId(spec, *tables);
@@ -375,7 +388,8 @@ Status DatasetManager::Add(DatasetSpec spec) {
     common::MutexLock lock(mu_);
     entries_.emplace(entry->spec.name, entry);
   }
-  Status built = Build(*entry, false);
+  // In a cluster the members placement picks load it once it is committed; here it is only registered.
+  Status built = options_.placed ? Status::Ok() : Build(*entry, false);
   if (built.ok()) built = SaveState();
   if (!built.ok()) {
     {
@@ -399,6 +413,9 @@ Status DatasetManager::Remove(const std::string& name, bool force) {
     if (found == entries_.end()) return NotFound("unknown database", name);
     entry = found->second;
     if (entry->status.declared) return FailedPrecondition("declared in the project's YAML; remove it there", name);
+    if (!entry->spec.copy_of.empty() && entry->spec.shard >= 0) {
+      return FailedPrecondition("a copy of a shard of " + entry->spec.copy_of + ", placed by the cluster: remove the database", name);
+    }
     if (!force) {
       for (const auto& [alias, target] : aliases_) {
         if (target.database == name) return FailedPrecondition("alias " + alias + " points to it (use force)", name);
@@ -410,10 +427,20 @@ Status DatasetManager::Remove(const std::string& name, bool force) {
     if (!users.empty()) return FailedPrecondition("endpoint " + users.front() + " uses it (use force)", name);
   }
   std::vector<std::string> stranded;
+  std::vector<std::shared_ptr<Entry>> copies;  // of its shards, in a cluster
   {
     common::MutexLock lock(mu_);
     entry->removed = true;
     entries_.erase(name);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second->spec.copy_of == name && it->second->spec.shard >= 0) {
+        it->second->removed = true;
+        copies.push_back(it->second);
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (auto it = aliases_.begin(); it != aliases_.end();) {
       if (it->second.database == name) {
         stranded.push_back(it->first);
@@ -429,8 +456,16 @@ Status DatasetManager::Remove(const std::string& name, bool force) {
     // Waits for a build in progress; requests in flight keep their snapshot until they finish.
     common::MutexLock build_lock(entry->build_mu);
   }
+  for (auto& copy : copies) {
+    if (copy->refresher.joinable()) copy->refresher.join();
+    common::MutexLock build_lock(copy->build_mu);
+  }
   std::error_code ec;
   fs::remove_all(fs::path(options_.cache_dir) / name, ec);
+  for (auto& copy : copies) {
+    fs::remove_all(fs::path(options_.cache_dir) / copy->spec.name, ec);
+    if (listener_) listener_(copy->spec.name);
+  }
   Status saved = SaveState();
   if (listener_) {
     listener_(name);
@@ -566,6 +601,131 @@ Result<DatasetStatus> DatasetManager::StatusOf(const std::string& name) const {
   auto found = entries_.find(name);
   if (found == entries_.end()) return NotFound("unknown database", name);
   return StatusSnapshot(found->second->status, found->second->progress);
+}
+
+Status DatasetManager::HoldCopy(const CopyId& copy) {
+  std::shared_ptr<Entry> entry;
+  {
+    common::MutexLock lock(mu_);
+    auto found = entries_.find(copy.database);
+    if (found == entries_.end() || !found->second->spec.copy_of.empty()) return NotFound("unknown database", copy.database);
+    const DatasetSpec& spec = found->second->spec;
+    const int shards = spec.placement.shards;
+    if (copy.shard < 0 || copy.shard >= shards) {
+      return InvalidArgument("shard " + std::to_string(copy.shard) + " of " + std::to_string(shards), copy.database);
+    }
+    if (shards == 1) {
+      entry = found->second;
+    } else {
+      const std::string name = CopyName(copy.database, copy.shard, shards);
+      auto& slot = entries_[name];
+      if (!slot) {
+        slot = std::make_shared<Entry>(ShardCopySpec(spec, copy.shard));
+        slot->status.name = name;
+        slot->status.source = found->second->status.source;
+        slot->status.refresh_interval_ms = spec.refresh_interval_ms;
+      }
+      entry = slot;
+    }
+    entry->held = true;
+  }
+  return Hold(entry);
+}
+
+Status DatasetManager::Hold(const std::shared_ptr<Entry>& entry) {
+  if (options_.warm_start && WarmStart(*entry)) {
+    common::MutexLock lock(mu_);
+    warmers_.emplace_back([this, entry] {
+      common::RunBarrier("warm start check " + entry->spec.name, "", [&] { [[maybe_unused]] Status status = Build(*entry, false); });
+    });
+    return Status::Ok();
+  }
+  Status built = Build(*entry, false);
+  StartRefresher(*entry);  // a failed first load is retried on the refresh schedule too
+  return built;
+}
+
+Status DatasetManager::DropCopy(const CopyId& copy) {
+  std::shared_ptr<Entry> entry;
+  bool shard_copy = false;
+  {
+    common::MutexLock lock(mu_);
+    auto base = entries_.find(copy.database);
+    if (base == entries_.end() || !base->second->spec.copy_of.empty()) return NotFound("unknown database", copy.database);
+    shard_copy = base->second->spec.placement.shards > 1;
+    auto found = entries_.find(CopyName(copy.database, copy.shard, base->second->spec.placement.shards));
+    if (found == entries_.end() || !found->second->held) return NotFound("no such copy on this member", copy.database);
+    entry = found->second;
+    entry->held = false;
+    if (shard_copy) {
+      entry->removed = true;
+      entries_.erase(found);
+    }
+  }
+  stop_cv_.NotifyAll();
+  if (shard_copy && entry->refresher.joinable()) entry->refresher.join();
+  Unload(*entry);
+  return Status::Ok();
+}
+
+// Waits for a build in progress, then forgets the snapshots and deletes the files.
+void DatasetManager::Unload(Entry& entry) {
+  {
+    common::MutexLock build_lock(entry.build_mu);
+    common::MutexLock lock(mu_);
+    entry.status.current = nullptr;
+    entry.status.previous = nullptr;
+    entry.status.loading = false;
+    entry.status.last_error.clear();
+  }
+  std::error_code ec;
+  fs::remove_all(fs::path(options_.cache_dir) / entry.spec.name, ec);
+  common::Log(common::LogLevel::kInfo, "copy dropped", "\"dataset\":\"" + entry.spec.name + "\"");
+  if (listener_) listener_(entry.spec.name);
+}
+
+std::vector<CopyStatus> DatasetManager::Copies() const {
+  common::MutexLock lock(mu_);
+  std::vector<CopyStatus> out;
+  for (const auto& [name, entry] : entries_) {
+    if (!entry->held) continue;
+    CopyStatus copy;
+    copy.id = {entry->spec.copy_of.empty() ? entry->spec.name : entry->spec.copy_of, std::max(entry->spec.shard, 0)};
+    const DatasetStatus& status = entry->status;
+    if (status.current) {
+      copy.state = CopyStatus::State::kReady;
+      copy.snapshot = status.current->id();
+      copy.bytes = status.current->bytes();
+    } else if (!status.loading && !status.last_error.empty()) {
+      copy.state = CopyStatus::State::kFailed;
+    }
+    copy.error = status.last_error;
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
+std::vector<DatasetSpec> DatasetManager::Databases() const {
+  common::MutexLock lock(mu_);
+  std::vector<DatasetSpec> out;
+  for (const auto& [name, entry] : entries_) {
+    if (entry->spec.copy_of.empty()) out.push_back(entry->spec);
+  }
+  return out;
+}
+
+// The copies a previous run left serving (<cache>/<copy name>/CURRENT) of the catalog's databases.
+std::vector<CopyId> DatasetManager::CopiesOnDisk() const {
+  std::vector<CopyId> out;
+  for (const DatasetSpec& spec : Databases()) {
+    for (int shard = 0; shard < spec.placement.shards; ++shard) {
+      std::error_code ec;
+      if (fs::exists(fs::path(options_.cache_dir) / CopyName(spec.name, shard, spec.placement.shards) / "CURRENT", ec)) {
+        out.push_back({spec.name, shard});
+      }
+    }
+  }
+  return out;
 }
 
 void DatasetManager::StartRefresher(Entry& entry) {

@@ -20,6 +20,22 @@
 
 namespace dram::database {
 
+// One shard of one database (shard 0 of an unsharded one).
+struct CopyId {
+  std::string database;
+  int shard = 0;
+  auto operator<=>(const CopyId&) const = default;
+};
+
+// A copy this member holds in a cluster, as the reconciler publishes it.
+struct CopyStatus {
+  CopyId id;
+  enum class State { kLoading, kReady, kFailed } state = State::kLoading;
+  std::string snapshot;  // the serving snapshot's id; empty until ready
+  int64_t bytes = 0;     // of the serving snapshot on disk
+  std::string error;     // of the last failed load
+};
+
 struct ManagerOptions {
   std::string cache_dir;             // snapshots live in <cache_dir>/<dataset>/<snapshot id>.duckdb
   engine::DatabaseOptions engine;    // for serving snapshots (read-only is forced)
@@ -33,6 +49,11 @@ struct ManagerOptions {
   // switches, so every dataset is checked (and reused when unchanged) before LoadAll returns.
   bool warm_start = true;
   std::function<Status(const std::string& json)> save_runtime_state;
+  // Cluster mode: a database is loaded only as the copies placement gives this member (HoldCopy,
+  // DropCopy; the reconciler calls them). LoadAll then holds the copies `held` names (those the
+  // member held before a catalog reload) or, when it is unset, the copies found on disk.
+  bool placed = false;
+  std::function<std::vector<CopyId>()> held;
 };
 
 // One load attempt, for `versions` and stats.
@@ -126,6 +147,16 @@ class DatasetManager {
   Status DeleteAlias(const std::string& alias, bool force);
   std::vector<AliasInfo> Aliases() const;
 
+  // Cluster mode (ManagerOptions::placed). Loads this member's copy of one shard (the database
+  // itself when it is unsharded), reusing a snapshot on disk; a failed load stays listed as failed.
+  // NotFound for an unknown database, InvalidArgument for a shard out of range.
+  Status HoldCopy(const CopyId& copy);
+  // Unloads a copy and deletes its files; requests in flight keep their snapshot until they end.
+  Status DropCopy(const CopyId& copy);
+  std::vector<CopyStatus> Copies() const;
+  // The databases of the catalog (declared and added), not the copies of their shards.
+  std::vector<DatasetSpec> Databases() const;
+
   // The serving snapshot of a dataset or alias; null when unknown or not loaded yet.
   std::shared_ptr<const Snapshot> Current(const std::string& name) const;
   std::vector<DatasetStatus> Statuses() const;
@@ -142,10 +173,14 @@ class DatasetManager {
     // nested struct's field cannot name the enclosing object's mutex).
     DatasetStatus status;
     bool removed = false;  // its refresh thread stops
+    bool held = false;     // cluster mode: this member holds it (else it is only in the catalog)
     std::thread refresher;
   };
   using Alias = RuntimeAlias;
   Status Build(Entry& entry, bool force);
+  Status Hold(const std::shared_ptr<Entry>& entry);
+  void Unload(Entry& entry);
+  std::vector<CopyId> CopiesOnDisk() const;
   SnapshotOpenOptions OpenOptions() const { return {options_.engine, options_.pool_size}; }
   void RefreshLoop(Entry* entry);
   void RemoveStaleFiles(Entry& entry);

@@ -33,6 +33,19 @@ enum class Resolver {
   kDatabricks,       // per directory, the data files of the latest _committed_<tid> transaction
 };
 
+// Where a database's copies live in a cluster; a server without a cluster loads everything and
+// ignores it. Kept in the catalog (durable), read by every member's placement.
+struct PlacementSpec {
+  int replicas = 0;  // copies of each shard; 0: one on every member ("all")
+  int shards = 1;    // parts the data is split into (>= 1)
+  // How rows are split: "" or "file" hashes each file's path (database/shard.h); otherwise a
+  // column, whose hash picks each row's shard when a copy is materialized.
+  std::string shard_by;
+  std::vector<std::string> global_tables;  // copied whole into every shard
+  bool operator==(const PlacementSpec&) const = default;
+  bool by_file() const { return shard_by.empty() || shard_by == "file"; }
+};
+
 // A named set of tables, loaded together into one DuckDB file per snapshot.
 struct DatasetSpec {
   std::string name;
@@ -55,6 +68,11 @@ struct DatasetSpec {
   // Rows per row group in the snapshot (a multiple of 2048); 0 = EffectiveRowGroupSize's choice.
   int64_t row_group_size = 0;
   std::string file;                 // where it was declared, for messages
+  PlacementSpec placement;
+  // Set on the copy of one shard a member holds (named CopyName(database, shard)): only that
+  // shard's files or rows are loaded. -1: the whole database.
+  int shard = -1;
+  std::string copy_of;  // the database a shard copy belongs to; empty otherwise
 };
 
 // Small row groups (16K rows) when some table is sorted for lookups: with clustered data a

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "database/dataset_spec.h"
+#include "database/source_files.h"
+#include "dram/status.h"
 
 namespace dram::database {
 
@@ -8,5 +14,22 @@ namespace dram::database {
 // stable hash (common/stable_hash.h) of `path` modulo `shards`. Every member must pass the same form
 // of the path (relative to the database's root), or they would disagree. shards <= 1: 0.
 int ShardOfPath(std::string_view path, int shards);
+
+// The local name of a member's copy of one shard: the database's own name when it is not sharded
+// (so its endpoints serve it as they always did), "<database>~<shard>" otherwise (names are
+// identifiers, so "~" never collides).
+std::string CopyName(const std::string& database, int shard, int shards);
+
+// The spec of the copy of `shard` of `database`.
+DatasetSpec ShardCopySpec(const DatasetSpec& database, int shard);
+
+// Checks a placement policy: shards >= 1, replicas >= 0, a column shard_by only on materialized
+// databases, global tables not doubling as the shard column. InvalidArgument naming the field.
+Status ValidatePlacement(const DatasetSpec& spec);
+
+// Narrows listed sources to the copy's shard: sharded by file, a table keeps the files whose path
+// hashes to it; sharded by a column, each table gets a row filter. Global tables stay whole. A
+// table left with no file keeps one, filtered to no rows, so every shard has the same tables.
+void NarrowToShard(const DatasetSpec& spec, std::vector<TableSources>& tables);
 
 }  // namespace dram::database

@@ -20,6 +20,8 @@ std::string SnapshotId(const DatasetSpec& spec, const std::vector<TableSources>&
   constexpr int64_t kLayoutVersion = 3;
   common::Fnv1a64 hash;
   hash.Add(kLayoutVersion).Add(spec.name).Add(EffectiveRowGroupSize(spec)).Add(int64_t{spec.lazy});
+  // A shard's copy (its name already says which shard) also depends on how the data is split.
+  if (spec.shard >= 0) hash.Add(int64_t{spec.placement.shards}).Add(spec.placement.shard_by);
   for (const auto& table : tables) {
     hash.Add(table.spec.name).Add(static_cast<int64_t>(table.format));
     for (const auto& column : table.spec.sort_by) hash.Add(column);
@@ -62,6 +64,7 @@ Status CreateTables(engine::Connection& connection, const std::vector<TableSourc
   for (const auto& table : tables) {
     std::string sql = std::string(as_views ? "CREATE VIEW " : "CREATE TABLE ") + prefix + QuoteIdentifier(table.spec.name) +
                       " AS SELECT * FROM " + ReadExpression(table);
+    if (!table.row_filter.empty()) sql += " WHERE " + table.row_filter;
     if (!as_views && !table.spec.sort_by.empty()) {
       sql += " ORDER BY ";
       for (size_t i = 0; i < table.spec.sort_by.size(); ++i) {

@@ -1,5 +1,7 @@
 #include "database/source_files.h"
 
+#include "database/shard.h"
+
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -11,6 +13,7 @@
 #include <set>
 
 #include "common/sql_text.h"
+#include "database/shard.h"
 #include "engine/database.h"
 #include "engine/result_encoder.h"
 #include "store/local_object_store.h"
@@ -325,7 +328,13 @@ Result<std::vector<store::ObjectInfo>> Resolve(Resolver resolver, store::ObjectS
   return Internal("unknown resolver");
 }
 
-Result<std::vector<TableSources>> ListSources(const DatasetSpec& spec, const std::string&) {
+Result<std::vector<TableSources>> ListSources(const DatasetSpec& spec, const std::string& cache_dir) {
+  ASSIGN_OR_RETURN(std::vector<TableSources> tables, ListWholeSources(spec, cache_dir));
+  NarrowToShard(spec, tables);
+  return tables;
+}
+
+Result<std::vector<TableSources>> ListWholeSources(const DatasetSpec& spec, const std::string&) {
   if (!spec.source.empty()) return ListSourceDirectory(spec);
   std::vector<TableSources> tables;
   for (const auto& table_spec : spec.tables) {

@@ -28,6 +28,7 @@ struct TableSources {
   std::vector<SourceFile> files;
   std::shared_ptr<store::ObjectStore> store;  // null for local files
   std::string local_root;                     // remote files are fetched below this directory
+  std::string row_filter;                     // SQL condition on the rows kept (a shard's); empty: all
 };
 
 FileFormat FormatOf(std::string_view path);
@@ -38,7 +39,10 @@ std::string ReadExpression(const std::vector<std::string>& paths, FileFormat for
 
 // Lists the files of every table of `spec`, applying its resolver. Remote files are not fetched.
 // `cache_dir` is where remote files of this dataset will be kept (<cache_dir>/<dataset>/files).
+// A shard's copy (spec.shard >= 0) lists only its shard's part (NarrowToShard).
 Result<std::vector<TableSources>> ListSources(const DatasetSpec& spec, const std::string& cache_dir);
+// Every file, whatever the spec's shard.
+Result<std::vector<TableSources>> ListWholeSources(const DatasetSpec& spec, const std::string& cache_dir);
 
 // Brings every remote file onto local disk (parallel ranged downloads, verified), reusing a copy
 // already there from an earlier load when size and ETag are unchanged, and sets local_path.
