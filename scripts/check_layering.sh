@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rejects includes that go up the module DAG (CMake alone tolerates such cycles between static
-# libraries). Order, lowest first: common < engine, store, http, auth < catalog, database < api < cli.
+# libraries). Order, lowest first: common < engine, store, http, auth < catalog, database < cluster
+# < api < cli.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 declare -A allowed=(
@@ -11,8 +12,9 @@ declare -A allowed=(
   [http]="common http"
   [database]="common engine store database"
   [auth]="common auth"
-  [api]="common engine store catalog http database auth api"
-  [cli]="common engine store catalog http database auth api cli"
+  [cluster]="common engine store catalog database cluster"
+  [api]="common engine store catalog http database auth cluster api"
+  [cli]="common engine store catalog http database auth cluster api cli"
 )
 status=0
 for module in "${!allowed[@]}"; do
