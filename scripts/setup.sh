@@ -13,6 +13,8 @@ packages=(
   curl ca-certificates openssl
   # A real S3 server for the store tests: Ceph's radosgw, single node, in memory (scripts/s3_server.sh).
   radosgw ceph-mon ceph-osd ceph-common
+  # A real etcd (3.4) for the cluster module's tests: three members on 127.0.0.1 (scripts/etcd_cluster.sh).
+  etcd-server etcd-client
 )
 # npm fetches DuckDB; machines that ship Node.js from elsewhere already have it, and Debian's npm
 # conflicts with such a nodejs, so install Debian's only when the command is missing.

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,9 @@ void AppendDouble(std::string& out, double value, bool json_null_for_nonfinite);
 
 // Standard base64 (RFC 4648, with padding).
 void AppendBase64(std::string& out, std::string_view bytes);
+
+// The bytes of standard, padded base64 text (what AppendBase64 writes; etcd's JSON keys and
+// values); nullopt for any other alphabet, a missing or misplaced '=', or non-zero leftover bits.
+std::optional<std::string> DecodeBase64(std::string_view text);
 
 }  // namespace dram::common

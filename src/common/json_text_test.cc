@@ -29,6 +29,25 @@ TEST(JsonTextTest, Base64MatchesRfc4648Vectors) {
   }
 }
 
+TEST(JsonTextTest, DecodeBase64InvertsAppendBase64) {
+  std::string all_bytes;
+  for (int c = 0; c < 256; ++c) all_bytes.push_back(static_cast<char>(c));
+  for (std::string_view bytes : {std::string_view(), std::string_view("f"), std::string_view("fo"),
+                                 std::string_view("foo"), std::string_view("\0\xff", 2), std::string_view(all_bytes)}) {
+    std::string text;
+    AppendBase64(text, bytes);
+    auto decoded = DecodeBase64(text);
+    ASSERT_TRUE(decoded.has_value()) << text;
+    EXPECT_EQ(*decoded, bytes) << text;
+  }
+}
+
+TEST(JsonTextTest, DecodeBase64RejectsMalformedText) {
+  for (const char* text : {"Zg", "Zg=", "Z===", "Zm9v!", "Zm9-", "Zm_v", "Zh==", "Zm9=Yg==", "=Zg=", "Zm8=\n"}) {
+    EXPECT_FALSE(DecodeBase64(text).has_value()) << text;
+  }
+}
+
 TEST(CivilTimeTest, RoundTripsDatesAcrossEras) {
   for (int64_t days : {-719528LL, -1LL, 0LL, 59LL, 11016LL, 19782LL, 2932896LL}) {
     std::string text;

@@ -8,9 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 namespace dram::testing {
@@ -21,32 +19,6 @@ std::string DramBinary() { return DRAM_BINARY; }
 std::string DramSqlBinary() { return DRAM_SQL_BINARY; }
 std::string EmbedExampleBinary() { return EMBED_EXAMPLE_BINARY; }
 std::string CatalogWriterBinary() { return CATALOG_WRITER_BINARY; }
-
-TempDir::TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "dram-test-XXXXXX").string();
-  char* made = ::mkdtemp(pattern.data());
-  path_ = made ? made : "";
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!path_.empty()) fs::remove_all(path_, ec);
-}
-
-void TempDir::Write(const std::string& relative, const std::string& content) const {
-  fs::path target = fs::path(path_) / relative;
-  fs::create_directories(target.parent_path());
-  std::string temp = target.string() + ".tmp";
-  { std::ofstream(temp, std::ios::binary) << content; }
-  fs::rename(temp, target);  // whole files only, even for a server reading concurrently
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const std::string& project_dir, const std::string& cache_dir,
                                                     const std::map<std::string, std::string>& env) {
@@ -118,26 +90,5 @@ int ServerProcess::Stop() {
 }
 
 ServerProcess::~ServerProcess() { Stop(); }
-
-CommandResult RunCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
-  TempDir scratch;
-  std::string output_path = scratch.path() + "/out";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int out = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(out, STDERR_FILENO);
-    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
-    std::vector<std::string> args = argv;
-    std::vector<char*> raw;
-    for (auto& arg : args) raw.push_back(arg.data());
-    raw.push_back(nullptr);
-    ::execv(raw[0], raw.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ReadFile(output_path)};
-}
 
 }  // namespace dram::testing

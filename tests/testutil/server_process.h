@@ -7,25 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "testutil/command.h"
+#include "testutil/temp_dir.h"
+
 namespace dram::testing {
-
-// A directory under /tmp removed (with its contents) when this object dies.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  // Writes `content` to path()/relative, creating directories.
-  void Write(const std::string& relative, const std::string& content) const;
-
- private:
-  std::string path_;
-};
-
-// The whole text of a file; empty when it cannot be read.
-std::string ReadFile(const std::string& path);
 
 // Runs the real `dram` binary as a child process on ephemeral 127.0.0.1 ports.
 class ServerProcess {
@@ -56,13 +41,6 @@ class ServerProcess {
   std::string log_path_;
   std::unique_ptr<TempDir> scratch_;
 };
-
-// Runs a command, returning its exit code and (combined) output.
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-CommandResult RunCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
 
 // The built binaries (paths set by CMake).
 std::string DramBinary();
