@@ -9,12 +9,26 @@
 
 namespace dram {
 
+// This member's part in a cluster (dram serve --catalog URI --cluster NAME ...). An empty name:
+// no cluster, every database is loaded here.
+struct ClusterFlags {
+  std::string name;            // --cluster
+  std::string etcd;            // --etcd URL[,URL...]
+  std::string advertise;       // --advertise HOST:PORT: this member's API port as others reach it
+  std::string member_id;       // --member-id (default: the advertise address)
+  std::string zone;            // --zone: copies of a shard go to different zones first
+  int64_t capacity_bytes = 0;  // --capacity: placement weight (0: 1)
+  int64_t lease_ttl_s = 10;    // a member silent this long is gone
+  int64_t rereplicate_after_ms = 45'000;  // a lost member's copies are re-made after this
+};
+
 // Command-line overrides of a project's dram.yml; empty fields keep the file's value.
 struct ServerOverrides {
   std::string listen;        // HOST:PORT of the API port (port 0: any free port)
   std::string admin_listen;  // HOST:PORT of the admin port
   std::string cache_dir;     // where dataset snapshots are materialized
   int64_t poll_interval_ms = 0;  // following a catalog: how often to look for a newer version (0: dram.yml's)
+  ClusterFlags cluster;          // following a catalog as a member of a cluster
 };
 
 // What a server following a catalog may do to it.

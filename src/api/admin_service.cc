@@ -53,9 +53,10 @@ bool TokenMatches(std::string_view header, const std::string& token) {
 
 AdminService::AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
                            AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog,
-                           bool read_only)
+                           bool read_only, cluster::ClusterNode* cluster)
     : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), access_(std::move(access)),
-      databases_(std::move(datasets), query_timeout, read_only), catalog_(catalog),
+      databases_(std::move(datasets), query_timeout, read_only), cluster_node_(cluster),
+      cluster_(cluster ? std::make_unique<ClusterAdmin>(*cluster) : nullptr), catalog_(catalog),
       started_(std::chrono::steady_clock::now()) {}
 
 AdminService::~AdminService() { Drain(); }
@@ -85,11 +86,13 @@ void AdminService::Handle(http::Request request, http::Responder responder) {
     return responder(MakeErrorResponse(PermissionDenied("browser requests are not accepted on the admin port"), "admin"));
   }
   if (request.method == "POST" && path.rfind("/datasets/", 0) == 0) return Manage(request, std::move(responder));
-  if (path.starts_with("/databases") || path.starts_with("/aliases") || path == "/query" || path.starts_with("/catalog")) {
+  if (path.starts_with("/databases") || path.starts_with("/aliases") || path == "/query" || path.starts_with("/catalog") ||
+      path.starts_with("/cluster")) {
     // Management (and reading data through /query) needs the admin token when one is set.
     if (!Authorized(request)) return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
     if (request.method != "GET" && request.method != "HEAD") Audit("admin_" + request.method, request.path, request.remote_address, "");
     if (catalog_ && catalog_->Handle(request, responder)) return;
+    if (cluster_ && cluster_->Handle(request, responder)) return;
     if (databases_.Handle(request, responder)) return;
     return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
   }
@@ -116,6 +119,18 @@ void AdminService::Handle(http::Request request, http::Responder responder) {
 http::Response AdminService::Ready() const {
   bool ready = true;
   json::object datasets;
+  if (cluster_node_) {
+    // A member is ready when every copy placement gave it serves; what it does not hold is
+    // another member's to serve.
+    for (const auto& copy : datasets_()->Copies()) {
+      const bool serving = copy.state == database::CopyStatus::State::kReady;
+      datasets[copy.name] = serving ? "ready" : "loading";
+      ready = ready && serving;
+    }
+    json::object body{{"ready", ready}, {"datasets", std::move(datasets)}};
+    if (std::string reason = cluster_node_->NotReadyReason(); !reason.empty()) body["cluster"] = reason;
+    return JsonResponse(ready ? 200 : 503, std::move(body));
+  }
   for (const auto& status : datasets_()->Statuses()) {
     datasets[status.name] = status.current ? "ready" : "loading";
     ready = ready && status.current != nullptr;
@@ -152,6 +167,7 @@ http::Response AdminService::Status() const {
                             {"cache", {{"entries", cache_.entries()}, {"bytes", cache_.bytes()}, {"max_bytes", cache_.max_bytes()},
                                        {"hits", cache_.hits()}, {"misses", cache_.misses()}}}};
   if (catalog_) body["catalog"] = catalog_->StatusJson();
+  if (cluster_node_) body["cluster"] = cluster_node_->StatusJson();
   return JsonResponse(200, std::move(body));
 }
 
@@ -198,6 +214,7 @@ http::Response AdminService::Metrics() const {
   gauge("dram_cache_entries", "Entries in the response cache.", "gauge");
   out += "dram_cache_entries " + std::to_string(cache_.entries()) + "\n";
   if (catalog_) catalog_->AppendMetrics(out);
+  if (cluster_node_) cluster_node_->AppendMetrics(out);
   response.compressible = true;
   return response;
 }

@@ -7,6 +7,7 @@
 
 #include "api/api_service.h"
 #include "api/catalog_admin.h"
+#include "api/cluster_admin.h"
 #include "api/database_admin.h"
 #include "api/metrics.h"
 #include "api/response_cache.h"
@@ -31,7 +32,7 @@ class AdminService : public http::Handler {
   // `catalog` (may be null): the /catalog routes of a server following a catalog in a store.
   AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
                AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog = nullptr,
-               bool read_only = false);
+               bool read_only = false, cluster::ClusterNode* cluster = nullptr);
   ~AdminService() override;
   void Handle(http::Request request, http::Responder responder) override;
   // Waits for every job this port posted (refresh, database and catalog routes); call after the
@@ -52,6 +53,8 @@ class AdminService : public http::Handler {
   MetricsRegistry& metrics_;
   AdminAccess access_;
   DatabaseAdmin databases_;
+  cluster::ClusterNode* cluster_node_;  // null without a cluster
+  std::unique_ptr<ClusterAdmin> cluster_;
   CatalogAdmin* catalog_;
   std::chrono::steady_clock::time_point started_;
   boost::asio::thread_pool background_{1};

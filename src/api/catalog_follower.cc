@@ -57,8 +57,12 @@ Status CatalogFollower::SaveRuntime(Generation& generation, const std::string& m
       },
       "runtime change");
   if (!committed.ok()) return committed.status();
-  common::MutexLock lock(generation.mu);
-  generation.document.runtime = mine;  // a version that equals this needs no rebuild
+  {
+    common::MutexLock lock(generation.mu);
+    generation.document.runtime = mine;  // a version that equals this needs no rebuild
+  }
+  if (on_version_) on_version_(*committed);
+  PollNow();
   return Status::Ok();
 }
 
@@ -112,6 +116,7 @@ void CatalogFollower::PollOnce() {
       common::MutexLock lock(mu_);
       status_.latest_seen = *latest;
     }
+    if (on_version_) on_version_(*latest);
     auto live = publisher_.Live();
     bool same = false;
     {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -51,6 +52,8 @@ class CatalogFollower {
   // A runtime change (database added, alias set) is committed as the difference it makes, merged
   // into the newest version: a concurrent change on another member to other names is kept.
   Status SaveRuntime(Generation& generation, const std::string& mine);
+  // Called with every version this member committed or found (a cluster announces it). Before Start.
+  void SetVersionListener(std::function<void(int64_t)> listener) { on_version_ = std::move(listener); }
 
  private:
   void Loop();
@@ -60,6 +63,7 @@ class CatalogFollower {
   const std::unique_ptr<CatalogFollow> follow_;
   RoutePublisher& publisher_;
   const ServerSettings running_;
+  std::function<void(int64_t)> on_version_;
   catalog::Catalog catalog_;
 
   mutable common::Mutex mu_;

@@ -37,6 +37,8 @@ json::object StatsJson(const database::DatasetStatus& s) {
   json::object out{{"name", s.name},
                    {"source", s.source},
                    {"declared", s.declared},
+                   {"placement", {{"replicas", s.placement.replicas}, {"shards", s.placement.shards}, {"shard_by", s.placement.shard_by},
+                                  {"global", json::array(s.placement.global_tables.begin(), s.placement.global_tables.end())}}},
                    {"ready", s.current != nullptr},
                    {"loading", s.loading},
                    {"version", s.current ? s.current->id() : ""},

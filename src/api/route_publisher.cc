@@ -33,6 +33,10 @@ Result<std::shared_ptr<Generation>> RoutePublisher::Make(ProjectSpec project, in
   manager_options.engine.memory_limit = settings.memory_limit;
   manager_options.pool_size = static_cast<size_t>(settings.pool_size);
   manager_options.warm_start = first;  // a reload's generation is built whole before it switches
+  if (held_) {
+    manager_options.placed = true;
+    if (!first) manager_options.held = held_;  // the first holds what it finds on disk
+  }
   if (save_runtime_) {
     manager_options.load_runtime_state = [g] {
       common::MutexLock lock(g->mu);

@@ -59,6 +59,9 @@ class RoutePublisher {
   // Set when the server follows a catalog: runtime changes are committed there, and a
   // generation's runtime state comes from its catalog document rather than the cache directory.
   void SetRuntimeSaver(RuntimeSaver saver) { save_runtime_ = std::move(saver); }
+  // Set in a cluster: generations load only the copies placement gives this member. `held` names
+  // the copies the live generation holds, for the next one to hold too.
+  void SetPlaced(std::function<std::vector<database::CopyId>()> held) { held_ = std::move(held); }
 
   // `first`: the generation the server starts with (may warm-start from snapshots on disk).
   Result<std::shared_ptr<Generation>> Make(ProjectSpec project, int64_t version, catalog::CatalogDocument document, bool first);
@@ -83,6 +86,7 @@ class RoutePublisher {
   std::vector<EndpointSpec> library_endpoints_;
   std::map<std::string, std::shared_ptr<const CodeEndpoint>> code_endpoints_;  // by route
   RuntimeSaver save_runtime_;
+  std::function<std::vector<database::CopyId>()> held_;
 
   mutable common::Mutex live_mu_;  // held while publishing, so swaps and publishes serialize
   std::shared_ptr<Generation> live_ GUARDED_BY(live_mu_);

@@ -54,6 +54,20 @@ Status CheckAdminExposure(const ServerSettings& settings) {
   return Status::Ok();
 }
 
+cluster::ClusterOptions ClusterOptionsOf(const ClusterFlags& flags, const std::string& admin_listen) {
+  cluster::ClusterOptions options;
+  options.name = flags.name;
+  options.etcd = flags.etcd;
+  options.member_id = flags.member_id;
+  options.advertise = flags.advertise;
+  options.admin = admin_listen;
+  options.zone = flags.zone;
+  options.capacity_bytes = flags.capacity_bytes;
+  options.reconciler.lease_ttl = std::chrono::seconds(flags.lease_ttl_s);
+  options.reconciler.rereplicate_after = std::chrono::milliseconds(flags.rereplicate_after_ms);
+  return options;
+}
+
 // The admin port serves operators and scrapers: a few connections, so a flood of them on the
 // API port cannot take its descriptors, nor it the API port's.
 constexpr size_t kAdminMaxConnections = 64;
@@ -91,10 +105,28 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
   const ServerSettings& settings = project_.settings;
   const char* token = std::getenv(settings.admin_token_env.c_str());
   std::string admin_token = token ? token : "";
+  if (follow && !follow->overrides.cluster.name.empty()) {
+    auto node = cluster::ClusterNode::Create(
+        ClusterOptionsOf(follow->overrides.cluster, settings.admin_listen),
+        [this]() -> std::shared_ptr<database::DatasetManager> {
+          auto generation = publisher_.Live();
+          return generation ? std::shared_ptr<database::DatasetManager>(generation, generation->datasets.get()) : nullptr;
+        },
+        [this](int64_t) {
+          if (follower_) follower_->PollNow();
+        });
+    if (node.ok()) {
+      cluster_ = std::move(node).value();
+      publisher_.SetPlaced([this] { return cluster_->Held(); });
+    } else {
+      cluster_error_ = node.status();
+    }
+  }
   if (follow) {
     const bool writer = follow->writer;
     follower_ = std::make_unique<CatalogFollower>(std::move(follow), publisher_, settings);
     publisher_.SetRuntimeSaver([this](Generation& generation, const std::string& mine) { return follower_->SaveRuntime(generation, mine); });
+    if (cluster_) follower_->SetVersionListener([this](int64_t version) { cluster_->AnnounceCatalog(version); });
     catalog_admin_ = std::make_unique<CatalogAdmin>(
         follower_->catalog(), writer, !admin_token.empty(), [this] { return follower_->FollowStatus(); },
         [this] { follower_->PollNow(); });
@@ -108,7 +140,7 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
       *api_, cache_, metrics_,
       AdminAccess{.token = admin_token, .public_read = settings.admin_public_read, .allowed_origins = settings.admin_allow_origins},
       std::chrono::milliseconds(settings.query_timeout_ms > 0 ? settings.query_timeout_ms : 30'000), catalog_admin_.get(),
-      follower_ && !follower_->follow().writer);
+      follower_ && !follower_->follow().writer, cluster_.get());
 }
 
 ServerImpl::~ServerImpl() {
@@ -166,6 +198,7 @@ Status ServerImpl::AddEndpointYaml(const std::string& yaml) {
 Status ServerImpl::Start() {
   const ServerSettings& settings = project_.settings;
   RETURN_IF_ERROR(CheckAdminExposure(settings));
+  RETURN_IF_ERROR(cluster_error_);
   auto first = publisher_.Make(project_, first_version_, first_document_, true);
   if (!first.ok()) return FailedPrecondition("authentication could not be set up", first.status().message());
   publisher_.Install(*first);  // every route exists from the start; those whose dataset is loading answer not_ready
@@ -180,6 +213,7 @@ Status ServerImpl::Start() {
   ASSIGN_OR_RETURN(admin_server_, http::Server::Start(admin_options, *admin_));
   (*first)->datasets->StartRefreshing();
   if (follower_) follower_->Start();
+  if (cluster_) cluster_->Start();
   common::Log(common::LogLevel::kInfo, "serving",
               "\"api_port\":" + std::to_string(api_server_->port()) + ",\"admin_port\":" + std::to_string(admin_server_->port()) +
                   (follower_ ? ",\"catalog_version\":" + std::to_string(first_version_) : ""));
@@ -189,6 +223,8 @@ Status ServerImpl::Start() {
 void ServerImpl::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  // The reconciler loads into the live generation: it stops before anything it calls into.
+  if (cluster_) cluster_->Stop();
   if (follower_) follower_->Stop();
   // Each port stops accepting and answers the requests it is handling (bounded) before it closes;
   // the queries behind those answers run on api_'s workers, still running here.
@@ -219,6 +255,11 @@ Result<std::unique_ptr<Server>> Server::CreateFromCatalog(const std::string& uri
   namespace fs = std::filesystem;
   if (store::IsLocalUri(uri) && !fs::is_directory(uri.starts_with("file://") ? uri.substr(7) : uri)) {
     return NotFound("no catalog directory", uri);
+  }
+  if (!overrides.cluster.name.empty()) {
+    cluster::ClusterOptions options = api::ClusterOptionsOf(overrides.cluster, overrides.admin_listen);
+    if (options.member_id.empty()) options.member_id = options.advertise;
+    RETURN_IF_ERROR(cluster::ValidateClusterOptions(options));
   }
   auto follow = std::make_unique<api::CatalogFollow>();
   follow->root = uri;

@@ -11,6 +11,7 @@
 #include "api/project.h"
 #include "api/response_cache.h"
 #include "api/route_publisher.h"
+#include "cluster/cluster_node.h"
 #include "dram/server.h"
 #include "http/server.h"
 
@@ -42,6 +43,8 @@ class ServerImpl : public dram::Server {
   std::unique_ptr<ApiService> api_;
   RoutePublisher publisher_;
   std::unique_ptr<CatalogFollower> follower_;
+  std::unique_ptr<cluster::ClusterNode> cluster_;  // following a catalog as a cluster member
+  Status cluster_error_;                           // why the cluster part could not be set up
   std::unique_ptr<CatalogAdmin> catalog_admin_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<http::Server> api_server_;

@@ -47,6 +47,7 @@ Usage:
   dram shadow-diff --live URL --candidate URL --requests FILE
                              replay recorded requests against two systems, compare the answers
                              as data, report parity per endpoint; exit 1 above --threshold
+  dram cluster COMMAND ...   status, where DB, drain MEMBER: a cluster seen through any member
   dram version               print the version
   dram COMMAND --help        help for one command
 )";
@@ -67,6 +68,21 @@ previous one serving, with the error in /status and /metrics.
                             changes (dram db add, dram alias set) and restores to the catalog
   --poll-interval MS        how often to look for a newer version (default: dram.yml
                             catalog.poll_interval, else 2000)
+
+With --cluster, the member joins a cluster that shares the catalog and an etcd: placement (the
+same on every member) gives it copies of databases and shards to hold, it loads them, drops
+surplus copies only once enough others are ready, and publishes what it holds. Members commit
+runtime changes themselves (--role writer is the default here). Without etcd it keeps serving
+what it has and moves nothing.
+  --cluster NAME            the cluster's name (its keys live under /dram/NAME/ in etcd)
+  --etcd URL[,URL...]       etcd client URLs (http://127.0.0.1:2379)
+  --advertise HOST:PORT     this member's API port as clients and other members reach it
+  --member-id ID            (default: the advertise address)
+  --zone ZONE               copies of a shard go to different zones first
+  --capacity SIZE           placement weight (e.g. 200GB; default: equal weights)
+  --lease-ttl SECONDS       a member silent this long is gone (default 10)
+  --rereplicate-after MS    a lost member's copies are re-made after this (default 45000), at once
+                            when no ready copy of a shard is left
 
 Flags (override dram.yml):
   --listen HOST:PORT        API port (default from dram.yml, else 127.0.0.1:8080; port 0 = any free)
@@ -119,7 +135,7 @@ int Serve(const Flags& flags) {
   if (catalog_uri.empty() == (flags.positional.size() != 1)) {
     return std::fputs("dram serve: expected one project directory, or --catalog URI\n", stderr), 2;
   }
-  const std::string role = flags.values.count("role") ? flags.values.at("role") : "reader";
+  const std::string role = flags.values.count("role") ? flags.values.at("role") : flags.values.count("cluster") ? "writer" : "reader";
   if (role != "reader" && role != "writer") return std::fputs("dram serve: --role must be reader or writer\n", stderr), 2;
   auto level = flags.values.count("log-level") ? flags.values.at("log-level") : "info";
   using dram::common::LogLevel;
@@ -144,6 +160,24 @@ int Serve(const Flags& flags) {
   if (!get("poll-interval").empty()) {
     overrides.poll_interval_ms = std::atoll(get("poll-interval").c_str());
     if (overrides.poll_interval_ms <= 0) return std::fputs("dram serve: --poll-interval is in milliseconds (> 0)\n", stderr), 2;
+  }
+  overrides.cluster.name = get("cluster");
+  if (!overrides.cluster.name.empty()) {
+    if (catalog_uri.empty()) return std::fputs("dram serve: --cluster needs --catalog (members share a catalog)\n", stderr), 2;
+    overrides.cluster.etcd = get("etcd");
+    overrides.cluster.advertise = get("advertise");
+    overrides.cluster.member_id = get("member-id");
+    overrides.cluster.zone = get("zone");
+    if (!get("capacity").empty()) {
+      auto bytes = dram::common::ParseBytes(get("capacity"));
+      if (!bytes) return std::fputs("dram serve: --capacity like 200GB\n", stderr), 2;
+      overrides.cluster.capacity_bytes = *bytes;
+    }
+    if (!get("lease-ttl").empty()) overrides.cluster.lease_ttl_s = std::atoll(get("lease-ttl").c_str());
+    if (!get("rereplicate-after").empty()) overrides.cluster.rereplicate_after_ms = std::atoll(get("rereplicate-after").c_str());
+    if (overrides.cluster.lease_ttl_s < 1 || overrides.cluster.rereplicate_after_ms < 0) {
+      return std::fputs("dram serve: --lease-ttl is seconds (>= 1), --rereplicate-after milliseconds (>= 0)\n", stderr), 2;
+    }
   }
   auto server = catalog_uri.empty()
                     ? dram::Server::Create(flags.positional[0], overrides)
@@ -291,7 +325,9 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "version" || command == "--version") return std::puts("dram 0.1.0"), 0;
   if (command == "serve") {
-    Flags flags = ParseFlags(argc, argv, 2, {"listen", "admin-listen", "cache-dir", "ready-file", "log-level", "catalog", "role", "poll-interval"});
+    Flags flags = ParseFlags(argc, argv, 2, {"listen", "admin-listen", "cache-dir", "ready-file", "log-level", "catalog", "role", "poll-interval",
+                                              "cluster", "etcd", "advertise", "member-id", "zone", "capacity", "lease-ttl",
+                                              "rereplicate-after"});
     if (!flags.error.empty()) return std::fprintf(stderr, "dram serve: %s\n", flags.error.c_str()), 2;
     return Serve(flags);
   }
@@ -303,6 +339,7 @@ int main(int argc, char** argv) {
   if (command == "alias") return dram::cli::AliasCommand(argc, argv);
   if (command == "query") return dram::cli::QueryCommand(argc, argv);
   if (command == "shadow-diff") return dram::cli::ShadowDiffCommand(argc, argv);
+  if (command == "cluster") return dram::cli::ClusterCommand(argc, argv);
   if (command == "validate") {
     Flags flags = ParseFlags(argc, argv, 2, {});
     if (!flags.error.empty()) return std::fprintf(stderr, "dram validate: %s\n", flags.error.c_str()), 2;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -27,6 +28,7 @@ default http://127.0.0.1:8081; token from DRAM_ADMIN_TOKEN). The server persists
 
   dram db add NAME URI [--tables a,b] [--refresh 5m] [--resolver R] [--sort-by TABLE:col1,col2]
                        [--lazy [--budget 2GiB]]
+                       [--replicas N|all] [--shards S [--shard-by file|COLUMN] [--global t1,t2]] [--wait]
         URI: a directory of Parquet/CSV files (a table per file or per sub-directory, Hive
         partitions k=v/ become columns): a path, file://, s3://bucket/prefix, gs://bucket/prefix.
         Files are listed, downloaded in parallel, verified, materialized and swapped in; a
@@ -34,6 +36,13 @@ default http://127.0.0.1:8081; token from DRAM_ADMIN_TOKEN). The server persists
         --resolver  all (default), latest_partition, success_marker or databricks
         --lazy      fetch only metadata (file list, Parquet footers) now; queries fetch the files
                     they need (partition and min/max pruning), --budget bounds what stays on disk
+        In a cluster (dram serve --cluster): the database is committed once and every member
+        placement picks loads its share.
+        --replicas  copies of each shard (default all: one on every member)
+        --shards    split the data into S parts (by file path, or rows by --shard-by COLUMN);
+                    --global tables are copied whole into every shard
+        --wait      show per-member progress until every shard has its copies ready (fails naming
+                    the member and its error); --timeout SECONDS (default 600)
   dram db list                       every database: ready, version, tables, rows, sizes, last error
   dram db stats NAME                 one database in detail
   dram db versions NAME              versions on disk and recent load attempts
@@ -224,10 +233,144 @@ json::value ParseOrDie(const Reply& reply) {
   return value;
 }
 
+// How many ready copies each shard of `database` wants: its policy's count, or every live member
+// that is not draining ("all"). -1 when the server is not in a cluster.
+int WantedCopies(Admin& admin, const std::string& database) {
+  Reply status = Call(admin, "GET", "/cluster/status");
+  if (status.status != 200) return -1;
+  Reply described = Call(admin, "GET", "/databases/" + database);
+  const json::value cluster = ParseOrDie(status);
+  int eligible = 0;
+  for (const auto& member : cluster.at("members").as_array()) eligible += member.at("draining").as_bool() ? 0 : 1;
+  int replicas = 0;
+  if (described.status == 200) {
+    const json::value stats = ParseOrDie(described);
+    if (const auto* placement = stats.as_object().if_contains("placement")) replicas = static_cast<int>(placement->at("replicas").to_number<int64_t>());
+  }
+  return replicas > 0 ? replicas : eligible;
+}
+
+// `db add --wait`: prints each member's progress as it changes until every shard has the copies
+// its policy wants ready; 1 (naming the member and its error) when a copy fails, or on timeout.
+int WaitForCopies(Admin& admin, const std::string& database, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::map<std::string, std::string> last;  // "member shard" → state line printed
+  for (;;) {
+    const int wanted = WantedCopies(admin, database);
+    if (wanted < 0) return std::fputs("dram db add --wait: the server is not in a cluster\n", stderr), 1;
+    Reply reply = Call(admin, "GET", "/cluster/where/" + database);
+    if (int failed = Report(reply)) return failed;
+    const json::value where = ParseOrDie(reply);
+    bool done = true;
+    for (const auto& shard : where.at("shards").as_array()) {
+      int ready = 0;
+      for (const auto& replica : shard.at("replicas").as_array()) {
+        const std::string member = Text(replica.at("member"));
+        const std::string state = Text(replica.at("state"));
+        const std::string key = member + " shard " + Text(shard.at("shard"));
+        if (last[key] != state) {
+          std::printf("%s: %s\n", key.c_str(), state.c_str());
+          last[key] = state;
+        }
+        if (state == "failed") {
+          std::fprintf(stderr, "dram db add: the copy of shard %s on member %s failed to load: %s\n", Text(shard.at("shard")).c_str(),
+                       member.c_str(), replica.as_object().contains("error") ? Text(replica.at("error")).c_str() : "");
+          return 1;
+        }
+        ready += state == "ready";
+      }
+      done = done && ready >= wanted;
+    }
+    if (done) {
+      std::printf("%s: every shard has %d ready cop%s\n", database.c_str(), wanted, wanted == 1 ? "y" : "ies");
+      return 0;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::fprintf(stderr, "dram db add --wait: timed out before every shard had %d ready copies\n", wanted);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+constexpr const char* kClusterHelp = R"(dram cluster COMMAND [args] [--admin URL] [--format table|json]
+
+Shows and steers a cluster through any member's admin port (--admin URL or DRAM_ADMIN_URL; token
+from DRAM_ADMIN_TOKEN).
+
+  dram cluster status            members (zone, copies ready/loading/failed, bytes), this member's
+                                 lease and etcd state, under-replicated shards
+  dram cluster where DB [--shard K]   which member holds which copy of each shard, in what state
+  dram cluster drain MEMBER      the member takes no new copies, waits until every copy it holds
+                                 is ready elsewhere, then leaves the cluster
+)";
+
 }  // namespace
 
+int ClusterCommand(int argc, char** argv) {
+  Flags flags = ParseFlags(argc, argv, 2, {"admin", "format", "shard"});
+  if (flags.help || flags.positional.empty()) return std::fputs(kClusterHelp, flags.help ? stdout : stderr), flags.help ? 0 : 2;
+  if (!flags.error.empty()) return std::fprintf(stderr, "dram cluster: %s\n", flags.error.c_str()), 2;
+  const std::string format = flags.values.contains("format") ? flags.values.at("format") : "table";
+  if (format != "table" && format != "json") return std::fputs("dram cluster: --format table or json\n", stderr), 2;
+  const char* token = std::getenv("DRAM_ADMIN_TOKEN");
+  Admin admin{AdminUrl(flags), token ? token : ""};
+  const std::string& command = flags.positional[0];
+  if (command == "status" && flags.positional.size() == 1) {
+    Reply reply = Call(admin, "GET", "/cluster/status");
+    if (int failed = Report(reply)) return failed;
+    if (format == "json") return std::printf("%s\n", reply.body.c_str()), 0;
+    const json::value status = ParseOrDie(reply);
+    std::printf("cluster %s, seen from member %s: etcd %s%s\n", Text(status.at("cluster")).c_str(), Text(status.at("member")).c_str(),
+                status.at("etcd").at("ok").as_bool() ? "ok" : "unreachable ",
+                status.at("etcd").at("ok").as_bool() ? "" : Text(status.at("etcd").at("error")).c_str());
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& m : status.at("members").as_array()) {
+      rows.push_back({Text(m.at("id")), Text(m.at("api")), Text(m.at("zone")), m.at("draining").as_bool() ? "draining" : "serving",
+                      Text(m.at("ready")), Text(m.at("loading")), Text(m.at("failed")), Bytes(m.at("bytes").to_number<int64_t>())});
+    }
+    PrintTable({"MEMBER", "API", "ZONE", "STATE", "READY", "LOADING", "FAILED", "BYTES"}, rows);
+    const auto& under = status.at("under_replicated").as_array();
+    if (under.empty()) std::puts("every shard has its copies ready");
+    for (const auto& u : under) {
+      std::printf("under-replicated: %s shard %s: %s of %s ready\n", Text(u.at("database")).c_str(), Text(u.at("shard")).c_str(),
+                  Text(u.at("ready")).c_str(), Text(u.at("wanted")).c_str());
+    }
+    return 0;
+  }
+  if (command == "where" && flags.positional.size() == 2) {
+    std::string path = "/cluster/where/" + flags.positional[1];
+    if (flags.values.contains("shard")) path += "?shard=" + flags.values.at("shard");
+    Reply reply = Call(admin, "GET", path);
+    if (int failed = Report(reply)) return failed;
+    if (format == "json") return std::printf("%s\n", reply.body.c_str()), 0;
+    const json::value where = ParseOrDie(reply);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& shard : where.at("shards").as_array()) {
+      for (const auto& r : shard.at("replicas").as_array()) {
+        rows.push_back({Text(shard.at("shard")), Text(r.at("member")), Text(r.at("state")), Text(r.at("snapshot")),
+                        Bytes(r.at("bytes").to_number<int64_t>())});
+      }
+      if (shard.at("replicas").as_array().empty()) rows.push_back({Text(shard.at("shard")), "-", "no copy", "", ""});
+    }
+    PrintTable({"SHARD", "MEMBER", "STATE", "SNAPSHOT", "BYTES"}, rows);
+    return 0;
+  }
+  if (command == "drain" && flags.positional.size() == 2) {
+    Reply reply = Call(admin, "POST", "/cluster/drain/" + flags.positional[1]);
+    if (int failed = Report(reply)) return failed;
+    if (format == "json") return std::printf("%s\n", reply.body.c_str()), 0;
+    std::printf("member %s is draining: it leaves once every copy it holds is ready elsewhere\n", flags.positional[1].c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "dram cluster: unknown command or wrong arguments\n\n%s", kClusterHelp);
+  return 2;
+}
+
 int DbCommand(int argc, char** argv) {
-  Flags flags = ParseFlags(argc, argv, 2, {"admin", "tables", "refresh", "resolver", "sort-by", "budget"}, {"force", "lazy"});
+  Flags flags = ParseFlags(argc, argv, 2, {"admin", "tables", "refresh", "resolver", "sort-by", "budget", "replicas", "shards", "shard-by",
+                                          "global", "timeout"},
+                          {"force", "lazy", "wait"});
   if (flags.help || flags.positional.empty()) return std::fputs(kDbHelp, flags.help ? stdout : stderr), flags.help ? 0 : 2;
   if (!flags.error.empty()) return std::fprintf(stderr, "dram db: %s\n", flags.error.c_str()), 2;
   const char* token = std::getenv("DRAM_ADMIN_TOKEN");
@@ -265,12 +408,41 @@ int DbCommand(int argc, char** argv) {
       for (const auto& c : SplitCommas(spec.substr(colon + 1))) columns.push_back(json::string(c));
       body["sort_by"] = json::object{{spec.substr(0, colon), std::move(columns)}};
     }
+    if (flags.values.contains("replicas")) {
+      const std::string& replicas = flags.values.at("replicas");
+      if (replicas == "all") {
+        body["replicas"] = "all";
+      } else if (int n = std::atoi(replicas.c_str()); n >= 1 && std::to_string(n) == replicas) {
+        body["replicas"] = n;
+      } else {
+        return std::fputs("dram db add: --replicas N (>= 1) or all\n", stderr), 2;
+      }
+    }
+    if (flags.values.contains("shards")) {
+      const std::string& shards = flags.values.at("shards");
+      int n = std::atoi(shards.c_str());
+      if (n < 1 || std::to_string(n) != shards) return std::fputs("dram db add: --shards S (>= 1)\n", stderr), 2;
+      body["shards"] = n;
+    }
+    if (flags.values.contains("shard-by")) body["shard_by"] = flags.values.at("shard-by");
+    if (flags.values.contains("global")) {
+      json::array global;
+      for (const auto& t : SplitCommas(flags.values.at("global"))) global.push_back(json::string(t));
+      body["global"] = std::move(global);
+    }
+    const bool wait = flags.values.contains("wait");
     Reply reply;
-    {
+    if (wait) {
+      reply = Call(admin, "POST", "/databases", json::serialize(body));
+    } else {
       ProgressBar bar(admin, flags.positional[1]);
       reply = Call(admin, "POST", "/databases", json::serialize(body));
     }
     if (int failed = Report(reply)) return failed;
+    if (wait) {
+      const int timeout = flags.values.contains("timeout") ? std::atoi(flags.values.at("timeout").c_str()) : 600;
+      return WaitForCopies(admin, flags.positional[1], std::chrono::seconds(timeout > 0 ? timeout : 600));
+    }
     const json::value stats = ParseOrDie(reply);
     PrintStats(stats.as_object());
     return 0;

@@ -50,6 +50,7 @@ DatasetManager::DatasetManager(ManagerOptions options, std::vector<DatasetSpec> 
     entry->status.source = !entry->spec.source.empty() ? entry->spec.source
                            : entry->spec.tables.empty() ? "" : entry->spec.tables.front().path;
     entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
+    entry->status.placement = entry->spec.placement;
   }
 }
 
@@ -383,6 +384,7 @@ Status DatasetManager::Add(DatasetSpec spec) {
   entry->status.name = entry->spec.name;
   entry->status.source = entry->spec.source;
   entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
+  entry->status.placement = entry->spec.placement;
   // Visible (as loading, with progress) while the first load runs; removed again if it fails.
   {
     common::MutexLock lock(mu_);
@@ -624,6 +626,7 @@ Status DatasetManager::HoldCopy(const CopyId& copy) {
         slot->status.name = name;
         slot->status.source = found->second->status.source;
         slot->status.refresh_interval_ms = spec.refresh_interval_ms;
+        slot->status.placement = spec.placement;
       }
       entry = slot;
     }
@@ -691,6 +694,7 @@ std::vector<CopyStatus> DatasetManager::Copies() const {
     if (!entry->held) continue;
     CopyStatus copy;
     copy.id = {entry->spec.copy_of.empty() ? entry->spec.name : entry->spec.copy_of, std::max(entry->spec.shard, 0)};
+    copy.name = entry->spec.name;
     const DatasetStatus& status = entry->status;
     if (status.current) {
       copy.state = CopyStatus::State::kReady;

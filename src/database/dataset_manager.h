@@ -30,6 +30,7 @@ struct CopyId {
 // A copy this member holds in a cluster, as the reconciler publishes it.
 struct CopyStatus {
   CopyId id;
+  std::string name;  // the local dataset it is served as (CopyName)
   enum class State { kLoading, kReady, kFailed } state = State::kLoading;
   std::string snapshot;  // the serving snapshot's id; empty until ready
   int64_t bytes = 0;     // of the serving snapshot on disk
@@ -71,6 +72,7 @@ struct DatasetStatus {
   std::string name;
   std::string source;    // the database directory or the first table's path
   bool declared = false;  // from the project's YAML: not removable at runtime
+  PlacementSpec placement;
   int64_t refresh_interval_ms = 0;
   std::shared_ptr<const Snapshot> current;
   std::shared_ptr<const Snapshot> previous;
