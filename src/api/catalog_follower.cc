@@ -173,7 +173,11 @@ Status CatalogFollower::SwitchTo(int64_t version, catalog::CatalogDocument docum
     return synced;
   }
   common::Diagnostics diagnostics;
-  ProjectSpec project = LoadProject(tree, diagnostics);
+  ProjectSpec project;
+  project.dir = tree;
+  // A catalog with no project applied yet (only databases and aliases added at runtime) serves
+  // those with the default settings, as the first version does at start.
+  if (!document.files.empty()) project = LoadProject(tree, diagnostics);
   if (!diagnostics.empty()) {
     restore_tree();
     return InvalidArgument("catalog version " + std::to_string(version) + " has errors:\n" + diagnostics.ToString());

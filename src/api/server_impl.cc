@@ -280,7 +280,7 @@ Result<std::unique_ptr<Server>> Server::CreateFromCatalog(const std::string& uri
   common::Diagnostics diagnostics;
   api::ProjectSpec project;
   project.dir = tree;
-  if (*latest > 0) project = api::LoadProject(tree, diagnostics);  // an empty catalog serves nothing until the first apply
+  if (!follow->document.files.empty()) project = api::LoadProject(tree, diagnostics);  // no project applied yet: defaults
   api::ApplyServingOverrides(project.settings, follow->overrides);
   for (const auto& listen : {project.settings.listen, project.settings.admin_listen}) {
     if (!api::SplitHostPort(listen).ok()) diagnostics.Add("dram.yml", 0, 0, "listen address must be HOST:PORT");
