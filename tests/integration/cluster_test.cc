@@ -1,0 +1,410 @@
+// A cluster of real dram members on loopback: 3 etcd members (scripts/etcd_cluster.sh), the S3
+// fixture (radosgw) holding the catalog and the data, and `dram serve --cluster` processes. One
+// scenario walks through what the cluster must survive while a watcher samples the shard map in
+// etcd every 100 ms and checks that no move ever leaves a shard with fewer than N ready copies.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "cluster/etcd_client.h"
+#include "cluster/records.h"
+#include "store/store_uri.h"
+#include "testutil/command.h"
+#include "testutil/etcd_cluster.h"
+#include "testutil/http_client.h"
+#include "testutil/s3_env.h"
+#include "testutil/server_process.h"
+#include "testutil/temp_dir.h"
+
+namespace dram::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr int kFiles = 16;
+constexpr int kRowsPerFile = 500;
+constexpr int kShards = 8;
+constexpr int kReplicas = 2;
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Waits up to `limit` for `done`, polling every 100 ms.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return done();
+}
+
+struct Member {
+  std::string id;  // its advertise address
+  std::unique_ptr<ServerProcess> process;
+  std::unique_ptr<TempDir> cache;
+};
+
+// Which member holds a ready copy of which shard: (database, shard) → members, read from etcd.
+using ReadyMap = std::map<std::pair<std::string, int>, std::set<std::string>>;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    etcd_ = EtcdCluster::Start(3);
+    ASSERT_TRUE(etcd_) << "etcd did not start";
+    const std::string run = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+    cluster_ = "test-" + run;
+    keys_ = std::make_unique<cluster::Keys>(cluster_);
+    catalog_ = S3TestUri("cluster-catalog-" + run);
+    data_ = S3TestUri("cluster-data-" + run);
+    UploadData();
+    auto client = cluster::EtcdClient::Create(etcd_->endpoints());
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    client_ = std::move(client).value();
+  }
+
+  void TearDown() override {
+    StopWatcher();
+    for (auto& member : members_) {
+      if (member.process && HasFailure()) std::fprintf(stderr, "--- member %s log:\n%s\n", member.id.c_str(), member.process->log().c_str());
+    }
+    members_.clear();
+  }
+
+  // orders: kFiles Parquet files under orders/; tenants: one file, copied whole into every shard.
+  void UploadData() {
+    auto store = store::OpenStore(data_, S3TestLookup());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    TempDir scratch;
+    std::string sql;
+    for (int f = 0; f < kFiles; ++f) {
+      sql += "COPY (SELECT i AS id, i % 5 AS tenant, i * 3 AS amount FROM range(" + std::to_string(f * kRowsPerFile) + ", " +
+             std::to_string((f + 1) * kRowsPerFile) + ") t(i)) TO '" + scratch.path() + "/o" + std::to_string(f) +
+             ".parquet' (FORMAT parquet);\n";
+    }
+    sql += "COPY (SELECT i AS tenant, 'tenant ' || i AS name FROM range(5) t(i)) TO '" + scratch.path() + "/t.parquet' (FORMAT parquet);\n";
+    sql += "COPY (SELECT i AS code, 'region ' || i AS name FROM range(3) t(i)) TO '" + scratch.path() + "/r.parquet' (FORMAT parquet);\n";
+    scratch.Write("gen.sql", sql);
+    CommandResult generated = RunCommand({DramSqlBinary(), scratch.path() + "/gen.sql"});
+    ASSERT_EQ(generated.exit_code, 0) << generated.output;
+    auto upload = [&](const std::string& local, const std::string& key) {
+      std::string bytes = ReadFile(scratch.path() + "/" + local);
+      ASSERT_FALSE(bytes.empty());
+      auto put = (*store)->Put(key, bytes);
+      ASSERT_TRUE(put.ok()) << put.status().ToString();
+    };
+    for (int f = 0; f < kFiles; ++f) upload("o" + std::to_string(f) + ".parquet", "shop/orders/part-" + std::to_string(f) + ".parquet");
+    upload("t.parquet", "shop/tenants/tenants.parquet");
+    upload("r.parquet", "ref/regions/regions.parquet");
+  }
+
+  Member& StartMember() {
+    const int port = FreePort();
+    Member member;
+    member.id = "127.0.0.1:" + std::to_string(port);
+    member.cache = std::make_unique<TempDir>();
+    member.process = ServerProcess::Launch(
+        {DramBinary(), "serve", "--catalog", catalog_, "--cluster", cluster_, "--etcd", etcd_->endpoints(), "--advertise", member.id,
+         "--listen", member.id, "--admin-listen", "127.0.0.1:0", "--cache-dir", member.cache->path(), "--lease-ttl", "2",
+         "--rereplicate-after", "8000", "--poll-interval", "200", "--ready-file", "{READY}"},
+        S3TestEnvironment());
+    EXPECT_TRUE(member.process) << "member did not start";
+    members_.push_back(std::move(member));
+    return members_.back();
+  }
+
+  CommandResult Dram(std::vector<std::string> args, const Member& via) {
+    args.insert(args.begin(), DramBinary());
+    args.push_back("--admin");
+    args.push_back("http://127.0.0.1:" + std::to_string(via.process->admin_port()));
+    return RunCommand(args, S3TestEnvironment());
+  }
+
+  // Ready copies per shard and the live members, as etcd says now (linearizable reads).
+  bool ReadCluster(ReadyMap& ready, std::set<std::string>& live) {
+    auto members = client_->Range(cluster::EtcdKeyRange::Prefix(keys_->members()));
+    auto replicas = client_->Range(cluster::EtcdKeyRange::Prefix(keys_->replicas()));
+    if (!members.ok() || !replicas.ok()) return false;
+    for (const auto& kv : members->kvs) {
+      if (auto record = cluster::DecodeMember(kv.value); record.ok()) live.insert(record->id);
+    }
+    for (const auto& kv : replicas->kvs) {
+      auto record = cluster::DecodeReplica(kv.value);
+      if (record.ok() && record->state == "ready" && live.contains(record->member)) {
+        ready[{record->copy.database, record->copy.shard}].insert(record->member);
+      }
+    }
+    return true;
+  }
+
+  ReadyMap Ready() {
+    ReadyMap ready;
+    std::set<std::string> live;
+    ReadCluster(ready, live);
+    return ready;
+  }
+
+  // Every shard of `database` has exactly `copies` ready copies (surplus ones dropped).
+  bool Settled(const std::string& database, int shards, size_t copies) {
+    ReadyMap ready = Ready();
+    for (int shard = 0; shard < shards; ++shard) {
+      if (ready[{database, shard}].size() != copies) return false;
+    }
+    return true;
+  }
+
+  // Samples the shard map every 100 ms; while `guard_` > 0, a sample where some shard of orders
+  // has fewer than min(guard_, live members) ready copies is a violation.
+  void StartWatcher() {
+    watcher_ = std::thread([this] {
+      while (!stop_watch_) {
+        const int guard = guard_;
+        ReadyMap ready;
+        std::set<std::string> live;
+        if (guard > 0 && ReadCluster(ready, live)) {
+          samples_++;
+          const size_t floor = std::min<size_t>(guard, live.size());
+          for (int shard = 0; shard < kShards; ++shard) {
+            if (ready[{"orders", shard}].size() < floor) {
+              violations_++;
+              std::fprintf(stderr, "watcher: shard %d has %zu ready copies (< %zu)\n", shard, ready[{"orders", shard}].size(), floor);
+            }
+          }
+        }
+        std::this_thread::sleep_for(100ms);
+      }
+    });
+  }
+  void StopWatcher() {
+    stop_watch_ = true;
+    if (watcher_.joinable()) watcher_.join();
+  }
+
+  json::value AdminJson(const Member& member, const std::string& path) {
+    HttpClient admin("127.0.0.1", member.process->admin_port());
+    auto reply = admin.Get(path);
+    boost::system::error_code ec;
+    json::value value = json::parse(reply.body, ec);
+    return ec ? json::value() : value;
+  }
+
+  std::unique_ptr<EtcdCluster> etcd_;
+  std::unique_ptr<cluster::EtcdClient> client_;
+  std::unique_ptr<cluster::Keys> keys_;
+  std::string cluster_, catalog_, data_;
+  std::vector<Member> members_;
+  std::thread watcher_;
+  std::atomic<bool> stop_watch_{false};
+  std::atomic<int> guard_{0};
+  std::atomic<int> violations_{0};
+  std::atomic<int> samples_{0};
+};
+
+TEST_F(ClusterTest, PlacesCopiesKeepsNReadyThroughMovesAndSurvivesFailures) {
+  for (int i = 0; i < 4; ++i) StartMember();
+  ASSERT_TRUE(WaitFor([&] { return AdminJson(members_[0], "/cluster/status").at("members").as_array().size() == 4; }, 10s));
+
+  // One command: committed once, loaded by the members placement picks, --wait until N ready.
+  CommandResult added = Dram({"db", "add", "orders", data_ + "/shop", "--replicas", "2", "--shards", "8", "--global", "tenants",
+                              "--wait", "--timeout", "60"},
+                             members_[0]);
+  ASSERT_EQ(added.exit_code, 0) << added.output;
+  EXPECT_NE(added.output.find("every shard has 2 ready copies"), std::string::npos) << added.output;
+  ASSERT_TRUE(WaitFor([&] { return Settled("orders", kShards, kReplicas); }, 20s));
+  {
+    // Spread over every member; each shard holds its part of orders and the whole tenants table.
+    std::map<std::string, int> per_member;
+    int64_t rows = 0;
+    for (const auto& [copy, holders] : Ready()) {
+      for (const auto& holder : holders) per_member[holder]++;
+      const Member* member = nullptr;
+      for (const auto& m : members_) {
+        if (m.id == *holders.begin()) member = &m;
+      }
+      ASSERT_NE(member, nullptr);
+      CommandResult counted = Dram({"query", "orders~" + std::to_string(copy.second),
+                                    "SELECT (SELECT count(*) FROM orders) AS o, (SELECT count(*) FROM tenants) AS t", "--format", "csv"},
+                                   *member);
+      ASSERT_EQ(counted.exit_code, 0) << counted.output;
+      const std::string line = counted.output.substr(counted.output.find('\n') + 1);
+      rows += std::atoll(line.c_str());
+      EXPECT_EQ(line.substr(line.find(',') + 1, 1), "5") << counted.output;
+    }
+    EXPECT_EQ(rows, kFiles * kRowsPerFile);  // the shards partition the table
+    EXPECT_EQ(per_member.size(), 4u);
+    CommandResult where = Dram({"cluster", "where", "orders", "--format", "json"}, members_[3]);
+    ASSERT_EQ(where.exit_code, 0) << where.output;
+    json::value parsed = json::parse(where.output);
+    EXPECT_EQ(parsed.at("shards").as_array().size(), static_cast<size_t>(kShards));
+    EXPECT_TRUE(parsed.at("shards").at(0).at("replicas").at(0).as_object().contains("snapshot"));
+  }
+
+  guard_ = kReplicas;
+  StartWatcher();
+
+  // A member joins: it gets its share, surplus copies go only once others are ready.
+  Member& joined = StartMember();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int held = 0;
+        for (const auto& [copy, holders] : Ready()) held += holders.contains(joined.id);
+        return held > 0 && Settled("orders", kShards, kReplicas);
+      },
+      30s))
+      << joined.process->log();
+
+  // Drain a member: no new copies, its copies made elsewhere first, then it leaves.
+  const std::string drained = members_[1].id;
+  CommandResult drain = Dram({"cluster", "drain", drained}, members_[0]);
+  ASSERT_EQ(drain.exit_code, 0) << drain.output;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        ReadyMap ready;
+        std::set<std::string> live;
+        return ReadCluster(ready, live) && !live.contains(drained) && Settled("orders", kShards, kReplicas);
+      },
+      30s))
+      << members_[1].process->log();
+  members_[1].process->Stop();
+
+  // The etcd leader killed: a new one is elected, leases are renewed, nothing moves.
+  const ReadyMap before_leader = Ready();
+  std::string leader;
+  for (const auto& name : etcd_->members()) {
+    auto status = client_->MemberStatus(etcd_->url(name));
+    if (status.ok() && status->IsLeader()) leader = name;
+  }
+  ASSERT_FALSE(leader.empty());
+  ASSERT_TRUE(etcd_->Kill(leader));
+  std::this_thread::sleep_for(6s);
+  EXPECT_EQ(Ready(), before_leader);
+  ASSERT_TRUE(etcd_->Restart({leader}));
+  EXPECT_GT(samples_.load(), 20);
+  EXPECT_EQ(violations_.load(), 0) << "a move left a shard with fewer than N ready copies";
+  guard_ = 0;  // from here on members fail on purpose
+
+  // A member paused past its lease, then resumed before the re-replication delay: it registers
+  // again and serves the same copies; nobody else loads anything (no flapping).
+  Member& paused = members_[2];
+  json::value loaded_before = AdminJson(members_[0], "/cluster/status").at("bytes_loaded");
+  // etcd raises a lease's TTL to its minimum (1.5 election timeouts: 3.75 s -> 4 s here), so the
+  // pause outlasts that, and stays under the re-replication delay (8 s).
+  ASSERT_EQ(::kill(paused.process->pid(), SIGSTOP), 0);
+  std::this_thread::sleep_for(5500ms);
+  ASSERT_EQ(::kill(paused.process->pid(), SIGCONT), 0);
+  ASSERT_TRUE(WaitFor([&] { return Settled("orders", kShards, kReplicas); }, 15s));
+  json::value paused_status = AdminJson(paused, "/cluster/status");
+  EXPECT_GE(paused_status.at("registrations").as_int64(), 2) << json::serialize(paused_status);
+  EXPECT_EQ(AdminJson(members_[0], "/cluster/status").at("bytes_loaded"), loaded_before);
+
+  // A member killed: after the delay its copies are made again elsewhere.
+  Member& killed = members_[3];
+  ASSERT_EQ(::kill(killed.process->pid(), SIGKILL), 0);
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        ReadyMap ready;
+        std::set<std::string> live;
+        if (!ReadCluster(ready, live) || live.contains(killed.id)) return false;
+        for (int shard = 0; shard < kShards; ++shard) {
+          if (ready[{"orders", shard}].size() < static_cast<size_t>(kReplicas)) return false;
+        }
+        return true;
+      },
+      30s));
+  std::fprintf(stderr, "[ figures ] N copies restored %.1f s after SIGKILL (lease TTL 4 s + delay 8 s + load)\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count());
+
+  // etcd down entirely: members keep serving what they hold and drop nothing.
+  std::map<std::string, std::string> held_before;
+  for (const auto& m : members_) {
+    if (&m == &killed || m.id == drained) continue;
+    held_before[m.id] = json::serialize(AdminJson(m, "/ready").at("datasets"));
+  }
+  for (const auto& name : etcd_->members()) ASSERT_TRUE(etcd_->Kill(name));
+  std::this_thread::sleep_for(5s);
+  for (const auto& m : members_) {
+    if (!held_before.contains(m.id)) continue;
+    json::value ready = AdminJson(m, "/ready");
+    EXPECT_EQ(json::serialize(ready.at("datasets")), held_before[m.id]) << m.id;
+    EXPECT_TRUE(ready.as_object().contains("cluster")) << json::serialize(ready);  // says etcd is unreachable
+    CommandResult counted = Dram({"query", "orders~0", "SELECT count(*) FROM tenants", "--format", "csv"}, m);
+    if (held_before[m.id].find("orders~0") != std::string::npos) {
+      EXPECT_EQ(counted.exit_code, 0) << counted.output;
+    }
+  }
+  ASSERT_TRUE(etcd_->Restart(etcd_->members()));
+  ASSERT_TRUE(WaitFor([&] { return Settled("orders", kShards, kReplicas); }, 30s));
+
+  // A database on every member; an alias set on one member is served by another within 1 s.
+  CommandResult everywhere = Dram({"db", "add", "ref", data_ + "/ref", "--replicas", "all", "--wait", "--timeout", "60"}, members_[0]);
+  ASSERT_EQ(everywhere.exit_code, 0) << everywhere.output;
+  Member& far = members_[4];
+  CommandResult alias = Dram({"alias", "set", "current_ref", "ref"}, members_[0]);
+  ASSERT_EQ(alias.exit_code, 0) << alias.output;
+  const auto set_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return json::serialize(AdminJson(far, "/aliases")).find("current_ref") != std::string::npos; }, 5s));
+  const double alias_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - set_at).count();
+  std::fprintf(stderr, "[ figures ] alias set on one member served by another after %.2f s\n", alias_seconds);
+  EXPECT_LT(alias_seconds, 1.5);
+
+  // A member that joins gets every "all" database.
+  Member& late = StartMember();
+  ASSERT_TRUE(WaitFor([&] { return Ready()[{"ref", 0}].contains(late.id); }, 30s)) << late.process->log();
+}
+
+TEST_F(ClusterTest, BadInputIsRefusedAndChangesNothing) {
+  StartMember();
+  CommandResult shards = Dram({"db", "add", "bad", data_ + "/shop", "--shards", "0"}, members_[0]);
+  EXPECT_EQ(shards.exit_code, 2) << shards.output;
+  CommandResult lazy = Dram({"db", "add", "bad", data_ + "/shop", "--shards", "2", "--lazy"}, members_[0]);
+  EXPECT_EQ(lazy.exit_code, 1) << lazy.output;
+  EXPECT_NE(lazy.output.find("cannot be sharded"), std::string::npos) << lazy.output;
+  CommandResult where = Dram({"cluster", "where", "nothing"}, members_[0]);
+  EXPECT_EQ(where.exit_code, 1) << where.output;
+  EXPECT_NE(where.output.find("unknown database"), std::string::npos) << where.output;
+  CommandResult drain = Dram({"cluster", "drain", "127.0.0.1:1"}, members_[0]);
+  EXPECT_EQ(drain.exit_code, 1) << drain.output;
+  EXPECT_EQ(json::serialize(AdminJson(members_[0], "/databases").at("databases")), "[]");
+
+  CommandResult malformed = RunCommand({DramBinary(), "serve", "--catalog", catalog_, "--cluster", "c", "--etcd", "ftp://nowhere",
+                                        "--advertise", "127.0.0.1:1"},
+                                       S3TestEnvironment());
+  EXPECT_EQ(malformed.exit_code, 1) << malformed.output;
+  EXPECT_NE(malformed.output.find("--etcd"), std::string::npos) << malformed.output;
+
+  // N larger than the live members: accepted, reported as under-replicated.
+  CommandResult wide = Dram({"db", "add", "wide", data_ + "/ref", "--replicas", "3"}, members_[0]);
+  ASSERT_EQ(wide.exit_code, 0) << wide.output;
+  ASSERT_TRUE(WaitFor([&] { return Ready()[{"wide", 0}].size() == 1; }, 20s));
+  CommandResult status = Dram({"cluster", "status"}, members_[0]);
+  EXPECT_NE(status.output.find("under-replicated: wide shard 0: 1 of 3 ready"), std::string::npos) << status.output;
+}
+
+}  // namespace
+}  // namespace dram::testing
