@@ -390,8 +390,9 @@ Status DatasetManager::Add(DatasetSpec spec) {
     common::MutexLock lock(mu_);
     entries_.emplace(entry->spec.name, entry);
   }
-  // In a cluster the members placement picks load it once it is committed; here it is only registered.
-  Status built = options_.placed ? Status::Ok() : Build(*entry, false);
+  // In a cluster the members placement picks load it once it is committed; here it is only
+  // registered, after a check of what they will load.
+  Status built = options_.placed ? Probe(entry->spec) : Build(*entry, false);
   if (built.ok()) built = SaveState();
   if (!built.ok()) {
     {
@@ -603,6 +604,38 @@ Result<DatasetStatus> DatasetManager::StatusOf(const std::string& name) const {
   auto found = entries_.find(name);
   if (found == entries_.end()) return NotFound("unknown database", name);
   return StatusSnapshot(found->second->status, found->second->progress);
+}
+
+// What every member will load, checked before the database is committed, from metadata only
+// (the file list and Parquet footers, as a lazy load fetches them): the source exists and has
+// data, and a shard column is a column of every table it splits.
+Status DatasetManager::Probe(const DatasetSpec& spec) {
+  ASSIGN_OR_RETURN(auto tables, ListWholeSources(spec, options_.cache_dir));
+  if (spec.placement.by_file()) return Status::Ok();
+  DatasetSpec lazy = spec;
+  lazy.lazy = true;
+  const fs::path dir = fs::path(options_.cache_dir) / (".probe-" + spec.name);
+  auto snapshot = BuildSnapshot(lazy, tables, SnapshotId(lazy, tables), dir.string(), OpenOptions(), true, nullptr, nullptr,
+                                std::chrono::steady_clock::now());
+  std::error_code ec;
+  if (!snapshot.ok()) {
+    fs::remove_all(dir, ec);
+    return AsLoadFailure(snapshot.status(), options_.cache_dir);
+  }
+  Status found = Status::Ok();
+  const auto& global = spec.placement.global_tables;
+  for (const auto& table : (*snapshot)->tables()) {
+    if (std::find(global.begin(), global.end(), table.name) != global.end()) continue;
+    const bool has = std::any_of(table.columns.begin(), table.columns.end(),
+                                 [&](const engine::ColumnInfo& column) { return column.name == spec.placement.shard_by; });
+    if (!has && found.ok()) {
+      found = InvalidArgument("shard_by column '" + spec.placement.shard_by + "' is not a column of table " + table.name +
+                              " (make it global, or shard by another column)", spec.name);
+    }
+  }
+  snapshot->reset();
+  fs::remove_all(dir, ec);
+  return found;
 }
 
 Status DatasetManager::HoldCopy(const CopyId& copy) {

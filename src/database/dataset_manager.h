@@ -181,6 +181,7 @@ class DatasetManager {
   using Alias = RuntimeAlias;
   Status Build(Entry& entry, bool force);
   Status Hold(const std::shared_ptr<Entry>& entry);
+  Status Probe(const DatasetSpec& spec);
   void Unload(Entry& entry);
   std::vector<CopyId> CopiesOnDisk() const;
   SnapshotOpenOptions OpenOptions() const { return {options_.engine, options_.pool_size}; }
