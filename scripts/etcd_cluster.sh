@@ -18,6 +18,9 @@
 # Watch progress notifications come every second (--experimental-watch-progress-notify-interval;
 # etcd's default is 10 minutes; one is skipped after events, so a healthy watch stream is silent
 # for up to 2 s), so tests can use watch idle timeouts of 3 s.
+# With ETCD_CLUSTER_OWNER_PID set, start also leaves a watchdog that stops the cluster (and removes
+# DIR) within ~1 s of that process exiting, so a test killed before its cleanup (a timeout, a
+# crash) leaves no members behind.
 # Every wait is bounded; a failed start leaves no process behind (the logs stay in DIR). Nothing
 # runs as a system service; nothing outlives stop.
 set -euo pipefail
@@ -133,6 +136,17 @@ start_cluster() {
   wait_healthy
 }
 
+# Stops this cluster once process $1 is gone; ends by itself when the cluster is stopped (DIR
+# removed) or DIR is started anew (another token).
+watch_owner() {
+  local owner=$1 token
+  token=$(cat "$dir/token")
+  (
+    while [ "$(cat "$dir/token" 2>/dev/null)" = "$token" ] && kill -0 "$owner" 2>/dev/null; do sleep 1; done
+    [ "$(cat "$dir/token" 2>/dev/null)" = "$token" ] && stop
+  ) </dev/null >/dev/null 2>&1 &
+}
+
 write_env() {
   local name endpoints="" names=""
   for name in $(awk '{ print $1 }' "$dir/members"); do
@@ -163,6 +177,7 @@ case "$cmd" in
     for attempt in $(seq 1 "$start_attempts"); do
       if start_cluster "$count"; then
         write_env
+        [ -n "${ETCD_CLUSTER_OWNER_PID:-}" ] && watch_owner "$ETCD_CLUSTER_OWNER_PID"
         echo "etcd: $count members healthy; environment in $dir/env"
         exit 0
       fi

@@ -1,6 +1,7 @@
 #include "testutil/etcd_cluster.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <sstream>
@@ -39,7 +40,11 @@ std::string Tail(const std::string& text, size_t lines) {
 std::unique_ptr<EtcdCluster> EtcdCluster::Start(int members) {
   std::unique_ptr<EtcdCluster> cluster(new EtcdCluster());
   cluster->dir_ = cluster->scratch_.path() + "/etcd";
-  if (!cluster->Script({"start", cluster->dir_, std::to_string(members)})) return nullptr;
+  // The script's watchdog stops the cluster should this process die before the destructor runs.
+  if (!cluster->Script({"start", cluster->dir_, std::to_string(members)},
+                       {{"ETCD_CLUSTER_OWNER_PID", std::to_string(::getpid())}})) {
+    return nullptr;
+  }
   cluster->env_ = ReadEnvFile(cluster->dir_ + "/env");
   cluster->endpoints_ = cluster->env_["ETCD_ENDPOINTS"];
   std::istringstream names(cluster->env_["ETCD_MEMBERS"]);
@@ -55,10 +60,10 @@ EtcdCluster::~EtcdCluster() {
   if (!dir_.empty()) (void)Script({"stop", dir_});
 }
 
-bool EtcdCluster::Script(const std::vector<std::string>& args) const {
+bool EtcdCluster::Script(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) const {
   std::vector<std::string> argv = {ETCD_CLUSTER_SCRIPT};
   argv.insert(argv.end(), args.begin(), args.end());
-  CommandResult result = RunCommand(argv);
+  CommandResult result = RunCommand(argv, env);
   if (result.exit_code != 0) {
     std::fprintf(stderr, "etcd_cluster.sh %s failed (%d):\n%s\n", args.front().c_str(), result.exit_code, result.output.c_str());
   }

@@ -13,7 +13,8 @@ namespace dram::testing {
 
 // A real etcd cluster for one test or suite (scripts/etcd_cluster.sh): members m1..mN on free
 // 127.0.0.1 ports, data and logs in a temp directory; every member is killed and the data removed
-// when this object dies, so a test that kills or freezes members disturbs no other.
+// when this object dies (or, through the script's watchdog, within ~1 s of this process dying
+// without cleanup), so a test that kills or freezes members disturbs no other.
 class EtcdCluster {
  public:
   // Starts `members` members and waits (bounded, by the script) until all are healthy. Null
@@ -47,7 +48,7 @@ class EtcdCluster {
 
  private:
   EtcdCluster() = default;
-  bool Script(const std::vector<std::string>& args) const;
+  bool Script(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) const;
   TempDir scratch_;
   std::string dir_;
   std::map<std::string, std::string> env_;
