@@ -378,6 +378,43 @@ TEST_F(ClusterTest, PlacesCopiesKeepsNReadyThroughMovesAndSurvivesFailures) {
   ASSERT_TRUE(WaitFor([&] { return Ready()[{"ref", 0}].contains(late.id); }, 30s)) << late.process->log();
 }
 
+TEST_F(ClusterTest, ShardsByAColumnPutEachTenantInOneShard) {
+  StartMember();
+  StartMember();
+  // A column that is not in every split table: refused before anything is committed.
+  CommandResult missing = Dram({"db", "add", "bad", data_ + "/shop", "--shards", "4", "--shard-by", "region"}, members_[0]);
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("'region' is not a column of table"), std::string::npos) << missing.output;
+  EXPECT_EQ(json::serialize(AdminJson(members_[0], "/databases").at("databases")), "[]");
+
+  CommandResult added = Dram({"db", "add", "orders", data_ + "/shop", "--shards", "4", "--replicas", "1", "--shard-by", "tenant",
+                              "--global", "tenants", "--wait", "--timeout", "60"},
+                             members_[0]);
+  ASSERT_EQ(added.exit_code, 0) << added.output;
+  std::map<std::string, int> shard_of_tenant;
+  int64_t rows = 0;
+  for (const auto& [copy, holders] : Ready()) {
+    ASSERT_EQ(copy.first, "orders");
+    const Member* member = members_[0].id == *holders.begin() ? &members_[0] : &members_[1];
+    CommandResult tenants = Dram({"query", "orders~" + std::to_string(copy.second),
+                                  "SELECT tenant, count(*) AS n, (SELECT count(*) FROM tenants) AS t FROM orders GROUP BY tenant ORDER BY tenant",
+                                  "--format", "json"},
+                                 *member);
+    ASSERT_EQ(tenants.exit_code, 0) << tenants.output;
+    json::value parsed = json::parse(tenants.output);
+    const json::array& list = parsed.at("data").as_array();
+    for (const auto& row : list) {
+      const std::string tenant = json::serialize(row.at("tenant"));
+      EXPECT_FALSE(shard_of_tenant.contains(tenant)) << "tenant " << tenant << " in two shards";
+      shard_of_tenant[tenant] = copy.second;
+      rows += std::atoll(json::serialize(row.at("n")).c_str());
+      EXPECT_EQ(json::serialize(row.at("t")), "5");  // the global table, whole
+    }
+  }
+  EXPECT_EQ(shard_of_tenant.size(), 5u);
+  EXPECT_EQ(rows, kFiles * kRowsPerFile);
+}
+
 TEST_F(ClusterTest, BadInputIsRefusedAndChangesNothing) {
   StartMember();
   CommandResult shards = Dram({"db", "add", "bad", data_ + "/shop", "--shards", "0"}, members_[0]);
