@@ -385,7 +385,9 @@ Status DatasetManager::Add(DatasetSpec spec) {
   entry->status.source = entry->spec.source;
   entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
   entry->status.placement = entry->spec.placement;
-  // Visible (as loading, with progress) while the first load runs; removed again if it fails.
+  // Visible (as loading, with progress) while the first load runs; removed again if it fails. In
+  // a cluster, placement ignores it until it is committed.
+  entry->pending = options_.placed;
   {
     common::MutexLock lock(mu_);
     entries_.emplace(entry->spec.name, entry);
@@ -402,6 +404,10 @@ Status DatasetManager::Add(DatasetSpec spec) {
     std::error_code ec;
     fs::remove_all(fs::path(options_.cache_dir) / entry->spec.name, ec);
     return built;
+  }
+  {
+    common::MutexLock lock(mu_);
+    entry->pending = false;
   }
   StartRefresher(*entry);
   return Status::Ok();
@@ -643,7 +649,9 @@ Status DatasetManager::HoldCopy(const CopyId& copy) {
   {
     common::MutexLock lock(mu_);
     auto found = entries_.find(copy.database);
-    if (found == entries_.end() || !found->second->spec.copy_of.empty()) return NotFound("unknown database", copy.database);
+    if (found == entries_.end() || !found->second->spec.copy_of.empty() || found->second->pending) {
+      return NotFound("unknown database", copy.database);
+    }
     const DatasetSpec& spec = found->second->spec;
     const int shards = spec.placement.shards;
     if (copy.shard < 0 || copy.shard >= shards) {
@@ -746,7 +754,7 @@ std::vector<DatasetSpec> DatasetManager::Databases() const {
   common::MutexLock lock(mu_);
   std::vector<DatasetSpec> out;
   for (const auto& [name, entry] : entries_) {
-    if (entry->spec.copy_of.empty()) out.push_back(entry->spec);
+    if (entry->spec.copy_of.empty() && !entry->pending) out.push_back(entry->spec);
   }
   return out;
 }

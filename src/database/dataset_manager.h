@@ -176,6 +176,7 @@ class DatasetManager {
     DatasetStatus status;
     bool removed = false;  // its refresh thread stops
     bool held = false;     // cluster mode: this member holds it (else it is only in the catalog)
+    bool pending = false;  // cluster mode: being added, not committed yet (placement ignores it)
     std::thread refresher;
   };
   using Alias = RuntimeAlias;
