@@ -36,6 +36,12 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;  // members run several times slower: latency bounds are reported, not asserted
+#else
+constexpr bool kSanitized = false;
+#endif
+
 constexpr int kFiles = 16;
 constexpr int kRowsPerFile = 500;
 constexpr int kShards = 8;
@@ -371,7 +377,9 @@ TEST_F(ClusterTest, PlacesCopiesKeepsNReadyThroughMovesAndSurvivesFailures) {
   ASSERT_TRUE(WaitFor([&] { return json::serialize(AdminJson(far, "/aliases")).find("current_ref") != std::string::npos; }, 5s));
   const double alias_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - set_at).count();
   std::fprintf(stderr, "[ figures ] alias set on one member served by another after %.2f s\n", alias_seconds);
-  EXPECT_LT(alias_seconds, 1.5);
+  if (!kSanitized) {
+    EXPECT_LT(alias_seconds, 1.5);
+  }
 
   // A member that joins gets every "all" database.
   Member& late = StartMember();
