@@ -129,16 +129,21 @@ class ClusterTest : public ::testing::Test {
     upload("r.parquet", "ref/regions/regions.parquet");
   }
 
+  // Starts (or restarts, on its port and cache) one member.
+  std::unique_ptr<ServerProcess> LaunchMember(const Member& member) {
+    return ServerProcess::Launch(
+        {DramBinary(), "serve", "--catalog", catalog_, "--cluster", cluster_, "--etcd", etcd_->endpoints(), "--advertise", member.id,
+         "--listen", member.id, "--admin-listen", "127.0.0.1:0", "--cache-dir", member.cache->path(), "--lease-ttl", "2",
+         "--rereplicate-after", "8000", "--poll-interval", "200", "--ready-file", "{READY}"},
+        S3TestEnvironment());
+  }
+
   Member& StartMember() {
     const int port = FreePort();
     Member member;
     member.id = "127.0.0.1:" + std::to_string(port);
     member.cache = std::make_unique<TempDir>();
-    member.process = ServerProcess::Launch(
-        {DramBinary(), "serve", "--catalog", catalog_, "--cluster", cluster_, "--etcd", etcd_->endpoints(), "--advertise", member.id,
-         "--listen", member.id, "--admin-listen", "127.0.0.1:0", "--cache-dir", member.cache->path(), "--lease-ttl", "2",
-         "--rereplicate-after", "8000", "--poll-interval", "200", "--ready-file", "{READY}"},
-        S3TestEnvironment());
+    member.process = LaunchMember(member);
     EXPECT_TRUE(member.process) << "member did not start";
     members_.push_back(std::move(member));
     return members_.back();
@@ -364,8 +369,17 @@ TEST_F(ClusterTest, PlacesCopiesKeepsNReadyThroughMovesAndSurvivesFailures) {
       EXPECT_EQ(counted.exit_code, 0) << counted.output;
     }
   }
+  // A member that starts while etcd is unreachable serves what it has on disk and says so.
+  Member& restarted = members_[0];
+  restarted.process->Stop();
+  restarted.process = LaunchMember(restarted);
+  ASSERT_TRUE(restarted.process);
+  json::value warm = AdminJson(restarted, "/ready");
+  EXPECT_EQ(json::serialize(warm.at("datasets")), held_before[restarted.id]) << json::serialize(warm);
+  EXPECT_NE(json::serialize(warm).find("etcd unreachable"), std::string::npos) << json::serialize(warm);
   ASSERT_TRUE(etcd_->Restart(etcd_->members()));
   ASSERT_TRUE(WaitFor([&] { return Settled("orders", kShards, kReplicas); }, 30s));
+  EXPECT_TRUE(WaitFor([&] { return AdminJson(restarted, "/cluster/status").at("etcd").at("ok").as_bool(); }, 10s));
 
   // A database on every member; an alias set on one member is served by another within 1 s.
   CommandResult everywhere = Dram({"db", "add", "ref", data_ + "/ref", "--replicas", "all", "--wait", "--timeout", "60"}, members_[0]);
