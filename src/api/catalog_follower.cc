@@ -2,6 +2,7 @@
 
 #include "api/serving_settings.h"
 #include "catalog/project_tree.h"
+#include "database/runtime_state.h"
 #include "common/barrier.h"
 #include "common/civil_time.h"
 #include "common/json_text.h"
@@ -80,6 +81,24 @@ void CatalogFollower::Loop() {
   }
 }
 
+namespace {
+
+// True when `next` differs from what `generation` was built from only in the aliases of its
+// runtime state: same project files and data, same runtime databases.
+bool AliasesOnlyChanged(Generation& generation, const catalog::CatalogDocument& next) {
+  common::MutexLock lock(generation.mu);
+  const catalog::CatalogDocument& now = generation.document;
+  if (now.files != next.files || !(now.data == next.data) || now.runtime == next.runtime) return false;
+  auto before = database::ParseRuntimeState(now.runtime.empty() ? "{}" : now.runtime);
+  auto after = database::ParseRuntimeState(next.runtime.empty() ? "{}" : next.runtime);
+  if (!before.ok() || !after.ok()) return false;
+  before->aliases.clear();
+  after->aliases.clear();
+  return database::SerializeRuntimeState(*before) == database::SerializeRuntimeState(*after);
+}
+
+}  // namespace
+
 void CatalogFollower::PollOnce() {
   common::MutexLock switching(switch_mu_);
   int64_t serving = publisher_.Live()->catalog_version;
@@ -122,6 +141,16 @@ void CatalogFollower::PollOnce() {
     {
       common::MutexLock lock(live->mu);
       same = live->document.SameContent(*document);
+    }
+    if (!same && AliasesOnlyChanged(*live, *document)) {
+      // Another member set or deleted an alias: applied to the serving generation in place
+      // (no rebuild of every database), as that member applied it to its own.
+      auto runtime = database::ParseRuntimeState(document->runtime);
+      if (runtime.ok() && live->datasets->ReplaceAliases(live->project.aliases, *runtime).ok()) {
+        common::MutexLock lock(live->mu);
+        live->document = *document;
+        same = true;
+      }
     }
     if (same) {
       // Nothing this member serves changed (e.g. the commit was its own runtime change).

@@ -553,6 +553,50 @@ Status DatasetManager::DeleteAlias(const std::string& alias, bool force) {
   return saved;
 }
 
+Status DatasetManager::ReplaceAliases(const std::map<std::string, std::string>& declared, const RuntimeState& runtime) {
+  common::MutexLock state_lock(state_mu_);
+  std::map<std::string, Alias, std::less<>> target;
+  for (const auto& [alias, database] : declared) target[alias] = Alias{database, ""};
+  for (const auto& [alias, value] : runtime.aliases) target[alias] = value;
+  std::vector<std::string> changed;
+  std::vector<std::pair<DatasetSpec, std::shared_ptr<const Snapshot>>> checks;
+  {
+    common::MutexLock lock(mu_);
+    for (const auto& [alias, value] : target) {
+      auto current = aliases_.find(alias);
+      if (current != aliases_.end() && current->second == value) continue;
+      auto found = entries_.find(value.database);
+      if (found == entries_.end()) return NotFound("alias " + alias + " names an unknown database", value.database);
+      changed.push_back(alias);
+      DatasetSpec as_alias = found->second->spec;
+      as_alias.name = alias;
+      std::shared_ptr<const Snapshot> snapshot = value.pinned.empty() ? found->second->status.current : nullptr;
+      if (!value.pinned.empty()) {
+        for (const auto& candidate : {found->second->status.current, found->second->status.previous}) {
+          if (candidate && candidate->id() == value.pinned) snapshot = candidate;
+        }
+      }
+      if (snapshot) checks.emplace_back(std::move(as_alias), std::move(snapshot));
+    }
+    for (const auto& [alias, value] : aliases_) {
+      if (!target.contains(alias)) changed.push_back(alias);
+    }
+  }
+  for (const auto& [spec, snapshot] : checks) {
+    if (!validator_) break;
+    Status valid = validator_(spec, *snapshot);
+    if (!valid.ok()) return Status(valid.code(), "alias " + spec.name + ": " + valid.message());
+  }
+  {
+    common::MutexLock lock(mu_);
+    aliases_ = std::move(target);
+  }
+  if (listener_) {
+    for (const auto& alias : changed) listener_(alias);
+  }
+  return Status::Ok();
+}
+
 std::vector<AliasInfo> DatasetManager::Aliases() const {
   common::MutexLock lock(mu_);
   std::vector<AliasInfo> out;

@@ -147,6 +147,11 @@ class DatasetManager {
   // snapshots on disk (current or previous). Atomic for requests in flight; validated first.
   Status SetAlias(const std::string& alias, const std::string& database, const std::string& pinned_snapshot);
   Status DeleteAlias(const std::string& alias, bool force);
+  // Makes the aliases exactly `declared` (the project's) overlaid with `runtime`'s, as a new
+  // catalog version has them, without persisting anything (the version is already committed):
+  // another member's alias change, applied in place. Every changed alias is validated before any
+  // is applied; an error changes nothing.
+  Status ReplaceAliases(const std::map<std::string, std::string>& declared, const RuntimeState& runtime);
   std::vector<AliasInfo> Aliases() const;
 
   // Cluster mode (ManagerOptions::placed). Loads this member's copy of one shard (the database

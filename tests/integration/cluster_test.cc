@@ -351,7 +351,18 @@ TEST_F(ClusterTest, PlacesCopiesKeepsNReadyThroughMovesAndSurvivesFailures) {
   std::fprintf(stderr, "[ figures ] N copies restored %.1f s after SIGKILL (lease TTL 4 s + delay 8 s + load)\n",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count());
 
-  // etcd down entirely: members keep serving what they hold and drop nothing.
+  // etcd down entirely: members keep serving what they hold and drop nothing. First, a settled
+  // cluster: exactly N copies and no load still running anywhere.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        if (!Settled("orders", kShards, kReplicas)) return false;
+        for (const auto& m : members_) {
+          if (&m == &killed || m.id == drained) continue;
+          if (json::serialize(AdminJson(m, "/ready")).find("loading") != std::string::npos) return false;
+        }
+        return true;
+      },
+      30s));
   std::map<std::string, std::string> held_before;
   for (const auto& m : members_) {
     if (&m == &killed || m.id == drained) continue;
@@ -385,6 +396,8 @@ TEST_F(ClusterTest, PlacesCopiesKeepsNReadyThroughMovesAndSurvivesFailures) {
   CommandResult everywhere = Dram({"db", "add", "ref", data_ + "/ref", "--replicas", "all", "--wait", "--timeout", "60"}, members_[0]);
   ASSERT_EQ(everywhere.exit_code, 0) << everywhere.output;
   Member& far = members_[4];
+  ASSERT_TRUE(WaitFor([&] { return Ready()[{"ref", 0}].contains(far.id); }, 20s));
+  const int64_t reloads_before = AdminJson(far, "/status").at("catalog").at("reloads_ok").as_int64();
   CommandResult alias = Dram({"alias", "set", "current_ref", "ref"}, members_[0]);
   ASSERT_EQ(alias.exit_code, 0) << alias.output;
   const auto set_at = std::chrono::steady_clock::now();
@@ -394,6 +407,8 @@ TEST_F(ClusterTest, PlacesCopiesKeepsNReadyThroughMovesAndSurvivesFailures) {
   if (!kSanitized) {
     EXPECT_LT(alias_seconds, 1.5);
   }
+  // Applied in place: no new generation (no reload of every database) on the other member.
+  EXPECT_EQ(AdminJson(far, "/status").at("catalog").at("reloads_ok").as_int64(), reloads_before);
 
   // A member that joins gets every "all" database.
   Member& late = StartMember();
