@@ -160,6 +160,11 @@ void CatalogFollower::PollOnce() {
       status_.last_error.clear();
       return;
     }
+    switching_ = true;
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = false; }  // also when an exception leaves SwitchTo (the barrier logs it)
+    } done{switching_};
     switched = SwitchTo(*latest, std::move(document).value());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - seen).count();

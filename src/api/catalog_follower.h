@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -49,6 +50,8 @@ class CatalogFollower {
   // Asks for a poll now rather than at the next interval (after a commit made here).
   void PollNow();
   CatalogFollowStatus FollowStatus() const;
+  // True while a new version's generation is being built beside the live one.
+  bool Switching() const { return switching_.load(); }
   // A runtime change (database added, alias set) is committed as the difference it makes, merged
   // into the newest version: a concurrent change on another member to other names is kept.
   Status SaveRuntime(Generation& generation, const std::string& mine);
@@ -75,6 +78,7 @@ class CatalogFollower {
   bool poll_now_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
   common::Mutex switch_mu_;  // one reload at a time
+  std::atomic<bool> switching_{false};
   std::thread thread_;
 };
 

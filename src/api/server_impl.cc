@@ -114,7 +114,8 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
         },
         [this](int64_t) {
           if (follower_) follower_->PollNow();
-        });
+        },
+        [this] { return follower_ && follower_->Switching(); });
     if (node.ok()) {
       cluster_ = std::move(node).value();
       publisher_.SetPlaced([this] { return cluster_->Held(); });

@@ -23,17 +23,18 @@ Status ValidateClusterOptions(const ClusterOptions& options) {
 }
 
 Result<std::unique_ptr<ClusterNode>> ClusterNode::Create(ClusterOptions options, Reconciler::ManagerSource manager,
-                                                         std::function<void(int64_t)> on_catalog_head) {
+                                                         std::function<void(int64_t)> on_catalog_head, std::function<bool()> busy) {
   if (options.member_id.empty()) options.member_id = options.advertise;
   RETURN_IF_ERROR(ValidateClusterOptions(options));
   // Short calls: without a quorum a linearizable read hangs for seconds; the tick retries.
   ASSIGN_OR_RETURN(auto client, EtcdClient::Create(options.etcd, EtcdClientOptions{.call_timeout = std::chrono::milliseconds(1500),
                                                                                    .operation_timeout = std::chrono::milliseconds(3000)}));
-  return std::unique_ptr<ClusterNode>(new ClusterNode(std::move(options), std::move(client), std::move(manager), std::move(on_catalog_head)));
+  return std::unique_ptr<ClusterNode>(
+      new ClusterNode(std::move(options), std::move(client), std::move(manager), std::move(on_catalog_head), std::move(busy)));
 }
 
 ClusterNode::ClusterNode(ClusterOptions options, std::unique_ptr<EtcdClient> client, Reconciler::ManagerSource manager,
-                         std::function<void(int64_t)> on_catalog_head)
+                         std::function<void(int64_t)> on_catalog_head, std::function<bool()> busy)
     : options_(std::move(options)), keys_(options_.name), client_(std::move(client)), manager_(std::move(manager)),
       on_catalog_head_(std::move(on_catalog_head)),
       membership_(*client_, keys_,
@@ -41,7 +42,7 @@ ClusterNode::ClusterNode(ClusterOptions options, std::unique_ptr<EtcdClient> cli
                                .capacity_bytes = options_.capacity_bytes},
                   options_.reconciler.lease_ttl),
       view_(*client_, keys_, [this](int64_t head) { OnViewChange(head); }),
-      reconciler_(*client_, keys_, view_, membership_, manager_, options_.reconciler) {}
+      reconciler_(*client_, keys_, view_, membership_, manager_, std::move(busy), options_.reconciler) {}
 
 ClusterNode::~ClusterNode() { Stop(); }
 

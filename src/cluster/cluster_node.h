@@ -38,8 +38,9 @@ class ClusterNode {
  public:
   // `manager`: the live generation's dataset manager; `on_catalog_head`: a newer catalog version
   // was announced (the follower polls at once).
+  // `busy`: a new generation is being built (the reconciler waits).
   static Result<std::unique_ptr<ClusterNode>> Create(ClusterOptions options, Reconciler::ManagerSource manager,
-                                                     std::function<void(int64_t)> on_catalog_head);
+                                                     std::function<void(int64_t)> on_catalog_head, std::function<bool()> busy);
   ~ClusterNode();
 
   void Start();
@@ -63,7 +64,7 @@ class ClusterNode {
 
  private:
   ClusterNode(ClusterOptions options, std::unique_ptr<EtcdClient> client, Reconciler::ManagerSource manager,
-              std::function<void(int64_t)> on_catalog_head);
+              std::function<void(int64_t)> on_catalog_head, std::function<bool()> busy);
   void OnViewChange(int64_t catalog_head);
 
   const ClusterOptions options_;

@@ -12,8 +12,9 @@ using database::CopyStatus;
 using Clock = std::chrono::steady_clock;
 
 Reconciler::Reconciler(EtcdClient& client, const Keys& keys, ClusterView& view, Membership& membership, ManagerSource manager,
-                       ReconcilerOptions options)
-    : client_(client), keys_(keys), view_(view), membership_(membership), manager_(std::move(manager)), options_(options) {}
+                       std::function<bool()> busy, ReconcilerOptions options)
+    : client_(client), keys_(keys), view_(view), membership_(membership), manager_(std::move(manager)), busy_(std::move(busy)),
+      options_(options) {}
 
 Reconciler::~Reconciler() { Stop(); }
 
@@ -150,6 +151,7 @@ bool Reconciler::TryDrop(database::DatasetManager& manager, const CopyStatus& co
 
 void Reconciler::Tick() {
   const auto now = Clock::now();
+  if (busy_ && busy_()) return;
   auto manager = manager_();
   if (!manager) return;
   {

@@ -50,8 +50,10 @@ struct ReconcilerReport {
 class Reconciler {
  public:
   using ManagerSource = std::function<std::shared_ptr<database::DatasetManager>()>;
+  // `busy`: true while the server builds a new generation beside the live one; ticks wait, so
+  // no copy is loaded into or dropped from a generation that is about to be replaced.
   Reconciler(EtcdClient& client, const Keys& keys, ClusterView& view, Membership& membership, ManagerSource manager,
-             ReconcilerOptions options);
+             std::function<bool()> busy, ReconcilerOptions options);
   ~Reconciler();
   void Start();
   void Stop();
@@ -70,6 +72,7 @@ class Reconciler {
   ClusterView& view_;
   Membership& membership_;
   ManagerSource manager_;
+  std::function<bool()> busy_;
   const ReconcilerOptions options_;
 
   // Reconciler thread only.
