@@ -50,6 +50,7 @@ class Membership {
   const std::chrono::seconds ttl_;
   std::map<std::string, std::string> published_;  // key → value under the current lease
   std::chrono::steady_clock::time_point last_renewal_;
+  std::chrono::milliseconds granted_ttl_{0};  // the lease's TTL as etcd keeps it (>= ttl_)
   mutable common::Mutex mu_;
   State state_ GUARDED_BY(mu_);
 };
