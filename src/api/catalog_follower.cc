@@ -86,10 +86,14 @@ namespace {
 // True when `next` differs from what `generation` was built from only in the aliases of its
 // runtime state: same project files and data, same runtime databases.
 bool AliasesOnlyChanged(Generation& generation, const catalog::CatalogDocument& next) {
-  common::MutexLock lock(generation.mu);
-  const catalog::CatalogDocument& now = generation.document;
-  if (now.files != next.files || !(now.data == next.data) || now.runtime == next.runtime) return false;
-  auto before = database::ParseRuntimeState(now.runtime.empty() ? "{}" : now.runtime);
+  std::string runtime;
+  {
+    common::MutexLock lock(generation.mu);
+    if (generation.document.files != next.files || !(generation.document.data == next.data)) return false;
+    runtime = generation.document.runtime;
+  }
+  if (runtime == next.runtime) return false;
+  auto before = database::ParseRuntimeState(runtime.empty() ? "{}" : runtime);
   auto after = database::ParseRuntimeState(next.runtime.empty() ? "{}" : next.runtime);
   if (!before.ok() || !after.ok()) return false;
   before->aliases.clear();
