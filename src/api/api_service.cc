@@ -10,6 +10,7 @@
 #include "api/code_endpoint_support.h"
 #include "api/error_response.h"
 #include "api/query_string.h"
+#include "api/response_meta.h"
 #include "common/barrier.h"
 #include "common/civil_time.h"
 #include "common/hash.h"
@@ -442,46 +443,18 @@ void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view
     if (entry.total) response.SetHeader("X-Total-Count", std::to_string(*entry.total));
     return Finish(call, std::move(response));
   }
-  int64_t now_ms = NowMicros() / 1000;
-  int64_t age_seconds = snapshot.watermark_ms() > 0 ? std::max<int64_t>(0, (now_ms - snapshot.watermark_ms()) / 1000) : 0;
-  bool stale = route.max_age_ms > 0 && now_ms - snapshot.watermark_ms() > route.max_age_ms;
-  std::string& meta = response.tail;
-  meta.reserve(400);
-  meta += ",\"meta\":{\"request_id\":\"";
-  meta += call.request_id;
-  meta += "\",\"endpoint\":";
-  common::AppendJsonString(meta, spec.name);
-  meta += ",\"version\":";
-  common::AppendInt(meta, spec.version);
-  meta += ",\"snapshot_id\":\"";
-  meta += snapshot.id();
-  meta += "\",\"generated_at\":\"";
-  meta += entry.generated_at;
-  meta += "\",\"row_count\":";
-  common::AppendInt(meta, entry.row_count);
-  meta += ",\"limit\":";
-  common::AppendInt(meta, call.args.limit);
-  meta += ",\"offset\":";
-  common::AppendInt(meta, call.args.offset);
-  if (entry.total) {
-    meta += ",\"total\":";
-    common::AppendInt(meta, *entry.total);
-  }
-  meta += ",\"cache\":\"";
-  meta += cache_status;
-  meta += "\",\"freshness\":{\"watermark\":";
-  if (snapshot.watermark_ms() > 0) {
-    meta += '"';
-    common::AppendIsoTimestampMicros(meta, snapshot.watermark_ms() * 1000, true);
-    meta += '"';
-  } else {
-    meta += "null";
-  }
-  meta += ",\"age_seconds\":";
-  common::AppendInt(meta, age_seconds);
-  meta += ",\"stale\":";
-  meta += stale ? "true" : "false";
-  meta += "}}}";
+  AppendResponseMeta({.request_id = call.request_id,
+                      .spec = spec,
+                      .snapshot = snapshot,
+                      .generated_at = entry.generated_at,
+                      .row_count = entry.row_count,
+                      .limit = call.args.limit,
+                      .offset = call.args.offset,
+                      .total = entry.total,
+                      .cache = cache_status,
+                      .max_age_ms = route.max_age_ms,
+                      .now_ms = NowMicros() / 1000},
+                     response.tail);
   Finish(call, std::move(response));
 }
 
