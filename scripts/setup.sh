@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what dram needs to build, test and benchmark on Debian 12, and fetches DuckDB.
+# Installs what dram needs to build, test and benchmark on Debian 12, and fetches DuckDB and the
+# API reference page's renderer (Redoc).
 # Idempotent: a second run only checks what is there (a few seconds).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,3 +34,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$here/scripts/fetch_duckdb.sh"
+"$here/scripts/fetch_redoc.sh"
