@@ -129,8 +129,8 @@ struct ApiService::Call {
   bool finished = false;  // answered: the barrier answers only a call that was not
 };
 
-ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics)
-    : options_(options), cache_(cache), metrics_(metrics), state_(std::make_shared<const ServingState>()),
+ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, DocsPage* docs)
+    : options_(options), cache_(cache), metrics_(metrics), docs_(docs), state_(std::make_shared<const ServingState>()),
       workers_(static_cast<size_t>(std::max(1, options.workers))),
       dispatcher_([this](std::function<void()> job) { boost::asio::post(workers_, std::move(job)); },
                   static_cast<size_t>(std::max<int64_t>(1, options.pool_size)),
@@ -216,6 +216,10 @@ void ApiService::FinishLater(const std::shared_ptr<Call>& call, http::Response r
 }
 
 void ApiService::Handle(http::Request request, http::Responder responder) {
+  // The reference page is public by configuration: no credentials, and no endpoint's metrics.
+  if (docs_ && DocsPage::Serves(request.path) && (request.method == "GET" || request.method == "HEAD")) {
+    return docs_->Handle(request, state_.load(), DocsAudience::kPublic, std::move(responder));
+  }
   auto call = std::make_shared<Call>();
   call->started = Clock::now();
   call->responder = std::move(responder);
