@@ -21,6 +21,8 @@ packages=(
 # conflicts with such a nodejs, so install Debian's only when the command is missing.
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [ "${DRAM_WITH_BENCH:-0}" = 1 ]; then packages+=(wrk nginx-light); fi
+# A headless browser for the /docs page test (tests/integration/docs_test.cc); scripts/test.sh asks for it.
+if [ "${DRAM_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do
