@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what dram needs to build, test and benchmark on Debian 12, and fetches DuckDB.
+# Installs what dram needs to build, test and benchmark on Debian 12, and fetches DuckDB and the
+# API reference page's renderer (Redoc).
 # Idempotent: a second run only checks what is there (a few seconds).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,8 @@ packages=(
 # conflicts with such a nodejs, so install Debian's only when the command is missing.
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [ "${DRAM_WITH_BENCH:-0}" = 1 ]; then packages+=(wrk nginx-light); fi
+# A headless browser for the /docs page test (tests/integration/docs_test.cc); scripts/test.sh asks for it.
+if [ "${DRAM_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,3 +36,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$here/scripts/fetch_duckdb.sh"
+"$here/scripts/fetch_redoc.sh"

@@ -3,10 +3,11 @@
 # (Release) and runs every test with ctest (unit and integration; the integration tests start the
 # real binary on 127.0.0.1). SANITIZE=1 adds an ASan+UBSan build of every suite; FUZZ_SECONDS=N
 # runs each libFuzzer target for N seconds (scripts/fuzz.sh); TSAN=1 adds a ThreadSanitizer build
-# (reports from inside the uninstrumented libduckdb.so are suppressed: tsan.supp).
+# (reports from inside the uninstrumented libduckdb.so are suppressed: tsan.supp). Setup also
+# installs Chromium, which the /docs page test drives headless.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-"$here/scripts/setup.sh"
+DRAM_WITH_BROWSER=1 "$here/scripts/setup.sh"
 "$here/scripts/check_layering.sh"
 "$here/scripts/build.sh"
 ctest --test-dir "${BUILD_DIR:-$here/build}" --output-on-failure -j 2 --timeout 600

@@ -52,9 +52,9 @@ bool TokenMatches(std::string_view header, const std::string& token) {
 }  // namespace
 
 AdminService::AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
-                           AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog,
+                           DocsPage& docs, AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog,
                            bool read_only, cluster::ClusterNode* cluster)
-    : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), access_(std::move(access)),
+    : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), docs_(docs), access_(std::move(access)),
       databases_(std::move(datasets), query_timeout, read_only), cluster_node_(cluster),
       cluster_(cluster ? std::make_unique<ClusterAdmin>(*cluster) : nullptr), catalog_(catalog),
       started_(std::chrono::steady_clock::now()) {}
@@ -101,10 +101,12 @@ void AdminService::Handle(http::Request request, http::Responder responder) {
   }
   if (path == "/live") return responder(JsonResponse(200, {{"status", "ok"}}));
   if (path == "/ready") return responder(Ready());
-  const bool known = path == "/status" || path == "/metrics" || path == "/openapi.json" || path == "/schema";
+  const bool known = path == "/status" || path == "/metrics" || path == "/openapi.json" || path == "/schema" ||
+                     DocsPage::Serves(path);
   if (known && !access_.public_read && !Authorized(request)) {
     return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
   }
+  if (DocsPage::Serves(path)) return docs_.Handle(request, api_.state(), DocsAudience::kAdmin, std::move(responder));
   if (path == "/status") return responder(Status());
   if (path == "/metrics") return responder(Metrics());
   if (path == "/openapi.json" || path == "/schema") {

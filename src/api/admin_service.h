@@ -9,6 +9,7 @@
 #include "api/catalog_admin.h"
 #include "api/cluster_admin.h"
 #include "api/database_admin.h"
+#include "api/docs_page.h"
 #include "api/metrics.h"
 #include "api/response_cache.h"
 #include "database/dataset_manager.h"
@@ -19,18 +20,19 @@ namespace dram::api {
 // Who may use the admin port (see ServerSettings).
 struct AdminAccess {
   std::string token;                          // empty: no token (the port is bound to loopback only)
-  bool public_read = false;                   // /status, /metrics, /openapi.json, /schema without the token
+  bool public_read = false;                   // /status, /metrics, /openapi.json, /schema, /docs without the token
   std::vector<std::string> allowed_origins;   // browser origins allowed; others are refused
 };
 
-// The admin port's handler: /live, /ready, /status, /metrics, /openapi.json, /schema, and
-// POST /datasets/{name}/refresh|rollback, and the database management routes of DatabaseAdmin
-// (all of which need the admin token when one is configured).
+// The admin port's handler: /live, /ready, /status, /metrics, /openapi.json, /schema, /docs (the
+// API reference page, borrowed from the server), and POST /datasets/{name}/refresh|rollback, and
+// the database management routes of DatabaseAdmin (all of which need the admin token when one is
+// configured).
 // Slow work (refresh) runs on its own thread, never on an IO thread. Thread-safe.
 class AdminService : public http::Handler {
  public:
   // `catalog` (may be null): the /catalog routes of a server following a catalog in a store.
-  AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
+  AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics, DocsPage& docs,
                AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog = nullptr,
                bool read_only = false, cluster::ClusterNode* cluster = nullptr);
   ~AdminService() override;
@@ -51,6 +53,7 @@ class AdminService : public http::Handler {
   ApiService& api_;
   ResponseCache& cache_;
   MetricsRegistry& metrics_;
+  DocsPage& docs_;
   AdminAccess access_;
   DatabaseAdmin databases_;
   cluster::ClusterNode* cluster_node_;  // null without a cluster

@@ -10,6 +10,7 @@
 #include "api/code_endpoint_support.h"
 #include "api/error_response.h"
 #include "api/query_string.h"
+#include "api/response_meta.h"
 #include "common/barrier.h"
 #include "common/civil_time.h"
 #include "common/hash.h"
@@ -128,8 +129,8 @@ struct ApiService::Call {
   bool finished = false;  // answered: the barrier answers only a call that was not
 };
 
-ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics)
-    : options_(options), cache_(cache), metrics_(metrics), state_(std::make_shared<const ServingState>()),
+ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, DocsPage* docs)
+    : options_(options), cache_(cache), metrics_(metrics), docs_(docs), state_(std::make_shared<const ServingState>()),
       workers_(static_cast<size_t>(std::max(1, options.workers))),
       dispatcher_([this](std::function<void()> job) { boost::asio::post(workers_, std::move(job)); },
                   static_cast<size_t>(std::max<int64_t>(1, options.pool_size)),
@@ -215,6 +216,10 @@ void ApiService::FinishLater(const std::shared_ptr<Call>& call, http::Response r
 }
 
 void ApiService::Handle(http::Request request, http::Responder responder) {
+  // The reference page is public by configuration: no credentials, and no endpoint's metrics.
+  if (docs_ && DocsPage::Serves(request.path) && (request.method == "GET" || request.method == "HEAD")) {
+    return docs_->Handle(request, state_.load(), DocsAudience::kPublic, std::move(responder));
+  }
   auto call = std::make_shared<Call>();
   call->started = Clock::now();
   call->responder = std::move(responder);
@@ -442,46 +447,18 @@ void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view
     if (entry.total) response.SetHeader("X-Total-Count", std::to_string(*entry.total));
     return Finish(call, std::move(response));
   }
-  int64_t now_ms = NowMicros() / 1000;
-  int64_t age_seconds = snapshot.watermark_ms() > 0 ? std::max<int64_t>(0, (now_ms - snapshot.watermark_ms()) / 1000) : 0;
-  bool stale = route.max_age_ms > 0 && now_ms - snapshot.watermark_ms() > route.max_age_ms;
-  std::string& meta = response.tail;
-  meta.reserve(400);
-  meta += ",\"meta\":{\"request_id\":\"";
-  meta += call.request_id;
-  meta += "\",\"endpoint\":";
-  common::AppendJsonString(meta, spec.name);
-  meta += ",\"version\":";
-  common::AppendInt(meta, spec.version);
-  meta += ",\"snapshot_id\":\"";
-  meta += snapshot.id();
-  meta += "\",\"generated_at\":\"";
-  meta += entry.generated_at;
-  meta += "\",\"row_count\":";
-  common::AppendInt(meta, entry.row_count);
-  meta += ",\"limit\":";
-  common::AppendInt(meta, call.args.limit);
-  meta += ",\"offset\":";
-  common::AppendInt(meta, call.args.offset);
-  if (entry.total) {
-    meta += ",\"total\":";
-    common::AppendInt(meta, *entry.total);
-  }
-  meta += ",\"cache\":\"";
-  meta += cache_status;
-  meta += "\",\"freshness\":{\"watermark\":";
-  if (snapshot.watermark_ms() > 0) {
-    meta += '"';
-    common::AppendIsoTimestampMicros(meta, snapshot.watermark_ms() * 1000, true);
-    meta += '"';
-  } else {
-    meta += "null";
-  }
-  meta += ",\"age_seconds\":";
-  common::AppendInt(meta, age_seconds);
-  meta += ",\"stale\":";
-  meta += stale ? "true" : "false";
-  meta += "}}}";
+  AppendResponseMeta({.request_id = call.request_id,
+                      .spec = spec,
+                      .snapshot = snapshot,
+                      .generated_at = entry.generated_at,
+                      .row_count = entry.row_count,
+                      .limit = call.args.limit,
+                      .offset = call.args.offset,
+                      .total = entry.total,
+                      .cache = cache_status,
+                      .max_age_ms = route.max_age_ms,
+                      .now_ms = NowMicros() / 1000},
+                     response.tail);
   Finish(call, std::move(response));
 }
 

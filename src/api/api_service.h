@@ -13,6 +13,7 @@
 
 #include "common/mutex.h"
 #include "common/shared_slot.h"
+#include "api/docs_page.h"
 #include "api/fair_dispatcher.h"
 #include "api/metrics.h"
 #include "api/response_cache.h"
@@ -37,10 +38,11 @@ struct ApiOptions {
 };
 
 // The API port's handler: routes /v{n}/{name}, validates params, answers from the response
-// cache on the IO thread, and runs queries on its worker threads. Thread-safe.
+// cache on the IO thread, and runs queries on its worker threads; with `docs` (server.public_docs,
+// borrowed), also the API reference page at /docs for anyone. Thread-safe.
 class ApiService : public http::Handler {
  public:
-  ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics);
+  ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, DocsPage* docs = nullptr);
   ~ApiService() override;
 
   void Handle(http::Request request, http::Responder responder) override;
@@ -66,6 +68,7 @@ class ApiService : public http::Handler {
   ApiOptions options_;
   ResponseCache& cache_;
   MetricsRegistry& metrics_;
+  DocsPage* docs_;  // null: no page on this port
   common::SharedSlot<const ServingState> state_;
   boost::asio::thread_pool workers_;
   FairDispatcher dispatcher_;  // hands queries to workers_ when their tenant may take a connection

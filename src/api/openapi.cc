@@ -170,7 +170,9 @@ json::object Operation(const Route& route) {
 
 }  // namespace
 
-std::string RenderOpenApi(const ServingState& state) {
+std::string RenderOpenApi(const ServingState& state) { return json::serialize(OpenApiDocument(state)); }
+
+json::object OpenApiDocument(const ServingState& state) {
   std::map<std::string, const Route*> sorted;
   for (const auto& [path, route] : state.routes) {
     if (route.endpoint) sorted[path] = &route;
@@ -194,7 +196,7 @@ std::string RenderOpenApi(const ServingState& state) {
                    {"info", {{"title", "dram API"}, {"version", "1"}}},
                    {"paths", std::move(paths)},
                    {"components", {{"schemas", {{"Error", std::move(error)}, {"Meta", std::move(meta)}}}}}};
-  return json::serialize(doc);
+  return doc;
 }
 
 std::string RenderSchema(const ServingState& state) {

@@ -25,6 +25,9 @@ struct ServerSettings {
   int64_t gzip_min_bytes = 1024;
   int64_t max_connections = 0;            // API port, open at once; 0: below the file descriptor limit
   std::vector<std::string> cors_origins;  // "*" allows any origin
+  // The API reference page (/docs) on the API port too, to anyone who reaches it (it lists every
+  // endpoint; rows only of endpoints callable without credentials). The admin port always has it.
+  bool public_docs = false;
   std::string tls_cert_file;              // both set: both ports speak HTTPS only
   std::string tls_key_file;
   int engine_threads = 0;                 // DuckDB threads per query; 0 = all cores

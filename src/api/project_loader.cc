@@ -102,6 +102,7 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, std::map<std::
     if (auto v = server.DurationMs("idle_timeout")) settings.idle_timeout_ms = *v;
     if (auto v = server.Bytes("gzip_min_bytes")) settings.gzip_min_bytes = *v;
     if (auto v = server.Int("max_connections", 1, 1'000'000)) settings.max_connections = *v;
+    if (auto v = server.Bool("public_docs")) settings.public_docs = *v;
     if (YAML::Node tls_node = server.Child("tls"); tls_node.IsDefined()) {
       YamlMap tls(tls_node, path.string(), diagnostics);
       settings.tls_cert_file = NextTo(path, tls.String("cert_file", true).value_or(""));

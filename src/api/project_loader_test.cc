@@ -96,7 +96,7 @@ formats: [json, xml]
       "datasets/dup.yml:1:1: dataset 'd' is declared twice\n"
       "dram.yml:2:15: 'io_threads' must be an integer\n"
       "dram.yml:3:3: unknown key 'lisen' (expected one of: admin_listen, cors, gzip_min_bytes, idle_timeout, io_threads, "
-      "listen, max_body_bytes, max_connections, max_header_bytes, read_timeout, tls)\n";
+      "listen, max_body_bytes, max_connections, max_header_bytes, public_docs, read_timeout, tls)\n";
   std::string got = Load();
   EXPECT_EQ(got.substr(0, expected.size()), expected) << got;
   for (const char* needle : {

@@ -72,6 +72,10 @@ cluster::ClusterOptions ClusterOptionsOf(const ClusterFlags& flags, const std::s
 // API port cannot take its descriptors, nor it the API port's.
 constexpr size_t kAdminMaxConnections = 64;
 
+// The /docs page's example calls run one after another on the page's thread: a slow endpoint
+// gets a schema-derived example rather than delaying the page (or the start) by the query timeout.
+constexpr std::chrono::milliseconds kDocsExampleTimeout{5'000};
+
 
 }  // namespace
 
@@ -80,6 +84,10 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
     : project_(std::move(project)), first_version_(follow ? follow->version : 0),
       first_document_(follow ? follow->document : catalog::CatalogDocument{}),
       cache_(static_cast<size_t>(project_.settings.cache_max_bytes)),
+      docs_(std::make_unique<DocsPage>(project_.settings.query_timeout_ms > 0
+                                           ? std::min(kDocsExampleTimeout, std::chrono::milliseconds(project_.settings.query_timeout_ms))
+                                           : kDocsExampleTimeout,
+                                       !project_.settings.tls_cert_file.empty())),
       api_(std::make_unique<ApiService>(
           [&] {
             const ServerSettings& settings = project_.settings;
@@ -100,7 +108,7 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
             options.query_timeout_ms = settings.query_timeout_ms;
             return options;
           }(),
-          cache_, metrics_)),
+          cache_, metrics_, project_.settings.public_docs ? docs_.get() : nullptr)),
       publisher_(*api_, cache_, metrics_) {
   const ServerSettings& settings = project_.settings;
   const char* token = std::getenv(settings.admin_token_env.c_str());
@@ -138,7 +146,7 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
         assert(generation && "admin jobs are joined (Stop) before the live generation is retired");
         return std::shared_ptr<database::DatasetManager>(generation, generation->datasets.get());
       },
-      *api_, cache_, metrics_,
+      *api_, cache_, metrics_, *docs_,
       AdminAccess{.token = admin_token, .public_read = settings.admin_public_read, .allowed_origins = settings.admin_allow_origins},
       std::chrono::milliseconds(settings.query_timeout_ms > 0 ? settings.query_timeout_ms : 30'000), catalog_admin_.get(),
       follower_ && !follower_->follow().writer, cluster_.get());
@@ -208,6 +216,8 @@ Status ServerImpl::Start() {
   Status loaded = (*first)->datasets->LoadAll();
   if (!loaded.ok()) common::Log(common::LogLevel::kError, "some datasets failed to load", "");
   ASSIGN_OR_RETURN(api_server_, http::Server::Start(HttpOptions(settings, settings.listen, settings.io_threads), *api_));
+  if (auto listen = SplitHostPort(settings.listen); listen.ok()) docs_->SetApiAddress(listen->first, api_server_->port());
+  docs_->Prepare(api_->state());  // the examples are real calls, made now rather than on the first view
   http::ServerOptions admin_options = HttpOptions(settings, settings.admin_listen, 1);
   admin_options.max_connections = kAdminMaxConnections;
   admin_options.cors_origins.clear();  // the admin port never answers a browser's CORS request
@@ -234,6 +244,7 @@ void ServerImpl::Stop() {
   api_->Drain();
   // The admin jobs call the publisher and the follower: they end before either goes.
   admin_->Drain();
+  docs_->Drain();
 }
 
 }  // namespace dram::api

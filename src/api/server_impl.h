@@ -7,6 +7,7 @@
 #include "api/api_service.h"
 #include "api/catalog_admin.h"
 #include "api/catalog_follower.h"
+#include "api/docs_page.h"
 #include "api/metrics.h"
 #include "api/project.h"
 #include "api/response_cache.h"
@@ -40,6 +41,7 @@ class ServerImpl : public dram::Server {
   const catalog::CatalogDocument first_document_;
   ResponseCache cache_;
   MetricsRegistry metrics_;
+  std::unique_ptr<DocsPage> docs_;  // before api_, which borrows it
   std::unique_ptr<ApiService> api_;
   RoutePublisher publisher_;
   std::unique_ptr<CatalogFollower> follower_;

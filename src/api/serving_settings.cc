@@ -43,6 +43,7 @@ std::string StartBoundSettingsChanged(const ServerSettings& running, const Serve
   check(running.gzip_min_bytes != next.gzip_min_bytes, "gzip_min_bytes");
   check(running.max_connections != next.max_connections, "max_connections");
   check(running.cors_origins != next.cors_origins, "cors_origins");
+  check(running.public_docs != next.public_docs, "public_docs");
   check(running.tls_cert_file != next.tls_cert_file || running.tls_key_file != next.tls_key_file, "tls");
   check(running.cache_max_bytes != next.cache_max_bytes, "cache_max_bytes");
   check(running.admin_token_env != next.admin_token_env, "admin_token_env");

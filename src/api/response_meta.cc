@@ -1,0 +1,53 @@
+#include "api/response_meta.h"
+
+#include <algorithm>
+
+#include "common/civil_time.h"
+#include "common/json_text.h"
+
+namespace dram::api {
+
+void AppendResponseMeta(const ResponseMeta& meta, std::string& out) {
+  const database::Snapshot& snapshot = meta.snapshot;
+  const int64_t watermark_ms = snapshot.watermark_ms();
+  int64_t age_seconds = watermark_ms > 0 ? std::max<int64_t>(0, (meta.now_ms - watermark_ms) / 1000) : 0;
+  bool stale = meta.max_age_ms > 0 && meta.now_ms - watermark_ms > meta.max_age_ms;
+  out.reserve(out.size() + 400);
+  out += ",\"meta\":{\"request_id\":\"";
+  out += meta.request_id;
+  out += "\",\"endpoint\":";
+  common::AppendJsonString(out, meta.spec.name);
+  out += ",\"version\":";
+  common::AppendInt(out, meta.spec.version);
+  out += ",\"snapshot_id\":\"";
+  out += snapshot.id();
+  out += "\",\"generated_at\":\"";
+  out += meta.generated_at;
+  out += "\",\"row_count\":";
+  common::AppendInt(out, meta.row_count);
+  out += ",\"limit\":";
+  common::AppendInt(out, meta.limit);
+  out += ",\"offset\":";
+  common::AppendInt(out, meta.offset);
+  if (meta.total) {
+    out += ",\"total\":";
+    common::AppendInt(out, *meta.total);
+  }
+  out += ",\"cache\":\"";
+  out += meta.cache;
+  out += "\",\"freshness\":{\"watermark\":";
+  if (watermark_ms > 0) {
+    out += '"';
+    common::AppendIsoTimestampMicros(out, watermark_ms * 1000, true);
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += ",\"age_seconds\":";
+  common::AppendInt(out, age_seconds);
+  out += ",\"stale\":";
+  out += stale ? "true" : "false";
+  out += "}}}";
+}
+
+}  // namespace dram::api
