@@ -12,7 +12,7 @@
 
 #include "api/compiled_endpoint.h"
 #include "api/query_string.h"
-#include "database/dataset_manager.h"
+#include "database/snapshot_builder.h"
 
 namespace {
 
@@ -28,7 +28,7 @@ Fixture& Get() {
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "t.csv") << "id,name,day,score,tenant\n1,a,2024-01-01,1.5,x\n";
     dram::database::DatasetSpec dataset{.name = "d", .tables = {{.name = "t", .path = (dir / "t.csv").string()}}};
-    f->snapshot = std::move(dram::database::DatasetManager::OpenSourceViews(dataset)).value();
+    f->snapshot = std::move(dram::database::OpenSourceViews(dataset)).value();
     dram::api::EndpointSpec spec{.name = "e", .dataset = "d", .table = "t", .tenant_column = "tenant"};
     auto param = [](std::string name, dram::api::ParamType type, bool list = false) {
       dram::api::ParamSpec p;
