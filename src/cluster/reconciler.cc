@@ -96,40 +96,31 @@ void Reconciler::StartLoad(std::shared_ptr<database::DatasetManager> manager, co
 
 bool Reconciler::TryDrop(database::DatasetManager& manager, const CopyStatus& copy, int needed, const ClusterSnapshot& view) {
   const std::string me = membership_.self().id;
-  if (copy.state == CopyStatus::State::kReady) {
-    // Make before break: a fresh, linearizable read of who holds ready copies of this snapshot.
+  // Make before break: a fresh, linearizable read of how many live members other than this one
+  // hold a ready copy of this snapshot. A copy that is not ready serves nothing: no check.
+  auto enough_others = [&] {
+    if (copy.state != CopyStatus::State::kReady) return true;
     auto replicas = client_.Range(EtcdKeyRange::Prefix(keys_.replicas()));
     if (!replicas.ok()) return false;
     int others = 0;
     for (const auto& kv : replicas->kvs) {
       auto record = DecodeReplica(kv.value);
-      if (!record.ok() || record->member == me || record->copy != copy.id || record->state != "ready") continue;
-      if (record->snapshot == copy.snapshot && view.members.contains(record->member)) others++;
+      if (record.ok() && record->member != me && record->copy == copy.id && record->state == "ready" &&
+          record->snapshot == copy.snapshot && view.members.contains(record->member)) {
+        others++;
+      }
     }
-    if (others < needed) return false;
-  }
+    return others >= needed;
+  };
+  if (!enough_others()) return false;
   // One member drops a given shard at a time: two surplus holders each counting the other as a
   // ready copy must not both go.
   const std::string lock_key = keys_.drop_lock(copy.id);
   const int64_t lease = membership_.state().lease;
   auto locked = client_.Txn({EtcdCompare::CreateRevisionEquals(lock_key, 0)}, {EtcdOp::Put(lock_key, me, lease)});
   if (!locked.ok() || !locked->succeeded) return false;
-  // Re-check under the lock: another member may have dropped its copy since the read above.
-  bool still_enough = true;
-  if (copy.state == CopyStatus::State::kReady) {
-    auto again = client_.Range(EtcdKeyRange::Prefix(keys_.replicas()));
-    int others = 0;
-    if (again.ok()) {
-      for (const auto& kv : again->kvs) {
-        auto record = DecodeReplica(kv.value);
-        if (record.ok() && record->member != me && record->copy == copy.id && record->state == "ready" &&
-            record->snapshot == copy.snapshot && view.members.contains(record->member)) {
-          others++;
-        }
-      }
-    }
-    still_enough = again.ok() && others >= needed;
-  }
+  // Re-checked under the lock: another member may have dropped its copy since the read above.
+  const bool still_enough = enough_others();
   bool dropped = false;
   if (still_enough) {
     // Unpublished first, so nobody routes to a copy that is going away.
