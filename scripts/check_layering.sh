@@ -8,13 +8,14 @@ declare -A allowed=(
   [common]="common"
   [engine]="common engine"
   [store]="common store"
+  [usage]="common engine store usage"
   [catalog]="common store catalog"
   [http]="common http"
   [database]="common engine store database"
   [auth]="common auth"
   [cluster]="common engine store catalog database cluster"
-  [api]="common engine store catalog http database auth cluster api"
-  [cli]="common engine store catalog http database auth cluster api cli"
+  [api]="common engine store usage catalog http database auth cluster api"
+  [cli]="common engine store usage catalog http database auth cluster api cli"
 )
 status=0
 for module in "${!allowed[@]}"; do

@@ -118,8 +118,13 @@ class QueryDeadline {
 struct ApiService::Call {
   http::Responder responder;
   std::string tenant_admitted;  // set when counted against a tenant's in-flight bound
+  std::string tenant;           // the caller's, for the usage log
+  bool cache_hit = false;       // answered without a query (the response cache, or a 304)
+  bool ran_query = false;
+  int64_t rows = 0;
   std::shared_ptr<const ServingState> state;  // keeps *route alive
   const Route* route = nullptr;
+  std::string_view route_path;  // the routing table's key (in *state)
   RequestArgs args;
   std::string request_id;
   std::string cache_key;
@@ -129,8 +134,9 @@ struct ApiService::Call {
   bool finished = false;  // answered: the barrier answers only a call that was not
 };
 
-ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, DocsPage* docs)
-    : options_(options), cache_(cache), metrics_(metrics), docs_(docs), state_(std::make_shared<const ServingState>()),
+ApiService::ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, DocsPage* docs,
+                       usage::UsageRecorder* usage)
+    : options_(options), cache_(cache), metrics_(metrics), docs_(docs), usage_(usage), state_(std::make_shared<const ServingState>()),
       workers_(static_cast<size_t>(std::max(1, options.workers))),
       dispatcher_([this](std::function<void()> job) { boost::asio::post(workers_, std::move(job)); },
                   static_cast<size_t>(std::max<int64_t>(1, options.pool_size)),
@@ -199,6 +205,19 @@ void ApiService::Finish(Call& call, http::Response response) {
   double seconds = std::chrono::duration<double>(Clock::now() - call.started).count();
   EndpointMetrics* metrics = call.route && call.route->metrics ? call.route->metrics : &metrics_.unmatched();
   metrics->Record(response.status, seconds);
+  if (usage_) {
+    const Route* route = call.route;
+    usage_->Record({.endpoint = call.route_path,
+                    .dataset = route ? std::string_view(route->dataset) : std::string_view(),
+                    .tenant = call.tenant,
+                    .status = response.status,
+                    .cache_hit = call.cache_hit,
+                    .ran_query = call.ran_query,
+                    .rows = call.rows,
+                    .bytes = static_cast<int64_t>(response.body_size()),
+                    .dataset_bytes = route && route->snapshot ? route->snapshot->bytes() : 0,
+                    .seconds = seconds});
+  }
   if (call.admitted) in_flight_.fetch_sub(1, std::memory_order_relaxed);
   if (!call.tenant_admitted.empty()) ReleaseTenant(call.tenant_admitted);
   call.finished = true;
@@ -264,6 +283,8 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   if (!granted || (found->second.tenant_scoped && principal.tenant.empty())) return fail(NotFound("no such endpoint"));
   call->state = std::move(state);
   call->route = &found->second;
+  call->route_path = found->first;
+  call->tenant = principal.tenant;
   if (request.method != "GET" && request.method != "HEAD") {
     return Finish(*call, MethodNotAllowedResponse("GET, HEAD, OPTIONS", call->request_id));
   }
@@ -294,6 +315,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     response.SetHeader("Cache-Control", CacheControl(spec));
     response.SetHeader("X-Request-Id", call->request_id);
     response.varies_by_accept = true;
+    call->cache_hit = true;
     return Finish(*call, std::move(response));
   }
   if (spec.cache) {
@@ -381,6 +403,7 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
   }
 
   Result<size_t> rows = 0;
+  call->ran_query = true;
   if (route.code) {
     // A C++ handler runs SQL of its own on a pooled connection: what it leaves behind (a temporary
     // view shadowing a served table, say) must never reach the next request on that connection,
@@ -433,6 +456,8 @@ void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view
   const EndpointSpec& spec = route.endpoint->spec();
   const database::Snapshot& snapshot = *route.snapshot;
   snapshot.RecordAccess();
+  call.cache_hit = cache_status == "hit";
+  call.rows = entry.row_count;
   http::Response response;
   response.content_type = ContentTypeOf(call.args.format);
   response.shared = entry.body;

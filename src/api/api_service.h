@@ -21,6 +21,7 @@
 #include "auth/authenticator.h"
 #include "auth/rate_limiter.h"
 #include "http/server.h"
+#include "usage/usage_recorder.h"
 
 namespace dram::api {
 
@@ -39,10 +40,12 @@ struct ApiOptions {
 
 // The API port's handler: routes /v{n}/{name}, validates params, answers from the response
 // cache on the IO thread, and runs queries on its worker threads; with `docs` (server.public_docs,
-// borrowed), also the API reference page at /docs for anyone. Thread-safe.
+// borrowed), also the API reference page at /docs for anyone; with `usage` (borrowed), counts every
+// answered request in it for the usage log. Thread-safe.
 class ApiService : public http::Handler {
  public:
-  ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, DocsPage* docs = nullptr);
+  ApiService(ApiOptions options, ResponseCache& cache, MetricsRegistry& metrics, DocsPage* docs = nullptr,
+             usage::UsageRecorder* usage = nullptr);
   ~ApiService() override;
 
   void Handle(http::Request request, http::Responder responder) override;
@@ -69,6 +72,7 @@ class ApiService : public http::Handler {
   ResponseCache& cache_;
   MetricsRegistry& metrics_;
   DocsPage* docs_;  // null: no page on this port
+  usage::UsageRecorder* usage_;  // null: no usage log
   common::SharedSlot<const ServingState> state_;
   boost::asio::thread_pool workers_;
   FairDispatcher dispatcher_;  // hands queries to workers_ when their tenant may take a connection

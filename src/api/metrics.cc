@@ -72,6 +72,12 @@ void MetricsRegistry::Render(std::string& out) const {
   out += "# TYPE dram_request_duration_seconds histogram\n";
   for (const auto& [route, metrics] : routes_) metrics->RenderHistogram(out, route);
   unmatched_.RenderHistogram(out, "_unmatched");
+  for (const auto& render : sources_) render(out);
+}
+
+void MetricsRegistry::AddSource(std::function<void(std::string&)> render) {
+  common::MutexLock lock(mu_);
+  sources_.push_back(std::move(render));
 }
 
 }  // namespace dram::api

@@ -3,9 +3,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/mutex.h"
 
@@ -39,12 +41,17 @@ class MetricsRegistry {
  public:
   EndpointMetrics& ForRoute(const std::string& route);
   EndpointMetrics& unmatched() { return unmatched_; }
-  // Appends dram_requests_total and dram_request_duration_seconds in Prometheus text format.
+  // Adds families another part of the server renders itself (whole families, Prometheus text);
+  // `render` must stay callable for the registry's lifetime.
+  void AddSource(std::function<void(std::string&)> render);
+  // Appends dram_requests_total and dram_request_duration_seconds, then each source's families,
+  // in Prometheus text format.
   void Render(std::string& out) const;
 
  private:
   mutable common::Mutex mu_;
   std::map<std::string, std::unique_ptr<EndpointMetrics>> routes_ GUARDED_BY(mu_);
+  std::vector<std::function<void(std::string&)>> sources_ GUARDED_BY(mu_);
   EndpointMetrics unmatched_;  // not guarded: its counters are atomics
 };
 

@@ -13,6 +13,19 @@
 
 namespace dram::api {
 
+// The usage log (dram.yml `usage:`): per endpoint and tenant, appended to a store as Parquet under
+// `_usage/` every flush interval, read back by `dram report`.
+struct UsageSettings {
+  bool enabled = true;
+  // The store whose `_usage/` gets the files; empty: the catalog's store (serve --catalog), else
+  // the project directory's `.dram/`.
+  std::string store;
+  int64_t flush_interval_ms = 60'000;
+  int64_t max_keys = 10'000;        // (endpoint, tenant) pairs per interval; past it: "(other)"
+  double price_per_query = 0;       // what the warehouse charges, for `dram report`'s savings
+  double price_per_tb_scanned = 0;
+};
+
 // Server settings from dram.yml; command-line flags override them.
 struct ServerSettings {
   std::string listen = "127.0.0.1:8080";
@@ -55,6 +68,7 @@ struct ServerSettings {
   // Serving from a catalog in a store (dram serve --catalog).
   int64_t catalog_retain_versions = 0;    // versions `dram apply` keeps; 0 keeps every one
   int64_t catalog_poll_ms = 2'000;        // how often a server looks for a newer version
+  UsageSettings usage;
 };
 
 // A project directory: dram.yml, datasets/*.yml and endpoints/*.yml.

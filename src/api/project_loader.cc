@@ -155,6 +155,30 @@ void LoadSettings(const fs::path& path, ServerSettings& settings, std::map<std::
     if (auto v = catalog.DurationMs("poll_interval")) settings.catalog_poll_ms = std::max<int64_t>(*v, 100);
     catalog.Finish();
   }
+  if (YAML::Node node = top.Child("usage"); node.IsDefined()) {
+    YamlMap usage(node, path.string(), diagnostics);
+    UsageSettings& out = settings.usage;
+    if (auto v = usage.Bool("enabled")) out.enabled = *v;
+    if (auto v = usage.String("store")) out.store = *v;
+    if (auto v = usage.DurationMs("flush_interval")) {
+      if (*v < 1000) usage.Error(usage.Child("flush_interval"), "usage.flush_interval must be at least 1s");
+      out.flush_interval_ms = *v;
+    }
+    if (auto v = usage.Int("max_keys", 1, 10'000'000)) out.max_keys = *v;
+    if (YAML::Node warehouse_node = usage.Child("warehouse"); warehouse_node.IsDefined()) {
+      YamlMap warehouse(warehouse_node, path.string(), diagnostics);
+      auto price = [&](const char* key, double& field) {
+        if (auto v = warehouse.Number(key)) {
+          if (*v < 0) warehouse.Error(warehouse.Child(key), std::string("usage.warehouse.") + key + " must not be negative");
+          field = *v;
+        }
+      };
+      price("price_per_query", out.price_per_query);
+      price("price_per_tb_scanned", out.price_per_tb_scanned);
+      warehouse.Finish();
+    }
+    usage.Finish();
+  }
   if (YAML::Node node = top.Child("aliases"); node.IsDefined()) {
     if (!node.IsMap()) {
       top.Error(node, "'aliases' must map alias names to dataset names");
@@ -587,6 +611,11 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
   if (has_settings) LoadSettings(settings_path, project.settings, project.aliases, diagnostics);
   if (!fs::path(project.settings.cache_dir).is_absolute()) {
     project.settings.cache_dir = (root / project.settings.cache_dir).lexically_normal().string();
+  }
+  // A local usage store is relative to the project, like the cache; a store URI is taken as given.
+  std::string& usage_store = project.settings.usage.store;
+  if (!usage_store.empty() && usage_store.find("://") == std::string::npos && !fs::path(usage_store).is_absolute()) {
+    usage_store = (root / usage_store).lexically_normal().string();
   }
 
   std::map<std::string, const database::DatasetSpec*> datasets;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "api/code_endpoint_support.h"
 #include "api/serving_settings.h"
@@ -17,6 +18,12 @@ namespace dram::api {
 
 
 namespace {
+
+namespace fs = std::filesystem;
+
+int64_t WallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 http::ServerOptions HttpOptions(const ServerSettings& settings, const std::string& listen, int io_threads) {
   http::ServerOptions options;
@@ -88,6 +95,9 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
                                            ? std::min(kDocsExampleTimeout, std::chrono::milliseconds(project_.settings.query_timeout_ms))
                                            : kDocsExampleTimeout,
                                        !project_.settings.tls_cert_file.empty())),
+      usage_(project_.settings.usage.enabled
+                 ? std::make_unique<usage::UsageRecorder>(WallMillis(), static_cast<size_t>(project_.settings.usage.max_keys))
+                 : nullptr),
       api_(std::make_unique<ApiService>(
           [&] {
             const ServerSettings& settings = project_.settings;
@@ -108,7 +118,7 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
             options.query_timeout_ms = settings.query_timeout_ms;
             return options;
           }(),
-          cache_, metrics_, project_.settings.public_docs ? docs_.get() : nullptr)),
+          cache_, metrics_, project_.settings.public_docs ? docs_.get() : nullptr, usage_.get())),
       publisher_(*api_, cache_, metrics_) {
   const ServerSettings& settings = project_.settings;
   const char* token = std::getenv(settings.admin_token_env.c_str());
@@ -222,12 +232,42 @@ Status ServerImpl::Start() {
   admin_options.max_connections = kAdminMaxConnections;
   admin_options.cors_origins.clear();  // the admin port never answers a browser's CORS request
   ASSIGN_OR_RETURN(admin_server_, http::Server::Start(admin_options, *admin_));
+  RETURN_IF_ERROR(StartUsageLog());
   (*first)->datasets->StartRefreshing();
   if (follower_) follower_->Start();
   if (cluster_) cluster_->Start();
   common::Log(common::LogLevel::kInfo, "serving",
               "\"api_port\":" + std::to_string(api_server_->port()) + ",\"admin_port\":" + std::to_string(admin_server_->port()) +
                   (follower_ ? ",\"catalog_version\":" + std::to_string(first_version_) : ""));
+  return Status::Ok();
+}
+
+Status ServerImpl::StartUsageLog() {
+  if (!usage_) return Status::Ok();
+  const UsageSettings& settings = project_.settings.usage;
+  // Unless dram.yml names a store, usage goes beside the catalog (every member of a deployment
+  // writes where `dram report --from CATALOG` reads), or into the project's .dram/.
+  std::string uri = settings.store;
+  if (uri.empty()) uri = follower_ ? follower_->follow().root : (fs::path(project_.dir) / ".dram").lexically_normal().string();
+  auto store = store::OpenStore(uri);
+  if (!store.ok()) return InvalidArgument("usage.store: " + store.status().ToString());
+  std::string member;
+  if (cluster_) {
+    member = follower_->follow().overrides.cluster.member_id.empty() ? follower_->follow().overrides.cluster.advertise
+                                                                      : follower_->follow().overrides.cluster.member_id;
+  } else {
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    member = std::string(host) + "-" + std::to_string(api_server_->port());
+  }
+  std::error_code ec;
+  usage_flusher_ = std::make_unique<usage::UsageFlusher>(
+      *usage_, std::move(store).value(),
+      usage::UsageFlusherOptions{.member = member,
+                                 .interval = std::chrono::milliseconds(settings.flush_interval_ms),
+                                 .scratch_dir = (fs::temp_directory_path(ec) / ("dram-usage-" + std::to_string(::getpid()))).string()});
+  metrics_.AddSource([flusher = usage_flusher_.get()](std::string& out) { flusher->RenderMetrics(out); });
+  usage_flusher_->Start();
   return Status::Ok();
 }
 
@@ -242,6 +282,8 @@ void ServerImpl::Stop() {
   if (api_server_) api_server_->Stop();
   if (admin_server_) admin_server_->Stop();
   api_->Drain();
+  // After the last answer: its usage goes out with the final flush.
+  if (usage_flusher_) usage_flusher_->Stop();
   // The admin jobs call the publisher and the follower: they end before either goes.
   admin_->Drain();
   docs_->Drain();

@@ -15,6 +15,8 @@
 #include "cluster/cluster_node.h"
 #include "dram/server.h"
 #include "http/server.h"
+#include "usage/usage_flusher.h"
+#include "usage/usage_recorder.h"
 
 namespace dram::api {
 
@@ -36,12 +38,18 @@ class ServerImpl : public dram::Server {
   uint16_t admin_port() const override { return admin_server_ ? admin_server_->port() : 0; }
 
  private:
+  // Opens the usage store and starts flushing to it (after the API port is bound: its port names
+  // this process's files). Errors: InvalidArgument for a usage.store that names no store.
+  Status StartUsageLog();
+
   ProjectSpec project_;  // the first generation's project (and the endpoints added through the library)
   const int64_t first_version_;
   const catalog::CatalogDocument first_document_;
   ResponseCache cache_;
   MetricsRegistry metrics_;
   std::unique_ptr<DocsPage> docs_;  // before api_, which borrows it
+  std::unique_ptr<usage::UsageRecorder> usage_;  // before api_, which records in it; null: off
+  std::unique_ptr<usage::UsageFlusher> usage_flusher_;  // started once the API port is known
   std::unique_ptr<ApiService> api_;
   RoutePublisher publisher_;
   std::unique_ptr<CatalogFollower> follower_;

@@ -23,6 +23,7 @@
 #include "cli/catalog_commands.h"
 #include "cli/shadow_diff.h"
 #include "cli/init_command.h"
+#include "cli/report_command.h"
 #include "dram/server.h"
 
 using dram::cli::Flags;
@@ -48,6 +49,8 @@ Usage:
                              replay recorded requests against two systems, compare the answers
                              as data, report parity per endpoint; exit 1 above --threshold
   dram cluster COMMAND ...   status, where DB, drain MEMBER: a cluster seen through any member
+  dram report [DIR]          sum the usage log (requests, errors, latency, warehouse queries avoided
+                             and their cost) per endpoint, tenant, dataset, member or day
   dram version               print the version
   dram COMMAND --help        help for one command
 )";
@@ -340,6 +343,7 @@ int main(int argc, char** argv) {
   if (command == "query") return dram::cli::QueryCommand(argc, argv);
   if (command == "shadow-diff") return dram::cli::ShadowDiffCommand(argc, argv);
   if (command == "cluster") return dram::cli::ClusterCommand(argc, argv);
+  if (command == "report") return dram::cli::ReportCommand(argc, argv);
   if (command == "validate") {
     Flags flags = ParseFlags(argc, argv, 2, {});
     if (!flags.error.empty()) return std::fprintf(stderr, "dram validate: %s\n", flags.error.c_str()), 2;
