@@ -69,5 +69,36 @@ TEST_F(S3CatalogTest, AServerBootsFromTheBucketAloneAndFollowsIt) {
   EXPECT_EQ(Dram({"catalog", "verify", "--catalog", uri_}).exit_code, 0);
 }
 
+// Two servers following one catalog write their usage beside it in the bucket; `dram report
+// --from` the catalog's URI sums both.
+TEST_F(S3CatalogTest, UsageOfEveryServerGoesBesideTheCatalogAndIsReportedFromIt) {
+  TempDir v1, cache_a, cache_b;
+  WriteCatalogProject(v1, 1, false);
+  ASSERT_EQ(Dram({"apply", v1.path(), "--catalog", uri_}).exit_code, 0);
+  auto launch = [&](const TempDir& cache) {
+    return ServerProcess::Launch({DramBinary(), "serve", "--catalog", uri_, "--cache-dir", cache.path(), "--listen",
+                                  "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ready-file", "{READY}"},
+                                 S3TestEnvironment());
+  };
+  auto a = launch(cache_a);
+  auto b = launch(cache_b);
+  ASSERT_TRUE(a && b);
+  HttpClient api_a("127.0.0.1", a->api_port()), api_b("127.0.0.1", b->api_port());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(api_a.Get("/v1/sales?limit=2").status, 200);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(api_b.Get("/v1/sales?limit=1").status, 200);
+  EXPECT_EQ(api_b.Get("/v1/nothing").status, 404);
+  EXPECT_EQ(a->Stop(), 0);  // the final flush puts each server's file in the bucket
+  EXPECT_EQ(b->Stop(), 0);
+
+  CommandResult report = Dram({"report", "--from", uri_, "--by", "member", "--format", "json", "--price-per-query", "0.5"});
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  boost::json::value parsed = boost::json::parse(report.output.substr(report.output.find('{')));
+  EXPECT_EQ(parsed.at("files").as_int64(), 2) << report.output;
+  EXPECT_EQ(parsed.at("rows").as_array().size(), 2u) << report.output;
+  EXPECT_EQ(parsed.at("total").at("requests").as_int64(), 8) << report.output;
+  EXPECT_EQ(parsed.at("total").at("errors").as_int64(), 1) << report.output;
+  EXPECT_DOUBLE_EQ(parsed.at("total").at("cost_avoided").as_double(), 7 * 0.5) << report.output;  // no TB price given
+}
+
 }  // namespace
 }  // namespace dram::testing
