@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for all the tests on a fresh Debian 12: installs what is missing, builds once
 # (Release) and runs every test with ctest (unit and integration; the integration tests start the
-# real binary on 127.0.0.1). SANITIZE=1 adds an ASan+UBSan build of every suite; FUZZ_SECONDS=N
+# real binary on 127.0.0.1), then packages that build and installs them (scripts/package_test.sh,
+# as root). SANITIZE=1 adds an ASan+UBSan build of every suite; FUZZ_SECONDS=N
 # runs each libFuzzer target for N seconds (scripts/fuzz.sh); TSAN=1 adds a ThreadSanitizer build
 # (reports from inside the uninstrumented libduckdb.so are suppressed: tsan.supp). Setup also
 # installs Chromium, which the /docs page test drives headless.
@@ -11,6 +12,9 @@ DRAM_WITH_BROWSER=1 "$here/scripts/setup.sh"
 "$here/scripts/check_layering.sh"
 "$here/scripts/build.sh"
 ctest --test-dir "${BUILD_DIR:-$here/build}" --output-on-failure -j 2 --timeout 600
+# The .deb and the tarball of that Release build, installed and started (dpkg needs root).
+sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+$sudo_cmd env BUILD_DIR="${BUILD_DIR:-$here/build}" "$here/scripts/package_test.sh"
 if [ "${SANITIZE:-0}" = 1 ]; then
   BUILD_DIR="$here/build-asan" BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DDRAM_SANITIZE=ON" "$here/scripts/build.sh"
   ctest --test-dir "$here/build-asan" --output-on-failure -j 2 --timeout 900

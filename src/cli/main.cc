@@ -24,6 +24,7 @@
 #include "cli/shadow_diff.h"
 #include "cli/init_command.h"
 #include "cli/report_command.h"
+#include "cli/version_command.h"
 #include "dram/server.h"
 
 using dram::cli::Flags;
@@ -51,7 +52,7 @@ Usage:
   dram cluster COMMAND ...   status, where DB, drain MEMBER: a cluster seen through any member
   dram report [DIR]          sum the usage log (requests, errors, latency, warehouse queries avoided
                              and their cost) per endpoint, tenant, dataset, member or day
-  dram version               print the version
+  dram version               print the version, commit, DuckDB library and build flags
   dram COMMAND --help        help for one command
 )";
 
@@ -326,7 +327,7 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   std::string command = argv[1];
-  if (command == "version" || command == "--version") return std::puts("dram 0.1.0"), 0;
+  if (command == "version" || command == "--version") return std::fputs(dram::cli::VersionText().c_str(), stdout), 0;
   if (command == "serve") {
     Flags flags = ParseFlags(argc, argv, 2, {"listen", "admin-listen", "cache-dir", "ready-file", "log-level", "catalog", "role", "poll-interval",
                                               "cluster", "etcd", "advertise", "member-id", "zone", "capacity", "lease-ttl",

@@ -93,6 +93,31 @@ TEST(ValidateCommandTest, ServeRefusesABadProjectWholeAndHelpDocumentsCommands) 
   EXPECT_EQ(RunCommand({DramBinary(), "serve", project.path(), "--bogus", "1"}).exit_code, 2);
 }
 
+// The version names the DuckDB library actually loaded (asked through SQL here, through the C
+// API by the binary) and the commit of this checkout, so a package can be traced to its source.
+TEST(VersionCommandTest, NamesTheLoadedDuckDbAndTheCommitOfTheCheckout) {
+  TempDir scratch;
+  scratch.Write("version.sql", "COPY (SELECT library_version FROM pragma_version()) TO '" + scratch.path() +
+                                   "/duckdb_version.csv' (HEADER false);\n");
+  ASSERT_EQ(RunCommand({DramSqlBinary(), scratch.path() + "/version.sql"}).exit_code, 0);
+  std::string duckdb_version = ReadFile(scratch.path() + "/duckdb_version.csv");
+  duckdb_version = duckdb_version.substr(0, duckdb_version.find_first_of("\r\n"));
+  ASSERT_FALSE(duckdb_version.empty());
+
+  CommandResult head = RunCommand({"/usr/bin/git", "-C", DRAM_SOURCE_DIR, "rev-parse", "--short", "HEAD"});
+  std::string commit = head.exit_code == 0 ? head.output.substr(0, head.output.find('\n')) : "unknown";
+  for (const char* command : {"--version", "version"}) {
+    CommandResult version = RunCommand({DramBinary(), command});
+    EXPECT_EQ(version.exit_code, 0) << version.output;
+    EXPECT_TRUE(version.output.starts_with("dram " DRAM_PROJECT_VERSION "\n")) << version.output;
+    EXPECT_NE(version.output.find("\nduckdb: " + duckdb_version + "\n"), std::string::npos) << version.output;
+    // "-dirty" follows when the checkout has local changes.
+    EXPECT_TRUE(std::regex_search(version.output, std::regex("\ncommit: " + commit + "(-dirty)?\n"))) << version.output;
+    EXPECT_TRUE(std::regex_search(version.output, std::regex("\nbuild: [A-Za-z]+, [A-Za-z]+ [0-9.]+\n"))) << version.output;
+    EXPECT_NE(version.output.find("\nflags: "), std::string::npos) << version.output;
+  }
+}
+
 TEST(ServerLimitsTest, OverloadAnswers503WithRetryAfterAndNotReadyDatasetsAnswer503) {
   TempDir project;
   TempDir cache;
