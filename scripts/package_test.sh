@@ -103,6 +103,10 @@ done
 admin=$(sed -n 's/.*"admin":"\([^"]*\)".*/\1/p' "$ready_file")
 curl -fsS --max-time 5 "http://$admin/live" >/dev/null || fail "GET /live on $admin"
 curl -fsS --max-time 5 "http://$admin/ready" >/dev/null || fail "GET /ready on $admin"
+# One request on the API port (a 404: the default project has no endpoint), so the usage log has
+# something to write to /var/lib/dram at the stop: the unit lets the service write there.
+api=$(sed -n 's/.*"api":"\([^"]*\)".*/\1/p' "$ready_file")
+curl -sS --max-time 5 -o /dev/null "http://$api/v1/nothing" || fail "GET on the API port $api"
 kill -TERM "$server_pid"
 for _ in $(seq 100); do
   kill -0 "$server_pid" 2>/dev/null || break
@@ -113,6 +117,7 @@ exit_code=0
 wait "$server_pid" || exit_code=$?
 server_pid=""
 [ "$exit_code" = 0 ] || { cat "$work/server.log" >&2; fail "the service exited with $exit_code after SIGTERM"; }
+ls /var/lib/dram/_usage/day=*/*.parquet >/dev/null 2>&1 || { cat "$work/server.log" >&2; fail "no usage file in /var/lib/dram"; }
 
 # Purged: nothing of it is left, the user included.
 dpkg --purge dram >"$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; fail "dpkg --purge failed"; }
