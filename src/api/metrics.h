@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "api/refusal_metrics.h"
 #include "common/mutex.h"
 
 namespace dram::api {
@@ -39,13 +40,16 @@ class MetricsRegistry {
  public:
   EndpointMetrics& ForRoute(const std::string& route);
   EndpointMetrics& unmatched() { return unmatched_; }
-  // Appends dram_requests_total and dram_request_duration_seconds in Prometheus text format.
+  RefusalMetrics& refusals() { return refusals_; }
+  // Appends dram_requests_total, dram_request_duration_seconds, dram_refusals_total and
+  // dram_tenant_refusals_total in Prometheus text format.
   void Render(std::string& out) const;
 
  private:
   mutable common::Mutex mu_;
   std::map<std::string, std::unique_ptr<EndpointMetrics>> routes_ GUARDED_BY(mu_);
   EndpointMetrics unmatched_;  // not guarded: its counters are atomics
+  RefusalMetrics refusals_;    // not guarded: locks itself
 };
 
 }  // namespace dram::api
