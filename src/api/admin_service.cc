@@ -7,6 +7,7 @@
 
 #include "api/audit.h"
 #include "api/database_admin.h"
+#include "api/dataset_metrics.h"
 #include "api/error_response.h"
 #include "api/guarded_job.h"
 #include "api/openapi.h"
@@ -181,30 +182,11 @@ http::Response AdminService::Metrics() const {
   auto gauge = [&](const char* name, const char* help, const char* type) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   };
-  auto statuses = datasets_()->Statuses();
-  gauge("dram_pool_connections_in_use", "Pooled DuckDB connections lent out, per dataset.", "gauge");
-  for (const auto& s : statuses) {
-    if (s.current) out += "dram_pool_connections_in_use{dataset=\"" + s.name + "\"} " + std::to_string(s.current->pool().in_use()) + "\n";
-  }
-  gauge("dram_pool_connections", "Pooled DuckDB connections, per dataset.", "gauge");
-  for (const auto& s : statuses) {
-    if (s.current) out += "dram_pool_connections{dataset=\"" + s.name + "\"} " + std::to_string(s.current->pool().size()) + "\n";
-  }
-  gauge("dram_dataset_loads_total", "Dataset snapshot builds by result.", "counter");
-  for (const auto& s : statuses) {
-    out += "dram_dataset_loads_total{dataset=\"" + s.name + "\",result=\"ok\"} " + std::to_string(s.loads_ok) + "\n";
-    out += "dram_dataset_loads_total{dataset=\"" + s.name + "\",result=\"error\"} " + std::to_string(s.loads_failed) + "\n";
-  }
-  gauge("dram_dataset_ready", "1 when the dataset has a snapshot serving.", "gauge");
-  for (const auto& s : statuses) out += "dram_dataset_ready{dataset=\"" + s.name + "\"} " + (s.current ? "1\n" : "0\n");
-  gauge("dram_dataset_rows", "Rows in the serving snapshot, per dataset.", "gauge");
-  for (const auto& s : statuses) {
-    int64_t rows = 0;
-    if (s.current) {
-      for (const auto& t : s.current->tables()) rows += t.rows;
-    }
-    out += "dram_dataset_rows{dataset=\"" + s.name + "\"} " + std::to_string(rows) + "\n";
-  }
+  AppendDatasetMetrics(datasets_()->Statuses(), std::chrono::system_clock::now(), out);
+  gauge("dram_requests_in_flight", "API requests admitted and not answered yet (queued or running).", "gauge");
+  out += "dram_requests_in_flight " + std::to_string(api_.in_flight()) + "\n";
+  gauge("dram_requests_in_flight_max", "The bound on admitted requests (limits.max_in_flight); beyond it: 503.", "gauge");
+  out += "dram_requests_in_flight_max " + std::to_string(api_.max_in_flight()) + "\n";
   gauge("dram_cache_hits_total", "Response cache hits.", "counter");
   out += "dram_cache_hits_total " + std::to_string(cache_.hits()) + "\n";
   gauge("dram_cache_misses_total", "Response cache misses.", "counter");

@@ -118,7 +118,7 @@ class QueryDeadline {
 struct ApiService::Call {
   http::Responder responder;
   std::string tenant_admitted;  // set when counted against a tenant's in-flight bound
-  std::string tenant;           // the caller's, for the usage log
+  std::string tenant;           // the caller's (empty: none), for the usage log and refusal metrics
   bool cache_hit = false;       // answered without a query (the response cache, or a 304)
   bool ran_query = false;
   int64_t rows = 0;
@@ -163,11 +163,16 @@ std::optional<int64_t> ApiService::OverRateLimit(const auth::Principal& principa
   int64_t key_rate = principal.quota_per_minute > 0 ? principal.quota_per_minute : options_.rate_per_key;
   // Every caller has a limiter identity (Principal::limiter_id): no credential shape skips it.
   if (key_rate > 0 && !principal.limiter_id.empty()) {
-    if (auto wait = rate_limiter_.Acquire(principal.limiter_id, static_cast<double>(key_rate), burst(key_rate))) return wait;
+    if (auto wait = rate_limiter_.Acquire(principal.limiter_id, static_cast<double>(key_rate), burst(key_rate))) {
+      metrics_.refusals().Record(RefusalReason::kKeyRateLimit, principal.tenant);
+      return wait;
+    }
   }
   if (options_.rate_per_tenant > 0 && !principal.tenant.empty()) {
-    return rate_limiter_.Acquire("t:" + principal.tenant, static_cast<double>(options_.rate_per_tenant),
-                                 burst(options_.rate_per_tenant));
+    auto wait = rate_limiter_.Acquire("t:" + principal.tenant, static_cast<double>(options_.rate_per_tenant),
+                                      burst(options_.rate_per_tenant));
+    if (wait) metrics_.refusals().Record(RefusalReason::kTenantRateLimit, principal.tenant);
+    return wait;
   }
   return std::nullopt;
 }
@@ -323,11 +328,13 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   }
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    metrics_.refusals().Record(RefusalReason::kInFlight, principal.tenant);
     return fail(Unavailable("too many requests in flight"));
   }
   call->admitted = true;
   // Every caller with a tenant counts against its tenant's bound, whichever endpoint it calls.
   if (!AdmitTenant(principal.tenant)) {
+    metrics_.refusals().Record(RefusalReason::kTenantInFlight, principal.tenant);
     return FinishLater(call, MakeErrorResponse(Unavailable("too many requests in flight for this tenant"), call->request_id));
   }
   if (options_.max_in_flight_per_tenant > 0 && !principal.tenant.empty()) call->tenant_admitted = principal.tenant;
@@ -351,9 +358,16 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
   // as waiting for a connection, so a backlog turns into fast 503s instead of slow answers.
   auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - call->started);
   auto budget = std::chrono::milliseconds(options_.queue_timeout_ms) - waited;
-  if (budget.count() <= 0) return fail(Unavailable("request waited too long in the queue"));
+  if (budget.count() <= 0) {
+    metrics_.refusals().Record(RefusalReason::kQueueTimeout, call->tenant);
+    return fail(Unavailable("request waited too long in the queue"));
+  }
   auto lease = route.snapshot->pool().Acquire(budget);
-  if (!lease.ok()) return fail(lease.status());
+  if (!lease.ok()) {
+    // No connection came free within the same budget: the other half of the queue timeout.
+    metrics_.refusals().Record(RefusalReason::kQueueTimeout, call->tenant);
+    return fail(lease.status());
+  }
 
   const std::string& format = call->args.format;
   std::string body = format == "json" ? "{\"data\":" : "";

@@ -52,6 +52,9 @@ class ApiService : public http::Handler {
   // Makes `state` the routing table for every request that starts after this call.
   void Publish(std::shared_ptr<const ServingState> state);
   std::shared_ptr<const ServingState> state() const { return state_.load(); }
+  // Requests admitted and not answered yet (queued or running), and the bound on them.
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  int64_t max_in_flight() const { return options_.max_in_flight; }
   // Waits for queued queries to finish; call after the HTTP server stopped.
   void Drain();
 

@@ -72,6 +72,7 @@ void MetricsRegistry::Render(std::string& out) const {
   out += "# TYPE dram_request_duration_seconds histogram\n";
   for (const auto& [route, metrics] : routes_) metrics->RenderHistogram(out, route);
   unmatched_.RenderHistogram(out, "_unmatched");
+  refusals_.Render(out);
   for (const auto& render : sources_) render(out);
 }
 

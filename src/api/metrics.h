@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/refusal_metrics.h"
 #include "common/mutex.h"
 
 namespace dram::api {
@@ -41,11 +42,12 @@ class MetricsRegistry {
  public:
   EndpointMetrics& ForRoute(const std::string& route);
   EndpointMetrics& unmatched() { return unmatched_; }
+  RefusalMetrics& refusals() { return refusals_; }
   // Adds families another part of the server renders itself (whole families, Prometheus text);
   // `render` must stay callable for the registry's lifetime.
   void AddSource(std::function<void(std::string&)> render);
-  // Appends dram_requests_total and dram_request_duration_seconds, then each source's families,
-  // in Prometheus text format.
+  // Appends dram_requests_total, dram_request_duration_seconds, dram_refusals_total and
+  // dram_tenant_refusals_total, then each source's families, in Prometheus text format.
   void Render(std::string& out) const;
 
  private:
@@ -53,6 +55,7 @@ class MetricsRegistry {
   std::map<std::string, std::unique_ptr<EndpointMetrics>> routes_ GUARDED_BY(mu_);
   std::vector<std::function<void(std::string&)>> sources_ GUARDED_BY(mu_);
   EndpointMetrics unmatched_;  // not guarded: its counters are atomics
+  RefusalMetrics refusals_;    // not guarded: locks itself
 };
 
 }  // namespace dram::api

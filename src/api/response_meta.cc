@@ -7,11 +7,16 @@
 
 namespace dram::api {
 
+Freshness FreshnessOf(const database::Snapshot& snapshot, int64_t max_age_ms, int64_t now_ms) {
+  const int64_t watermark_ms = snapshot.watermark_ms();
+  return {.age_seconds = watermark_ms > 0 ? std::max<int64_t>(0, (now_ms - watermark_ms) / 1000) : 0,
+          .stale = max_age_ms > 0 && now_ms - watermark_ms > max_age_ms};
+}
+
 void AppendResponseMeta(const ResponseMeta& meta, std::string& out) {
   const database::Snapshot& snapshot = meta.snapshot;
   const int64_t watermark_ms = snapshot.watermark_ms();
-  int64_t age_seconds = watermark_ms > 0 ? std::max<int64_t>(0, (meta.now_ms - watermark_ms) / 1000) : 0;
-  bool stale = meta.max_age_ms > 0 && meta.now_ms - watermark_ms > meta.max_age_ms;
+  const auto [age_seconds, stale] = FreshnessOf(snapshot, meta.max_age_ms, meta.now_ms);
   out.reserve(out.size() + 400);
   out += ",\"meta\":{\"request_id\":\"";
   out += meta.request_id;

@@ -25,6 +25,15 @@ struct ResponseMeta {
   int64_t now_ms = 0;                  // the time freshness is computed at
 };
 
+// How old a snapshot's data is, by its watermark (the newest source file), and whether that is
+// older than the dataset's max_age (never when max_age_ms is 0). Responses (meta.freshness) and
+// /metrics (dram_dataset_data_age_seconds, dram_dataset_stale) use this one rule.
+struct Freshness {
+  int64_t age_seconds = 0;  // 0 when the snapshot has no watermark
+  bool stale = false;
+};
+Freshness FreshnessOf(const database::Snapshot& snapshot, int64_t max_age_ms, int64_t now_ms);
+
 // Appends `,"meta":{…}}` (the tail that closes a `{"data":[…]` body).
 void AppendResponseMeta(const ResponseMeta& meta, std::string& out);
 

@@ -50,6 +50,7 @@ DatasetManager::DatasetManager(ManagerOptions options, std::vector<DatasetSpec> 
     entry->status.source = !entry->spec.source.empty() ? entry->spec.source
                            : entry->spec.tables.empty() ? "" : entry->spec.tables.front().path;
     entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
+    entry->status.max_age_ms = entry->spec.max_age_ms;
     entry->status.placement = entry->spec.placement;
   }
 }
@@ -384,6 +385,7 @@ Status DatasetManager::Add(DatasetSpec spec) {
   entry->status.name = entry->spec.name;
   entry->status.source = entry->spec.source;
   entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
+  entry->status.max_age_ms = entry->spec.max_age_ms;
   entry->status.placement = entry->spec.placement;
   // Visible (as loading, with progress) while the first load runs; removed again if it fails. In
   // a cluster, placement ignores it until it is committed.
@@ -711,6 +713,7 @@ Status DatasetManager::HoldCopy(const CopyId& copy) {
         slot->status.name = name;
         slot->status.source = found->second->status.source;
         slot->status.refresh_interval_ms = spec.refresh_interval_ms;
+        slot->status.max_age_ms = spec.max_age_ms;
         slot->status.placement = spec.placement;
       }
       entry = slot;

@@ -74,6 +74,7 @@ struct DatasetStatus {
   bool declared = false;  // from the project's YAML: not removable at runtime
   PlacementSpec placement;
   int64_t refresh_interval_ms = 0;
+  int64_t max_age_ms = 0;  // the spec's: data older than this is stale; 0: never
   std::shared_ptr<const Snapshot> current;
   std::shared_ptr<const Snapshot> previous;
   std::string last_error;  // of the last failed load or refresh; empty after a success

@@ -9,6 +9,7 @@
 
 #include "integration/test_project.h"
 #include "testutil/http_client.h"
+#include "testutil/metrics_text.h"
 #include "testutil/server_process.h"
 
 namespace dram::testing {
@@ -172,6 +173,15 @@ sql: SELECT count(DISTINCT i::VARCHAR || 'padding-padding-padding') AS c FROM ra
   EXPECT_GE(ok.load(), 1);
   EXPECT_GE(overloaded.load(), 1);
   EXPECT_EQ(other.load(), 0);
+  // Every overloaded answer was a queue timeout, and /metrics says so; the dataset whose files are
+  // missing shows as failing to load, the other one not.
+  std::string metrics = admin.Get("/metrics").body;
+  EXPECT_EQ(SampleValue(metrics, "dram_refusals_total{reason=\"queue_timeout\"}"), overloaded.load()) << metrics;
+  EXPECT_EQ(SampleValue(metrics, "dram_refusals_total{reason=\"in_flight\"}"), 0) << metrics;
+  EXPECT_EQ(SampleValue(metrics, "dram_dataset_load_failing{dataset=\"missing\"}"), 1) << metrics;
+  EXPECT_EQ(SampleValue(metrics, "dram_dataset_load_failing{dataset=\"one\"}"), 0) << metrics;
+  EXPECT_GT(SampleValue(metrics, "dram_dataset_last_success_timestamp_seconds{dataset=\"one\"}").value_or(0), 1.7e9) << metrics;
+  EXPECT_EQ(SampleValue(metrics, "dram_dataset_stale{dataset=\"one\"}"), 0) << metrics;
 
   // A query over the memory budget fails cleanly, and the server keeps serving afterwards.
   HttpResult hog = probe.Get("/v1/hog?n=20000000");

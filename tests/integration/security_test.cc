@@ -15,6 +15,7 @@
 
 #include "testutil/http_client.h"
 #include "testutil/jwt_signer.h"
+#include "testutil/metrics_text.h"
 #include "testutil/server_process.h"
 
 namespace dram::testing {
@@ -285,6 +286,10 @@ TEST_F(SecurityTest, RateLimitGives429WithRetryAfter) {
   EXPECT_EQ(limited.Header("retry-after"), "1");
   EXPECT_NE(limited.body.find("\"rate_limited\""), std::string::npos);
   EXPECT_EQ(Get("/v1/orders?limit=1", keys_["t1"]).status, 200);  // other keys unaffected
+  // The refusal is counted by reason and by the key's tenant (dashboards and alerts read these).
+  std::string metrics = HttpClient("127.0.0.1", server_->admin_port()).Get("/metrics").body;
+  EXPECT_GE(SampleValue(metrics, "dram_refusals_total{reason=\"key_rate_limit\"}").value_or(0), 1) << metrics;
+  EXPECT_GE(SampleValue(metrics, "dram_tenant_refusals_total{tenant=\"t2\"}").value_or(0), 1) << metrics;
 }
 
 TEST_F(SecurityTest, SlowQueriesAreInterruptedAt504) {
