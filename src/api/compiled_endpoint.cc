@@ -296,6 +296,7 @@ void CompiledEndpoint::CompileOrder(const database::TableInfo* table, const Erro
     const auto& item = spec.order_by[i];
     if (!order_ok(item.column)) error(spec.PositionOf("order_by"), "cannot order by unknown column '" + item.column + "'");
     order_by_sql_ += (i ? ", " : "") + OrderSql(item.column) + (item.descending ? " DESC" : " ASC");
+    order_items_.push_back(item);
   }
   if (spec.sort) {
     for (const auto& column : spec.sort->allowed) {
@@ -321,6 +322,7 @@ void CompiledEndpoint::CompileOrder(const database::TableInfo* table, const Erro
       continue;
     }
     order_by_sql_ += (order_by_sql_.empty() ? "" : ", ") + OrderSql(column) + " ASC";
+    order_items_.push_back({.column = column});
   }
 }
 
@@ -640,6 +642,126 @@ QueryPlan CompiledEndpoint::PlanShape(const RequestArgs& args, bool typed) const
   plan.sql += " LIMIT $" + std::to_string(plan.values.size());
   plan.values.push_back(Value(args.offset));
   plan.sql += " OFFSET $" + std::to_string(plan.values.size());
+  return plan;
+}
+
+Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const std::string& shard_column) const {
+  if (is_template_ || spec_.is_code) {
+    return Unimplemented("SQL template and C++ endpoints are not split across shards automatically", route_);
+  }
+  auto name = [](const char* kind, size_t i) { return Quote(std::string("__dram_") + kind + std::to_string(i)); };
+  ShardPlan plan;
+  std::string where;
+  AppendFilters(args, /*typed=*/false, where, plan.map.values);
+  // The request's order, as Plan() orders: the sort param first, then the declared order with
+  // its tiebreakers (a total order for ordered endpoints, so pages merge exactly).
+  std::vector<OrderItem> order;
+  if (args.sort) order.push_back(*args.sort);
+  order.insert(order.end(), order_items_.begin(), order_items_.end());
+  auto direction = [](const OrderItem& item) { return item.descending ? " DESC" : " ASC"; };
+  const bool aggregated = !spec_.group_by.empty() || std::any_of(spec_.select.begin(), spec_.select.end(), [](const auto& s) {
+    return s.aggregate != Aggregate::kNone;
+  });
+  std::string reduce_order;
+  if (aggregated) {
+    std::string map_select;
+    auto add = [&](const std::string& expression, const std::string& alias) {
+      map_select += (map_select.empty() ? "" : ", ") + expression + " AS " + alias;
+    };
+    std::map<std::string, std::string> merged;  // output name (or group column) → expression over partials
+    for (size_t j = 0; j < spec_.group_by.size(); ++j) {
+      add(Quote(spec_.group_by[j]), name("g", j));
+      merged[spec_.group_by[j]] = name("g", j);
+    }
+    for (size_t i = 0; i < spec_.select.size(); ++i) {
+      const SelectItem& item = spec_.select[i];
+      const std::string column = item.column.empty() ? "*" : Quote(item.column);
+      const std::string partial = name("p", i);
+      std::string expression;
+      switch (item.aggregate) {
+        case Aggregate::kNone:
+          expression = merged[item.column];  // a group column (checked at compile)
+          break;
+        case Aggregate::kSum:
+        case Aggregate::kMin:
+        case Aggregate::kMax:
+          add(SelectExpression(item), partial);
+          expression = std::string(AggregateName(item.aggregate)) + "(" + partial + ")";
+          break;
+        case Aggregate::kCount:
+          add(SelectExpression(item), partial);
+          expression = "sum(" + partial + ")";
+          break;
+        case Aggregate::kAvg:
+          add("sum(" + column + ")", name("s", i));
+          add("count(" + column + ")", name("c", i));
+          expression = "sum(" + name("s", i) + ") / sum(" + name("c", i) + ")";
+          break;
+        case Aggregate::kCountDistinct:
+          if (item.column != shard_column) {
+            return FailedPrecondition("count of distinct '" + item.column +
+                                          "' is not exact across shards: the database is not sharded by it",
+                                      route_);
+          }
+          add(SelectExpression(item), partial);
+          expression = "sum(" + partial + ")";
+          break;
+      }
+      // The merged value keeps the type the whole-data query gives (sum of counts is HUGEINT).
+      for (const auto& output : outputs_) {
+        if (output.name == OutputName(item) && item.aggregate != Aggregate::kNone) {
+          expression = "CAST(" + expression + " AS " + output.type.sql_name + ")";
+        }
+      }
+      merged.emplace(OutputName(item), expression);
+    }
+    if (map_select.empty()) add("1", name("x", 0));
+    plan.map.sql = "SELECT " + map_select + " FROM " + from_ + where;
+    std::string group;
+    for (size_t j = 0; j < spec_.group_by.size(); ++j) group += (j ? ", " : "") + name("g", j);
+    if (!group.empty()) plan.map.sql += " GROUP BY " + group_by_sql_;
+    plan.reduce_sql = "SELECT ";
+    for (size_t i = 0; i < args.outputs.size(); ++i) {
+      const std::string& output = outputs_[args.outputs[i]].name;
+      plan.reduce_sql += (i ? ", " : "") + merged[output] + " AS " + Quote(output);
+    }
+    plan.reduce_sql += " FROM partials";
+    if (!group.empty()) plan.reduce_sql += " GROUP BY " + group;
+    for (const auto& item : order) reduce_order += (reduce_order.empty() ? "" : ", ") + merged[item.column] + direction(item);
+    if (args.want_total) {
+      plan.total_sql = group.empty() ? "SELECT 1 AS total"
+                                     : "SELECT count(*) AS total FROM (SELECT 1 FROM partials GROUP BY " + group + ") AS g";
+    }
+  } else {
+    std::string map_select;
+    for (size_t i = 0; i < args.outputs.size(); ++i) map_select += (i ? ", " : "") + output_sql_[args.outputs[i]];
+    std::string map_order;
+    for (size_t k = 0; k < order.size(); ++k) {
+      map_select += ", " + OrderSql(order[k].column) + " AS " + name("o", k);
+      map_order += (k ? ", " : "") + OrderSql(order[k].column) + direction(order[k]);
+      reduce_order += (k ? ", " : "") + name("o", k) + direction(order[k]);
+    }
+    plan.map.sql = "SELECT " + map_select + " FROM " + from_ + where;
+    plan.map.filter_value_count = plan.map.values.size();
+    if (args.want_total) {
+      plan.map.count_sql = "SELECT count(*) AS total FROM " + from_ + where;
+      plan.sum_counts = true;
+    }
+    // Each shard's first limit+offset rows in the page's order hold every row of the page.
+    if (!map_order.empty()) plan.map.sql += " ORDER BY " + map_order;
+    plan.map.values.push_back(Value(args.limit + args.offset));
+    plan.map.sql += " LIMIT $" + std::to_string(plan.map.values.size());
+    plan.reduce_sql = "SELECT ";
+    for (size_t i = 0; i < args.outputs.size(); ++i) {
+      plan.reduce_sql += (i ? ", " : "") + Quote(outputs_[args.outputs[i]].name);
+    }
+    plan.reduce_sql += " FROM partials";
+  }
+  plan.map.filter_value_count = std::min(plan.map.filter_value_count, plan.map.values.size());
+  if (aggregated) plan.map.filter_value_count = plan.map.values.size();
+  if (!reduce_order.empty()) plan.reduce_sql += " ORDER BY " + reduce_order;
+  plan.reduce_sql += " LIMIT $1 OFFSET $2";
+  plan.reduce_values = {Value(args.limit), Value(args.offset)};
   return plan;
 }
 

@@ -46,6 +46,20 @@ struct QueryPlan {
   size_t filter_value_count = 0;
 };
 
+// One request split over the shards of a sharded database (decomposed automatically): `map` runs
+// on every shard; `reduce_sql`, over their results read as the table `partials`, answers what
+// Plan() answers on the whole data. sum/count/min/max pass through, avg = sum/count, count of
+// distinct values only when the shards split by that column (each value in one shard); an ordered
+// page takes the top limit+offset rows of each shard, then merges. Column names of partials
+// start with "__dram_" (never an output's).
+struct ShardPlan {
+  QueryPlan map;                    // map.count_sql: a list endpoint's total, counted per shard
+  std::string reduce_sql;           // $1 limit, $2 offset
+  std::vector<Value> reduce_values;
+  std::string total_sql;            // an aggregate's total (its groups), over `partials`
+  bool sum_counts = false;          // a list endpoint's total: the sum of the shards' counts
+};
+
 // An endpoint compiled against one snapshot's schema: identifiers checked, SQL fragments quoted,
 // output columns typed. Immutable and thread-safe once built; request values are only ever bound.
 class CompiledEndpoint {
@@ -57,6 +71,11 @@ class CompiledEndpoint {
   // Validates the query string against the spec. Errors: InvalidArgument (→ 422).
   Result<RequestArgs> ParseRequest(const QueryParams& query, std::string_view accept) const;
   QueryPlan Plan(const RequestArgs& args) const;
+  // The plan split across shards (see ShardPlan). `shard_column`: the column the database is
+  // sharded by ("" when by file). Errors: Unimplemented for SQL templates and C++ endpoints (their
+  // SQL is opaque: they need an explicit map/reduce); FailedPrecondition for a count of distinct
+  // values of a column the shards do not split by (not exact per shard).
+  Result<ShardPlan> PlanShards(const RequestArgs& args, const std::string& shard_column) const;
   // The plan's conditions on the endpoint's table that decide which files a lazy database
   // must fetch, keyed by table; empty for SQL templates and C++ endpoints (their SQL is opaque:
   // every file of every table is read). Conditions it cannot express are left out.
@@ -105,6 +124,7 @@ class CompiledEndpoint {
   std::string group_by_sql_;
   std::string tenant_sql_;                   // quoted tenant column; empty when not tenant-scoped
   std::string order_by_sql_;
+  std::vector<OrderItem> order_items_;       // order_by_sql_ as columns (for PlanShards)
   bool is_template_ = false;
 };
 

@@ -602,7 +602,8 @@ Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out
   size_t rows = 0;
   std::string field;
   if (format == Format::kJson) out.push_back('[');
-  if (format == Format::kCsv) {
+  const bool csv = format == Format::kCsv || format == Format::kCsvExact;
+  if (csv) {
     for (size_t col = 0; col < column_count; ++col) {
       if (col > 0) out.push_back(',');
       AppendCsvField(out, result.column_name(col));
@@ -614,12 +615,16 @@ Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out
     idx_t size = duckdb_data_chunk_get_size(chunk.chunk);
     for (size_t col = 0; col < column_count; ++col) writers[col]->Bind(duckdb_data_chunk_get_vector(chunk.chunk, col));
     for (idx_t row = 0; row < size; ++row, ++rows) {
-      if (format == Format::kCsv) {
+      if (csv) {
         for (size_t col = 0; col < column_count; ++col) {
           if (col > 0) out.push_back(',');
           if (!writers[col]->IsValid(row)) continue;
           field.clear();
           writers[col]->Text(row, field);
+          if (field.empty() && format == Format::kCsvExact) {
+            out.append("\"\"");
+            continue;
+          }
           AppendCsvField(out, field);
         }
         out.append("\r\n");

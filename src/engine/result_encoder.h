@@ -8,7 +8,10 @@
 
 namespace dram::engine {
 
-enum class Format { kJson, kNdjson, kCsv };
+// kCsvExact: CSV in which an empty string is written as "" and NULL as an empty field (plain CSV
+// writes both as an empty field), so that DuckDB's read_csv (allow_quoted_nulls = false) reads
+// back every value as it was: the wire format between cluster members.
+enum class Format { kJson, kNdjson, kCsv, kCsvExact };
 
 // Encodes every row of `result`, appending to `out`, by walking DuckDB's data chunks and vectors
 // directly (no per-value conversion calls):

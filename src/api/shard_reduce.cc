@@ -1,0 +1,145 @@
+#include "api/shard_reduce.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/sql_text.h"
+#include "engine/connection_pool.h"
+
+namespace dram::api {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool Carried(const engine::TypeInfo& type) {
+  switch (type.kind) {
+    case engine::TypeKind::kBlob:
+    case engine::TypeKind::kList:
+    case engine::TypeKind::kArray:
+    case engine::TypeKind::kStruct:
+    case engine::TypeKind::kMap:
+    case engine::TypeKind::kUnion:
+    case engine::TypeKind::kInterval:
+    case engine::TypeKind::kOther:
+    case engine::TypeKind::kUnresolved:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// The partials as one relation: read_csv over their files with the columns typed as sent.
+std::string PartialsSource(const std::vector<std::string>& files, const std::vector<engine::ColumnInfo>& columns) {
+  std::string list = "[";
+  for (size_t i = 0; i < files.size(); ++i) list += (i ? ", " : "") + common::QuoteLiteral(files[i]);
+  list += "]";
+  std::string types = "{";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    types += (i ? ", " : "") + common::QuoteLiteral(columns[i].name) + ": " + common::QuoteLiteral(columns[i].type.sql_name);
+  }
+  types += "}";
+  return "(SELECT * FROM read_csv(" + list + ", header = true, auto_detect = false, columns = " + types +
+         ", allow_quoted_nulls = false, delim = ',', quote = '\"', escape = '\"', new_line = '\\r\\n'))";
+}
+
+// Replaces each "FROM partials" of a generated reduce query with the relation.
+std::string WithSource(std::string sql, const std::string& source) {
+  const std::string token = " FROM partials";
+  for (size_t at = sql.find(token); at != std::string::npos; at = sql.find(token, at + source.size())) {
+    sql.replace(at, token.size(), " FROM " + source + " AS partials");
+  }
+  return sql;
+}
+
+}  // namespace
+
+Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& map) {
+  PartialResult partial;
+  ASSIGN_OR_RETURN(engine::QueryResult result, connection.Query(map.sql, map.values));
+  partial.columns = result.Columns();
+  for (const auto& column : partial.columns) {
+    if (!Carried(column.type)) {
+      return Unimplemented("column '" + column.name + "' (" + column.type.sql_name + ") cannot be merged across shards yet");
+    }
+  }
+  ASSIGN_OR_RETURN(size_t rows, engine::EncodeResult(result, engine::Format::kCsvExact, partial.csv));
+  partial.rows = static_cast<int64_t>(rows);
+  if (!map.count_sql.empty()) {
+    std::vector<Value> filter_values(map.values.begin(), map.values.begin() + static_cast<long>(map.filter_value_count));
+    ASSIGN_OR_RETURN(engine::QueryResult counted, connection.Query(map.count_sql, filter_values));
+    ASSIGN_OR_RETURN(auto text, engine::ColumnText(counted, 0));
+    partial.count = text.empty() ? 0 : std::stoll(text.front());
+  }
+  return partial;
+}
+
+Result<std::unique_ptr<ShardReducer>> ShardReducer::Create(const std::string& scratch_dir, size_t connections) {
+  std::error_code ec;
+  fs::create_directories(scratch_dir, ec);
+  if (ec) return Unavailable("cannot create the reducer's scratch directory", scratch_dir);
+  ASSIGN_OR_RETURN(auto database, engine::Database::Open("", {.read_only = false, .threads = 1}));
+  ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, std::max<size_t>(1, connections)));
+  // The reduce SQL is generated, never a request's, but the engine still reads nothing but the
+  // partials' files.
+  RETURN_IF_ERROR(database->Seal({scratch_dir}));
+  return std::unique_ptr<ShardReducer>(new ShardReducer(scratch_dir, std::move(database), std::move(pool)));
+}
+
+ShardReducer::ShardReducer(std::string scratch_dir, std::unique_ptr<engine::Database> database,
+                           std::unique_ptr<engine::ConnectionPool> pool)
+    : scratch_dir_(std::move(scratch_dir)), database_(std::move(database)), pool_(std::move(pool)) {}
+
+ShardReducer::~ShardReducer() {
+  pool_.reset();  // connections before their database
+  database_.reset();
+}
+
+Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials, engine::Format format,
+                                     std::string& body, std::chrono::milliseconds timeout) {
+  Reduced reduced;
+  if (plan.sum_counts) {
+    int64_t total = 0;
+    for (const auto& partial : partials) total += std::max<int64_t>(0, partial.count);
+    reduced.total = total;
+  }
+  if (partials.empty()) return InvalidArgument("a reduce step needs at least one partial result");
+  for (const auto& partial : partials) {
+    if (partial.columns.size() != partials.front().columns.size()) return InvalidArgument("shards answered different columns");
+    for (size_t i = 0; i < partial.columns.size(); ++i) {
+      if (partial.columns[i].name != partials.front().columns[i].name ||
+          partial.columns[i].type.sql_name != partials.front().columns[i].type.sql_name) {
+        return InvalidArgument("shards answered different columns");
+      }
+    }
+  }
+  // Files of this reduction only, removed when it returns.
+  const std::string prefix = scratch_dir_ + "/r" + std::to_string(::getpid()) + "-" + std::to_string(sequence_.fetch_add(1)) + "-";
+  struct RemoveOnReturn {
+    std::vector<std::string> files;
+    ~RemoveOnReturn() {
+      std::error_code ec;
+      for (const auto& file : files) fs::remove(file, ec);
+    }
+  } remove;
+  for (size_t i = 0; i < partials.size(); ++i) {
+    remove.files.push_back(prefix + std::to_string(i) + ".csv");
+    std::ofstream out(remove.files.back(), std::ios::binary);
+    out.write(partials[i].csv.data(), static_cast<std::streamsize>(partials[i].csv.size()));
+    if (!out) return Unavailable("cannot write a partial result for the reduce step", remove.files.back());
+  }
+  const std::string source = PartialsSource(remove.files, partials.front().columns);
+  ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
+  ASSIGN_OR_RETURN(engine::QueryResult result, lease->Query(WithSource(plan.reduce_sql, source), plan.reduce_values));
+  ASSIGN_OR_RETURN(reduced.rows, engine::EncodeResult(result, format, body));
+  if (!plan.total_sql.empty()) {
+    ASSIGN_OR_RETURN(engine::QueryResult counted, lease->Query(WithSource(plan.total_sql, source)));
+    ASSIGN_OR_RETURN(auto text, engine::ColumnText(counted, 0));
+    reduced.total = text.empty() ? 0 : std::stoll(text.front());
+  }
+  return reduced;
+}
+
+}  // namespace dram::api

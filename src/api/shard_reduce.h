@@ -1,0 +1,65 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/compiled_endpoint.h"
+#include "common/mutex.h"
+#include "dram/status.h"
+#include "engine/connection.h"
+#include "engine/database.h"
+#include "engine/result_encoder.h"
+#include "engine/type_info.h"
+
+namespace dram::api {
+
+// One shard's answer to a map step, as members send it to each other: the result's columns with
+// their DuckDB types, and its rows as exact CSV (engine::Format::kCsvExact: numbers in their
+// shortest round-trip text, DECIMAL/HUGEINT digit for digit, dates ISO, NULL apart from "").
+// Measured against JSON rows it is smaller and DuckDB reads it back typed without guessing.
+struct PartialResult {
+  int shard = 0;
+  std::string snapshot;                     // the snapshot it was computed on
+  std::vector<engine::ColumnInfo> columns;  // of the CSV, in order
+  std::string csv;                          // with a header line
+  int64_t rows = 0;
+  int64_t count = -1;                       // a list endpoint's total on this shard (-1: not asked)
+};
+
+// Runs a shard plan's map step on `connection` (a copy of one shard). Errors: the query's;
+// Unimplemented for a column type the wire format does not carry (BLOB, nested types, INTERVAL).
+Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& map);
+
+// What a reduce step gives: the encoded rows and the total when the plan asked for one.
+struct Reduced {
+  size_t rows = 0;
+  std::optional<int64_t> total;
+};
+
+// Runs reduce steps (ShardPlan::reduce_sql over the partial results) in an in-memory DuckDB of
+// its own, sealed to its scratch directory, where each request's partials are written as files
+// for read_csv. Thread-safe: up to `connections` reductions at once.
+class ShardReducer {
+ public:
+  static Result<std::unique_ptr<ShardReducer>> Create(const std::string& scratch_dir, size_t connections);
+  ~ShardReducer();
+  ShardReducer(const ShardReducer&) = delete;
+  ShardReducer& operator=(const ShardReducer&) = delete;
+
+  // Appends the reduced rows to `body` in `format`. Errors: InvalidArgument when the partials'
+  // columns differ from each other; Internal from DuckDB; Unavailable when no connection frees
+  // up within `timeout`.
+  Result<Reduced> Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials, engine::Format format,
+                         std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+ private:
+  ShardReducer(std::string scratch_dir, std::unique_ptr<engine::Database> database, std::unique_ptr<engine::ConnectionPool> pool);
+  const std::string scratch_dir_;
+  std::unique_ptr<engine::Database> database_;
+  std::unique_ptr<engine::ConnectionPool> pool_;
+  std::atomic<uint64_t> sequence_{0};
+};
+
+}  // namespace dram::api
