@@ -250,6 +250,16 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   call->request_id = NextRequestId();
   auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
 
+  // Another member's map step: proven by the cluster secret, not by API credentials. Without the
+  // secret the path is like any unknown one (401/404 below).
+  if (shards_ && request.path == ShardCoordinator::kMapPath && request.method == "POST" && shards_->Authorized(request)) {
+    auto shared_request = std::make_shared<http::Request>(std::move(request));
+    boost::asio::post(workers_, [this, call, shared_request] {
+      Finish(*call, shards_->ServeMap(*shared_request));
+    });
+    return;
+  }
+
   if (request.method == "OPTIONS") {
     http::Response response;
     response.status = 204;
@@ -305,6 +315,22 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   call->args = std::move(args).value();
   call->route->endpoint->SetTenant(call->args, principal.tenant);
 
+  if (call->route->sharded) {
+    // Split over the cluster's shards on a worker (not cached yet: the key would have to name
+    // every shard's snapshot).
+    if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      metrics_.refusals().Record(RefusalReason::kInFlight, principal.tenant);
+      return fail(Unavailable("too many requests in flight"));
+    }
+    call->admitted = true;
+    boost::asio::post(workers_, [this, call] {
+      if (!common::RunBarrier("sharded query", call->request_id, [&] { ExecuteSharded(call); }) && !call->finished) {
+        Finish(*call, MakeErrorResponse(Internal("an exception escaped the query"), call->request_id));
+      }
+    });
+    return;
+  }
   const std::string& snapshot_id = call->route->snapshot->id();
   call->cache_key.reserve(request.path.size() + snapshot_id.size() + call->args.canonical.size() + 2);
   call->cache_key.append(request.path).append("\n").append(snapshot_id).append("\n").append(call->args.canonical);
@@ -465,6 +491,29 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
   Reply(*call, *entry, cacheable ? "miss" : "off");
 }
 
+void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
+  auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
+  if (!shards_) {
+    return fail(Unavailable("this database is split into shards across the cluster, and this member cannot ask the others "
+                            "(started without $DRAM_CLUSTER_SECRET)"));
+  }
+  const Route& route = *call->route;
+  const auto deadline = call->started + std::chrono::milliseconds(options_.query_timeout_ms);
+  call->ran_query = true;
+  auto answer = shards_->Run(route, call->args, FormatOf(call->args.format), deadline);
+  if (!answer.ok()) return fail(answer.status());
+  auto entry = std::make_shared<CachedResponse>();
+  entry->dataset = route.dataset;
+  entry->generated_at = IsoNow();
+  entry->row_count = static_cast<int64_t>(answer->reduced.rows);
+  entry->total = answer->reduced.total;
+  entry->snapshot_id = std::move(answer->snapshot_id);
+  entry->shards_json = std::move(answer->shards_json);
+  std::string body = call->args.format == "json" ? "{\"data\":" + answer->rows : std::move(answer->rows);
+  entry->body = std::make_shared<const http::SharedBytes>(std::move(body));
+  Reply(*call, *entry, "off");
+}
+
 void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view cache_status) {
   const Route& route = *call.route;
   const EndpointSpec& spec = route.endpoint->spec();
@@ -480,7 +529,7 @@ void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view
   response.varies_by_accept = true;  // ?format= or, without it, Accept chose the format
   response.SetHeader("X-Request-Id", call.request_id);
   response.SetHeader("X-Cache", cache_status);
-  response.SetHeader("X-Snapshot-Id", snapshot.id());
+  response.SetHeader("X-Snapshot-Id", entry.snapshot_id.empty() ? snapshot.id() : entry.snapshot_id);
   if (call.args.format != "json") {
     response.SetHeader("X-Row-Count", std::to_string(entry.row_count));
     if (entry.total) response.SetHeader("X-Total-Count", std::to_string(*entry.total));
@@ -496,7 +545,9 @@ void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view
                       .total = entry.total,
                       .cache = cache_status,
                       .max_age_ms = route.max_age_ms,
-                      .now_ms = NowMicros() / 1000},
+                      .now_ms = NowMicros() / 1000,
+                      .snapshot_id = entry.snapshot_id,
+                      .shards_json = entry.shards_json},
                      response.tail);
   Finish(call, std::move(response));
 }

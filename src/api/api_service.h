@@ -18,6 +18,7 @@
 #include "api/metrics.h"
 #include "api/response_cache.h"
 #include "api/serving_state.h"
+#include "api/shard_coordinator.h"
 #include "auth/authenticator.h"
 #include "auth/rate_limiter.h"
 #include "http/server.h"
@@ -51,6 +52,9 @@ class ApiService : public http::Handler {
   void Handle(http::Request request, http::Responder responder) override;
   // Makes `state` the routing table for every request that starts after this call.
   void Publish(std::shared_ptr<const ServingState> state);
+  // Serves routes over sharded databases by splitting them over the cluster, and answers other
+  // members' map steps (borrowed; set before the port opens). Without one, such routes answer 503.
+  void SetShardCoordinator(ShardCoordinator* coordinator) { shards_ = coordinator; }
   std::shared_ptr<const ServingState> state() const { return state_.load(); }
   // Requests admitted and not answered yet (queued or running), and the bound on them.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
@@ -61,6 +65,7 @@ class ApiService : public http::Handler {
  private:
   struct Call;
   void Execute(std::shared_ptr<Call> call);
+  void ExecuteSharded(std::shared_ptr<Call> call);
   void Finish(Call& call, http::Response response);
   void FinishLater(const std::shared_ptr<Call>& call, http::Response response);
   static constexpr std::chrono::milliseconds kRefusalDelay{50};
@@ -76,6 +81,7 @@ class ApiService : public http::Handler {
   MetricsRegistry& metrics_;
   DocsPage* docs_;  // null: no page on this port
   usage::UsageRecorder* usage_;  // null: no usage log
+  ShardCoordinator* shards_ = nullptr;
   common::SharedSlot<const ServingState> state_;
   boost::asio::thread_pool workers_;
   FairDispatcher dispatcher_;  // hands queries to workers_ when their tenant may take a connection

@@ -21,6 +21,8 @@ struct CachedResponse {
   int64_t row_count = 0;
   std::optional<int64_t> total;
   std::string generated_at;
+  std::string snapshot_id;  // set when the rows came from several shards (ShardedAnswer)
+  std::string shards_json;  // and which shard answered from which member and snapshot
   size_t bytes() const { return body->bytes().size(); }
 };
 

@@ -25,7 +25,7 @@ void AppendResponseMeta(const ResponseMeta& meta, std::string& out) {
   out += ",\"version\":";
   common::AppendInt(out, meta.spec.version);
   out += ",\"snapshot_id\":\"";
-  out += snapshot.id();
+  out += meta.snapshot_id.empty() ? std::string_view(snapshot.id()) : meta.snapshot_id;
   out += "\",\"generated_at\":\"";
   out += meta.generated_at;
   out += "\",\"row_count\":";
@@ -52,7 +52,12 @@ void AppendResponseMeta(const ResponseMeta& meta, std::string& out) {
   common::AppendInt(out, age_seconds);
   out += ",\"stale\":";
   out += stale ? "true" : "false";
-  out += "}}}";
+  out += "}";
+  if (!meta.shards_json.empty()) {
+    out += ",\"shards\":";
+    out += meta.shards_json;
+  }
+  out += "}}";
 }
 
 }  // namespace dram::api

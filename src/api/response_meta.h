@@ -23,6 +23,9 @@ struct ResponseMeta {
   std::string_view cache;              // hit, miss or off
   int64_t max_age_ms = 0;              // the dataset's max_age: older data is stale; 0: never
   int64_t now_ms = 0;                  // the time freshness is computed at
+  // An answer merged from shards: its own id (instead of the snapshot's) and meta.shards.
+  std::string_view snapshot_id;
+  std::string_view shards_json;
 };
 
 // How old a snapshot's data is, by its watermark (the newest source file), and whether that is

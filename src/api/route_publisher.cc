@@ -1,8 +1,19 @@
 #include "api/route_publisher.h"
 
 #include "common/log.h"
+#include "database/shard.h"
 
 namespace dram::api {
+
+namespace {
+
+// "sales~2" → "sales" (a member's copy of one shard); any other name is its own database.
+std::string DatabaseOfCopy(const std::string& name) {
+  size_t tilde = name.find('~');
+  return tilde == std::string::npos ? name : name.substr(0, tilde);
+}
+
+}  // namespace
 
 void RoutePublisher::AddLibraryEndpoint(EndpointSpec spec, std::shared_ptr<const CodeEndpoint> code) {
   if (code) code_endpoints_["/v" + std::to_string(spec.version) + "/" + spec.name] = std::move(code);
@@ -92,7 +103,8 @@ Result<Generation::Compiled> RoutePublisher::CompileFor(const Generation& genera
   compiled.snapshot_id = snapshot.id();
   common::Diagnostics diagnostics;
   for (const auto& spec : generation.project.endpoints) {
-    if (spec.dataset != dataset) continue;
+    // A shard's copy compiles its database's endpoints: every shard has every table.
+    if (spec.dataset != dataset && spec.dataset != DatabaseOfCopy(dataset)) continue;
     auto endpoint = CompiledEndpoint::Compile(spec, snapshot, diagnostics);
     if (endpoint) compiled.by_route[endpoint->route()] = std::move(endpoint);
   }
@@ -138,6 +150,16 @@ void RoutePublisher::Publish(Generation& generation) {
   if (live_.get() != &generation) return;  // being built beside the live one: published when it switches
   auto state = std::make_shared<ServingState>();
   state->authenticator = generation.authenticator;
+  // Databases split into shards: their endpoints are served by splitting each request over the
+  // shards (ApiService), compiled against whichever copy this member holds.
+  std::map<std::string, std::shared_ptr<const ShardedRoute>> sharded;
+  for (const auto& database : generation.datasets->Databases()) {
+    if (database.placement.shards <= 1) continue;
+    sharded[database.name] = std::make_shared<const ShardedRoute>(
+        ShardedRoute{.database = database.name,
+                     .shards = database.placement.shards,
+                     .shard_column = database.placement.by_file() ? "" : database.placement.shard_by});
+  }
   common::MutexLock lock(generation.mu);
   for (const auto& spec : generation.project.endpoints) {
     std::string route_path = "/v" + std::to_string(spec.version) + "/" + spec.name;
@@ -150,14 +172,23 @@ void RoutePublisher::Publish(Generation& generation) {
     for (const auto& d : generation.project.datasets) {
       if (d.name == spec.dataset) route.max_age_ms = d.max_age_ms;
     }
-    auto compiled = generation.compiled.find(spec.dataset);
-    if (compiled != generation.compiled.end()) {
+    auto use = [&](const std::string& dataset) {
+      auto compiled = generation.compiled.find(dataset);
+      if (compiled == generation.compiled.end()) return;
       auto endpoint = compiled->second.by_route.find(route_path);
-      if (endpoint != compiled->second.by_route.end()) {
-        route.endpoint = endpoint->second;
-        route.snapshot = generation.datasets->Current(spec.dataset);
-        if (route.snapshot && route.snapshot->id() != compiled->second.snapshot_id) route.snapshot = nullptr;
+      if (endpoint == compiled->second.by_route.end()) return;
+      auto snapshot = generation.datasets->Current(dataset);
+      if (!snapshot || snapshot->id() != compiled->second.snapshot_id) return;
+      route.endpoint = endpoint->second;
+      route.snapshot = std::move(snapshot);
+    };
+    if (auto split = sharded.find(spec.dataset); split != sharded.end()) {
+      route.sharded = split->second;
+      for (int k = 0; k < split->second->shards && !route.endpoint; ++k) {
+        use(database::CopyName(spec.dataset, k, split->second->shards));
       }
+    } else {
+      use(spec.dataset);
     }
     // Not compiled yet (its dataset has not loaded): the route exists and answers not_ready.
     if (!route.endpoint) route.snapshot = nullptr;

@@ -75,6 +75,46 @@ cluster::ClusterOptions ClusterOptionsOf(const ClusterFlags& flags, const std::s
   return options;
 }
 
+// The shard map as the cluster view has it, and this member's own copies from the live generation.
+class ClusterShardDirectory : public ShardDirectory {
+ public:
+  ClusterShardDirectory(const cluster::ClusterNode& node, const RoutePublisher& publisher, std::string secret, std::string zone)
+      : node_(node), publisher_(publisher), secret_(std::move(secret)), zone_(std::move(zone)) {}
+
+  std::vector<std::vector<ShardReplica>> Replicas(const std::string& database, int shards) const override {
+    std::vector<std::vector<ShardReplica>> out(static_cast<size_t>(std::max(0, shards)));
+    cluster::ClusterSnapshot view = node_.View();
+    for (const auto& replica : view.replicas) {
+      if (replica.copy.database != database || replica.state != "ready" || replica.copy.shard < 0 || replica.copy.shard >= shards) continue;
+      auto member = view.members.find(replica.member);
+      if (member == view.members.end()) continue;
+      out[static_cast<size_t>(replica.copy.shard)].push_back(ShardReplica{.member = replica.member,
+                                                                         .api = member->second.api,
+                                                                         .zone = member->second.zone,
+                                                                         .snapshot = replica.snapshot,
+                                                                         .local = replica.member == node_.member_id()});
+    }
+    // Its own copy first (no network), then the same zone, then the rest in a fixed order.
+    for (auto& replicas : out) {
+      std::sort(replicas.begin(), replicas.end(), [&](const ShardReplica& a, const ShardReplica& b) {
+        return std::tuple(!a.local, a.zone != zone_, a.member) < std::tuple(!b.local, b.zone != zone_, b.member);
+      });
+    }
+    return out;
+  }
+  std::shared_ptr<const database::Snapshot> LocalCopy(const std::string& copy) const override {
+    auto generation = publisher_.Live();
+    return generation ? generation->datasets->Current(copy) : nullptr;
+  }
+  const std::string& secret() const override { return secret_; }
+
+ private:
+  const cluster::ClusterNode& node_;
+  const RoutePublisher& publisher_;
+  const std::string secret_;
+  const std::string zone_;
+};
+
 // The admin port serves operators and scrapers: a few connections, so a flood of them on the
 // API port cannot take its descriptors, nor it the API port's.
 constexpr size_t kAdminMaxConnections = 64;
@@ -139,6 +179,23 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
       publisher_.SetPlaced([this] { return cluster_->Held(); });
     } else {
       cluster_error_ = node.status();
+    }
+  }
+  if (cluster_) {
+    // Members ask each other for map steps with this secret; without it, sharded routes answer 503.
+    const char* secret = std::getenv("DRAM_CLUSTER_SECRET");
+    if (secret && *secret) {
+      std::error_code ec;
+      auto reducer = ShardReducer::Create(
+          (fs::temp_directory_path(ec) / ("dram-reduce-" + std::to_string(::getpid()))).string(),
+          static_cast<size_t>(std::max<int64_t>(2, settings.pool_size)));
+      if (reducer.ok()) {
+        shard_directory_ = std::make_unique<ClusterShardDirectory>(*cluster_, publisher_, secret, follow->overrides.cluster.zone);
+        shard_coordinator_ = std::make_unique<ShardCoordinator>(*shard_directory_, std::move(reducer).value());
+        api_->SetShardCoordinator(shard_coordinator_.get());
+      } else {
+        cluster_error_ = reducer.status();
+      }
     }
   }
   if (follow) {

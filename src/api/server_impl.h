@@ -12,6 +12,7 @@
 #include "api/project.h"
 #include "api/response_cache.h"
 #include "api/route_publisher.h"
+#include "api/shard_coordinator.h"
 #include "cluster/cluster_node.h"
 #include "dram/server.h"
 #include "http/server.h"
@@ -55,6 +56,10 @@ class ServerImpl : public dram::Server {
   std::unique_ptr<CatalogFollower> follower_;
   std::unique_ptr<cluster::ClusterNode> cluster_;  // following a catalog as a cluster member
   Status cluster_error_;                           // why the cluster part could not be set up
+  // Cluster mode with $DRAM_CLUSTER_SECRET: routes over sharded databases are split over the
+  // members (before admin_/servers, after what it reads).
+  std::unique_ptr<ShardDirectory> shard_directory_;
+  std::unique_ptr<ShardCoordinator> shard_coordinator_;
   std::unique_ptr<CatalogAdmin> catalog_admin_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<http::Server> api_server_;

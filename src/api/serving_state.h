@@ -6,6 +6,7 @@
 
 #include "api/compiled_endpoint.h"
 #include "api/metrics.h"
+#include "api/shard_directory.h"
 #include "auth/authenticator.h"
 #include "database/snapshot.h"
 #include "dram/endpoint.h"
@@ -24,6 +25,9 @@ struct Route {
   bool tenant_scoped = false;  // declared with tenant_column: needs a caller with a tenant
   bool is_public = false;      // served to callers without credentials too
   int64_t max_age_ms = 0;
+  // Set when the dataset is a database sharded across a cluster: `endpoint` was compiled against
+  // one of this member's copies (`snapshot`), and requests are split over every shard.
+  std::shared_ptr<const ShardedRoute> sharded;
 };
 
 // The routing table at one moment: path → route. Published atomically as a whole.

@@ -61,6 +61,9 @@ class ClusterNode {
   // One line per member state, for /ready: empty when this member is a full part of the cluster.
   std::string NotReadyReason() const;
   void AppendMetrics(std::string& out) const;
+  // The cluster as this member last saw it (members, their copies and snapshots).
+  ClusterSnapshot View() const { return view_.Snapshot(); }
+  const std::string& member_id() const { return options_.member_id; }
 
  private:
   ClusterNode(ClusterOptions options, std::unique_ptr<EtcdClient> client, Reconciler::ManagerSource manager,

@@ -46,6 +46,7 @@ constexpr int kFiles = 16;
 constexpr int kRowsPerFile = 500;
 constexpr int kShards = 8;
 constexpr int kReplicas = 2;
+constexpr const char* kClusterSecret = "test-cluster-secret-0123456789";
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -135,7 +136,11 @@ class ClusterTest : public ::testing::Test {
         {DramBinary(), "serve", "--catalog", catalog_, "--cluster", cluster_, "--etcd", etcd_->endpoints(), "--advertise", member.id,
          "--listen", member.id, "--admin-listen", "127.0.0.1:0", "--cache-dir", member.cache->path(), "--lease-ttl", "2",
          "--rereplicate-after", "8000", "--poll-interval", "200", "--ready-file", "{READY}"},
-        S3TestEnvironment());
+        [] {
+          auto env = S3TestEnvironment();
+          env["DRAM_CLUSTER_SECRET"] = kClusterSecret;
+          return env;
+        }());
   }
 
   Member& StartMember() {
@@ -478,6 +483,91 @@ TEST_F(ClusterTest, BadInputIsRefusedAndChangesNothing) {
   ASSERT_TRUE(WaitFor([&] { return Ready()[{"wide", 0}].size() == 1; }, 20s));
   CommandResult status = Dram({"cluster", "status"}, members_[0]);
   EXPECT_NE(status.output.find("under-replicated: wide shard 0: 1 of 3 ready"), std::string::npos) << status.output;
+}
+
+// Transparent scatter-gather: endpoints over a database split into 4 shards (2 copies each) on 3
+// members answer, through any member, exactly what the same endpoints answer over an unsplit
+// copy of the same data; a member killed mid-stream costs no request; members' map endpoint
+// refuses a caller without the cluster secret.
+TEST_F(ClusterTest, AnyMemberAnswersForEveryShardAsOneCopyWould) {
+  TempDir project;
+  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 2\n");
+  project.Write("datasets/orders.yml", "name: orders\nsource: " + data_ + "/shop\nreplicas: 2\nshards: 4\nglobal: [tenants]\n");
+  project.Write("datasets/whole.yml", "name: whole\nsource: " + data_ + "/shop\n");
+  const std::string params = R"(params:
+  tenant: {type: integer}
+  min_amount: {type: integer}
+  sort: {type: string}
+filters:
+  - {column: tenant, op: eq, param: tenant}
+  - {column: amount, op: gte, param: min_amount}
+)";
+  for (const std::string dataset : {"orders", "whole"}) {
+    project.Write("endpoints/" + dataset + "_rows.yml", "name: " + dataset + "_rows\ndataset: " + dataset + "\ntable: orders\n" + params +
+                                                        "sort: {param: sort, allowed: [amount, tenant, id]}\norder_by: [id]\ntotal: true\n"
+                                                        "limit: {max: 5000}\n");
+    project.Write("endpoints/" + dataset + "_by_tenant.yml",
+                  "name: " + dataset + "_by_tenant\ndataset: " + dataset + "\ntable: orders\n" + params +
+                      "group_by: [tenant]\nselect:\n  - tenant\n  - {column: amount, agg: sum, as: revenue}\n"
+                      "  - {agg: count, as: n}\n  - {column: amount, agg: avg, as: mean}\n  - {column: id, agg: min}\n"
+                      "  - {column: id, agg: max}\norder_by: [tenant]\n");
+  }
+  CommandResult applied = RunCommand({DramBinary(), "apply", project.path(), "--catalog", catalog_}, S3TestEnvironment());
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  for (int i = 0; i < 3; ++i) StartMember();
+  ASSERT_TRUE(WaitFor([&] { return Settled("orders", 4, 2) && Ready()[{"whole", 0}].size() == 3; }, 60s));
+
+  std::mt19937 random(1202);
+  auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  auto query = [&]() {
+    std::string q = "limit=" + std::to_string(1 + pick(120)) + "&offset=" + std::to_string(pick(200));
+    if (pick(2)) q += "&tenant=" + std::to_string(pick(5));
+    if (pick(2)) q += "&min_amount=" + std::to_string(pick(20000));
+    if (pick(2)) q += std::string("&sort=") + (pick(2) ? "-" : "") + (pick(2) ? "amount" : "tenant");
+    if (pick(3) == 0) q += "&total=true";
+    return q;
+  };
+  int compared = 0;
+  for (int request = 0; request < 60 && !HasFailure(); ++request) {
+    const std::string shape = pick(2) ? "_rows" : "_by_tenant";
+    const std::string q = query();
+    const Member& via = members_[static_cast<size_t>(pick(3))];
+    HttpClient api("127.0.0.1", std::stoi(via.id.substr(via.id.find(':') + 1)));
+    auto sharded = api.Get("/v1/orders" + shape + "?" + q);
+    auto whole = api.Get("/v1/whole" + shape + "?" + q);
+    ASSERT_EQ(sharded.status, 200) << q << "\n" << sharded.body << "\n" << via.process->log();
+    ASSERT_EQ(whole.status, 200) << q << "\n" << whole.body;
+    json::value a = json::parse(sharded.body), b = json::parse(whole.body);
+    EXPECT_EQ(json::serialize(a.at("data")), json::serialize(b.at("data"))) << shape << "?" << q;
+    const auto& meta = a.at("meta").as_object();
+    EXPECT_EQ(meta.at("shards").as_array().size(), 4u) << sharded.body;
+    if (b.at("meta").as_object().contains("total")) {
+      EXPECT_EQ(meta.at("total"), b.at("meta").at("total")) << q;
+    }
+    ++compared;
+  }
+  EXPECT_EQ(compared, 60);
+
+  // Members refuse a map step without the secret (the path is then like any unknown one).
+  {
+    HttpClient api("127.0.0.1", std::stoi(members_[0].id.substr(members_[0].id.find(':') + 1)));
+    auto refused = api.Request("POST", "/_cluster/v1/map", {{"Content-Type", "application/json"}},
+                               R"({"database":"orders","shards_total":4,"shards":[],"sql":"SELECT 1","values":[]})");
+    EXPECT_NE(refused.status, 200) << refused.body;
+    auto wrong = api.Request("POST", "/_cluster/v1/map", {{"X-Dram-Cluster-Secret", "wrong"}},
+                             R"({"database":"orders","shards_total":4,"shards":[],"sql":"SELECT 1","values":[]})");
+    EXPECT_NE(wrong.status, 200) << wrong.body;
+  }
+
+  // A member killed: its shards' other copies answer, within the request, while its records
+  // still say ready (until its lease expires).
+  ::kill(members_[2].process->pid(), SIGKILL);
+  HttpClient api("127.0.0.1", std::stoi(members_[0].id.substr(members_[0].id.find(':') + 1)));
+  for (int request = 0; request < 20; ++request) {
+    auto answer = api.Get("/v1/orders_by_tenant");
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(json::serialize(json::parse(answer.body).at("data")), json::serialize(json::parse(api.Get("/v1/whole_by_tenant").body).at("data")));
+  }
 }
 
 }  // namespace

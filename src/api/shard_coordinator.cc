@@ -1,0 +1,350 @@
+#include "api/shard_coordinator.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <future>
+#include <map>
+#include <set>
+
+#include "api/error_response.h"
+#include "auth/crypto.h"
+#include "common/hash.h"
+#include "common/json_text.h"
+#include "common/log.h"
+#include "database/shard.h"
+
+namespace dram::api {
+
+namespace {
+
+namespace json = boost::json;
+
+// Bound values travel tagged with their type, so the member binds exactly what the coordinator
+// bound: {"i":5}, {"f":1.5}, {"s":"x"}, {"b":true}, {"d":days}, {"t":micros}, {"l":[…]}, null.
+json::value EncodeValue(const Value& value) {
+  struct Visitor {
+    json::value operator()(std::monostate) const { return nullptr; }
+    json::value operator()(bool v) const { return json::object{{"b", v}}; }
+    json::value operator()(int64_t v) const { return json::object{{"i", v}}; }
+    json::value operator()(double v) const { return json::object{{"f", v}}; }
+    json::value operator()(const std::string& v) const { return json::object{{"s", v}}; }
+    json::value operator()(Date v) const { return json::object{{"d", v.days}}; }
+    json::value operator()(Timestamp v) const { return json::object{{"t", v.micros}}; }
+    json::value operator()(const Value::List& list) const {
+      json::array items;
+      for (const auto& item : list) items.push_back(EncodeValue(item));
+      return json::object{{"l", std::move(items)}};
+    }
+  };
+  return std::visit(Visitor{}, value.data);
+}
+
+Result<Value> DecodeValue(const json::value& value) {
+  if (value.is_null()) return Value();
+  if (!value.is_object() || value.as_object().size() != 1) return InvalidArgument("a bound value must be tagged with its type");
+  const auto& [tag, inner] = *value.as_object().begin();
+  if (tag == "b" && inner.is_bool()) return Value(inner.as_bool());
+  if (tag == "i" && inner.is_int64()) return Value(inner.as_int64());
+  if (tag == "f" && inner.is_number()) return Value(inner.to_number<double>());
+  if (tag == "s" && inner.is_string()) return Value(std::string(inner.as_string()));
+  if (tag == "d" && inner.is_int64()) return Value(Date{static_cast<int32_t>(inner.as_int64())});
+  if (tag == "t" && inner.is_int64()) return Value(Timestamp{inner.as_int64()});
+  if (tag == "l" && inner.is_array()) {
+    Value::List items;
+    for (const auto& item : inner.as_array()) {
+      ASSIGN_OR_RETURN(Value decoded, DecodeValue(item));
+      items.push_back(std::move(decoded));
+    }
+    return Value(std::move(items));
+  }
+  return InvalidArgument("a bound value has an unknown type tag");
+}
+
+json::object EncodePartial(const PartialResult& partial) {
+  json::array columns;
+  for (const auto& column : partial.columns) columns.push_back(json::array{json::string(column.name), json::string(column.type.sql_name)});
+  return json::object{{"shard", partial.shard},      {"snapshot", partial.snapshot}, {"columns", std::move(columns)},
+                      {"csv", partial.csv},          {"rows", partial.rows},         {"count", partial.count}};
+}
+
+Result<PartialResult> DecodePartial(const json::value& value) {
+  if (!value.is_object()) return InvalidArgument("a partial result must be an object");
+  const auto& object = value.as_object();
+  PartialResult partial;
+  const auto* shard = object.if_contains("shard");
+  const auto* snapshot = object.if_contains("snapshot");
+  const auto* columns = object.if_contains("columns");
+  const auto* csv = object.if_contains("csv");
+  if (!shard || !shard->is_int64() || !snapshot || !snapshot->is_string() || !columns || !columns->is_array() || !csv ||
+      !csv->is_string()) {
+    return InvalidArgument("a partial result lacks shard, snapshot, columns or csv");
+  }
+  partial.shard = static_cast<int>(shard->as_int64());
+  partial.snapshot = std::string(snapshot->as_string());
+  for (const auto& column : columns->as_array()) {
+    if (!column.is_array() || column.as_array().size() != 2 || !column.as_array()[0].is_string() || !column.as_array()[1].is_string()) {
+      return InvalidArgument("a partial result's column must be [name, type]");
+    }
+    engine::ColumnInfo info;
+    info.name = std::string(column.as_array()[0].as_string());
+    info.type.sql_name = std::string(column.as_array()[1].as_string());
+    partial.columns.push_back(std::move(info));
+  }
+  partial.csv = std::string(csv->as_string());
+  if (const auto* count = object.if_contains("count"); count && count->is_int64()) partial.count = count->as_int64();
+  if (const auto* rows = object.if_contains("rows"); rows && rows->is_int64()) partial.rows = rows->as_int64();
+  return partial;
+}
+
+std::chrono::milliseconds Remaining(std::chrono::steady_clock::time_point deadline) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+}
+
+http::Response JsonReply(int status, const json::value& body) {
+  http::Response response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.tail = json::serialize(body);
+  return response;
+}
+
+std::string ShardList(const std::vector<int>& shards) {
+  std::string out;
+  for (int shard : shards) out += (out.empty() ? "" : ", ") + std::to_string(shard);
+  return out;
+}
+
+}  // namespace
+
+bool ShardCoordinator::Authorized(const http::Request& request) const {
+  const std::string& secret = directory_.secret();
+  return !secret.empty() && auth::ConstantTimeEquals(request.Header("x-dram-cluster-secret"), secret);
+}
+
+ShardCoordinator::GroupResult ShardCoordinator::RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks,
+                                                         const QueryPlan& map, std::chrono::steady_clock::time_point deadline) const {
+  GroupResult result;
+  for (const Pick& pick : picks) {
+    auto snapshot = directory_.LocalCopy(database::CopyName(sharded.database, pick.shard, sharded.shards));
+    // Pinned: the snapshot the shard map named, or another replica.
+    if (!snapshot || snapshot->id() != pick.replica.snapshot) {
+      result.failed.push_back(pick.shard);
+      result.error = "shard " + std::to_string(pick.shard) + " moved on from the snapshot picked";
+      continue;
+    }
+    auto lease = snapshot->pool().Acquire(std::max(std::chrono::milliseconds(1), Remaining(deadline)));
+    if (!lease.ok()) {
+      result.failed.push_back(pick.shard);
+      result.error = lease.status().ToString();
+      continue;
+    }
+    auto partial = RunMap(**lease, map);
+    if (!partial.ok()) {
+      // A map step that fails on one copy fails on every copy (same SQL, same data): no retry.
+      result.error = partial.status().ToString();
+      result.failed.clear();
+      result.partials.clear();
+      result.failed.push_back(-1);
+      return result;
+    }
+    partial->shard = pick.shard;
+    partial->snapshot = snapshot->id();
+    result.partials.push_back(std::move(partial).value());
+  }
+  return result;
+}
+
+ShardCoordinator::GroupResult ShardCoordinator::RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks,
+                                                          const QueryPlan& map, std::chrono::steady_clock::time_point deadline) const {
+  GroupResult result;
+  auto fail_all = [&](std::string why) {
+    for (const Pick& pick : picks) result.failed.push_back(pick.shard);
+    result.error = std::move(why);
+    return result;
+  };
+  json::array shards, values;
+  for (const Pick& pick : picks) shards.push_back(json::object{{"shard", pick.shard}, {"snapshot", pick.replica.snapshot}});
+  for (const auto& value : map.values) values.push_back(EncodeValue(value));
+  const std::string body = json::serialize(json::object{{"database", sharded.database},
+                                                        {"shards_total", sharded.shards},
+                                                        {"shards", std::move(shards)},
+                                                        {"sql", map.sql},
+                                                        {"count_sql", map.count_sql},
+                                                        {"filter_value_count", map.filter_value_count},
+                                                        {"values", std::move(values)},
+                                                        {"timeout_ms", Remaining(deadline).count()}});
+  store::HttpCall call;
+  call.method = "POST";
+  call.url = "http://" + picks.front().replica.api + std::string(kMapPath);
+  call.headers = {{"Content-Type", "application/json"}, {"X-Dram-Cluster-Secret", directory_.secret()}, {"X-Dram-Hop", "1"}};
+  call.body = body;
+  call.timeout = std::max(std::chrono::milliseconds(1), Remaining(deadline));
+  auto reply = transport_.Perform(call);
+  if (!reply.ok()) return fail_all("member " + picks.front().replica.member + ": " + reply.status().ToString());
+  if (reply->status != 200) {
+    return fail_all("member " + picks.front().replica.member + " answered HTTP " + std::to_string(reply->status));
+  }
+  boost::system::error_code ec;
+  json::value parsed = json::parse(reply->body, ec);
+  if (ec || !parsed.is_object()) return fail_all("member " + picks.front().replica.member + " answered malformed JSON");
+  const auto& object = parsed.as_object();
+  if (const auto* error = object.if_contains("map_error"); error && error->is_string()) {
+    result.error = std::string(error->as_string());
+    result.failed = {-1};
+    return result;
+  }
+  std::set<int> answered;
+  if (const auto* partials = object.if_contains("partials"); partials && partials->is_array()) {
+    for (const auto& item : partials->as_array()) {
+      auto partial = DecodePartial(item);
+      if (!partial.ok()) return fail_all("member " + picks.front().replica.member + ": " + partial.status().ToString());
+      answered.insert(partial->shard);
+      result.partials.push_back(std::move(partial).value());
+    }
+  }
+  for (const Pick& pick : picks) {
+    if (!answered.contains(pick.shard)) {
+      result.failed.push_back(pick.shard);
+      result.error = "member " + pick.replica.member + " no longer holds shard " + std::to_string(pick.shard) + " at that snapshot";
+    }
+  }
+  return result;
+}
+
+Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArgs& args, engine::Format format,
+                                            std::chrono::steady_clock::time_point deadline) {
+  const ShardedRoute& sharded = *route.sharded;
+  ASSIGN_OR_RETURN(ShardPlan plan, route.endpoint->PlanShards(args, sharded.shard_column));
+  const auto replicas = directory_.Replicas(sharded.database, sharded.shards);
+  std::vector<size_t> next(static_cast<size_t>(sharded.shards), 0);  // per shard: its next replica to try
+  std::vector<int> pending;
+  for (int k = 0; k < sharded.shards; ++k) pending.push_back(k);
+  std::vector<PartialResult> partials;
+  std::vector<std::pair<int, std::string>> used;  // shard → member that answered
+  std::string last_error;
+  // Each round sends every pending shard to its next replica, grouped by member; a shard that
+  // fails goes to its next replica in the following round, until none is left.
+  while (!pending.empty()) {
+    std::vector<int> no_copy;
+    std::map<std::string, std::vector<Pick>> by_member;
+    for (int shard : pending) {
+      const auto& options = replicas[static_cast<size_t>(shard)];
+      size_t& index = next[static_cast<size_t>(shard)];
+      if (index >= options.size()) {
+        no_copy.push_back(shard);
+        continue;
+      }
+      by_member[options[index].member].push_back(Pick{shard, options[index]});
+      ++index;
+    }
+    if (!no_copy.empty()) {
+      std::string message = "shard" + std::string(no_copy.size() > 1 ? "s " : " ") + ShardList(no_copy) + " of '" +
+                            sharded.database + "' ha" + (no_copy.size() > 1 ? "ve" : "s") + " no ready copy";
+      if (!last_error.empty()) message += " (last failure: " + last_error + ")";
+      return Unavailable(message);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return DeadlineExceeded("the shards did not all answer in time");
+    std::vector<std::future<GroupResult>> groups;
+    for (auto& [member, picks] : by_member) {
+      const bool local = picks.front().replica.local;
+      groups.push_back(std::async(std::launch::async, [this, &sharded, &plan, deadline, local, picks = picks] {
+        return local ? RunLocal(sharded, picks, plan.map, deadline) : RunRemote(sharded, picks, plan.map, deadline);
+      }));
+    }
+    pending.clear();
+    size_t group_index = 0;
+    for (auto& [member, picks] : by_member) {
+      GroupResult result = groups[group_index++].get();
+      if (result.failed.size() == 1 && result.failed.front() == -1) return Internal("the map step failed: " + result.error);
+      for (auto& partial : result.partials) {
+        used.emplace_back(partial.shard, member);
+        partials.push_back(std::move(partial));
+      }
+      pending.insert(pending.end(), result.failed.begin(), result.failed.end());
+      if (!result.error.empty()) {
+        last_error = result.error;
+        common::Log(common::LogLevel::kWarn, "shard map step retried elsewhere", "\"database\":\"" + sharded.database +
+                                                                                     "\",\"member\":\"" + member + "\"");
+      }
+    }
+  }
+  ShardedAnswer answer;
+  ASSIGN_OR_RETURN(answer.reduced, reducer_->Reduce(plan, partials, format, answer.rows,
+                                                    std::max(std::chrono::milliseconds(1), Remaining(deadline))));
+  std::sort(partials.begin(), partials.end(), [](const auto& a, const auto& b) { return a.shard < b.shard; });
+  std::sort(used.begin(), used.end());
+  common::Fnv1a64 id;
+  answer.shards_json = "[";
+  for (size_t i = 0; i < partials.size(); ++i) {
+    id.Add(partials[i].snapshot);
+    answer.shards_json += (i ? ",{\"shard\":" : "{\"shard\":") + std::to_string(partials[i].shard) + ",\"member\":";
+    common::AppendJsonString(answer.shards_json, used[i].second);
+    answer.shards_json += ",\"snapshot\":";
+    common::AppendJsonString(answer.shards_json, partials[i].snapshot);
+    answer.shards_json += "}";
+  }
+  answer.shards_json += "]";
+  answer.snapshot_id = "shards-" + id.hex();
+  return answer;
+}
+
+http::Response ShardCoordinator::ServeMap(const http::Request& request) const {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(request.body, ec);
+  auto bad = [](const std::string& why) { return JsonReply(400, json::object{{"error", why}}); };
+  if (ec || !parsed.is_object()) return bad("the body must be a JSON object");
+  const auto& object = parsed.as_object();
+  const auto* database = object.if_contains("database");
+  const auto* shards_total = object.if_contains("shards_total");
+  const auto* shards = object.if_contains("shards");
+  const auto* sql = object.if_contains("sql");
+  const auto* values = object.if_contains("values");
+  if (!database || !database->is_string() || !shards_total || !shards_total->is_int64() || !shards || !shards->is_array() ||
+      !sql || !sql->is_string() || !values || !values->is_array()) {
+    return bad("expected database, shards_total, shards, sql and values");
+  }
+  QueryPlan map;
+  map.sql = std::string(sql->as_string());
+  if (const auto* count = object.if_contains("count_sql"); count && count->is_string()) map.count_sql = std::string(count->as_string());
+  for (const auto& value : values->as_array()) {
+    auto decoded = DecodeValue(value);
+    if (!decoded.ok()) return bad(decoded.status().message());
+    map.values.push_back(std::move(decoded).value());
+  }
+  if (const auto* filters = object.if_contains("filter_value_count"); filters && filters->is_int64()) {
+    map.filter_value_count = std::min<size_t>(static_cast<size_t>(std::max<int64_t>(0, filters->as_int64())), map.values.size());
+  }
+  int64_t timeout_ms = 30'000;
+  if (const auto* timeout = object.if_contains("timeout_ms"); timeout && timeout->is_int64()) {
+    timeout_ms = std::clamp<int64_t>(timeout->as_int64(), 1, 300'000);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const std::string name(database->as_string());
+  const int total = static_cast<int>(shards_total->as_int64());
+  json::array partials, missing;
+  for (const auto& item : shards->as_array()) {
+    const auto* shard = item.is_object() ? item.as_object().if_contains("shard") : nullptr;
+    const auto* snapshot = item.is_object() ? item.as_object().if_contains("snapshot") : nullptr;
+    if (!shard || !shard->is_int64() || !snapshot || !snapshot->is_string()) return bad("each shard is {shard, snapshot}");
+    const int k = static_cast<int>(shard->as_int64());
+    auto copy = directory_.LocalCopy(database::CopyName(name, k, total));
+    if (!copy || copy->id() != snapshot->as_string()) {
+      missing.push_back(json::object{{"shard", k}, {"reason", copy ? "at another snapshot" : "not held"}});
+      continue;
+    }
+    auto lease = copy->pool().Acquire(std::max(std::chrono::milliseconds(1), Remaining(deadline)));
+    if (!lease.ok()) {
+      missing.push_back(json::object{{"shard", k}, {"reason", "busy"}});
+      continue;
+    }
+    auto partial = RunMap(**lease, map);
+    if (!partial.ok()) return JsonReply(200, json::object{{"map_error", partial.status().ToString()}});
+    partial->shard = k;
+    partial->snapshot = copy->id();
+    partials.push_back(EncodePartial(*partial));
+  }
+  return JsonReply(200, json::object{{"partials", std::move(partials)}, {"missing", std::move(missing)}});
+}
+
+}  // namespace dram::api

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/compiled_endpoint.h"
+#include "api/serving_state.h"
+#include "api/shard_directory.h"
+#include "api/shard_reduce.h"
+#include "http/message.h"
+#include "store/http_transport.h"
+
+namespace dram::api {
+
+// A request split over a sharded database's shards and merged back.
+struct ShardedAnswer {
+  std::string rows;         // encoded in the request's format (JSON: the array)
+  Reduced reduced;
+  std::string shards_json;  // [{"shard":K,"member":"…","snapshot":"…"},…], for meta.shards
+  std::string snapshot_id;  // one id for the set of shard snapshots that answered
+};
+
+// Transparent scatter-gather for routes over sharded databases (any member coordinates), and the
+// member side of it: POST /_cluster/v1/map, which runs a map step on the shards this member holds
+// at the snapshots asked for, and lists the ones it cannot (never a silent omission). Members
+// prove themselves with the cluster secret (X-Dram-Cluster-Secret); without it the path answers
+// like any unknown one. Thread-safe.
+class ShardCoordinator {
+ public:
+  static constexpr std::string_view kMapPath = "/_cluster/v1/map";
+
+  ShardCoordinator(const ShardDirectory& directory, std::unique_ptr<ShardReducer> reducer)
+      : directory_(directory), reducer_(std::move(reducer)) {}
+
+  // Plans the request (CompiledEndpoint::PlanShards), picks a ready replica of every shard (its
+  // own copies first, then the same zone), runs the map steps (its own in-process, each other
+  // member's in one call, all at once), retries a shard that failed or went missing on its next
+  // replica, and reduces. Errors: Unavailable naming the shards with no ready copy left;
+  // DeadlineExceeded past `deadline`; the plan's errors.
+  Result<ShardedAnswer> Run(const Route& route, const RequestArgs& args, engine::Format format,
+                            std::chrono::steady_clock::time_point deadline);
+
+  // Whether `request` carries the cluster secret.
+  bool Authorized(const http::Request& request) const;
+  // The member side of a map step (POST /_cluster/v1/map, already authorized).
+  http::Response ServeMap(const http::Request& request) const;
+
+ private:
+  struct Pick {
+    int shard = 0;
+    ShardReplica replica;
+  };
+  struct GroupResult {
+    std::vector<PartialResult> partials;
+    std::vector<int> failed;  // shards to try elsewhere
+    std::string error;        // why (for the log and a final error)
+  };
+  GroupResult RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,
+                       std::chrono::steady_clock::time_point deadline) const;
+  GroupResult RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,
+                        std::chrono::steady_clock::time_point deadline) const;
+
+  const ShardDirectory& directory_;
+  std::unique_ptr<ShardReducer> reducer_;
+  mutable store::HttpTransport transport_;
+};
+
+}  // namespace dram::api
