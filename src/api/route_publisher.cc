@@ -172,7 +172,7 @@ void RoutePublisher::Publish(Generation& generation) {
     for (const auto& d : generation.project.datasets) {
       if (d.name == spec.dataset) route.max_age_ms = d.max_age_ms;
     }
-    auto use = [&](const std::string& dataset) {
+    auto use = [&](const std::string& dataset) REQUIRES(generation.mu) {
       auto compiled = generation.compiled.find(dataset);
       if (compiled == generation.compiled.end()) return;
       auto endpoint = compiled->second.by_route.find(route_path);
