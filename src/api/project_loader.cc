@@ -655,6 +655,23 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
         diagnostics.Add(pos.file, pos.line, pos.column, "dataset '" + spec->dataset + "' has several tables: name one with 'table'");
       }
     }
+    // Over a database split into shards, each request is split too: only what decomposes exactly.
+    if (dataset != datasets.end() && dataset->second->placement.shards > 1) {
+      const database::PlacementSpec& placement = dataset->second->placement;
+      if (!spec->sql.empty()) {
+        const auto& at = spec->PositionOf("sql");
+        diagnostics.Add(at.file, at.line, at.column,
+                        "dataset '" + dataset->second->name + "' is split into " + std::to_string(placement.shards) +
+                            " shards: a SQL template cannot be split across them (use filters, group_by and select)");
+      }
+      for (const auto& item : spec->select) {
+        if (item.aggregate == Aggregate::kCountDistinct && (placement.by_file() || item.column != placement.shard_by)) {
+          diagnostics.Add(item.position.file, item.position.line, item.position.column,
+                          "count_distinct of '" + item.column + "' is not exact across the shards of '" + dataset->second->name +
+                              "': only the column it is sharded by (shard_by) can be counted distinct");
+        }
+      }
+    }
     if (!spec->tenant_column.empty() && project.settings.auth.mode == auth::AuthMode::kNone) {
       diagnostics.Add(pos.file, pos.line, pos.column,
                       "endpoint is tenant-scoped but auth mode is none: set auth.mode in dram.yml");

@@ -123,3 +123,27 @@ TEST_F(ProjectLoaderTest, MissingDirectoryAndEmptyProject) {
 
 }  // namespace
 }  // namespace dram::api
+
+namespace dram::api {
+namespace {
+
+// What cannot be split across shards is refused at load, at its line.
+TEST_F(ProjectLoaderTest, EndpointsOverAShardedDatabaseMustDecompose) {
+  Write("datasets/d.yml", "name: d\nshards: 4\nshard_by: tenant\ntables:\n  t: {path: data/t.csv}\n");
+  Write("endpoints/tpl.yml", "name: tpl\ndataset: d\nsql: SELECT 1 AS x\n");
+  Write("endpoints/distinct.yml", R"(name: distinct
+dataset: d
+group_by: [region]
+select:
+  - region
+  - {column: tenant, agg: count_distinct}
+  - {column: user, agg: count_distinct}
+)");
+  const std::string errors = Load();
+  EXPECT_NE(errors.find("endpoints/tpl.yml:3:6: dataset 'd' is split into 4 shards: a SQL template"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("endpoints/distinct.yml:7:5: count_distinct of 'user' is not exact"), std::string::npos) << errors;
+  EXPECT_EQ(errors.find("count_distinct of 'tenant'"), std::string::npos) << errors;  // the shard column is exact
+}
+
+}  // namespace
+}  // namespace dram::api
