@@ -508,7 +508,7 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
   entry->row_count = static_cast<int64_t>(answer->reduced.rows);
   entry->total = answer->reduced.total;
   entry->snapshot_id = std::move(answer->snapshot_id);
-  entry->shards_json = std::move(answer->shards_json);
+  entry->shards_json = std::move(answer->meta_json);
   std::string body = call->args.format == "json" ? "{\"data\":" + answer->rows : std::move(answer->rows);
   entry->body = std::make_shared<const http::SharedBytes>(std::move(body));
   Reply(*call, *entry, "off");

@@ -389,13 +389,16 @@ Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std
     } else if (key == "total") {
       if (value != "true" && value != "false") return InvalidArgument("parameter 'total' must be true or false");
       args.want_total = value == "true";
+    } else if (key == "partial") {
+      if (value != "allow" && value != "deny") return InvalidArgument("parameter 'partial' must be allow or deny");
+      args.allow_partial = value == "allow";
     } else {
       int index = ParamIndex(key);
       if (index < 0) {
         // The name is request input too, so it is not echoed; the allowed names are.
         std::string allowed;
         for (const auto& p : spec_.params) allowed += ", " + p.name;
-        return InvalidArgument("unknown parameter (allowed: limit, offset, columns, format, total" + allowed + ")");
+        return InvalidArgument("unknown parameter (allowed: limit, offset, columns, format, total, partial" + allowed + ")");
       }
       texts[index].push_back(value);
     }
@@ -473,6 +476,7 @@ Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std
   key += ";l" + std::to_string(args.limit) + ";o" + std::to_string(args.offset) + ";t" + (args.want_total ? "1" : "0");
   if (args.sort) key += ";s" + std::string(args.sort->descending ? "-" : "") + args.sort->column;
   key += ";f" + args.format;
+  if (args.allow_partial) key += ";p";
   return args;
 }
 

@@ -34,6 +34,9 @@ struct RequestArgs {
   std::optional<OrderItem> sort;  // from the sort param
   std::string format = "json";
   bool want_total = false;
+  // ?partial=allow: over a sharded database, answer from the shards that have a ready copy
+  // (meta.partial) rather than 503 when some have none.
+  bool allow_partial = false;
   std::string tenant;             // the caller's tenant, for tenant-scoped endpoints
   std::string canonical;          // normalized args, for cache keys and ETags
 };

@@ -576,7 +576,7 @@ bool IsIdentifier(std::string_view name) {
 }
 
 bool IsReservedParam(std::string_view name) {
-  return name == "limit" || name == "offset" || name == "columns" || name == "format" || name == "total";
+  return name == "limit" || name == "offset" || name == "columns" || name == "format" || name == "total" || name == "partial";
 }
 
 std::string_view ParamTypeName(ParamType type) {

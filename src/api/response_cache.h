@@ -22,7 +22,7 @@ struct CachedResponse {
   std::optional<int64_t> total;
   std::string generated_at;
   std::string snapshot_id;  // set when the rows came from several shards (ShardedAnswer)
-  std::string shards_json;  // and which shard answered from which member and snapshot
+  std::string shards_json;  // meta members saying which shard answered from where (ShardedAnswer::meta_json)
   size_t bytes() const { return body->bytes().size(); }
 };
 

@@ -54,7 +54,7 @@ void AppendResponseMeta(const ResponseMeta& meta, std::string& out) {
   out += stale ? "true" : "false";
   out += "}";
   if (!meta.shards_json.empty()) {
-    out += ",\"shards\":";
+    out += ',';
     out += meta.shards_json;
   }
   out += "}}";

@@ -23,7 +23,8 @@ struct ResponseMeta {
   std::string_view cache;              // hit, miss or off
   int64_t max_age_ms = 0;              // the dataset's max_age: older data is stale; 0: never
   int64_t now_ms = 0;                  // the time freshness is computed at
-  // An answer merged from shards: its own id (instead of the snapshot's) and meta.shards.
+  // An answer merged from shards: its own id (instead of the snapshot's) and the members of meta
+  // that say where it came from (ShardedAnswer::meta_json).
   std::string_view snapshot_id;
   std::string_view shards_json;
 };

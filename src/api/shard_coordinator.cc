@@ -222,6 +222,7 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
   for (int k = 0; k < sharded.shards; ++k) pending.push_back(k);
   std::vector<PartialResult> partials;
   std::vector<std::pair<int, std::string>> used;  // shard → member that answered
+  std::vector<int> missing;                       // with ?partial=allow: left out
   std::string last_error;
   // Each round sends every pending shard to its next replica, grouped by member; a shard that
   // fails goes to its next replica in the following round, until none is left.
@@ -238,12 +239,17 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
       by_member[options[index].member].push_back(Pick{shard, options[index]});
       ++index;
     }
+    if (!no_copy.empty() && args.allow_partial) {
+      missing.insert(missing.end(), no_copy.begin(), no_copy.end());
+      no_copy.clear();
+    }
     if (!no_copy.empty()) {
       std::string message = "shard" + std::string(no_copy.size() > 1 ? "s " : " ") + ShardList(no_copy) + " of '" +
                             sharded.database + "' ha" + (no_copy.size() > 1 ? "ve" : "s") + " no ready copy";
       if (!last_error.empty()) message += " (last failure: " + last_error + ")";
       return Unavailable(message);
     }
+    if (by_member.empty()) break;
     if (std::chrono::steady_clock::now() >= deadline) return DeadlineExceeded("the shards did not all answer in time");
     std::vector<std::future<GroupResult>> groups;
     for (auto& [member, picks] : by_member) {
@@ -270,21 +276,27 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
     }
   }
   ShardedAnswer answer;
+  if (partials.empty()) return Unavailable("no shard of '" + sharded.database + "' has a ready copy");
   ASSIGN_OR_RETURN(answer.reduced, reducer_->Reduce(plan, partials, format, answer.rows,
                                                     std::max(std::chrono::milliseconds(1), Remaining(deadline))));
   std::sort(partials.begin(), partials.end(), [](const auto& a, const auto& b) { return a.shard < b.shard; });
   std::sort(used.begin(), used.end());
   common::Fnv1a64 id;
-  answer.shards_json = "[";
+  std::string& meta = answer.meta_json;
+  meta = "\"shards\":[";
   for (size_t i = 0; i < partials.size(); ++i) {
     id.Add(partials[i].snapshot);
-    answer.shards_json += (i ? ",{\"shard\":" : "{\"shard\":") + std::to_string(partials[i].shard) + ",\"member\":";
-    common::AppendJsonString(answer.shards_json, used[i].second);
-    answer.shards_json += ",\"snapshot\":";
-    common::AppendJsonString(answer.shards_json, partials[i].snapshot);
-    answer.shards_json += "}";
+    meta += (i ? ",{\"shard\":" : "{\"shard\":") + std::to_string(partials[i].shard) + ",\"member\":";
+    common::AppendJsonString(meta, used[i].second);
+    meta += ",\"snapshot\":";
+    common::AppendJsonString(meta, partials[i].snapshot);
+    meta += "}";
   }
-  answer.shards_json += "]";
+  meta += "]";
+  if (!missing.empty()) {
+    std::sort(missing.begin(), missing.end());
+    meta += ",\"partial\":true,\"missing_shards\":[" + ShardList(missing) + "]";
+  }
   answer.snapshot_id = "shards-" + id.hex();
   return answer;
 }

@@ -18,7 +18,10 @@ namespace dram::api {
 struct ShardedAnswer {
   std::string rows;         // encoded in the request's format (JSON: the array)
   Reduced reduced;
-  std::string shards_json;  // [{"shard":K,"member":"…","snapshot":"…"},…], for meta.shards
+  // The members of meta that say where the rows came from: "shards":[{"shard":K,"member":"…",
+  // "snapshot":"…"},…], and with ?partial=allow when shards had no ready copy,
+  // "partial":true,"missing_shards":[…].
+  std::string meta_json;
   std::string snapshot_id;  // one id for the set of shard snapshots that answered
 };
 
@@ -37,7 +40,8 @@ class ShardCoordinator {
   // Plans the request (CompiledEndpoint::PlanShards), picks a ready replica of every shard (its
   // own copies first, then the same zone), runs the map steps (its own in-process, each other
   // member's in one call, all at once), retries a shard that failed or went missing on its next
-  // replica, and reduces. Errors: Unavailable naming the shards with no ready copy left;
+  // replica, and reduces. Errors: Unavailable naming the shards with no ready copy left (unless
+  // args.allow_partial, and at least one shard answered);
   // DeadlineExceeded past `deadline`; the plan's errors.
   Result<ShardedAnswer> Run(const Route& route, const RequestArgs& args, engine::Format format,
                             std::chrono::steady_clock::time_point deadline);

@@ -568,6 +568,29 @@ filters:
     ASSERT_EQ(answer.status, 200) << answer.body;
     EXPECT_EQ(json::serialize(json::parse(answer.body).at("data")), json::serialize(json::parse(api.Get("/v1/whole_by_tenant").body).at("data")));
   }
+
+  // A second member killed: shards that member 0 does not hold have no copy left. The answer is
+  // a 503 naming them, or, asked for, what the remaining shards hold, flagged partial.
+  std::vector<int64_t> only_elsewhere;
+  ReadyMap ready = Ready();
+  for (int k = 0; k < 4; ++k) {
+    if (!ready[{"orders", k}].contains(members_[0].id)) only_elsewhere.push_back(k);
+  }
+  ::kill(members_[1].process->pid(), SIGKILL);
+  if (!only_elsewhere.empty()) {
+    auto refused = api.Get("/v1/orders_by_tenant");
+    EXPECT_EQ(refused.status, 503) << refused.body;
+    EXPECT_NE(refused.body.find("no ready copy"), std::string::npos) << refused.body;
+    EXPECT_NE(refused.body.find(std::to_string(only_elsewhere.front())), std::string::npos) << refused.body;
+    auto partial = api.Get("/v1/orders_by_tenant?partial=allow");
+    ASSERT_EQ(partial.status, 200) << partial.body;
+    json::value parsed = json::parse(partial.body);
+    EXPECT_EQ(parsed.at("meta").at("partial"), json::value(true)) << partial.body;
+    json::array expected;
+    for (int64_t k : only_elsewhere) expected.push_back(k);
+    EXPECT_EQ(parsed.at("meta").at("missing_shards"), json::value(expected)) << partial.body;
+    EXPECT_EQ(parsed.at("meta").at("shards").as_array().size(), 4 - only_elsewhere.size()) << partial.body;
+  }
 }
 
 }  // namespace
