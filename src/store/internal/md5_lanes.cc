@@ -16,7 +16,7 @@ static_assert(std::endian::native == std::endian::little, "MD5 words are read as
 // helpers below are always inlined into a kernel, so a vector never crosses a call and GCC's
 // note that 32-byte vector arguments change the ABI without AVX does not apply.
 using Lanes = uint32_t __attribute__((vector_size(32)));
-#pragma GCC diagnostic ignored "-Wpsabi"
+#pragma GCC diagnostic ignored "-Wpsabi"  // GCC and Clang both
 #define DRAM_INLINE [[gnu::always_inline]] inline
 
 template <int kShift>
@@ -36,13 +36,14 @@ DRAM_INLINE Lanes I(Lanes b, Lanes c, Lanes d) { return c ^ (b | ~d); }
 template <int kStride>
 DRAM_INLINE void TransposeStep(Lanes& a, Lanes& b) {
   constexpr int s = kStride;
-  using Mask = int32_t __attribute__((vector_size(32)));
-  constexpr Mask kToA = {0 & s ? 8 + 0 - s : 0, 1 & s ? 8 + 1 - s : 1, 2 & s ? 8 + 2 - s : 2, 3 & s ? 8 + 3 - s : 3,
-                         4 & s ? 8 + 4 - s : 4, 5 & s ? 8 + 5 - s : 5, 6 & s ? 8 + 6 - s : 6, 7 & s ? 8 + 7 - s : 7};
-  constexpr Mask kToB = {0 & s ? 8 + 0 : 0 + s, 1 & s ? 8 + 1 : 1 + s, 2 & s ? 8 + 2 : 2 + s, 3 & s ? 8 + 3 : 3 + s,
-                         4 & s ? 8 + 4 : 4 + s, 5 & s ? 8 + 5 : 5 + s, 6 & s ? 8 + 6 : 6 + s, 7 & s ? 8 + 7 : 7 + s};
-  const Lanes new_a = __builtin_shuffle(a, b, kToA);
-  b = __builtin_shuffle(a, b, kToB);
+#define DRAM_TO_A(p) ((p) & s ? 8 + (p) - s : (p))
+#define DRAM_TO_B(p) ((p) & s ? 8 + (p) : (p) + s)
+  const Lanes new_a = __builtin_shufflevector(a, b, DRAM_TO_A(0), DRAM_TO_A(1), DRAM_TO_A(2), DRAM_TO_A(3), DRAM_TO_A(4),
+                                              DRAM_TO_A(5), DRAM_TO_A(6), DRAM_TO_A(7));
+  b = __builtin_shufflevector(a, b, DRAM_TO_B(0), DRAM_TO_B(1), DRAM_TO_B(2), DRAM_TO_B(3), DRAM_TO_B(4), DRAM_TO_B(5),
+                              DRAM_TO_B(6), DRAM_TO_B(7));
+#undef DRAM_TO_A
+#undef DRAM_TO_B
   a = new_a;
 }
 
