@@ -33,14 +33,13 @@ struct TransferProgress {
 // Copies every item into its local file: large objects in parallel ranged parts, each part
 // asking for the listed ETag (If-Match) so all parts come from one object version. A file
 // appears under its final name only when complete and verified: size, and MD5 when the ETag is
-// one (a single-part S3 upload). Any failure (after the store's retries) fails the whole call
+// one (a single-part S3 upload), hashed on a thread of its own while the bytes arrive, several
+// files side by side in SIMD lanes (internal/file_md5_hasher.h). Any failure (after the store's retries) fails the whole call
 // and leaves no final file for the failed item. Thread-safe; blocks until done.
 Status DownloadAll(ObjectStore& store, const std::vector<DownloadItem>& items, const DownloadOptions& options,
                    TransferProgress* progress = nullptr);
 
 // True for an ETag that is the hex MD5 of the object (32 hex digits, no multipart "-N" suffix).
 bool EtagIsMd5(const std::string& etag);
-// Hex MD5 of a local file.
-Result<std::string> Md5OfFile(const std::string& path);
 
 }  // namespace dram::store
