@@ -306,6 +306,17 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   if (auto wait = OverRateLimit(principal)) {
     return FinishLater(call, MakeErrorResponse(ResourceExhausted("rate limit exceeded"), call->request_id, *wait));
   }
+  // A member that holds no shard of a sharded database cannot plan its requests (no schema here):
+  // it hands the request to one that does, once (the hop header stops a second hand-over).
+  if (call->route->sharded && !call->route->snapshot && shards_ && request.Header("x-dram-hop").empty()) {
+    auto shared_request = std::make_shared<http::Request>(std::move(request));
+    boost::asio::post(workers_, [this, call, shared_request] {
+      const auto deadline = call->started + std::chrono::milliseconds(options_.query_timeout_ms);
+      auto forwarded = shards_->Forward(*call->route->sharded, *shared_request, deadline);
+      Finish(*call, forwarded.ok() ? std::move(forwarded).value() : MakeErrorResponse(forwarded.status(), call->request_id));
+    });
+    return;
+  }
   if (!call->route->snapshot) return fail(FailedPrecondition("the endpoint's dataset is not loaded yet"));
 
   auto query = ParseQueryString(request.query);

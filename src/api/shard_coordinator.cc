@@ -117,6 +117,44 @@ std::string ShardList(const std::vector<int>& shards) {
 
 }  // namespace
 
+Result<http::Response> ShardCoordinator::Forward(const ShardedRoute& sharded, const http::Request& request,
+                                                 std::chrono::steady_clock::time_point deadline) const {
+  std::vector<ShardReplica> holders;
+  std::set<std::string> seen;
+  for (const auto& replicas : directory_.Replicas(sharded.database, sharded.shards)) {
+    for (const auto& replica : replicas) {
+      if (!replica.local && seen.insert(replica.member).second) holders.push_back(replica);
+    }
+  }
+  std::string last_error = "no member holds a ready shard of '" + sharded.database + "'";
+  for (const auto& holder : holders) {
+    if (Remaining(deadline).count() <= 0) return DeadlineExceeded("no member holding a shard answered in time");
+    store::HttpCall call;
+    call.url = "http://" + holder.api + request.path + (request.query.empty() ? "" : "?" + request.query);
+    call.method = request.method == "HEAD" ? "GET" : request.method;
+    for (const char* name : {"authorization", "x-api-key", "accept", "if-none-match"}) {
+      if (auto value = request.Header(name); !value.empty()) call.headers.emplace_back(name, std::string(value));
+    }
+    call.headers.emplace_back("X-Dram-Hop", "1");
+    call.timeout = std::max(std::chrono::milliseconds(1), Remaining(deadline));
+    auto reply = transport_.Perform(call);
+    if (!reply.ok()) {
+      last_error = "member " + holder.member + ": " + reply.status().ToString();
+      continue;  // another holder
+    }
+    http::Response response;
+    response.status = static_cast<int>(reply->status);
+    const std::string* type = reply->Header("content-type");
+    response.content_type = type ? *type : "";
+    for (const char* name : {"etag", "cache-control", "x-snapshot-id", "x-cache", "x-row-count", "x-total-count", "retry-after"}) {
+      if (const std::string* value = reply->Header(name)) response.SetHeader(name, *value);
+    }
+    response.tail = std::move(reply->body);
+    return response;
+  }
+  return Unavailable(last_error);
+}
+
 bool ShardCoordinator::Authorized(const http::Request& request) const {
   const std::string& secret = directory_.secret();
   return !secret.empty() && auth::ConstantTimeEquals(request.Header("x-dram-cluster-secret"), secret);

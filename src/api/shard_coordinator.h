@@ -46,6 +46,12 @@ class ShardCoordinator {
   Result<ShardedAnswer> Run(const Route& route, const RequestArgs& args, engine::Format format,
                             std::chrono::steady_clock::time_point deadline);
 
+  // Hands a request for a sharded route to a member holding one of its shards (this one holds
+  // none, so it cannot plan it), with X-Dram-Hop so it goes no further, and relays the answer.
+  // Errors: Unavailable when no member holds a ready shard or none answered.
+  Result<http::Response> Forward(const ShardedRoute& sharded, const http::Request& request,
+                                 std::chrono::steady_clock::time_point deadline) const;
+
   // Whether `request` carries the cluster secret.
   bool Authorized(const http::Request& request) const;
   // The member side of a map step (POST /_cluster/v1/map, already authorized).

@@ -516,6 +516,17 @@ filters:
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   for (int i = 0; i < 3; ++i) StartMember();
   ASSERT_TRUE(WaitFor([&] { return Settled("orders", 4, 2) && Ready()[{"whole", 0}].size() == 3; }, 60s));
+  // Settled counts ready copies only: a member may still be loading its share (then the others
+  // drop theirs). Every member answers once each holds its own.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::set<std::string> holding;
+        for (const auto& [copy, holders] : Ready()) {
+          if (copy.first == "orders") holding.insert(holders.begin(), holders.end());
+        }
+        return holding.size() == 3 && Settled("orders", 4, 2);
+      },
+      60s));
 
   std::mt19937 random(1202);
   auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
@@ -547,6 +558,33 @@ filters:
     ++compared;
   }
   EXPECT_EQ(compared, 60);
+
+  // A member too small to be given a shard (capacity 1 MB against the others' default weight)
+  // still answers: it hands the request to a member that holds one.
+  {
+    Member small;
+    small.id = "127.0.0.1:" + std::to_string(FreePort());
+    small.cache = std::make_unique<TempDir>();
+    auto env = S3TestEnvironment();
+    env["DRAM_CLUSTER_SECRET"] = kClusterSecret;
+    small.process = ServerProcess::Launch(
+        {DramBinary(), "serve", "--catalog", catalog_, "--cluster", cluster_, "--etcd", etcd_->endpoints(), "--advertise", small.id,
+         "--listen", small.id, "--admin-listen", "127.0.0.1:0", "--cache-dir", small.cache->path(), "--lease-ttl", "2",
+         "--rereplicate-after", "8000", "--poll-interval", "200", "--capacity", "1MB", "--ready-file", "{READY}"},
+        env);
+    ASSERT_TRUE(small.process);
+    ASSERT_TRUE(WaitFor([&] { return Ready()[{"whole", 0}].contains(small.id); }, 30s));
+    bool holds_orders = false;
+    for (const auto& [copy, holders] : Ready()) holds_orders = holds_orders || (copy.first == "orders" && holders.contains(small.id));
+    HttpClient api("127.0.0.1", std::stoi(small.id.substr(small.id.find(':') + 1)));
+    auto forwarded = api.Get("/v1/orders_by_tenant?min_amount=100");
+    ASSERT_EQ(forwarded.status, 200) << forwarded.body << "\n" << small.process->log();
+    EXPECT_EQ(json::serialize(json::parse(forwarded.body).at("data")),
+              json::serialize(json::parse(api.Get("/v1/whole_by_tenant?min_amount=100").body).at("data")));
+    if (holds_orders) std::fprintf(stderr, "note: the small member was given a shard; the request was not forwarded\n");
+    small.process->Stop();
+    ASSERT_TRUE(WaitFor([&] { return Settled("orders", 4, 2); }, 30s));
+  }
 
   // Members refuse a map step without the secret (the path is then like any unknown one).
   {
