@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Queries across shards (issue 16), on a real 3-member etcd and 3 dram members on 127.0.0.1: the
+# same endpoints over `orders` (4 shards x 2 copies, split over the members) and over `whole` (an
+# unsplit copy of the same data on every member), asked of one member one request at a time.
+# Prints p50/p99 of each and their difference (what splitting, the member-to-member calls and the
+# reduce cost beyond a shard's own query, which is on a quarter of the rows), and the CPU seconds
+# all members spent per request. Not part of CI except `--smoke` (tiny data, few requests).
+#
+# Usage: bash bench/distributed.sh [--smoke]     Environment: ROWS=2000000 REQUESTS=400 BUILD_DIR=build
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$root/build}
+ROWS=${ROWS:-2000000}
+REQUESTS=${REQUESTS:-400}
+if [ "${1:-}" = --smoke ]; then ROWS=20000 REQUESTS=20; fi
+work=$(mktemp -d /tmp/dram-distributed-bench.XXXXXX)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  "$root/scripts/etcd_cluster.sh" stop "$work/etcd" >/dev/null 2>&1 || true
+  [ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+die() { echo "distributed.sh: $*" >&2; exit 1; }
+
+mkdir -p "$work/bin" "$work/project/data/orders" "$work/catalog" "$work/project/datasets" "$work/project/endpoints"
+cp "$BUILD_DIR/dram" "$BUILD_DIR/dram-sql" "$work/bin/"
+dram=$work/bin/dram
+"$root/scripts/etcd_cluster.sh" start "$work/etcd" 3 >/dev/null
+# shellcheck disable=SC1091
+. "$work/etcd/env"
+
+files=16
+per_file=$((ROWS / files))
+for f in $(seq 0 $((files - 1))); do
+  echo "COPY (SELECT i AS id, i % 50 AS tenant, (i * 7919) % 100000 AS amount FROM range($((f * per_file)), $(((f + 1) * per_file))) t(i))
+        TO '$work/project/data/orders/part-$f.parquet' (FORMAT parquet);"
+done >"$work/gen.sql"
+"$work/bin/dram-sql" "$work/gen.sql" >/dev/null
+printf 'engine:\n  threads: 1\n  pool_size: 2\ncache:\n  max_bytes: 0\n' >"$work/project/dram.yml"
+printf 'name: orders\nsource: %s\nreplicas: 2\nshards: 4\n' "$work/project/data" >"$work/project/datasets/orders.yml"
+printf 'name: whole\nsource: %s\n' "$work/project/data" >"$work/project/datasets/whole.yml"
+for d in orders whole; do
+  cat >"$work/project/endpoints/${d}_by_tenant.yml" <<YML
+name: ${d}_by_tenant
+dataset: $d
+table: orders
+cache: false
+params:
+  min_amount: {type: integer}
+filters:
+  - {column: amount, op: gte, param: min_amount}
+group_by: [tenant]
+select: [tenant, {column: amount, agg: sum, as: revenue}, {agg: count, as: n}, {column: amount, agg: avg, as: mean}]
+order_by: [-revenue]
+limit: {default: 10}
+YML
+done
+"$dram" apply "$work/project" --catalog "$work/catalog" >/dev/null || die "apply failed"
+
+api=()
+for i in 1 2 3; do
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  DRAM_CLUSTER_SECRET=bench-secret "$dram" serve --catalog "$work/catalog" --cluster bench --etcd "$ETCD_ENDPOINTS" \
+    --advertise "127.0.0.1:$port" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 --cache-dir "$work/cache$i" \
+    --lease-ttl 4 --poll-interval 500 --ready-file "$work/ready$i" >"$work/member$i.log" 2>&1 &
+  pids+=($!)
+  api+=("127.0.0.1:$port")
+done
+# Ready: every member answers both endpoints (each holds its share of the shards, or hands over).
+for _ in $(seq 600); do
+  ok=1
+  for a in "${api[@]}"; do
+    for d in orders whole; do
+      curl -fs --max-time 5 -o /dev/null "http://$a/v1/${d}_by_tenant" 2>/dev/null || ok=0
+    done
+  done
+  [ "$ok" = 1 ] && break
+  sleep 0.2
+done
+[ "$ok" = 1 ] || { tail -20 "$work"/member*.log >&2; die "the members did not all answer within 120 s"; }
+sleep 2  # let surplus copies go (make before break)
+
+python3 - "$REQUESTS" "${api[0]}" "${pids[@]}" <<'PY'
+import http.client, json, os, sys, time
+requests, address, pids = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+host, port = address.split(":")
+tick = os.sysconf("SC_CLK_TCK")
+def cpu():
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+def run(path):
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    times, shards = [], 0
+    before = cpu()
+    for i in range(requests):
+        start = time.perf_counter()
+        conn.request("GET", f"{path}?min_amount={(i * 37) % 90000}")
+        response = conn.getresponse()
+        body = response.read()
+        times.append((time.perf_counter() - start) * 1000)
+        if response.status != 200:
+            sys.exit(f"{path}: HTTP {response.status}: {body[:300]!r}")
+        shards = len(json.loads(body)["meta"].get("shards", []))
+    used = cpu() - before
+    times.sort()
+    return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))], used / requests * 1000, shards
+whole = run("/v1/whole_by_tenant")
+split = run("/v1/orders_by_tenant")
+print(f"{'':28} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}  shards")
+print(f"{'whole (one copy, local)':28} {whole[0]:8.2f} {whole[1]:8.2f} {whole[2]:11.2f}  {whole[3]}")
+print(f"{'orders (4 shards, 3 members)':28} {split[0]:8.2f} {split[1]:8.2f} {split[2]:11.2f}  {split[3]}")
+print(f"{'difference':28} {split[0] - whole[0]:8.2f} {split[1] - whole[1]:8.2f} {split[2] - whole[2]:11.2f}")
+PY
