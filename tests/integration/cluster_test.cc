@@ -26,6 +26,7 @@
 #include "testutil/command.h"
 #include "testutil/etcd_cluster.h"
 #include "testutil/http_client.h"
+#include "testutil/loopback.h"
 #include "testutil/s3_env.h"
 #include "testutil/server_process.h"
 #include "testutil/temp_dir.h"
@@ -47,28 +48,6 @@ constexpr int kRowsPerFile = 500;
 constexpr int kShards = 8;
 constexpr int kReplicas = 2;
 constexpr const char* kClusterSecret = "test-cluster-secret-0123456789";
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// Waits up to `limit` for `done`, polling every 100 ms.
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
 
 struct Member {
   std::string id;  // its advertise address
@@ -144,7 +123,7 @@ class ClusterTest : public ::testing::Test {
   }
 
   Member& StartMember() {
-    const int port = FreePort();
+    const int port = FreeLoopbackPort();
     Member member;
     member.id = "127.0.0.1:" + std::to_string(port);
     member.cache = std::make_unique<TempDir>();
@@ -563,7 +542,7 @@ filters:
   // still answers: it hands the request to a member that holds one.
   {
     Member small;
-    small.id = "127.0.0.1:" + std::to_string(FreePort());
+    small.id = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
     small.cache = std::make_unique<TempDir>();
     auto env = S3TestEnvironment();
     env["DRAM_CLUSTER_SECRET"] = kClusterSecret;

@@ -29,18 +29,6 @@ bool Exited(pid_t pid) {
 
 }  // namespace
 
-int FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 bool PrometheusProcess::Installed() { return RunCommand({"/bin/sh", "-c", "command -v prometheus"}).exit_code == 0; }
 
 std::unique_ptr<PrometheusProcess> PrometheusProcess::Start(const std::string& config_yaml, std::string& log) {

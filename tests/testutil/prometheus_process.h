@@ -1,5 +1,7 @@
 #pragma once
 
+#include "testutil/loopback.h"  // FreeLoopbackPort, for its callers
+
 #include <sys/types.h>
 
 #include <memory>
@@ -34,7 +36,5 @@ class PrometheusProcess {
   TempDir dir_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound, read, closed).
-int FreeLoopbackPort();
 
 }  // namespace dram::testing
