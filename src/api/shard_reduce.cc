@@ -95,6 +95,8 @@ ShardReducer::ShardReducer(std::string scratch_dir, std::unique_ptr<engine::Data
 ShardReducer::~ShardReducer() {
   pool_.reset();  // connections before their database
   database_.reset();
+  std::error_code ignored;
+  fs::remove_all(scratch_dir_, ignored);  // this process's own (Create's caller names it so)
 }
 
 Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials, engine::Format format,

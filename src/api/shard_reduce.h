@@ -43,6 +43,7 @@ struct Reduced {
 // for read_csv. Thread-safe: up to `connections` reductions at once.
 class ShardReducer {
  public:
+  // `scratch_dir` is the reducer's alone: it is removed with the reducer.
   static Result<std::unique_ptr<ShardReducer>> Create(const std::string& scratch_dir, size_t connections);
   ~ShardReducer();
   ShardReducer(const ShardReducer&) = delete;

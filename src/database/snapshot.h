@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,10 @@ class Snapshot {
     lazy_.reset();
     pool_.reset();  // connections before the database they belong to
     database_.reset();
+    if (!owned_dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(owned_dir_, ignored);
+    }
   }
   Snapshot(const Snapshot&) = delete;
   Snapshot& operator=(const Snapshot&) = delete;
@@ -71,6 +76,8 @@ class Snapshot {
   int64_t queries() const { return queries_.load(std::memory_order_relaxed); }
   int64_t last_access_ms() const { return last_access_ms_.load(std::memory_order_relaxed); }
   void set_lazy(std::shared_ptr<LazyFiles> lazy) { lazy_ = std::move(lazy); }
+  // A directory only this snapshot uses (a lazy build's stubs and fetched files), removed with it.
+  void set_owned_dir(std::string dir) { owned_dir_ = std::move(dir); }
 
  private:
   std::string id_;
@@ -83,6 +90,7 @@ class Snapshot {
   int64_t bytes_;
   std::chrono::system_clock::time_point loaded_at_;
   std::shared_ptr<LazyFiles> lazy_;
+  std::string owned_dir_;
   mutable std::atomic<int64_t> queries_{0};
   mutable std::atomic<int64_t> last_access_ms_{0};
 };

@@ -247,11 +247,21 @@ Result<std::unique_ptr<Snapshot>> BuildSnapshot(const DatasetSpec& spec, std::ve
     return OpenSnapshot(id, final_path.string(), options, spec, nullptr, SourceWatermark(tables), 0);
   }
   if (spec.lazy) {
-    // Metadata only: stubs with the Parquet footers, in a directory of this version's own.
-    fs::path lazy_dir = dir / "lazy" / id;
+    // Metadata only: stubs with the Parquet footers, in a directory of this build's own. Not the
+    // version's: a catalog switch or a forced refresh builds the same id again while the serving
+    // snapshot still reads its files (bench/soak.sh saw 503s and torn Parquet reads when both
+    // shared one). The snapshot removes its directory when its last user is done.
+    static std::atomic<uint64_t> builds{0};
+    fs::path lazy_dir = dir / "lazy" / (id + "~" + std::to_string(::getpid()) + "~" + std::to_string(builds.fetch_add(1)));
     fs::remove_all(lazy_dir, ec);
     ASSIGN_OR_RETURN(auto lazy, LazyFiles::Create(tables, lazy_dir.string(), {.budget_bytes = spec.lazy_budget_bytes}));
-    return OpenLazySnapshot(id, options, std::move(lazy), lazy_dir.string(), tables, elapsed_ms());
+    auto snapshot = OpenLazySnapshot(id, options, std::move(lazy), lazy_dir.string(), tables, elapsed_ms());
+    if (!snapshot.ok()) {
+      fs::remove_all(lazy_dir, ec);
+      return snapshot;
+    }
+    (*snapshot)->set_owned_dir(lazy_dir.string());
+    return snapshot;
   }
   // The rename below is atomic, so a file under the final name is always complete: reuse it.
   if (force || !fs::exists(final_path, ec)) {
@@ -309,8 +319,15 @@ void RemoveStaleSnapshotFiles(const std::string& dir, const std::set<std::string
     // Left by a build of a process that died (this process's own may be running now).
     if (name.find(kBuildingSuffix) != std::string::npos && name.find(ours) == std::string::npos) fs::remove(file.path(), ec);
   }
+  // Lazy builds are "<id>~<pid>~<n>": a kept version's directories of this process belong to live
+  // snapshots (each removes its own); anything else is left by a dead process or a dropped version.
+  const std::string our_pid = std::to_string(::getpid());
   for (const auto& version : fs::directory_iterator(fs::path(dir) / "lazy", ec)) {
-    if (!keep.contains(version.path().filename().string())) fs::remove_all(version.path(), ec);
+    const std::string name = version.path().filename().string();
+    const size_t first = name.find('~');
+    const size_t second = first == std::string::npos ? std::string::npos : name.find('~', first + 1);
+    const bool ours = second != std::string::npos && name.substr(first + 1, second - first - 1) == our_pid;
+    if (!ours || !keep.contains(name.substr(0, first))) fs::remove_all(version.path(), ec);
   }
 }
 

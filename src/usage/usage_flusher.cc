@@ -1,6 +1,7 @@
 #include "usage/usage_flusher.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <random>
 
 #include "common/barrier.h"
@@ -51,6 +52,8 @@ void UsageFlusher::Stop() {
     common::AppendJsonString(detail, flushed.ToString());
     common::Log(common::LogLevel::kError, "usage records lost at shutdown: the store did not take them", "\"error\":" + detail);
   }
+  std::error_code ignored;
+  std::filesystem::remove_all(options_.scratch_dir, ignored);  // this process's own
 }
 
 void UsageFlusher::Run() {

@@ -18,7 +18,7 @@ namespace dram::usage {
 struct UsageFlusherOptions {
   std::string member;                        // names this process's files (cluster member id, host-port)
   std::chrono::milliseconds interval{60'000};
-  std::string scratch_dir;                   // where DuckDB writes a file before it is uploaded
+  std::string scratch_dir;                   // this process's: DuckDB writes a file there before it is uploaded; removed at Stop
   size_t max_pending = 60;                   // intervals kept while the store is unreachable
 };
 
