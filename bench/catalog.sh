@@ -5,7 +5,7 @@
 #            the project directory (baseline) vs `dram serve --catalog ROOT` from the store
 #   reload:  from `dram apply` returning to the new endpoint answering (poll interval 100 ms),
 #            for an endpoint-only change and for a data change
-# Not part of CI.   Usage: bash bench/catalog.sh   Environment: BUILD_DIR=build COMMITS=200
+# Usage: bash bench/catalog.sh   Environment: BUILD_DIR=build COMMITS=200 SKIP_BUILD=1
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
@@ -18,7 +18,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"$root/scripts/build.sh" >/dev/null
+[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null  # SKIP_BUILD=1: use BUILD_DIR as built
 "$root/scripts/s3_server.sh" start "$work/s3" >/dev/null
 # shellcheck disable=SC1091
 . "$work/s3/env"

@@ -4,7 +4,7 @@
 # prints the wall and CPU time of each init and checks `dram validate` accepts what it wrote.
 # Not part of CI (it writes ~150 MB); `--smoke` runs it on 30k rows.
 #
-# Usage: bash bench/init.sh [--smoke]     Environment: BUILD_DIR=build
+# Usage: bash bench/init.sh [--smoke]     Environment: BUILD_DIR=build  SKIP_BUILD=1 (use BUILD_DIR as built)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
@@ -16,7 +16,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"$root/scripts/build.sh" >/dev/null
+[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null  # SKIP_BUILD=1: use BUILD_DIR as built
 total=$((rows_per_day * 30))
 
 echo "== data: events $total rows in 30 day partitions, orders $total rows in one file"

@@ -3,7 +3,7 @@
 # ready, the first and a repeated selective query, and the bytes a query touching one partition
 # of 30 fetched vs the database's size (target < 10%). Not part of CI.
 #
-# Usage: bash bench/lazy.sh     Environment: ROWS_PER_DAY=400000  BUILD_DIR=build
+# Usage: bash bench/lazy.sh     Environment: ROWS_PER_DAY=400000  BUILD_DIR=build  SKIP_BUILD=1
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$root/scripts/build.sh" >/dev/null
+[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null  # SKIP_BUILD=1: use BUILD_DIR as built
 "$root/scripts/s3_server.sh" start "$work/s3" $((3 * 1024 * 1024 * 1024))
 # shellcheck disable=SC1091
 . "$work/s3/env"
