@@ -5,7 +5,7 @@
 #            the project directory (baseline) vs `dram serve --catalog ROOT` from the store
 #   reload:  from `dram apply` returning to the new endpoint answering (poll interval 100 ms),
 #            for an endpoint-only change and for a data change
-# Usage: bash bench/catalog.sh   Environment: BUILD_DIR=build COMMITS=200 SKIP_BUILD=1
+# Usage: bash bench/catalog.sh   Environment: BUILD_DIR=build COMMITS=200 SKIP_BUILD=1 DRAM_S3_ENV
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
@@ -14,16 +14,18 @@ dram=$BUILD_DIR/dram
 work=$(mktemp -d /tmp/dram-catalog-bench.XXXXXX)
 cleanup() {
   [[ -f $work/server.pid ]] && kill "$(cat "$work/server.pid")" 2>/dev/null || true
-  "$root/scripts/s3_server.sh" stop "$work/s3" >/dev/null 2>&1 || true
+  bench_s3_stop "$work/s3" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck source=bench/s3_fixture.sh
+. "$root/bench/s3_fixture.sh"
 [ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null  # SKIP_BUILD=1: use BUILD_DIR as built
-"$root/scripts/s3_server.sh" start "$work/s3" >/dev/null
+bench_s3_start "$work/s3" >/dev/null
 # shellcheck disable=SC1091
 . "$work/s3/env"
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
-s3_root="s3://$DRAM_TEST_BUCKET/bench-catalog"
+s3_root="s3://$DRAM_TEST_BUCKET/$S3_DB/bench-catalog"
 
 now() { date +%s.%N; }
 echo "== commit latency"
