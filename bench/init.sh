@@ -2,7 +2,7 @@
 # `dram init` on 3M rows (issue 17): a Hive-partitioned Parquet database (30 days x 100k rows of
 # events, plus a 3M-row orders table in one file), inspected locally and from a local radosgw;
 # prints the wall and CPU time of each init and checks `dram validate` accepts what it wrote.
-# Not part of CI (it writes ~150 MB); `--smoke` runs it on 30k rows.
+# `--smoke` runs it on 30k rows (CI does: scripts/bench_smoke.sh; the full run writes ~150 MB).
 #
 # Usage: bash bench/init.sh [--smoke]     Environment: BUILD_DIR=build  SKIP_BUILD=1 (use BUILD_DIR as built)
 #   DRAM_S3_ENV (use that radosgw instead of starting one: bench/s3_fixture.sh)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lazy vs full load of the same database in a local radosgw (issue 4): time from `dram serve` to
 # ready, the first and a repeated selective query, and the bytes a query touching one partition
-# of 30 fetched vs the database's size (target < 10%). Not part of CI.
+# of 30 fetched vs the database's size (target < 10%). CI runs it on
+# ROWS_PER_DAY=1000 (scripts/bench_smoke.sh).
 #
 # Usage: bash bench/lazy.sh     Environment: ROWS_PER_DAY=400000  BUILD_DIR=build  SKIP_BUILD=1  DRAM_S3_ENV
 set -euo pipefail
