@@ -34,6 +34,7 @@ smokes=(
   "shadow_diff|60|env REQUESTS=200 bash bench/shadow_diff.sh"
   "init|60|bash bench/init.sh --smoke"
   "cluster|120|bash bench/cluster.sh --smoke"
+  "distributed|60|bash bench/distributed.sh --smoke"
   "soak|120|env DURATION=30 bash bench/soak.sh"
 )
 
