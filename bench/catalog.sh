@@ -5,25 +5,28 @@
 #            the project directory (baseline) vs `dram serve --catalog ROOT` from the store
 #   reload:  from `dram apply` returning to the new endpoint answering (poll interval 100 ms),
 #            for an endpoint-only change and for a data change
-# Not part of CI.   Usage: bash bench/catalog.sh   Environment: BUILD_DIR=build COMMITS=200
+# Usage: bash bench/catalog.sh   Environment: BUILD_DIR=build COMMITS=200 RUNS=3 SKIP_BUILD=1 DRAM_S3_ENV
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
 COMMITS=${COMMITS:-200}
+RUNS=${RUNS:-3}  # boots of each kind, endpoint reloads and data reloads
 dram=$BUILD_DIR/dram
 work=$(mktemp -d /tmp/dram-catalog-bench.XXXXXX)
 cleanup() {
   [[ -f $work/server.pid ]] && kill "$(cat "$work/server.pid")" 2>/dev/null || true
-  "$root/scripts/s3_server.sh" stop "$work/s3" >/dev/null 2>&1 || true
+  bench_s3_stop "$work/s3" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-"$root/scripts/build.sh" >/dev/null
-"$root/scripts/s3_server.sh" start "$work/s3" >/dev/null
+# shellcheck source=bench/s3_fixture.sh
+. "$root/bench/s3_fixture.sh"
+[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null  # SKIP_BUILD=1: use BUILD_DIR as built
+bench_s3_start "$work/s3" >/dev/null
 # shellcheck disable=SC1091
 . "$work/s3/env"
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
-s3_root="s3://$DRAM_TEST_BUCKET/bench-catalog"
+s3_root="s3://$DRAM_TEST_BUCKET/$S3_DB/bench-catalog"
 
 now() { date +%s.%N; }
 echo "== commit latency"
@@ -53,7 +56,7 @@ echo "== boot to ready on the demo (fresh cache each time)"
 cp -r "$root/examples/demo" "$work/demo"; rm -rf "$work/demo/.dram"
 "$dram" apply "$work/demo" --catalog "$work/local-root" >/dev/null
 "$dram" apply "$work/demo" --catalog "$s3_root" >/dev/null
-for run in 1 2 3; do
+for run in $(seq "$RUNS"); do
   rm -rf "$work/cache"; t_dir=$(start_server "$work/demo" --cache-dir "$work/cache"); stop_server
   rm -rf "$work/cache"; t_local=$(start_server --catalog "$work/local-root" --cache-dir "$work/cache"); stop_server
   rm -rf "$work/cache"; t_s3=$(start_server --catalog "$s3_root" --cache-dir "$work/cache"); stop_server
@@ -64,7 +67,7 @@ done
 echo "== reload: apply returns -> new endpoint serving (poll 100 ms)"
 rm -rf "$work/cache"
 start_server --catalog "$s3_root" --cache-dir "$work/cache" --poll-interval 100 >/dev/null
-for run in 1 2 3; do
+for run in $(seq "$RUNS"); do
   cat >"$work/demo/endpoints/bench_$run.yml" <<YAML
 name: bench_$run
 version: 1
@@ -76,7 +79,7 @@ YAML
   until curl -sf "http://$api/v1/bench_$run" >/dev/null; do sleep 0.005; done
   printf 'endpoint added: %.3f s\n' "$(echo "$(now) - $start" | bc -l)"
 done
-for run in 1 2 3; do
+for run in $(seq "$RUNS"); do
   echo "zz-bench-$run,Bench $run,XX,UTC,2024-01-0$run" >>"$work/demo/data/regions/regions.csv"
   "$dram" apply "$work/demo" --catalog "$s3_root" >/dev/null
   start=$(now)

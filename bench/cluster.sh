@@ -11,7 +11,7 @@
 #   4. rest:    etcd writes/s per member with the cluster idle (raft proposals committed + lease
 #               renewals, from etcd's /metrics) over REST_SECONDS, and the dram processes' CPU
 #               seconds (utime + stime from /proc/PID/stat) over the same window
-# Not part of CI (the smoke mode is meant for it).
+# CI runs the smoke mode (scripts/bench_smoke.sh).
 #
 # Usage: bash bench/cluster.sh [--smoke]
 # Environment:

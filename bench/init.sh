@@ -2,9 +2,10 @@
 # `dram init` on 3M rows (issue 17): a Hive-partitioned Parquet database (30 days x 100k rows of
 # events, plus a 3M-row orders table in one file), inspected locally and from a local radosgw;
 # prints the wall and CPU time of each init and checks `dram validate` accepts what it wrote.
-# Not part of CI (it writes ~150 MB); `--smoke` runs it on 30k rows.
+# `--smoke` runs it on 30k rows (CI does: scripts/bench_smoke.sh; the full run writes ~150 MB).
 #
-# Usage: bash bench/init.sh [--smoke]     Environment: BUILD_DIR=build
+# Usage: bash bench/init.sh [--smoke]     Environment: BUILD_DIR=build  SKIP_BUILD=1 (use BUILD_DIR as built)
+#   DRAM_S3_ENV (use that radosgw instead of starting one: bench/s3_fixture.sh)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
@@ -12,11 +13,13 @@ rows_per_day=100000
 [ "${1:-}" = --smoke ] && rows_per_day=1000
 work=$(mktemp -d /tmp/dram-init-bench.XXXXXX)
 cleanup() {
-  "$root/scripts/s3_server.sh" stop "$work/s3" >/dev/null 2>&1 || true
+  bench_s3_stop "$work/s3" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-"$root/scripts/build.sh" >/dev/null
+# shellcheck source=bench/s3_fixture.sh
+. "$root/bench/s3_fixture.sh"
+[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null  # SKIP_BUILD=1: use BUILD_DIR as built
 total=$((rows_per_day * 30))
 
 echo "== data: events $total rows in 30 day partitions, orders $total rows in one file"
@@ -50,14 +53,14 @@ echo "== dram init"
 timed "local directory" "$BUILD_DIR/dram" init "$work/p-local" --from "$work/data" --tenant-column tenant_id
 timed "validate (local)" "$BUILD_DIR/dram" validate "$work/p-local"
 
-"$root/scripts/s3_server.sh" start "$work/s3" >/dev/null
+bench_s3_start "$work/s3" >/dev/null
 # shellcheck disable=SC1091
 . "$work/s3/env"
 sigv4=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
 (cd "$work/data" && find . -name '*.parquet' | sed 's|^\./||') | while read -r f; do
   curl -sf "${sigv4[@]}" -H "x-amz-content-sha256: $(sha256sum "$work/data/$f" | cut -d' ' -f1)" -T "$work/data/$f" \
-    "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/db/${f//=/%3D}" >/dev/null
+    "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/$S3_DB/${f//=/%3D}" >/dev/null
 done
-timed "s3 (radosgw, loopback)" "$BUILD_DIR/dram" init "$work/p-s3" --from "s3://$DRAM_TEST_BUCKET/db" --tenant-column tenant_id
+timed "s3 (radosgw, loopback)" "$BUILD_DIR/dram" init "$work/p-s3" --from "s3://$DRAM_TEST_BUCKET/$S3_DB" --tenant-column tenant_id
 timed "validate (s3)" "$BUILD_DIR/dram" validate "$work/p-s3"
 echo "== written: $(ls "$work/p-local/endpoints" | wc -l) endpoints locally, $(ls "$work/p-s3/endpoints" | wc -l) from s3"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Lazy vs full load of the same database in a local radosgw (issue 4): time from `dram serve` to
 # ready, the first and a repeated selective query, and the bytes a query touching one partition
-# of 30 fetched vs the database's size (target < 10%). Not part of CI.
+# of 30 fetched vs the database's size (target < 10%). CI runs it on
+# ROWS_PER_DAY=1000 (scripts/bench_smoke.sh).
 #
-# Usage: bash bench/lazy.sh     Environment: ROWS_PER_DAY=400000  BUILD_DIR=build
+# Usage: bash bench/lazy.sh     Environment: ROWS_PER_DAY=400000  BUILD_DIR=build  SKIP_BUILD=1  DRAM_S3_ENV
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
@@ -12,13 +13,15 @@ work=$(mktemp -d /tmp/dram-lazy-bench.XXXXXX)
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  "$root/scripts/s3_server.sh" stop "$work/s3" >/dev/null 2>&1 || true
+  bench_s3_stop "$work/s3" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck source=bench/s3_fixture.sh
+. "$root/bench/s3_fixture.sh"
 
-"$root/scripts/build.sh" >/dev/null
-"$root/scripts/s3_server.sh" start "$work/s3" $((3 * 1024 * 1024 * 1024))
+[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null  # SKIP_BUILD=1: use BUILD_DIR as built
+bench_s3_start "$work/s3" $((3 * 1024 * 1024 * 1024))
 # shellcheck disable=SC1091
 . "$work/s3/env"
 sigv4=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
@@ -33,7 +36,7 @@ done
 for d in $(seq -w 1 30); do
   f="$work/data/$d.parquet"
   curl -sf "${sigv4[@]}" -H "x-amz-content-sha256: $(sha256sum "$f" | cut -d' ' -f1)" -T "$f" \
-    "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/db/events/day%3D2024-01-$d/part-0.parquet" >/dev/null
+    "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/$S3_DB/events/day%3D2024-01-$d/part-0.parquet" >/dev/null
 done
 du -sh "$work/data"
 
@@ -42,7 +45,7 @@ run() {  # run MODE(lazy|full)
   rm -rf "$project" "$work/cache-$1"
   mkdir -p "$project/datasets" "$project/endpoints"
   printf 'server: {listen: 127.0.0.1:0}\nengine: {threads: 2, pool_size: 2}\n' >"$project/dram.yml"
-  printf 'name: db\nsource: s3://%s/db\nlazy: %s\n' "$DRAM_TEST_BUCKET" "$([ "$mode" = lazy ] && echo true || echo false)" \
+  printf 'name: db\nsource: s3://%s/%s\nlazy: %s\n' "$DRAM_TEST_BUCKET" "$S3_DB" "$([ "$mode" = lazy ] && echo true || echo false)" \
     >"$project/datasets/db.yml"
   printf 'name: day\nversion: 1\ndataset: db\ntable: events\nparams:\n  day: {type: date, required: true}\nfilters:\n  - {column: day, op: eq, param: day}\ngroup_by: [customer]\nselect: [customer, {agg: sum, column: amount, as: total}]\norder_by: [customer]\nlimit: {default: 1000, max: 1000}\n' \
     >"$project/endpoints/day.yml"

@@ -21,7 +21,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start() {  # start NAME → prints the API address
+# start NAME: starts a server; sets started_api to its API address. Not called as $(start …): a
+# subshell would keep the pid to itself, and the cleanup would leave the server running.
+start() {
   cp -r "$root/examples/demo" "$work/$1"
   sed -i 's#path: data/#path: '"$root"'/examples/demo/data/#' "$work/$1"/datasets/*.yml
   grep -q '^cache:' "$work/$1"/endpoints/events.yml || echo "cache: false" >>"$work/$1"/endpoints/events.yml
@@ -30,10 +32,12 @@ start() {  # start NAME → prints the API address
   pids+=($!)
   for _ in $(seq 600); do [ -s "$work/$1.ready" ] && break; sleep 0.2; done
   [ -s "$work/$1.ready" ] || { cat "$work/$1.log" >&2; exit 1; }
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$work/$1.ready"
+  started_api=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$work/$1.ready")
 }
-live=$(start live)
-candidate=$(start candidate)
+start live
+live=$started_api
+start candidate
+candidate=$started_api
 
 python3 - "$work/requests.txt" "$REQUESTS" <<'PY'
 import sys

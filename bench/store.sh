@@ -4,11 +4,13 @@
 #             the same objects in parallel (--parallel, same connection count) from the same server
 #   materialize: dram's materialization of a Parquet directory vs plain DuckDB CTAS on the same files
 # Each side runs REPEATS times alternately; the best run of each is compared (ratio = curl time /
-# dram time, so > 1 means dram is faster). Not part of CI.
+# dram time, so > 1 means dram is faster). CI runs it on
+# 2 MB (scripts/bench_smoke.sh).
 #
 # Usage: bash bench/store.sh     Environment: REPEATS=3  OBJECTS=8  OBJECT_MIB=128  PARALLEL=8
 #        BUILD_DIR=build  MATERIALIZE_ROWS=20000000  SKIP_BUILD=1 (use BUILD_DIR as built)
 #        DOWNLOAD_ONLY=1 (skip the materialize part)
+#        DRAM_S3_ENV (use that radosgw instead of starting one: bench/s3_fixture.sh)
 #        BASELINE_BENCH=path/to/an/older/download_bench (timed too, in the same runs, for before/after)
 # CPU seconds (user + system) are reported per GB for each client and for radosgw while it served
 # that client, since on 2 shared cores the CPU each side needs is what decides its speed.
@@ -21,11 +23,13 @@ OBJECT_MIB=${OBJECT_MIB:-128}
 PARALLEL=${PARALLEL:-8}
 MATERIALIZE_ROWS=${MATERIALIZE_ROWS:-20000000}
 work=$(mktemp -d /tmp/dram-store-bench.XXXXXX)
-trap '"$root/scripts/s3_server.sh" stop "$work/s3" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+# shellcheck source=bench/s3_fixture.sh
+. "$root/bench/s3_fixture.sh"
+trap 'bench_s3_stop "$work/s3" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 [ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null
 memstore=$(( (OBJECTS * OBJECT_MIB + 1024) * 1024 * 1024 ))
-"$root/scripts/s3_server.sh" start "$work/s3" "$memstore"
+bench_s3_start "$work/s3" "$memstore"
 # shellcheck disable=SC1091
 . "$work/s3/env"
 sigv4=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
@@ -36,7 +40,7 @@ for i in $(seq 1 "$OBJECTS"); do
   head -c "$((OBJECT_MIB * 1024 * 1024))" /dev/urandom >"$work/object"
   sha=$(sha256sum "$work/object" | cut -d' ' -f1)
   curl -sf "${sigv4[@]}" -H "x-amz-content-sha256: $sha" -T "$work/object" \
-    "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/db/part-$i.parquet" >/dev/null
+    "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/$S3_DB/part-$i.parquet" >/dev/null
 done
 rm -f "$work/object"
 
@@ -55,16 +59,16 @@ measure() {
 }
 curl_args=(-sf --parallel --parallel-max "$PARALLEL" "${sigv4[@]}" -H "x-amz-content-sha256: $empty_sha")
 for i in $(seq 1 "$OBJECTS"); do
-  curl_args+=(-o "$work/curl/part-$i.parquet" "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/db/part-$i.parquet")
+  curl_args+=(-o "$work/curl/part-$i.parquet" "$AWS_ENDPOINT_URL/$DRAM_TEST_BUCKET/$S3_DB/part-$i.parquet")
 done
 best_dram=999999; best_curl=999999; best_base=999999
 gb=$(echo "$OBJECTS * $OBJECT_MIB * 1048576 / 1000000000" | bc -l)
 for run in $(seq 1 "$REPEATS"); do
   rm -rf "$work/dram" "$work/curl"; mkdir -p "$work/curl"; sync
-  read -r t_dram cpu_dram rgw_dram < <(measure "$BUILD_DIR/bench/download_bench" "s3://$DRAM_TEST_BUCKET/db" "$work/dram" "$PARALLEL")
+  read -r t_dram cpu_dram rgw_dram < <(measure "$BUILD_DIR/bench/download_bench" "s3://$DRAM_TEST_BUCKET/$S3_DB" "$work/dram" "$PARALLEL")
   if [ -n "${BASELINE_BENCH:-}" ]; then
     rm -rf "$work/dram"; sync
-    read -r t_base cpu_base rgw_base < <(measure "$BASELINE_BENCH" "s3://$DRAM_TEST_BUCKET/db" "$work/dram" "$PARALLEL")
+    read -r t_base cpu_base rgw_base < <(measure "$BASELINE_BENCH" "s3://$DRAM_TEST_BUCKET/$S3_DB" "$work/dram" "$PARALLEL")
     printf 'run %d: baseline %.2f s (CPU/GB: baseline %.2f s, radosgw %.2f s)\n' "$run" "$t_base" \
       "$(echo "$cpu_base / $gb" | bc -l)" "$(echo "$rgw_base / $gb" | bc -l)"
     best_base=$(echo "if ($t_base < $best_base) $t_base else $best_base" | bc -l)

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # One command for all the tests on a fresh Debian 12: installs what is missing, builds once
 # (Release) and runs every test with ctest (unit and integration; the integration tests start the
-# real binary on 127.0.0.1), then packages that build and installs them (scripts/package_test.sh,
+# real binary on 127.0.0.1), runs every bench script once at its smallest on that build
+# (scripts/bench_smoke.sh), then packages that build and installs them (scripts/package_test.sh,
 # as root). SANITIZE=1 adds an ASan+UBSan build of every suite; FUZZ_SECONDS=N
 # runs each libFuzzer target for N seconds (scripts/fuzz.sh); TSAN=1 adds a ThreadSanitizer build
 # (reports from inside the uninstrumented libduckdb.so are suppressed: tsan.supp). Setup also
-# installs Chromium, which the /docs page test drives headless.
+# installs Chromium, which the /docs page test drives headless, and wrk and nginx-light for the
+# benches.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-DRAM_WITH_BROWSER=1 "$here/scripts/setup.sh"
+DRAM_WITH_BROWSER=1 DRAM_WITH_BENCH=1 "$here/scripts/setup.sh"
 "$here/scripts/check_layering.sh"
 "$here/scripts/build.sh"
 ctest --test-dir "${BUILD_DIR:-$here/build}" --output-on-failure -j 2 --timeout 600
+# Every bench script once at its smallest, on that build, so none rots unnoticed (about 3 minutes;
+# includes the 30-second soak).
+"$here/scripts/bench_smoke.sh"
 # The .deb and the tarball of that Release build, installed and started (dpkg needs root).
 sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
 $sudo_cmd env BUILD_DIR="${BUILD_DIR:-$here/build}" "$here/scripts/package_test.sh"
