@@ -120,6 +120,9 @@ struct ApiService::Call {
   std::string tenant_admitted;  // set when counted against a tenant's in-flight bound
   std::string tenant;           // the caller's (empty: none), for the usage log and refusal metrics
   bool cache_hit = false;       // answered without a query (the response cache, or a 304)
+  // Another member's map step: counted under its own path in the metrics, never in the usage log
+  // (it is part of a request already counted where it arrived).
+  EndpointMetrics* internal_metrics = nullptr;
   bool ran_query = false;
   int64_t rows = 0;
   std::shared_ptr<const ServingState> state;  // keeps *route alive
@@ -208,9 +211,11 @@ std::string ApiService::NextRequestId() {
 
 void ApiService::Finish(Call& call, http::Response response) {
   double seconds = std::chrono::duration<double>(Clock::now() - call.started).count();
-  EndpointMetrics* metrics = call.route && call.route->metrics ? call.route->metrics : &metrics_.unmatched();
+  EndpointMetrics* metrics = call.internal_metrics          ? call.internal_metrics
+                             : call.route && call.route->metrics ? call.route->metrics
+                                                                 : &metrics_.unmatched();
   metrics->Record(response.status, seconds);
-  if (usage_) {
+  if (usage_ && !call.internal_metrics) {
     const Route* route = call.route;
     usage_->Record({.endpoint = call.route_path,
                     .dataset = route ? std::string_view(route->dataset) : std::string_view(),
@@ -254,6 +259,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   // secret the path is like any unknown one (401/404 below).
   if (shards_ && request.path == ShardCoordinator::kMapPath && request.method == "POST" && shards_->Authorized(request)) {
     auto shared_request = std::make_shared<http::Request>(std::move(request));
+    call->internal_metrics = &metrics_.ForRoute(std::string(ShardCoordinator::kMapPath));
     boost::asio::post(workers_, [this, call, shared_request] {
       Finish(*call, shards_->ServeMap(*shared_request));
     });

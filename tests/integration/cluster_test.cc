@@ -537,6 +537,14 @@ filters:
     ++compared;
   }
   EXPECT_EQ(compared, 60);
+  // Members counted the map steps they served under their own path (not as API requests).
+  bool counted = false;
+  for (const Member& member : members_) {
+    HttpClient admin("127.0.0.1", member.process->admin_port());
+    counted = counted || admin.Get("/metrics").body.find("dram_requests_total{endpoint=\"/_cluster/v1/map\",status=\"200\"}") !=
+                             std::string::npos;
+  }
+  EXPECT_TRUE(counted);
 
   // A member too small to be given a shard (capacity 1 MB against the others' default weight)
   // still answers: it hands the request to a member that holds one.
