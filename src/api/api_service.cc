@@ -333,8 +333,8 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   call->route->endpoint->SetTenant(call->args, principal.tenant);
 
   if (call->route->sharded) {
-    // Split over the cluster's shards on a worker (not cached yet: the key would have to name
-    // every shard's snapshot).
+    // Split over the cluster's shards on a worker (the response cache is looked up there: its key
+    // names every shard's snapshot, from the shard map).
     if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
       in_flight_.fetch_sub(1, std::memory_order_relaxed);
       metrics_.refusals().Record(RefusalReason::kInFlight, principal.tenant);
@@ -515,10 +515,22 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
                             "(started without $DRAM_CLUSTER_SECRET)"));
   }
   const Route& route = *call->route;
+  // Cached under the snapshots of every shard: a merged answer is as immutable as they are.
+  const bool cacheable = route.endpoint->spec().cache;
+  auto cache_key = [&](const std::string& snapshots) {
+    return std::string(call->route_path) + "\n" + snapshots + "\n" + call->args.canonical;
+  };
+  if (cacheable) {
+    const std::string expected = shards_->ExpectedSnapshotId(*route.sharded);
+    if (!expected.empty()) {
+      if (auto entry = cache_.Get(cache_key(expected))) return Reply(*call, *entry, "hit");
+    }
+  }
   const auto deadline = call->started + std::chrono::milliseconds(options_.query_timeout_ms);
   call->ran_query = true;
   auto answer = shards_->Run(route, call->args, FormatOf(call->args.format), deadline);
   if (!answer.ok()) return fail(answer.status());
+  const bool partial = answer->meta_json.find("\"partial\":true") != std::string::npos;
   auto entry = std::make_shared<CachedResponse>();
   entry->dataset = route.dataset;
   entry->generated_at = IsoNow();
@@ -528,7 +540,9 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
   entry->shards_json = std::move(answer->meta_json);
   std::string body = call->args.format == "json" ? "{\"data\":" + answer->rows : std::move(answer->rows);
   entry->body = std::make_shared<const http::SharedBytes>(std::move(body));
-  Reply(*call, *entry, "off");
+  // A partial answer is never cached: the missing shards may be back on the next request.
+  if (cacheable && !partial) cache_.Put(cache_key(entry->snapshot_id), entry);
+  Reply(*call, *entry, cacheable && !partial ? "miss" : "off");
 }
 
 void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view cache_status) {

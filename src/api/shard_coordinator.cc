@@ -155,6 +155,15 @@ Result<http::Response> ShardCoordinator::Forward(const ShardedRoute& sharded, co
   return Unavailable(last_error);
 }
 
+std::string ShardCoordinator::ExpectedSnapshotId(const ShardedRoute& sharded) const {
+  common::Fnv1a64 id;
+  for (const auto& replicas : directory_.Replicas(sharded.database, sharded.shards)) {
+    if (replicas.empty()) return "";
+    id.Add(replicas.front().snapshot);
+  }
+  return "shards-" + id.hex();
+}
+
 bool ShardCoordinator::Authorized(const http::Request& request) const {
   const std::string& secret = directory_.secret();
   return !secret.empty() && auth::ConstantTimeEquals(request.Header("x-dram-cluster-secret"), secret);

@@ -52,6 +52,11 @@ class ShardCoordinator {
   Result<http::Response> Forward(const ShardedRoute& sharded, const http::Request& request,
                                  std::chrono::steady_clock::time_point deadline) const;
 
+  // The snapshot id an answer would have if every shard were read from its first-choice replica
+  // (ShardedAnswer::snapshot_id's form): a cache key that changes when any shard's data does.
+  // Empty when a shard has no ready copy.
+  std::string ExpectedSnapshotId(const ShardedRoute& sharded) const;
+
   // Whether `request` carries the cluster secret.
   bool Authorized(const http::Request& request) const;
   // The member side of a map step (POST /_cluster/v1/map, already authorized).
