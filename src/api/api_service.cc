@@ -530,7 +530,7 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
   call->ran_query = true;
   auto answer = shards_->Run(route, call->args, FormatOf(call->args.format), deadline);
   if (!answer.ok()) return fail(answer.status());
-  const bool partial = answer->meta_json.find("\"partial\":true") != std::string::npos;
+  const bool partial = !answer->missing_shards.empty();
   auto entry = std::make_shared<CachedResponse>();
   entry->dataset = route.dataset;
   entry->generated_at = IsoNow();

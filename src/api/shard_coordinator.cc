@@ -343,6 +343,7 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
   if (!missing.empty()) {
     std::sort(missing.begin(), missing.end());
     meta += ",\"partial\":true,\"missing_shards\":[" + ShardList(missing) + "]";
+    answer.missing_shards = std::move(missing);
   }
   answer.snapshot_id = "shards-" + id.hex();
   return answer;

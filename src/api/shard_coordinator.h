@@ -22,6 +22,7 @@ struct ShardedAnswer {
   // "snapshot":"…"},…], and with ?partial=allow when shards had no ready copy,
   // "partial":true,"missing_shards":[…].
   std::string meta_json;
+  std::vector<int> missing_shards;  // left out with ?partial=allow (sorted); empty: every shard answered
   std::string snapshot_id;  // one id for the set of shard snapshots that answered
 };
 
