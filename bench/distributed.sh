@@ -4,7 +4,9 @@
 # unsplit copy of the same data on every member), asked of one member one request at a time.
 # Prints p50/p99 of each and their difference (what splitting, the member-to-member calls and the
 # reduce cost beyond a shard's own query, which is on a quarter of the rows), and the CPU seconds
-# all members spent per request. Not part of CI except `--smoke` (tiny data, few requests).
+# all members spent per request; then the same split requests through the smart client
+# (bench/client_bench.cc: shard map from a member, map steps to the members, reduced in the
+# client), with the client's CPU added. Not part of CI except `--smoke` (tiny data, few requests).
 #
 # Usage: bash bench/distributed.sh [--smoke]     Environment: ROWS=2000000 REQUESTS=400 BUILD_DIR=build
 set -euo pipefail
@@ -26,7 +28,7 @@ trap cleanup EXIT
 die() { echo "distributed.sh: $*" >&2; exit 1; }
 
 mkdir -p "$work/bin" "$work/project/data/orders" "$work/catalog" "$work/project/datasets" "$work/project/endpoints"
-cp "$BUILD_DIR/dram" "$BUILD_DIR/dram-sql" "$work/bin/"
+cp "$BUILD_DIR/dram" "$BUILD_DIR/dram-sql" "$BUILD_DIR/bench/client_bench" "$work/bin/"
 dram=$work/bin/dram
 "$root/scripts/etcd_cluster.sh" start "$work/etcd" 3 >/dev/null
 # shellcheck disable=SC1091
@@ -83,9 +85,10 @@ done
 [ "$ok" = 1 ] || { tail -20 "$work"/member*.log >&2; die "the members did not all answer within 120 s"; }
 sleep 2  # let surplus copies go (make before break)
 
-python3 - "$REQUESTS" "${api[0]}" "${pids[@]}" <<'PY'
-import http.client, json, os, sys, time
-requests, address, pids = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+members=$(IFS=,; echo "${api[*]}")
+python3 - "$REQUESTS" "${api[0]}" "$work/bin/client_bench" "$members" "${pids[@]}" <<'PY'
+import http.client, json, os, subprocess, sys, time
+requests, address, client_bench, members, pids = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 host, port = address.split(":")
 tick = os.sysconf("SC_CLK_TCK")
 def cpu():
@@ -111,10 +114,23 @@ def run(path):
     used = cpu() - before
     times.sort()
     return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))], used / requests * 1000, shards
+def run_client(path):
+    before = cpu()
+    out = subprocess.run([client_bench, members, path, str(requests)], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        sys.exit(f"client_bench: {out.stderr[-500:]}")
+    used = cpu() - before
+    r = json.loads(out.stdout)
+    return r["p50_ms"], r["p99_ms"], used / requests * 1000 + r["client_cpu_ms_per_request"], 4, r
 whole = run("/v1/whole_by_tenant")
 split = run("/v1/orders_by_tenant")
-print(f"{'':28} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}  shards")
-print(f"{'whole (one copy, local)':28} {whole[0]:8.2f} {whole[1]:8.2f} {whole[2]:11.2f}  {whole[3]}")
-print(f"{'orders (4 shards, 3 members)':28} {split[0]:8.2f} {split[1]:8.2f} {split[2]:11.2f}  {split[3]}")
-print(f"{'difference':28} {split[0] - whole[0]:8.2f} {split[1] - whole[1]:8.2f} {split[2] - whole[2]:11.2f}")
+smart = run_client("/v1/orders_by_tenant")
+print(f"{'':34} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}  shards")
+print(f"{'whole (one copy, local)':34} {whole[0]:8.2f} {whole[1]:8.2f} {whole[2]:11.2f}  {whole[3]}")
+print(f"{'orders via a member (transparent)':34} {split[0]:8.2f} {split[1]:8.2f} {split[2]:11.2f}  {split[3]}")
+print(f"{'orders via the smart client':34} {smart[0]:8.2f} {smart[1]:8.2f} {smart[2]:11.2f}  {smart[3]}")
+print(f"{'difference transparent - whole':34} {split[0] - whole[0]:8.2f} {split[1] - whole[1]:8.2f} {split[2] - whole[2]:11.2f}")
+print(f"{'ratio client / transparent':34} {smart[0] / split[0]:8.2f} {smart[1] / split[1]:8.2f} {smart[2] / split[2]:11.2f}")
+print(f"(CPU: every member's, plus the client's own for the smart client; client map requests "
+      f"{smart[4]['map_requests']}, hedges {smart[4]['hedges']}, retries {smart[4]['retries']})")
 PY

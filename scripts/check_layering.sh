@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rejects includes that go up the module DAG (CMake alone tolerates such cycles between static
 # libraries). Order, lowest first: common < engine, store, http, auth < catalog, database < cluster
-# < api < cli.
+# < api < client < cli.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 declare -A allowed=(
@@ -15,7 +15,8 @@ declare -A allowed=(
   [auth]="common auth"
   [cluster]="common engine store catalog database cluster"
   [api]="common engine store usage catalog http database auth cluster api"
-  [cli]="common engine store usage catalog http database auth cluster api cli"
+  [client]="common engine store usage catalog http database auth cluster api client"
+  [cli]="common engine store usage catalog http database auth cluster api client cli"
 )
 status=0
 for module in "${!allowed[@]}"; do

@@ -3,7 +3,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <charconv>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "api/audit.h"
@@ -21,6 +23,14 @@
 namespace dram::api {
 
 namespace {
+
+// A count of milliseconds from a header (≥ 1); nullopt when absent or not a number.
+std::optional<std::chrono::milliseconds> PositiveMillis(std::string_view text) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return std::chrono::milliseconds(std::max<int64_t>(1, value));
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -312,6 +322,25 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   if (auto wait = OverRateLimit(principal)) {
     return FinishLater(call, MakeErrorResponse(ResourceExhausted("rate limit exceeded"), call->request_id, *wait));
   }
+  // The smart client (dram::Client) asks for the shard map, then for map steps on the members it
+  // picks (ShardCoordinator::ServeClientMap). The plan is one per client request, so it is what
+  // the usage log and the route's metrics count; map steps count under their own path.
+  const std::string_view scatter = call->route->sharded && shards_ ? request.Header(ShardCoordinator::kScatterHeader) : "";
+  if (scatter == "plan") {
+    http::Response response;
+    response.content_type = "application/json";
+    response.tail = shards_->ShardMapJson(*call->route->sharded);
+    response.SetHeader("Cache-Control", "no-store");
+    response.SetHeader("X-Dram-Scatter", "plan");  // (an endpoint that is not sharded answers as usual)
+    response.SetHeader("X-Request-Id", call->request_id);
+    return Finish(*call, std::move(response));
+  }
+  if (scatter == "map") {
+    call->internal_metrics = &metrics_.ForRoute(std::string(ShardCoordinator::kClientMapPath));
+    if (!call->route->snapshot) return fail(Unavailable("this member holds no shard of the endpoint's database"));
+  } else if (!scatter.empty()) {
+    return fail(InvalidArgument("X-Dram-Scatter is plan or map"));
+  }
   // A member that holds no shard of a sharded database cannot plan its requests (no schema here):
   // it hands the request to one that does, once (the hop header stops a second hand-over).
   if (call->route->sharded && !call->route->snapshot && shards_ && request.Header("x-dram-hop").empty()) {
@@ -332,6 +361,30 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   call->args = std::move(args).value();
   call->route->endpoint->SetTenant(call->args, principal.tenant);
 
+  if (scatter == "map") {
+    if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      metrics_.refusals().Record(RefusalReason::kInFlight, principal.tenant);
+      return fail(Unavailable("too many requests in flight"));
+    }
+    call->admitted = true;
+    // The client passes its deadline down: what is left of it, in ms.
+    auto budget = std::chrono::milliseconds(options_.query_timeout_ms);
+    if (auto left = PositiveMillis(request.Header("x-dram-deadline-ms"))) budget = std::min(budget, *left);
+    auto shards_named = std::make_shared<std::string>(request.Header(ShardCoordinator::kShardsHeader));
+    boost::asio::post(workers_, [this, call, shards_named, budget] {
+      auto body = shards_->ServeClientMap(*call->route, call->args, *shards_named, call->started + budget);
+      if (!body.ok()) return Finish(*call, MakeErrorResponse(body.status(), call->request_id));
+      http::Response response;
+      response.content_type = "application/json";
+      response.tail = std::move(body).value();
+      response.SetHeader("Cache-Control", "no-store");
+      response.SetHeader("X-Request-Id", call->request_id);
+      call->ran_query = true;
+      Finish(*call, std::move(response));
+    });
+    return;
+  }
   if (call->route->sharded) {
     // Split over the cluster's shards on a worker (the response cache is looked up there: its key
     // names every shard's snapshot, from the shard map).

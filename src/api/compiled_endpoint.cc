@@ -141,7 +141,9 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
   }
   engine::Connection& connection = **lease;
   const database::TableInfo* table = nullptr;
-  if (!spec.sql.empty()) {
+  if (spec.is_analysis()) {
+    if (!endpoint->CompileAnalysis(connection, error)) return nullptr;
+  } else if (!spec.sql.empty()) {
     endpoint->CompileTemplateSql(error);
   } else {
     table = snapshot.FindTable(spec.table);
@@ -154,12 +156,17 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
   if (diagnostics.size() != errors_before) return nullptr;
   auto described = connection.Describe(endpoint->DescribeSql());
   if (!described.ok()) {
-    error(spec.PositionOf(endpoint->is_template_ ? "sql" : "select"),
-          "query does not compile against dataset '" + spec.dataset + "': " + described.status().message());
+    const char* field = endpoint->is_analysis_ ? "reduce" : endpoint->is_template_ ? "sql" : "select";
+    error(spec.PositionOf(field), std::string(endpoint->is_analysis_ ? "reduce does not compile over the map's results" : "query does not compile") +
+                                      " against dataset '" + spec.dataset + "': " + described.status().message());
     return nullptr;
   }
   bool unresolved = std::any_of(described->begin(), described->end(),
                                 [](const auto& c) { return c.type.kind == engine::TypeKind::kUnresolved; });
+  if (endpoint->is_analysis_ && unresolved) {
+    error(spec.PositionOf("reduce"), "reduce's columns depend on its params: cast them to a type");
+    return nullptr;
+  }
   if (endpoint->is_template_ && unresolved) {
     // The template's output depends on its parameters: serve its columns as they come, untyped.
     if (!spec.columns.empty()) error(spec.PositionOf("columns"), "this sql's columns are only known at run time: drop 'columns'");
@@ -185,6 +192,51 @@ void CompiledEndpoint::CompileTemplateSql(const ErrorSink& error) {
     }
   }
   from_ = WrapTemplate(expanded.sql);
+}
+
+bool CompiledEndpoint::CompileAnalysis(engine::Connection& connection, const ErrorSink& error) {
+  is_template_ = is_analysis_ = true;
+  const auto& params = spec_.params;
+  ExpandedTemplate map = ExpandTemplateText(spec_.map_sql, params, map_slots_);
+  combined_slots_ = map_slots_;
+  ExpandedTemplate reduce = ExpandTemplateText(spec_.reduce_sql, params, combined_slots_);
+  ExpandedTemplate reduce_alone = ExpandTemplateText(spec_.reduce_sql, params, reduce_slots_);
+  for (const auto& name : map.unknown) error(spec_.PositionOf("map"), "map uses undeclared param '" + name + "'");
+  for (const auto& name : reduce.unknown) error(spec_.PositionOf("reduce"), "reduce uses undeclared param '" + name + "'");
+  for (const auto& param : params) {
+    if (!map.used.contains(param.name) && !reduce.used.contains(param.name) && (!spec_.sort || spec_.sort->param != param.name)) {
+      error(param.position, "param '" + param.name + "' is used in neither map nor reduce");
+    }
+  }
+  if (!map.unknown.empty() || !reduce.unknown.empty()) return false;
+  map_from_ = WrapTemplate(map.sql);
+  from_ = WrapTemplate(reduce.sql);
+  reduce_alone_from_ = WrapTemplate(reduce_alone.sql);
+  // The map on its own first, so that its problems point at `map`.
+  auto described = connection.Describe("SELECT * FROM " + map_from_);
+  if (!described.ok()) {
+    error(spec_.PositionOf("map"), "map does not compile against dataset '" + spec_.dataset + "': " + described.status().message());
+    return false;
+  }
+  bool ok = true;
+  for (const auto& column : *described) {
+    // Each shard's results travel to the member that reduces them (as exact CSV).
+    if (!column.type.TravelsAsExactCsv()) {
+      error(spec_.PositionOf("map"), "map's column '" + column.name + "' is " + column.type.sql_name +
+                                         ": results are merged across shards as scalar columns (not BLOB, INTERVAL or nested types)");
+      ok = false;
+    }
+  }
+  if (!spec_.tenant_column.empty()) {
+    // Each shard keeps the caller's rows of the map's results, so they must carry the column.
+    bool has_tenant = std::any_of(described->begin(), described->end(), [&](const auto& c) { return c.name == spec_.tenant_column; });
+    if (!has_tenant) {
+      error(spec_.PositionOf("tenant_column"), "map must return the tenant_column '" + spec_.tenant_column + "'");
+      ok = false;
+    }
+    tenant_sql_ = "q." + Quote(spec_.tenant_column);
+  }
+  return ok;
 }
 
 void CompiledEndpoint::CompileTableQuery(const database::TableInfo& table, const ErrorSink& error) {
@@ -238,6 +290,7 @@ void CompiledEndpoint::CompileTableQuery(const database::TableInfo& table, const
 }
 
 std::string CompiledEndpoint::DescribeSql() const {
+  if (is_analysis_) return "WITH partials AS (SELECT * FROM " + map_from_ + ") SELECT * FROM " + from_;
   if (is_template_) return "SELECT * FROM " + from_;
   std::string sql = "SELECT ";
   for (size_t i = 0; i < output_sql_.size(); ++i) sql += (i ? ", " : "") + output_sql_[i];
@@ -253,7 +306,7 @@ void CompiledEndpoint::KeepOutputs(const std::vector<engine::ColumnInfo>& descri
       output_sql_.push_back(Quote(column.name));
       order_sql_.emplace(column.name, Quote(column.name));
     }
-    if (!spec.tenant_column.empty()) {
+    if (!spec.tenant_column.empty() && !is_analysis_) {
       // The template's rows are filtered by the caller's tenant, so they must carry the column.
       bool has_tenant = std::any_of(described.begin(), described.end(), [&](const auto& c) { return c.name == spec.tenant_column; });
       if (!has_tenant) error(spec.PositionOf("tenant_column"), "sql must return the tenant_column '" + spec.tenant_column + "'");
@@ -347,7 +400,7 @@ void CompiledEndpoint::CheckEveryFilter(engine::Connection& connection, const Er
     for (const std::string* sql : {&plan.sql, &plan.count_sql}) {
       auto described = connection.Describe(*sql);
       if (!described.ok()) {
-        error(spec_.PositionOf(is_template_ ? "sql" : sort ? "sort" : "filters"),
+        error(spec_.PositionOf(is_analysis_ ? "reduce" : is_template_ ? "sql" : sort ? "sort" : "filters"),
               "query does not compile against dataset '" + spec_.dataset + "': " + described.status().message());
         return;
       }
@@ -599,15 +652,27 @@ void CompiledEndpoint::AppendFilters(const RequestArgs& args, bool typed, std::s
 }
 
 std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, bool typed, std::vector<Value>& values, bool with_order) const {
-  std::string sql = "SELECT ";
+  std::string sql;
+  if (is_analysis_) {
+    // On the whole data, one statement: the map's results (the caller's only) as `partials`.
+    for (int slot : combined_slots_) values.push_back(args.values[static_cast<size_t>(slot)]);
+    sql = "WITH partials AS (SELECT * FROM " + map_from_;
+    AppendFilters(args, typed, sql, values);
+    sql += ") ";
+  }
+  sql += "SELECT ";
   for (size_t i = 0; i < args.outputs.size(); ++i) {
     if (i > 0) sql += ", ";
     sql += output_sql_[args.outputs[i]];
   }
   sql += " FROM ";
   sql += from_;
-  if (is_template_) values = args.values;
-  AppendFilters(args, typed, sql, values);
+  if (is_template_ && !is_analysis_) {
+    values = args.values;
+    AppendFilters(args, typed, sql, values);
+  } else if (!is_template_) {
+    AppendFilters(args, typed, sql, values);
+  }
   if (!group_by_sql_.empty()) sql += " GROUP BY " + group_by_sql_;
   if (with_order) {
     std::string order;
@@ -650,6 +715,7 @@ QueryPlan CompiledEndpoint::PlanShape(const RequestArgs& args, bool typed) const
 }
 
 Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const std::string& shard_column) const {
+  if (is_analysis_) return PlanAnalysisShards(args);
   if (is_template_ || spec_.is_code) {
     return Unimplemented("SQL template and C++ endpoints are not split across shards automatically", route_);
   }
@@ -766,6 +832,29 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
   if (!reduce_order.empty()) plan.reduce_sql += " ORDER BY " + reduce_order;
   plan.reduce_sql += " LIMIT $1 OFFSET $2";
   plan.reduce_values = {Value(args.limit), Value(args.offset)};
+  return plan;
+}
+
+ShardPlan CompiledEndpoint::PlanAnalysisShards(const RequestArgs& args) const {
+  ShardPlan plan;
+  for (int slot : map_slots_) plan.map.values.push_back(args.values[static_cast<size_t>(slot)]);
+  plan.map.sql = "SELECT * FROM " + map_from_;
+  AppendFilters(args, /*typed=*/false, plan.map.sql, plan.map.values);  // the caller's rows, on each shard
+  plan.map.filter_value_count = plan.map.values.size();
+  for (int slot : reduce_slots_) plan.reduce_values.push_back(args.values[static_cast<size_t>(slot)]);
+  std::string select = "SELECT ";
+  for (size_t i = 0; i < args.outputs.size(); ++i) select += (i ? ", " : "") + output_sql_[args.outputs[i]];
+  select += " FROM " + reduce_alone_from_;
+  if (args.want_total) plan.total_sql = "SELECT count(*) AS total FROM (" + select + ") AS counted";
+  plan.reduce_sql = select;
+  std::string order;
+  if (args.sort) order = OrderSql(args.sort->column) + (args.sort->descending ? " DESC" : " ASC");
+  if (!order_by_sql_.empty()) order += (order.empty() ? "" : ", ") + order_by_sql_;
+  if (!order.empty()) plan.reduce_sql += " ORDER BY " + order;
+  plan.reduce_values.push_back(Value(args.limit));
+  plan.reduce_sql += " LIMIT $" + std::to_string(plan.reduce_values.size());
+  plan.reduce_values.push_back(Value(args.offset));
+  plan.reduce_sql += " OFFSET $" + std::to_string(plan.reduce_values.size());
   return plan;
 }
 

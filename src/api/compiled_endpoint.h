@@ -55,11 +55,14 @@ struct QueryPlan {
 // distinct values only when the shards split by that column (each value in one shard); an ordered
 // page takes the top limit+offset rows of each shard, then merges. Column names of partials
 // start with "__dram_" (never an output's).
+//
+// An analysis plans its own map and reduce (the endpoint's map and reduce texts, with the
+// tenant's rows kept by the map step).
 struct ShardPlan {
   QueryPlan map;                    // map.count_sql: a list endpoint's total, counted per shard
-  std::string reduce_sql;           // $1 limit, $2 offset
+  std::string reduce_sql;           // over `partials`; its last two values are limit, offset
   std::vector<Value> reduce_values;
-  std::string total_sql;            // an aggregate's total (its groups), over `partials`
+  std::string total_sql;            // the total (the reduce's rows), over `partials`; reduce_values but limit, offset
   bool sum_counts = false;          // a list endpoint's total: the sum of the shards' counts
 };
 
@@ -76,7 +79,7 @@ class CompiledEndpoint {
   QueryPlan Plan(const RequestArgs& args) const;
   // The plan split across shards (see ShardPlan). `shard_column`: the column the database is
   // sharded by ("" when by file). Errors: Unimplemented for SQL templates and C++ endpoints (their
-  // SQL is opaque: they need an explicit map/reduce); FailedPrecondition for a count of distinct
+  // SQL is opaque: they need an analysis's map and reduce); FailedPrecondition for a count of distinct
   // values of a column the shards do not split by (not exact per shard).
   Result<ShardPlan> PlanShards(const RequestArgs& args, const std::string& shard_column) const;
   // The plan's conditions on the endpoint's table that decide which files a lazy database
@@ -101,6 +104,8 @@ class CompiledEndpoint {
   explicit CompiledEndpoint(EndpointSpec spec) : spec_(std::move(spec)) {}
   // Compile steps, in order; each reports problems to `error`.
   void CompileTemplateSql(const ErrorSink& error);
+  // An analysis: checks its map on its own (errors at `map`), then reduce over it (at `reduce`).
+  bool CompileAnalysis(engine::Connection& connection, const ErrorSink& error);
   void CompileTableQuery(const database::TableInfo& table, const ErrorSink& error);
   std::string DescribeSql() const;
   void KeepOutputs(const std::vector<engine::ColumnInfo>& described, const ErrorSink& error);
@@ -113,6 +118,7 @@ class CompiledEndpoint {
   QueryPlan PlanShape(const RequestArgs& args, bool typed) const;
   void AppendFilters(const RequestArgs& args, bool typed, std::string& sql, std::vector<Value>& values) const;
   std::string BuildBaseQuery(const RequestArgs& args, bool typed, std::vector<Value>& values, bool with_order) const;
+  ShardPlan PlanAnalysisShards(const RequestArgs& args) const;
 
   EndpointSpec spec_;
   std::string route_;
@@ -129,6 +135,15 @@ class CompiledEndpoint {
   std::string order_by_sql_;
   std::vector<OrderItem> order_items_;       // order_by_sql_ as columns (for PlanShards)
   bool is_template_ = false;
+  // An analysis (is_template_ too): from_ is its reduce over `partials`, numbered after map_from_
+  // (one statement: WITH partials AS (map) reduce); reduce_alone_from_ is numbered on its own,
+  // for a reduce step over the shards' results. Slots: the declared param each placeholder binds.
+  bool is_analysis_ = false;
+  std::string map_from_;
+  std::vector<int> map_slots_;      // of map_from_, continued by from_'s in combined_slots_
+  std::vector<int> combined_slots_;
+  std::string reduce_alone_from_;
+  std::vector<int> reduce_slots_;
 };
 
 }  // namespace dram::api

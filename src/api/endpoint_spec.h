@@ -92,6 +92,12 @@ struct EndpointSpec {
   bool cache = true;
   int64_t max_age_s = 0;  // Cache-Control max-age
   std::string sql;        // a SQL template endpoint: {{param}} placeholders; replaces filters/select
+  // An analysis (both set, instead of sql): `map` runs on every shard of the dataset (on the whole
+  // data when it is not sharded), `reduce` over the union of its results, read as the table
+  // `partials`, gives the answer. Both are templates with {{param}} placeholders.
+  std::string map_sql;
+  std::string reduce_sql;
+  bool is_analysis() const { return !map_sql.empty(); }
   bool is_code = false;   // implemented by a C++ handler (dram::CodeEndpoint)
   // Served without credentials even when auth is on (rate-limited per client address); cannot
   // be tenant-scoped.

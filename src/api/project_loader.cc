@@ -459,6 +459,13 @@ void CheckParamReferences(YamlMap& top, EndpointSpec& spec, Diagnostics& diagnos
       top.Error(top.Child("sql"), "a sql endpoint cannot also declare filters, select or group_by");
     }
   }
+  if (spec.map_sql.empty() != spec.reduce_sql.empty()) {
+    top.Error(top.Child(spec.map_sql.empty() ? "reduce" : "map"), "an analysis declares both 'map' and 'reduce'");
+  }
+  if (spec.is_analysis() && (!spec.sql.empty() || !spec.filters.empty() || !spec.select.empty() || !spec.group_by.empty() ||
+                             !spec.table.empty())) {
+    top.Error(top.Child("map"), "an analysis (map/reduce) cannot also declare sql, table, filters, select or group_by");
+  }
 }
 
 std::optional<EndpointSpec> LoadEndpoint(const fs::path& path, Diagnostics& diagnostics) {
@@ -477,6 +484,8 @@ std::optional<EndpointSpec> LoadEndpoint(const fs::path& path, Diagnostics& diag
   spec.description = top.String("description").value_or("");
   spec.owner = top.String("owner").value_or("");
   spec.sql = top.String("sql").value_or("");
+  spec.map_sql = top.String("map").value_or("");
+  spec.reduce_sql = top.String("reduce").value_or("");
   if (YAML::Node params = top.Child("params"); params.IsDefined()) {
     if (!params.IsMap()) {
       top.Error(params, "'params' must map param names to {type, …}");
@@ -536,7 +545,7 @@ std::optional<EndpointSpec> LoadEndpoint(const fs::path& path, Diagnostics& diag
     top.Error(top.Child("public"), "a public endpoint cannot be tenant-scoped: drop 'public' or 'tenant_column'");
   }
   if (auto v = top.DurationMs("max_age")) spec.max_age_s = *v / 1000;
-  for (const char* field : {"sql", "sort", "order_by", "group_by", "columns", "tenant_column", "table", "select", "dataset", "filters"}) {
+  for (const char* field : {"sql", "map", "reduce", "sort", "order_by", "group_by", "columns", "tenant_column", "table", "select", "dataset", "filters"}) {
     if (YAML::Node node = top.Child(field); node.IsDefined()) spec.field_positions[field] = PositionOf(node, path.string());
   }
   CheckParamReferences(top, spec, diagnostics);
@@ -646,7 +655,7 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
     if (auto alias = project.aliases.find(spec->dataset); alias != project.aliases.end()) dataset = datasets.find(alias->second);
     if (dataset == datasets.end()) {
       diagnostics.Add(pos.file, pos.line, pos.column, "unknown dataset '" + spec->dataset + "'");
-    } else if (spec->table.empty() && spec->sql.empty()) {
+    } else if (spec->table.empty() && spec->sql.empty() && !spec->is_analysis()) {
       if (dataset->second->tables.size() == 1) {
         spec->table = dataset->second->tables[0].name;
       } else if (!dataset->second->source.empty()) {
@@ -662,7 +671,8 @@ ProjectSpec LoadProject(const std::string& dir, Diagnostics& diagnostics) {
         const auto& at = spec->PositionOf("sql");
         diagnostics.Add(at.file, at.line, at.column,
                         "dataset '" + dataset->second->name + "' is split into " + std::to_string(placement.shards) +
-                            " shards: a SQL template cannot be split across them (use filters, group_by and select)");
+                            " shards: a SQL template cannot be split across them (use filters, group_by and select, or an "
+                            "analysis: map and reduce)");
       }
       for (const auto& item : spec->select) {
         if (item.aggregate == Aggregate::kCountDistinct && (placement.by_file() || item.column != placement.shard_by)) {

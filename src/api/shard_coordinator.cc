@@ -8,6 +8,7 @@
 #include <set>
 
 #include "api/error_response.h"
+#include "api/shard_wire.h"
 #include "auth/crypto.h"
 #include "common/hash.h"
 #include "common/json_text.h"
@@ -19,83 +20,6 @@ namespace dram::api {
 namespace {
 
 namespace json = boost::json;
-
-// Bound values travel tagged with their type, so the member binds exactly what the coordinator
-// bound: {"i":5}, {"f":1.5}, {"s":"x"}, {"b":true}, {"d":days}, {"t":micros}, {"l":[…]}, null.
-json::value EncodeValue(const Value& value) {
-  struct Visitor {
-    json::value operator()(std::monostate) const { return nullptr; }
-    json::value operator()(bool v) const { return json::object{{"b", v}}; }
-    json::value operator()(int64_t v) const { return json::object{{"i", v}}; }
-    json::value operator()(double v) const { return json::object{{"f", v}}; }
-    json::value operator()(const std::string& v) const { return json::object{{"s", v}}; }
-    json::value operator()(Date v) const { return json::object{{"d", v.days}}; }
-    json::value operator()(Timestamp v) const { return json::object{{"t", v.micros}}; }
-    json::value operator()(const Value::List& list) const {
-      json::array items;
-      for (const auto& item : list) items.push_back(EncodeValue(item));
-      return json::object{{"l", std::move(items)}};
-    }
-  };
-  return std::visit(Visitor{}, value.data);
-}
-
-Result<Value> DecodeValue(const json::value& value) {
-  if (value.is_null()) return Value();
-  if (!value.is_object() || value.as_object().size() != 1) return InvalidArgument("a bound value must be tagged with its type");
-  const auto& [tag, inner] = *value.as_object().begin();
-  if (tag == "b" && inner.is_bool()) return Value(inner.as_bool());
-  if (tag == "i" && inner.is_int64()) return Value(inner.as_int64());
-  if (tag == "f" && inner.is_number()) return Value(inner.to_number<double>());
-  if (tag == "s" && inner.is_string()) return Value(std::string(inner.as_string()));
-  if (tag == "d" && inner.is_int64()) return Value(Date{static_cast<int32_t>(inner.as_int64())});
-  if (tag == "t" && inner.is_int64()) return Value(Timestamp{inner.as_int64()});
-  if (tag == "l" && inner.is_array()) {
-    Value::List items;
-    for (const auto& item : inner.as_array()) {
-      ASSIGN_OR_RETURN(Value decoded, DecodeValue(item));
-      items.push_back(std::move(decoded));
-    }
-    return Value(std::move(items));
-  }
-  return InvalidArgument("a bound value has an unknown type tag");
-}
-
-json::object EncodePartial(const PartialResult& partial) {
-  json::array columns;
-  for (const auto& column : partial.columns) columns.push_back(json::array{json::string(column.name), json::string(column.type.sql_name)});
-  return json::object{{"shard", partial.shard},      {"snapshot", partial.snapshot}, {"columns", std::move(columns)},
-                      {"csv", partial.csv},          {"rows", partial.rows},         {"count", partial.count}};
-}
-
-Result<PartialResult> DecodePartial(const json::value& value) {
-  if (!value.is_object()) return InvalidArgument("a partial result must be an object");
-  const auto& object = value.as_object();
-  PartialResult partial;
-  const auto* shard = object.if_contains("shard");
-  const auto* snapshot = object.if_contains("snapshot");
-  const auto* columns = object.if_contains("columns");
-  const auto* csv = object.if_contains("csv");
-  if (!shard || !shard->is_int64() || !snapshot || !snapshot->is_string() || !columns || !columns->is_array() || !csv ||
-      !csv->is_string()) {
-    return InvalidArgument("a partial result lacks shard, snapshot, columns or csv");
-  }
-  partial.shard = static_cast<int>(shard->as_int64());
-  partial.snapshot = std::string(snapshot->as_string());
-  for (const auto& column : columns->as_array()) {
-    if (!column.is_array() || column.as_array().size() != 2 || !column.as_array()[0].is_string() || !column.as_array()[1].is_string()) {
-      return InvalidArgument("a partial result's column must be [name, type]");
-    }
-    engine::ColumnInfo info;
-    info.name = std::string(column.as_array()[0].as_string());
-    info.type.sql_name = std::string(column.as_array()[1].as_string());
-    partial.columns.push_back(std::move(info));
-  }
-  partial.csv = std::string(csv->as_string());
-  if (const auto* count = object.if_contains("count"); count && count->is_int64()) partial.count = count->as_int64();
-  if (const auto* rows = object.if_contains("rows"); rows && rows->is_int64()) partial.rows = rows->as_int64();
-  return partial;
-}
 
 std::chrono::milliseconds Remaining(std::chrono::steady_clock::time_point deadline) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -172,32 +96,20 @@ bool ShardCoordinator::Authorized(const http::Request& request) const {
 ShardCoordinator::GroupResult ShardCoordinator::RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks,
                                                          const QueryPlan& map, std::chrono::steady_clock::time_point deadline) const {
   GroupResult result;
-  for (const Pick& pick : picks) {
-    auto snapshot = directory_.LocalCopy(database::CopyName(sharded.database, pick.shard, sharded.shards));
-    // Pinned: the snapshot the shard map named, or another replica.
-    if (!snapshot || snapshot->id() != pick.replica.snapshot) {
-      result.failed.push_back(pick.shard);
-      result.error = "shard " + std::to_string(pick.shard) + " moved on from the snapshot picked";
-      continue;
-    }
-    auto lease = snapshot->pool().Acquire(std::max(std::chrono::milliseconds(1), Remaining(deadline)));
-    if (!lease.ok()) {
-      result.failed.push_back(pick.shard);
-      result.error = lease.status().ToString();
-      continue;
-    }
-    auto partial = RunMap(**lease, map);
-    if (!partial.ok()) {
-      // A map step that fails on one copy fails on every copy (same SQL, same data): no retry.
-      result.error = partial.status().ToString();
-      result.failed.clear();
-      result.partials.clear();
-      result.failed.push_back(-1);
-      return result;
-    }
-    partial->shard = pick.shard;
-    partial->snapshot = snapshot->id();
-    result.partials.push_back(std::move(partial).value());
+  // Pinned: the snapshot the shard map named, or another replica.
+  std::vector<std::pair<int, std::string>> named, missing;
+  for (const Pick& pick : picks) named.emplace_back(pick.shard, pick.replica.snapshot);
+  Status mapped = MapHeldShards(sharded.database, sharded.shards, named, map, deadline, result.partials, missing);
+  if (!mapped.ok()) {
+    // A map step that fails on one copy fails on every copy (same SQL, same data): no retry.
+    result.error = mapped.ToString();
+    result.partials.clear();
+    result.failed = {-1};
+    return result;
+  }
+  for (const auto& [k, reason] : missing) {
+    result.failed.push_back(k);
+    result.error = "shard " + std::to_string(k) + ": " + reason;
   }
   return result;
 }
@@ -380,31 +292,97 @@ http::Response ShardCoordinator::ServeMap(const http::Request& request) const {
     timeout_ms = std::clamp<int64_t>(timeout->as_int64(), 1, 300'000);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  const std::string name(database->as_string());
-  const int total = static_cast<int>(shards_total->as_int64());
-  json::array partials, missing;
+  std::vector<std::pair<int, std::string>> named;
   for (const auto& item : shards->as_array()) {
     const auto* shard = item.is_object() ? item.as_object().if_contains("shard") : nullptr;
     const auto* snapshot = item.is_object() ? item.as_object().if_contains("snapshot") : nullptr;
     if (!shard || !shard->is_int64() || !snapshot || !snapshot->is_string()) return bad("each shard is {shard, snapshot}");
-    const int k = static_cast<int>(shard->as_int64());
-    auto copy = directory_.LocalCopy(database::CopyName(name, k, total));
-    if (!copy || copy->id() != snapshot->as_string()) {
-      missing.push_back(json::object{{"shard", k}, {"reason", copy ? "at another snapshot" : "not held"}});
+    named.emplace_back(static_cast<int>(shard->as_int64()), std::string(snapshot->as_string()));
+  }
+  std::vector<PartialResult> done;
+  std::vector<std::pair<int, std::string>> not_done;
+  Status mapped = MapHeldShards(std::string(database->as_string()), static_cast<int>(shards_total->as_int64()), named, map,
+                                deadline, done, not_done);
+  if (!mapped.ok()) return JsonReply(200, json::object{{"map_error", mapped.ToString()}});
+  json::array partials, missing;
+  for (const auto& partial : done) partials.push_back(EncodePartial(partial));
+  for (const auto& [k, reason] : not_done) missing.push_back(json::object{{"shard", k}, {"reason", reason}});
+  return JsonReply(200, json::object{{"partials", std::move(partials)}, {"missing", std::move(missing)}});
+}
+
+Status ShardCoordinator::MapHeldShards(const std::string& database, int shards_total,
+                                       const std::vector<std::pair<int, std::string>>& named, const QueryPlan& map,
+                                       std::chrono::steady_clock::time_point deadline, std::vector<PartialResult>& partials,
+                                       std::vector<std::pair<int, std::string>>& missing) const {
+  for (const auto& [k, snapshot] : named) {
+    auto copy = directory_.LocalCopy(database::CopyName(database, k, shards_total));
+    if (!copy || copy->id() != snapshot) {
+      missing.emplace_back(k, copy ? "at another snapshot" : "not held");
       continue;
     }
     auto lease = copy->pool().Acquire(std::max(std::chrono::milliseconds(1), Remaining(deadline)));
     if (!lease.ok()) {
-      missing.push_back(json::object{{"shard", k}, {"reason", "busy"}});
+      missing.emplace_back(k, "busy");
       continue;
     }
-    auto partial = RunMap(**lease, map);
-    if (!partial.ok()) return JsonReply(200, json::object{{"map_error", partial.status().ToString()}});
-    partial->shard = k;
-    partial->snapshot = copy->id();
-    partials.push_back(EncodePartial(*partial));
+    ASSIGN_OR_RETURN(PartialResult partial, RunMap(**lease, map));
+    partial.shard = k;
+    partial.snapshot = copy->id();
+    partials.push_back(std::move(partial));
   }
-  return JsonReply(200, json::object{{"partials", std::move(partials)}, {"missing", std::move(missing)}});
+  return Status::Ok();
+}
+
+std::string ShardCoordinator::ShardMapJson(const ShardedRoute& sharded) const {
+  json::array shards;
+  for (const auto& replicas : directory_.Replicas(sharded.database, sharded.shards)) {
+    json::array copies;
+    for (const auto& replica : replicas) {
+      copies.push_back(json::object{{"member", replica.member}, {"api", replica.api}, {"zone", replica.zone}, {"snapshot", replica.snapshot}});
+    }
+    shards.push_back(std::move(copies));
+  }
+  return json::serialize(json::object{{"database", sharded.database}, {"shards", sharded.shards}, {"replicas", std::move(shards)}});
+}
+
+Result<std::string> ShardCoordinator::ServeClientMap(const Route& route, const RequestArgs& args, std::string_view shards,
+                                                     std::chrono::steady_clock::time_point deadline) const {
+  const ShardedRoute& sharded = *route.sharded;
+  // "K@SNAPSHOT,…": snapshot ids are hex digests, never holding ',' or '@'.
+  std::vector<std::pair<int, std::string>> named;
+  std::vector<std::string> unknown;
+  for (size_t start = 0; start <= shards.size();) {
+    size_t end = std::min(shards.find(',', start), shards.size());
+    std::string_view item = shards.substr(start, end - start);
+    const size_t at = item.find('@');
+    int k = -1;
+    const bool number = at != std::string_view::npos && at > 0 && at <= 4 &&
+                        std::all_of(item.begin(), item.begin() + static_cast<long>(at), [](char c) { return c >= '0' && c <= '9'; });
+    if (number) k = std::stoi(std::string(item.substr(0, at)));
+    if (!number || at + 1 >= item.size()) return InvalidArgument("X-Dram-Shards must list K@SNAPSHOT items, comma-separated");
+    if (k >= sharded.shards) {
+      unknown.push_back(std::to_string(k));
+    } else {
+      named.emplace_back(k, std::string(item.substr(at + 1)));
+    }
+    start = end + 1;
+  }
+  if (!unknown.empty()) {
+    std::string list;
+    for (const auto& k : unknown) list += (list.empty() ? "" : ", ") + k;
+    return InvalidArgument("'" + sharded.database + "' has shards 0.." + std::to_string(sharded.shards - 1) + ": no shard " + list);
+  }
+  ASSIGN_OR_RETURN(ShardPlan plan, route.endpoint->PlanShards(args, sharded.shard_column));
+  std::vector<PartialResult> done;
+  std::vector<std::pair<int, std::string>> not_done;
+  RETURN_IF_ERROR(MapHeldShards(sharded.database, sharded.shards, named, plan.map, deadline, done, not_done));
+  json::array partials, missing;
+  for (const auto& partial : done) partials.push_back(EncodePartial(partial));
+  for (const auto& [k, reason] : not_done) missing.push_back(json::object{{"shard", k}, {"reason", reason}});
+  return json::serialize(json::object{{"partials", std::move(partials)},
+                                      {"missing", std::move(missing)},
+                                      {"reduce", EncodeReduce(plan)},
+                                      {"format", args.format}});
 }
 
 }  // namespace dram::api

@@ -63,6 +63,24 @@ class ShardCoordinator {
   // The member side of a map step (POST /_cluster/v1/map, already authorized).
   http::Response ServeMap(const http::Request& request) const;
 
+  // The smart client's side (dram::Client): a request to an endpoint over a sharded database
+  // with X-Dram-Scatter, on the API port with the caller's own credentials (so each member keeps
+  // only the caller's tenant's rows, as for any request).
+  //   X-Dram-Scatter: plan   → the shard map of the route's database:
+  //     {"database":…,"shards":S,"replicas":[[{"member","api","zone","snapshot"},…] per shard]}
+  //   X-Dram-Scatter: map, X-Dram-Shards: K@SNAPSHOT,…  → this request's map step on the named
+  //     shards this member holds at those snapshots: {"partials":[…],"missing":[{"shard","reason"}],
+  //     "reduce":{…},"format":…} (the reduce step to run over every shard's partials, shard_wire.h,
+  //     and the format the request asked for).
+  // Errors: InvalidArgument (→ 422) for a malformed shard list or shards the database does not
+  // have (listed); the plan's errors.
+  static constexpr std::string_view kScatterHeader = "x-dram-scatter";
+  static constexpr std::string_view kShardsHeader = "x-dram-shards";
+  static constexpr std::string_view kClientMapPath = "/_cluster/v1/client-map";  // the metrics' name for map steps
+  std::string ShardMapJson(const ShardedRoute& sharded) const;
+  Result<std::string> ServeClientMap(const Route& route, const RequestArgs& args, std::string_view shards,
+                                     std::chrono::steady_clock::time_point deadline) const;
+
  private:
   struct Pick {
     int shard = 0;
@@ -73,6 +91,11 @@ class ShardCoordinator {
     std::vector<int> failed;  // shards to try elsewhere
     std::string error;        // why (for the log and a final error)
   };
+  // Runs `map` on this member's copies of the named shards, when they are at the named snapshots;
+  // the others go to `missing` with the reason. Errors: the map step's (it fails on every copy).
+  Status MapHeldShards(const std::string& database, int shards_total, const std::vector<std::pair<int, std::string>>& named,
+                       const QueryPlan& map, std::chrono::steady_clock::time_point deadline, std::vector<PartialResult>& partials,
+                       std::vector<std::pair<int, std::string>>& missing) const;
   GroupResult RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,
                        std::chrono::steady_clock::time_point deadline) const;
   GroupResult RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,

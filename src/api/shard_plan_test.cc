@@ -235,6 +235,41 @@ std::vector<EndpointSpec> Endpoints() {
     spec.default_limit = 2000;
     specs.push_back(spec);
   }
+  {
+    // An analysis: its params split between map and reduce (each statement numbers its own).
+    EndpointSpec spec{.name = "region_stats", .dataset = "d"};
+    filters(spec);
+    spec.filters.clear();
+    spec.map_sql = R"(SELECT region, tenant, sum(qty) AS qty, count(*) AS n, sum(price) AS revenue, max(score) AS best,
+         min("at") AS first_at
+  FROM t
+  WHERE ({{regions}} IS NULL OR list_contains({{regions}}, region))
+    AND ({{from}} IS NULL OR day >= {{from}}) AND ({{to}} IS NULL OR day <= {{to}})
+    AND ({{min_qty}} IS NULL OR qty >= {{min_qty}}) AND ({{flag}} IS NULL OR flag = {{flag}})
+  GROUP BY region, tenant;)";
+    spec.reduce_sql = R"(SELECT region, sum(qty) AS qty, sum(n) AS n, sum(revenue) AS revenue, max(best) AS best,
+         min(first_at) AS first_at, sum(revenue) / sum(n) AS avg_price
+  FROM partials
+  WHERE {{tenant}} IS NULL OR tenant = {{tenant}}
+  GROUP BY region
+  -- regions with rows only
+)";
+    spec.order_by = {{.column = "region"}};
+    specs.push_back(spec);
+  }
+  {
+    // A tenant-scoped analysis: each shard keeps the caller's rows of its map's results.
+    EndpointSpec spec{.name = "tenant_days", .dataset = "d", .tenant_column = "tenant"};
+    spec.params = {Param("from", ParamType::kDate), Param("min_n", ParamType::kInteger), Param("sort", ParamType::kString)};
+    spec.map_sql = "SELECT tenant, day, sum(price) AS revenue, count(*) AS n, sum(score) AS score FROM t "
+                   "WHERE {{from}} IS NULL OR day >= {{from}} GROUP BY tenant, day";
+    spec.reduce_sql = "SELECT day, sum(revenue) AS revenue, sum(n) AS n, sum(score) AS score FROM partials GROUP BY day "
+                      "HAVING sum(n) >= coalesce({{min_n}}, 0)";
+    spec.order_by = {{.column = "revenue", .descending = true}, {.column = "day"}};
+    spec.sort = SortParamSpec{.param = "sort", .allowed = {"revenue", "day", "n"}, .default_value = ""};
+    spec.total = true;
+    specs.push_back(spec);
+  }
   return specs;
 }
 
@@ -257,6 +292,7 @@ TEST_F(ShardPlanTest, GeneratedRequestsAnswerWhatTheWholeDataAnswers) {
     if (pick(3) == 0) query.push_back({"from", "2024-01-" + std::to_string(10 + pick(10))});
     if (pick(3) == 0) query.push_back({"to", "2024-01-" + std::to_string(20 + pick(10))});
     if (pick(3) == 0) query.push_back({"min_qty", std::to_string(pick(50))});
+    if (pick(3) == 0) query.push_back({"min_n", std::to_string(pick(12))});
     if (pick(4) == 0) query.push_back({"flag", pick(2) ? "true" : "false"});
     if (pick(3) == 0) query.push_back({"total", "true"});
     const bool unordered = specs[e].name == "unordered";
@@ -268,9 +304,17 @@ TEST_F(ShardPlanTest, GeneratedRequestsAnswerWhatTheWholeDataAnswers) {
       const auto& allowed = specs[e].sort->allowed;
       query.push_back({"sort", (pick(2) ? "-" : "") + allowed[static_cast<size_t>(pick(static_cast<int>(allowed.size())))]});
     }
+    std::erase_if(query, [&](const auto& item) {  // what this endpoint does not declare
+      return endpoint.ParamIndex(item.first) < 0 && item.first != "limit" && item.first != "offset" && item.first != "total";
+    });
     auto args = endpoint.ParseRequest(query, "");
     ASSERT_TRUE(args.ok()) << args.status().ToString();
     std::string context = specs[e].name + " request " + std::to_string(request);
+    if (endpoint.tenant_scoped()) {
+      const std::string tenant = "t" + std::to_string(pick(6));  // t5: no rows
+      endpoint.SetTenant(*args, tenant);
+      context += " as tenant " + tenant;
+    }
     for (const auto& [key, value] : query) context += " " + key + "=" + value;
     auto whole = RunWhole(endpoint, *args);
     auto sharded = RunSharded(endpoint, *args);
@@ -280,6 +324,52 @@ TEST_F(ShardPlanTest, GeneratedRequestsAnswerWhatTheWholeDataAnswers) {
     if (HasFailure()) break;
   }
   EXPECT_EQ(compared, 300);
+}
+
+TEST_F(ShardPlanTest, AnAnalysisThatDoesNotCompileIsRefusedWhereItIsWrong) {
+  auto diagnose = [](EndpointSpec spec) {
+    spec.field_positions["map"] = {"e.yml", 3, 1};
+    spec.field_positions["reduce"] = {"e.yml", 7, 1};
+    common::Diagnostics diagnostics;
+    EXPECT_EQ(CompiledEndpoint::Compile(spec, *whole_, diagnostics), nullptr);
+    return diagnostics.ToString();
+  };
+  EndpointSpec spec{.name = "a", .dataset = "d", .map_sql = "SELECT region, count(*) AS n FROM t GROUP BY region",
+                    .reduce_sql = "SELECT region, sum(n) AS n FROM partials GROUP BY region"};
+  spec.position = {"e.yml", 1, 1};
+  {
+    EndpointSpec bad = spec;
+    bad.map_sql = "SELEC region FROM t";
+    EXPECT_NE(diagnose(bad).find("e.yml:3:1: map does not compile"), std::string::npos) << diagnose(bad);
+  }
+  {
+    EndpointSpec bad = spec;
+    bad.reduce_sql = "SELECT region, sum(revenue) AS revenue FROM partials GROUP BY region";
+    const std::string text = diagnose(bad);
+    EXPECT_NE(text.find("e.yml:7:1: reduce does not compile"), std::string::npos) << text;
+    EXPECT_NE(text.find("revenue"), std::string::npos) << text;
+  }
+  {
+    EndpointSpec bad = spec;
+    bad.params = {Param("unused", ParamType::kInteger)};
+    bad.params.back().position = {"e.yml", 9, 3};
+    bad.reduce_sql = "SELECT region, sum(n) AS n FROM partials WHERE {{nope}} GROUP BY region";
+    const std::string text = diagnose(bad);
+    EXPECT_NE(text.find("e.yml:7:1: reduce uses undeclared param 'nope'"), std::string::npos) << text;
+    EXPECT_NE(text.find("e.yml:9:3: param 'unused' is used in neither map nor reduce"), std::string::npos) << text;
+  }
+  {
+    EndpointSpec bad = spec;
+    bad.map_sql = "SELECT region, list(id) AS ids FROM t GROUP BY region";
+    bad.reduce_sql = "SELECT region FROM partials";
+    EXPECT_NE(diagnose(bad).find("map's column 'ids' is"), std::string::npos) << diagnose(bad);
+  }
+  {
+    EndpointSpec bad = spec;
+    bad.tenant_column = "tenant";
+    bad.field_positions["tenant_column"] = {"e.yml", 2, 1};
+    EXPECT_NE(diagnose(bad).find("e.yml:2:1: map must return the tenant_column 'tenant'"), std::string::npos) << diagnose(bad);
+  }
 }
 
 TEST_F(ShardPlanTest, CountDistinctIsSplitOnlyOverTheShardColumn) {
@@ -297,7 +387,7 @@ TEST_F(ShardPlanTest, CountDistinctIsSplitOnlyOverTheShardColumn) {
   ExpectSameRows(RunWhole(*endpoint, *args).first, RunSharded(*endpoint, *args, "id").first, true, "distinct ids");
 }
 
-TEST_F(ShardPlanTest, TemplatesAreNotSplitAutomatically) {
+TEST_F(ShardPlanTest, TemplatesAreNotSplitAutomatically) {  // (an analysis is: map and reduce)
   EndpointSpec spec{.name = "tpl", .dataset = "d", .sql = "SELECT region, count(*) AS n FROM t GROUP BY region"};
   auto endpoint = Compile(spec);
   ASSERT_NE(endpoint, nullptr);

@@ -14,23 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool Carried(const engine::TypeInfo& type) {
-  switch (type.kind) {
-    case engine::TypeKind::kBlob:
-    case engine::TypeKind::kList:
-    case engine::TypeKind::kArray:
-    case engine::TypeKind::kStruct:
-    case engine::TypeKind::kMap:
-    case engine::TypeKind::kUnion:
-    case engine::TypeKind::kInterval:
-    case engine::TypeKind::kOther:
-    case engine::TypeKind::kUnresolved:
-      return false;
-    default:
-      return true;
-  }
-}
-
 // The partials as one relation: read_csv over their files with the columns typed as sent.
 std::string PartialsSource(const std::vector<std::string>& files, const std::vector<engine::ColumnInfo>& columns) {
   std::string list = "[";
@@ -45,15 +28,6 @@ std::string PartialsSource(const std::vector<std::string>& files, const std::vec
          ", allow_quoted_nulls = false, delim = ',', quote = '\"', escape = '\"', new_line = '\\r\\n'))";
 }
 
-// Replaces each "FROM partials" of a generated reduce query with the relation.
-std::string WithSource(std::string sql, const std::string& source) {
-  const std::string token = " FROM partials";
-  for (size_t at = sql.find(token); at != std::string::npos; at = sql.find(token, at + source.size())) {
-    sql.replace(at, token.size(), " FROM " + source + " AS partials");
-  }
-  return sql;
-}
-
 }  // namespace
 
 Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& map) {
@@ -61,7 +35,7 @@ Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& ma
   ASSIGN_OR_RETURN(engine::QueryResult result, connection.Query(map.sql, map.values));
   partial.columns = result.Columns();
   for (const auto& column : partial.columns) {
-    if (!Carried(column.type)) {
+    if (!column.type.TravelsAsExactCsv()) {
       return Unimplemented("column '" + column.name + "' (" + column.type.sql_name + ") cannot be merged across shards yet");
     }
   }
@@ -132,12 +106,14 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
     out.write(partials[i].csv.data(), static_cast<std::streamsize>(partials[i].csv.size()));
     if (!out) return Unavailable("cannot write a partial result for the reduce step", remove.files.back());
   }
-  const std::string source = PartialsSource(remove.files, partials.front().columns);
+  // `partials` is a CTE, so an analysis's own reduce text reads it by name wherever it does.
+  const std::string with = "WITH partials AS " + PartialsSource(remove.files, partials.front().columns) + " ";
   ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
-  ASSIGN_OR_RETURN(engine::QueryResult result, lease->Query(WithSource(plan.reduce_sql, source), plan.reduce_values));
+  ASSIGN_OR_RETURN(engine::QueryResult result, lease->Query(with + plan.reduce_sql, plan.reduce_values));
   ASSIGN_OR_RETURN(reduced.rows, engine::EncodeResult(result, format, body));
   if (!plan.total_sql.empty()) {
-    ASSIGN_OR_RETURN(engine::QueryResult counted, lease->Query(WithSource(plan.total_sql, source)));
+    const std::vector<Value> values(plan.reduce_values.begin(), plan.reduce_values.end() - 2);  // not limit, offset
+    ASSIGN_OR_RETURN(engine::QueryResult counted, lease->Query(with + plan.total_sql, values));
     ASSIGN_OR_RETURN(auto text, engine::ColumnText(counted, 0));
     reduced.total = text.empty() ? 0 : std::stoll(text.front());
   }

@@ -45,9 +45,13 @@ std::string SqlTypeOf(const ParamSpec& param) {
   return param.is_list ? type + "[]" : type;
 }
 
-ExpandedTemplate ExpandTemplate(const EndpointSpec& spec) {
+namespace {
+
+// Expands every {{name}}; `placeholder` gives the text for a declared param (by index).
+template <typename Placeholder>
+ExpandedTemplate Expand(std::string_view text, const std::vector<ParamSpec>& params, Placeholder placeholder) {
   ExpandedTemplate out;
-  const std::string sql = TrimTail(spec.sql);
+  const std::string sql = TrimTail(std::string(text));
   size_t pos = 0;
   while (pos < sql.size()) {
     size_t open = sql.find("{{", pos);
@@ -60,16 +64,31 @@ ExpandedTemplate ExpandTemplate(const EndpointSpec& spec) {
     std::string name = sql.substr(open + 2, close - open - 2);
     name.erase(0, name.find_first_not_of(' '));
     name.erase(name.find_last_not_of(' ') + 1);
-    auto found = std::find_if(spec.params.begin(), spec.params.end(), [&](const ParamSpec& p) { return p.name == name; });
-    if (found == spec.params.end()) {
+    auto found = std::find_if(params.begin(), params.end(), [&](const ParamSpec& p) { return p.name == name; });
+    if (found == params.end()) {
       out.unknown.push_back(name);
     } else {
       out.used.insert(name);
-      out.sql += "CAST($" + std::to_string(found - spec.params.begin() + 1) + " AS " + SqlTypeOf(*found) + ")";
+      const int index = static_cast<int>(found - params.begin());
+      out.sql += "CAST($" + std::to_string(placeholder(index)) + " AS " + SqlTypeOf(*found) + ")";
     }
     pos = close + 2;
   }
   return out;
+}
+
+}  // namespace
+
+ExpandedTemplate ExpandTemplate(const EndpointSpec& spec) {
+  return Expand(spec.sql, spec.params, [](int index) { return index + 1; });
+}
+
+ExpandedTemplate ExpandTemplateText(std::string_view text, const std::vector<ParamSpec>& params, std::vector<int>& slots) {
+  return Expand(text, params, [&](int index) {
+    auto found = std::find(slots.begin(), slots.end(), index);
+    if (found == slots.end()) found = slots.insert(slots.end(), index);
+    return static_cast<int>(found - slots.begin()) + 1;
+  });
 }
 
 std::string WrapTemplate(std::string_view sql) {

@@ -21,6 +21,13 @@ struct ExpandedTemplate {
 };
 ExpandedTemplate ExpandTemplate(const EndpointSpec& spec);
 
+// The same for one text of an analysis (map or reduce), whose statements do not bind every
+// declared param: placeholders are numbered in order of first use, continuing after those already
+// in `slots`, and `slots` records which declared param each one binds (a param used again reuses
+// its placeholder). Expanding the map and then the reduce into one `slots` numbers a statement
+// holding both; a fresh `slots` numbers a statement of its own.
+ExpandedTemplate ExpandTemplateText(std::string_view text, const std::vector<ParamSpec>& params, std::vector<int>& slots);
+
 // "(\n<sql>\n) AS q": the newlines end a `--` comment the template may still end with, so the
 // closing parenthesis is never commented out.
 std::string WrapTemplate(std::string_view sql);

@@ -21,6 +21,7 @@
 #include "cli/manage_commands.h"
 #include "cli/project_check.h"
 #include "cli/catalog_commands.h"
+#include "cli/client_command.h"
 #include "cli/shadow_diff.h"
 #include "cli/init_command.h"
 #include "cli/report_command.h"
@@ -50,6 +51,9 @@ Usage:
                              replay recorded requests against two systems, compare the answers
                              as data, report parity per endpoint; exit 1 above --threshold
   dram cluster COMMAND ...   status, where DB, drain MEMBER: a cluster seen through any member
+  dram client query TARGET --members LIST
+                             ask a cluster as the smart client does (map steps sent to the members
+                             holding the shards, reduced here)
   dram report [DIR]          sum the usage log (requests, errors, latency, warehouse queries avoided
                              and their cost) per endpoint, tenant, dataset, member or day
   dram version               print the version, commit, DuckDB library and build flags
@@ -345,6 +349,7 @@ int main(int argc, char** argv) {
   if (command == "shadow-diff") return dram::cli::ShadowDiffCommand(argc, argv);
   if (command == "cluster") return dram::cli::ClusterCommand(argc, argv);
   if (command == "report") return dram::cli::ReportCommand(argc, argv);
+  if (command == "client") return dram::cli::ClientCommand(argc, argv);
   if (command == "validate") {
     Flags flags = ParseFlags(argc, argv, 2, {});
     if (!flags.error.empty()) return std::fprintf(stderr, "dram validate: %s\n", flags.error.c_str()), 2;

@@ -24,7 +24,7 @@ api::ProjectSpec CheckProject(const std::string& dir, common::Diagnostics& diagn
       continue;
     }
     for (const auto& endpoint : project.endpoints) {
-      bool has_table = !endpoint.table.empty() || !endpoint.sql.empty();
+      bool has_table = !endpoint.table.empty() || !endpoint.sql.empty() || endpoint.is_analysis();
       if (endpoint.dataset == dataset.name && has_table) api::CompiledEndpoint::Compile(endpoint, **views, diagnostics);
     }
   }

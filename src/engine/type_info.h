@@ -31,6 +31,24 @@ struct TypeInfo {
   bool IsTemporal() const {
     return kind == TypeKind::kDate || kind == TypeKind::kTimestamp || kind == TypeKind::kTime;
   }
+  // Whether a value of this type survives Format::kCsvExact and a typed read_csv unchanged, as
+  // partial results travel between members: scalars but BLOB and INTERVAL.
+  bool TravelsAsExactCsv() const {
+    switch (kind) {
+      case TypeKind::kBlob:
+      case TypeKind::kList:
+      case TypeKind::kArray:
+      case TypeKind::kStruct:
+      case TypeKind::kMap:
+      case TypeKind::kUnion:
+      case TypeKind::kInterval:
+      case TypeKind::kOther:
+      case TypeKind::kUnresolved:
+        return false;
+      default:
+        return true;
+    }
+  }
 };
 
 // A child of a nested type: a STRUCT field, a MAP's key or value, a LIST's element (no name).

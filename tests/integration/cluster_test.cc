@@ -22,6 +22,7 @@
 
 #include "cluster/etcd_client.h"
 #include "cluster/records.h"
+#include "dram/client.h"
 #include "store/store_uri.h"
 #include "testutil/command.h"
 #include "testutil/etcd_cluster.h"
@@ -490,6 +491,27 @@ filters:
                       "group_by: [tenant]\nselect:\n  - tenant\n  - {column: amount, agg: sum, as: revenue}\n"
                       "  - {agg: count, as: n}\n  - {column: amount, agg: avg, as: mean}\n  - {column: id, agg: min}\n"
                       "  - {column: id, agg: max}\norder_by: [tenant]\n");
+    // An analysis: the map joins the global table (whole in every shard); params split between
+    // map and reduce.
+    project.Write("endpoints/" + dataset + "_stats.yml", "name: " + dataset + "_stats\ndataset: " + dataset + R"(
+params:
+  min_amount: {type: integer}
+  min_n: {type: integer}
+  sort: {type: string}
+map: |
+  SELECT t.name AS tenant_name, sum(o.amount) AS revenue, count(*) AS n, max(o.amount) AS biggest
+  FROM orders o JOIN tenants t USING (tenant)
+  WHERE {{min_amount}} IS NULL OR o.amount >= {{min_amount}}
+  GROUP BY t.name
+reduce: |
+  SELECT tenant_name, sum(revenue) AS revenue, sum(n) AS n, max(biggest) AS biggest, sum(revenue) / sum(n) AS mean
+  FROM partials
+  GROUP BY tenant_name
+  HAVING sum(n) >= coalesce({{min_n}}, 0)
+sort: {param: sort, allowed: [revenue, n, tenant_name]}
+order_by: [tenant_name]
+total: true
+)");
   }
   CommandResult applied = RunCommand({DramBinary(), "apply", project.path(), "--catalog", catalog_}, S3TestEnvironment());
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
@@ -509,18 +531,31 @@ filters:
 
   std::mt19937 random(1202);
   auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
-  auto query = [&]() {
+  auto query = [&](const std::string& shape) {
     std::string q = "limit=" + std::to_string(1 + pick(120)) + "&offset=" + std::to_string(pick(200));
+    if (shape == "_stats") {
+      q = "limit=" + std::to_string(1 + pick(5)) + "&offset=" + std::to_string(pick(4));
+      if (pick(2)) q += "&min_amount=" + std::to_string(pick(20000));
+      if (pick(2)) q += "&min_n=" + std::to_string(pick(2000));
+      if (pick(2)) q += std::string("&sort=") + (pick(2) ? "-" : "") + (pick(2) ? "revenue" : "n");
+      if (pick(3) == 0) q += "&total=true";
+      return q;
+    }
     if (pick(2)) q += "&tenant=" + std::to_string(pick(5));
     if (pick(2)) q += "&min_amount=" + std::to_string(pick(20000));
     if (pick(2)) q += std::string("&sort=") + (pick(2) ? "-" : "") + (pick(2) ? "amount" : "tenant");
     if (pick(3) == 0) q += "&total=true";
     return q;
   };
+  // The smart client, told of one member only: it finds the rest in the shard map.
+  ClientOptions client_options;
+  client_options.members = {members_[1].id};
+  auto client = Client::Create(client_options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
   int compared = 0;
-  for (int request = 0; request < 60 && !HasFailure(); ++request) {
-    const std::string shape = pick(2) ? "_rows" : "_by_tenant";
-    const std::string q = query();
+  for (int request = 0; request < 90 && !HasFailure(); ++request) {
+    const std::string shape = std::vector<std::string>{"_rows", "_by_tenant", "_stats"}[static_cast<size_t>(pick(3))];
+    const std::string q = query(shape);
     const Member& via = members_[static_cast<size_t>(pick(3))];
     HttpClient api("127.0.0.1", std::stoi(via.id.substr(via.id.find(':') + 1)));
     auto sharded = api.Get("/v1/orders" + shape + "?" + q);
@@ -534,9 +569,53 @@ filters:
     if (b.at("meta").as_object().contains("total")) {
       EXPECT_EQ(meta.at("total"), b.at("meta").at("total")) << q;
     }
+    // The same through the smart client (map steps to the members it picks, reduced here).
+    auto smart = (*client)->Get("/v1/orders" + shape + "?" + q);
+    ASSERT_TRUE(smart.ok()) << smart.status().ToString();
+    ASSERT_EQ(smart->status, 200) << smart->body;
+    json::value c = json::parse(smart->body);
+    EXPECT_EQ(json::serialize(c.at("data")), json::serialize(b.at("data"))) << "client " << shape << "?" << q;
+    EXPECT_EQ(smart->shards.size(), 4u);
+    if (b.at("meta").as_object().contains("total")) {
+      EXPECT_EQ(c.at("meta").at("total"), b.at("meta").at("total")) << "client " << q;
+    }
     ++compared;
   }
-  EXPECT_EQ(compared, 60);
+  EXPECT_EQ(compared, 90);
+  // The client spreads map steps over the members, and asks the same request of the same
+  // request shape anywhere: a bad param is refused as any member refuses it; an endpoint that is
+  // not sharded is answered as it is.
+  {
+    std::set<std::string> used;
+    for (int i = 0; i < 12; ++i) {
+      auto smart = (*client)->Get("/v1/orders_stats?min_amount=" + std::to_string(i));
+      ASSERT_TRUE(smart.ok()) << smart.status().ToString();
+      for (const auto& shard : smart->shards) used.insert(shard.member);
+    }
+    EXPECT_EQ(used.size(), 3u);
+    auto refused = (*client)->Get("/v1/orders_stats?min_amount=many");
+    ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+    EXPECT_EQ(refused->status, 422) << refused->body;
+    auto plain = (*client)->Get("/v1/whole_stats?min_n=2");
+    ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+    EXPECT_EQ(plain->status, 200) << plain->body;
+    EXPECT_TRUE(plain->shards.empty());
+    auto smart = (*client)->Get("/v1/orders_stats?min_n=2");
+    ASSERT_TRUE(smart.ok());
+    EXPECT_EQ(json::serialize(json::parse(smart->body).at("data")), json::serialize(json::parse(plain->body).at("data")));
+    // Shards that do not exist: 422 listing them.
+    HttpClient api("127.0.0.1", std::stoi(members_[0].id.substr(members_[0].id.find(':') + 1)));
+    auto bad = api.Request("GET", "/v1/orders_stats", {{"X-Dram-Scatter", "map"}, {"X-Dram-Shards", "1@x,7@y,9@z"}}, "");
+    EXPECT_EQ(bad.status, 422) << bad.body;
+    EXPECT_NE(bad.body.find("no shard 7, 9"), std::string::npos) << bad.body;
+    // The CLI.
+    CommandResult cli = RunCommand({DramBinary(), "client", "query", "/v1/orders_stats?min_n=2", "--members", members_[2].id, "--verbose"});
+    ASSERT_EQ(cli.exit_code, 0) << cli.output;
+    const size_t body = cli.output.find("{\"data\"");
+    ASSERT_NE(body, std::string::npos) << cli.output;
+    EXPECT_EQ(json::serialize(json::parse(cli.output.substr(body)).at("data")), json::serialize(json::parse(plain->body).at("data")));
+    EXPECT_NE(cli.output.find("shard 3: "), std::string::npos) << cli.output;
+  }
   // A merged answer is cached under every shard's snapshot: asked again, the same rows from the cache.
   {
     HttpClient api("127.0.0.1", std::stoi(members_[0].id.substr(members_[0].id.find(':') + 1)));
@@ -598,11 +677,19 @@ filters:
   // still say ready (until its lease expires).
   ::kill(members_[2].process->pid(), SIGKILL);
   HttpClient api("127.0.0.1", std::stoi(members_[0].id.substr(members_[0].id.find(':') + 1)));
+  const int64_t retries_before = (*client)->stats().retries;
   for (int request = 0; request < 20; ++request) {
     auto answer = api.Get("/v1/orders_by_tenant");
     ASSERT_EQ(answer.status, 200) << answer.body;
-    EXPECT_EQ(json::serialize(json::parse(answer.body).at("data")), json::serialize(json::parse(api.Get("/v1/whole_by_tenant").body).at("data")));
+    const std::string whole = json::serialize(json::parse(api.Get("/v1/whole_by_tenant").body).at("data"));
+    EXPECT_EQ(json::serialize(json::parse(answer.body).at("data")), whole);
+    // The client too: a map step sent to the dead member is sent to another copy.
+    auto smart = (*client)->Get("/v1/orders_by_tenant?limit=50&offset=" + std::to_string(request % 3));
+    ASSERT_TRUE(smart.ok()) << smart.status().ToString();
+    auto again = json::serialize(json::parse(api.Get("/v1/whole_by_tenant?limit=50&offset=" + std::to_string(request % 3)).body).at("data"));
+    EXPECT_EQ(json::serialize(json::parse(smart->body).at("data")), again);
   }
+  EXPECT_GT((*client)->stats().retries, retries_before);
 
   // A second member killed: shards that member 0 does not hold have no copy left. The answer is
   // a 503 naming them, or, asked for, what the remaining shards hold, flagged partial.
@@ -617,6 +704,10 @@ filters:
     // immutable, and the dead members' records stay until their leases run out.)
     auto refused = api.Get("/v1/orders_by_tenant?min_amount=4321");
     EXPECT_EQ(refused.status, 503) << refused.body;
+    auto smart = (*client)->Get("/v1/orders_by_tenant?min_amount=4321");
+    EXPECT_EQ(smart.status().code(), StatusCode::kUnavailable) << smart.status().ToString();
+    EXPECT_NE(smart.status().message().find("shard " + std::to_string(only_elsewhere.front())), std::string::npos)
+        << smart.status().ToString();
     EXPECT_NE(refused.body.find("no ready copy"), std::string::npos) << refused.body;
     EXPECT_NE(refused.body.find(std::to_string(only_elsewhere.front())), std::string::npos) << refused.body;
     auto partial = api.Get("/v1/orders_by_tenant?min_amount=4321&partial=allow");
