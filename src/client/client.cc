@@ -355,8 +355,8 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas) {
       return DeadlineExceeded("shard" + std::string(late.size() > 1 ? "s " : " ") + ShardList(late) + " of '" + database_ +
                               "' did not answer in time");
     }
-    Attempt& attempt = attempts_[reply->attempt];
-    attempt.finished = true;
+    attempts_[reply->attempt].finished = true;
+    const Attempt attempt = attempts_[reply->attempt];  // a copy: Dispatch below appends to attempts_
     for (int k : attempt.shards) outstanding_[static_cast<size_t>(k)]--;
     if (reply->refused) {
       // The same request is refused the same way everywhere (bad params, no such endpoint).
@@ -470,11 +470,13 @@ Result<ClientAnswer> Client::Impl::Get(std::string_view target) {
   shared->requests++;
   // The shard map, from the first member that answers.
   Result<store::HttpReply> reply = Unavailable("no member to ask");
+  // The members given, in turn; those learned from shard maps only when none of them answers.
   const std::vector<std::string> members = Seeds();
+  const size_t given = options.members.size();
   const size_t first = next_seed.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < members.size(); ++i) {
     store::HttpCall call;
-    call.url = "http://" + members[(first + i) % members.size()] + std::string(target);
+    call.url = "http://" + (i < given ? members[(first + i) % given] : members[i]) + std::string(target);
     call.headers = AuthHeaders();
     call.headers.emplace_back("X-Dram-Scatter", "plan");
     call.timeout = Left(deadline);

@@ -26,6 +26,7 @@
 #include "store/store_uri.h"
 #include "testutil/command.h"
 #include "testutil/etcd_cluster.h"
+#include "testutil/fault_proxy.h"
 #include "testutil/http_client.h"
 #include "testutil/loopback.h"
 #include "testutil/s3_env.h"
@@ -51,7 +52,8 @@ constexpr int kReplicas = 2;
 constexpr const char* kClusterSecret = "test-cluster-secret-0123456789";
 
 struct Member {
-  std::string id;  // its advertise address
+  std::string id;      // its advertise address
+  std::string listen;  // where it listens, when not at its advertise address (behind a proxy)
   std::unique_ptr<ServerProcess> process;
   std::unique_ptr<TempDir> cache;
 };
@@ -114,7 +116,7 @@ class ClusterTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> LaunchMember(const Member& member) {
     return ServerProcess::Launch(
         {DramBinary(), "serve", "--catalog", catalog_, "--cluster", cluster_, "--etcd", etcd_->endpoints(), "--advertise", member.id,
-         "--listen", member.id, "--admin-listen", "127.0.0.1:0", "--cache-dir", member.cache->path(), "--lease-ttl", "2",
+         "--listen", member.listen.empty() ? member.id : member.listen, "--admin-listen", "127.0.0.1:0", "--cache-dir", member.cache->path(), "--lease-ttl", "2",
          "--rereplicate-after", "8000", "--poll-interval", "200", "--ready-file", "{READY}"},
         [] {
           auto env = S3TestEnvironment();
@@ -719,6 +721,131 @@ total: true
     EXPECT_EQ(parsed.at("meta").at("missing_shards"), json::value(expected)) << partial.body;
     EXPECT_EQ(parsed.at("meta").at("shards").as_array().size(), 4 - only_elsewhere.size()) << partial.body;
   }
+}
+
+// The smart client on a cluster with keys: each tenant gets its own rows through every member's
+// map step, a refusal comes back as the members give it, and a member made slow now and then
+// (behind the fault proxy) is hedged within the budget.
+TEST_F(ClusterTest, TheSmartClientKeepsTenantsApartAndHedgesASlowMember) {
+  TempDir project;
+  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 2\nauth:\n  mode: keys\n");
+  project.Write("datasets/orders.yml", "name: orders\nsource: " + data_ + "/shop\nreplicas: 2\nshards: 3\nglobal: [tenants]\n");
+  project.Write("endpoints/mine.yml", R"(name: mine
+dataset: orders
+tenant_column: tenant
+map: |
+  SELECT CAST(o.tenant AS VARCHAR) AS tenant, t.name, count(*) AS n, sum(o.amount) AS revenue
+  FROM orders o JOIN tenants t USING (tenant) GROUP BY ALL
+reduce: |
+  SELECT tenant, name, sum(n) AS n, sum(revenue) AS revenue FROM partials GROUP BY tenant, name
+order_by: [tenant]
+)");
+  project.Write("endpoints/totals.yml", R"(name: totals
+dataset: orders
+table: orders
+params:
+  min_amount: {type: integer}
+filters:
+  - {column: amount, op: gte, param: min_amount}
+group_by: [tenant]
+select: [tenant, {column: amount, agg: sum, as: revenue}, {agg: count, as: n}]
+order_by: [tenant]
+cache: false
+)");
+  auto create_key = [&](const std::string& tenant) {
+    CommandResult created = RunCommand({DramBinary(), "keys", "create", project.path(), "--tenant", tenant});
+    const size_t at = created.output.find("dram_");
+    EXPECT_NE(at, std::string::npos) << created.output;
+    return at == std::string::npos ? "" : created.output.substr(at, created.output.find_first_of(" \n", at) - at);
+  };
+  const std::string key1 = create_key("1"), key2 = create_key("2");
+  CommandResult applied = RunCommand({DramBinary(), "apply", project.path(), "--catalog", catalog_}, S3TestEnvironment());
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  StartMember();
+  StartMember();
+  // The third member is reached (by members and clients alike) through the fault proxy.
+  const int real_port = FreeLoopbackPort();
+  FaultProxy proxy("127.0.0.1", real_port);
+  {
+    Member slow;
+    slow.id = "127.0.0.1:" + std::to_string(proxy.port());
+    slow.listen = "127.0.0.1:" + std::to_string(real_port);
+    slow.cache = std::make_unique<TempDir>();
+    slow.process = LaunchMember(slow);
+    ASSERT_TRUE(slow.process);
+    members_.push_back(std::move(slow));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Settled("orders", 3, 2); }, 60s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::set<std::string> holding;
+        for (const auto& [copy, holders] : Ready()) holding.insert(holders.begin(), holders.end());
+        return holding.size() == 3 && Settled("orders", 3, 2);
+      },
+      60s));
+
+  // Tenants: every shard keeps only the caller's rows.
+  for (const auto& [tenant, key] : std::vector<std::pair<std::string, std::string>>{{"1", key1}, {"2", key2}}) {
+    ClientOptions options;
+    options.members = {members_[0].id};
+    options.api_key = key;
+    auto client = Client::Create(options);
+    ASSERT_TRUE(client.ok());
+    for (int i = 0; i < 5; ++i) {
+      auto mine = (*client)->Get("/v1/mine");
+      ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+      ASSERT_EQ(mine->status, 200) << mine->body;
+      EXPECT_EQ(mine->shards.size(), 3u);
+      json::array rows = json::parse(mine->body).at("data").as_array();
+      ASSERT_EQ(rows.size(), 1u) << mine->body;
+      EXPECT_EQ(rows[0].at("tenant"), json::value(tenant)) << mine->body;
+      EXPECT_EQ(rows[0].at("name"), json::value("tenant " + tenant)) << mine->body;
+      EXPECT_EQ(rows[0].at("n"), json::value(kFiles * kRowsPerFile / 5)) << mine->body;
+    }
+  }
+  {
+    ClientOptions options;
+    options.members = {members_[1].id};
+    auto anonymous = Client::Create(options);
+    auto refused = (*anonymous)->Get("/v1/mine");
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->status, 401) << refused->body;
+    // A map step asked directly without a key is refused the same way.
+    HttpClient api("127.0.0.1", std::stoi(members_[1].id.substr(members_[1].id.find(':') + 1)));
+    auto direct = api.Request("GET", "/v1/mine", {{"X-Dram-Scatter", "map"}, {"X-Dram-Shards", "0@x"}}, "");
+    EXPECT_EQ(direct.status, 401) << direct.body;
+  }
+
+  // Hedging: one map step in 50 to the proxied member takes 500 ms more.
+  auto run = [&](bool hedge, int requests, bool slow_now_and_then) {
+    ClientOptions options;
+    options.members = {members_[0].id, members_[1].id};
+    options.api_key = key1;
+    options.hedge = hedge;
+    auto client = Client::Create(options);
+    EXPECT_TRUE(client.ok());
+    std::vector<double> times;
+    for (int i = 0; i < requests; ++i) {
+      if (slow_now_and_then && i % 50 == 25) proxy.Set(Fault::kSlow, 1, "GET", "/v1/totals", 500ms);
+      const auto started = std::chrono::steady_clock::now();
+      auto answer = (*client)->Get("/v1/totals?min_amount=" + std::to_string(i % 97));
+      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+      EXPECT_TRUE(answer.ok() && answer->status == 200) << (answer.ok() ? answer->body : answer.status().ToString());
+    }
+    std::sort(times.begin(), times.end());
+    return std::pair(times[times.size() * 99 / 100], (*client)->stats());
+  };
+  // (A new client knows no member's p95 before 20 answers of it: the first slow step of the
+  // hedged run may come too early to be hedged, one of its eight.)
+  auto [unhedged_p99, unhedged] = run(false, 300, true);
+  auto [hedged_p99, hedged] = run(true, 400, true);
+  std::fprintf(stderr, "p99 with one slow map step in 50: unhedged %.1f ms, hedged %.1f ms; hedges %lld of %lld map requests\n",
+               unhedged_p99, hedged_p99, static_cast<long long>(hedged.hedges), static_cast<long long>(hedged.map_requests));
+  EXPECT_GE(unhedged_p99, 450.0);
+  EXPECT_LT(hedged_p99, 300.0);
+  EXPECT_GE(hedged.hedges, 1);
+  EXPECT_LE(static_cast<double>(hedged.hedges), 0.05 * static_cast<double>(hedged.map_requests));
+  EXPECT_EQ(unhedged.hedges, 0);
 }
 
 }  // namespace
