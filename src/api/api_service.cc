@@ -327,13 +327,29 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   // the usage log and the route's metrics count; map steps count under their own path.
   const std::string_view scatter = call->route->sharded && shards_ ? request.Header(ShardCoordinator::kScatterHeader) : "";
   if (scatter == "plan") {
-    http::Response response;
-    response.content_type = "application/json";
-    response.tail = shards_->ShardMapJson(*call->route->sharded);
-    response.SetHeader("Cache-Control", "no-store");
-    response.SetHeader("X-Dram-Scatter", "plan");  // (an endpoint that is not sharded answers as usual)
-    response.SetHeader("X-Request-Id", call->request_id);
-    return Finish(*call, std::move(response));
+    auto shared_request = std::make_shared<http::Request>(std::move(request));
+    boost::asio::post(workers_, [this, call, shared_request] {
+      // The shards this request needs (one, when its params pin the shard column); a request
+      // that does not parse needs them all here, and gets its 422 from the map step.
+      std::vector<int> needed;
+      if (call->route->snapshot) {
+        auto query = ParseQueryString(shared_request->query);
+        auto args = query.ok() ? call->route->endpoint->ParseRequest(*query, shared_request->Header("accept"))
+                               : Result<RequestArgs>(query.status());
+        if (args.ok()) {
+          call->route->endpoint->SetTenant(*args, call->tenant);
+          needed = shards_->NeededShards(*call->route, *args);
+        }
+      }
+      http::Response response;
+      response.content_type = "application/json";
+      response.tail = shards_->ShardMapJson(*call->route->sharded, needed);
+      response.SetHeader("Cache-Control", "no-store");
+      response.SetHeader("X-Dram-Scatter", "plan");  // (an endpoint that is not sharded answers as usual)
+      response.SetHeader("X-Request-Id", call->request_id);
+      Finish(*call, std::move(response));
+    });
+    return;
   }
   if (scatter == "map") {
     call->internal_metrics = &metrics_.ForRoute(std::string(ShardCoordinator::kClientMapPath));

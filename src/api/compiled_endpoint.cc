@@ -242,6 +242,7 @@ bool CompiledEndpoint::CompileAnalysis(engine::Connection& connection, const Err
 void CompiledEndpoint::CompileTableQuery(const database::TableInfo& table, const ErrorSink& error) {
   const EndpointSpec& spec = spec_;
   from_ = Quote(spec.table);
+  for (const auto& column : table.columns) column_types_[column.name] = column.type.sql_name;
   auto column_of = [&](const std::string& name) -> const engine::ColumnInfo* {
     auto found = std::find_if(table.columns.begin(), table.columns.end(), [&](const auto& c) { return c.name == name; });
     return found == table.columns.end() ? nullptr : &*found;
@@ -833,6 +834,20 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
   plan.reduce_sql += " LIMIT $1 OFFSET $2";
   plan.reduce_values = {Value(args.limit), Value(args.offset)};
   return plan;
+}
+
+std::optional<CompiledEndpoint::ShardKey> CompiledEndpoint::ShardKeyOf(const RequestArgs& args,
+                                                                      const std::string& shard_column) const {
+  if (is_template_ || spec_.is_code || shard_column.empty()) return std::nullopt;
+  auto type = column_types_.find(shard_column);
+  if (type == column_types_.end()) return std::nullopt;
+  if (!tenant_sql_.empty() && spec_.tenant_column == shard_column) return ShardKey{Value(args.tenant), type->second};
+  for (size_t f = 0; f < spec_.filters.size(); ++f) {
+    if (spec_.filters[f].column != shard_column || spec_.filters[f].op != FilterOp::kEq || whole_day_[f]) continue;
+    const Value& value = args.values[static_cast<size_t>(filter_params_[0][f])];
+    if (!value.is_null()) return ShardKey{value, type->second};
+  }
+  return std::nullopt;
 }
 
 ShardPlan CompiledEndpoint::PlanAnalysisShards(const RequestArgs& args) const {

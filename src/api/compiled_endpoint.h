@@ -82,6 +82,16 @@ class CompiledEndpoint {
   // SQL is opaque: they need an analysis's map and reduce); FailedPrecondition for a count of distinct
   // values of a column the shards do not split by (not exact per shard).
   Result<ShardPlan> PlanShards(const RequestArgs& args, const std::string& shard_column) const;
+  // When a request pins the column its database is sharded by to one value (the caller's tenant,
+  // the tenant column being the shard column, or an `eq` filter on it): that value and the
+  // column's type. Only the shard holding that value has rows for the request; the others would
+  // add nothing to any reduce (no rows, no groups, counts of 0). nullopt otherwise, and for SQL
+  // templates, analyses and C++ endpoints (their SQL is opaque).
+  struct ShardKey {
+    Value value;
+    std::string column_type;  // DuckDB's name of the column's type ("BIGINT", "VARCHAR", …)
+  };
+  std::optional<ShardKey> ShardKeyOf(const RequestArgs& args, const std::string& shard_column) const;
   // The plan's conditions on the endpoint's table that decide which files a lazy database
   // must fetch, keyed by table; empty for SQL templates and C++ endpoints (their SQL is opaque:
   // every file of every table is read). Conditions it cannot express are left out.
@@ -129,6 +139,7 @@ class CompiledEndpoint {
   std::vector<int> filter_params_[2];        // param index per filter (first, second)
   std::vector<bool> whole_day_;              // per filter: a date param against a TIMESTAMP column
   std::set<std::string> output_names_;       // every output the query has, allowlisted or not
+  std::map<std::string, std::string> column_types_;  // the table's columns (not templates)
   std::map<std::string, std::string> order_sql_;  // output name → expression to order by
   std::string group_by_sql_;
   std::string tenant_sql_;                   // quoted tenant column; empty when not tenant-scoped

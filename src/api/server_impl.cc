@@ -92,6 +92,7 @@ class ClusterShardDirectory : public ShardDirectory {
                                                                          .api = member->second.api,
                                                                          .zone = member->second.zone,
                                                                          .snapshot = replica.snapshot,
+                                                                         .previous = replica.previous,
                                                                          .local = replica.member == node_.member_id()});
     }
     // Its own copy first (no network), then the same zone, then the rest in a fixed order.
@@ -102,9 +103,9 @@ class ClusterShardDirectory : public ShardDirectory {
     }
     return out;
   }
-  std::shared_ptr<const database::Snapshot> LocalCopy(const std::string& copy) const override {
+  std::shared_ptr<const database::Snapshot> LocalCopy(const std::string& copy, const std::string& snapshot) const override {
     auto generation = publisher_.Live();
-    return generation ? generation->datasets->Current(copy) : nullptr;
+    return generation ? generation->datasets->CurrentOrPrevious(copy, snapshot) : nullptr;
   }
   const std::string& secret() const override { return secret_; }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 #include <map>
 #include <set>
 
@@ -81,7 +82,7 @@ Result<http::Response> ShardCoordinator::Forward(const ShardedRoute& sharded, co
 
 std::string ShardCoordinator::ExpectedSnapshotId(const ShardedRoute& sharded) const {
   common::Fnv1a64 id;
-  for (const auto& replicas : directory_.Replicas(sharded.database, sharded.shards)) {
+  for (const auto& replicas : PinnedReplicas(sharded)) {
     if (replicas.empty()) return "";
     id.Add(replicas.front().snapshot);
   }
@@ -175,10 +176,9 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
                                             std::chrono::steady_clock::time_point deadline) {
   const ShardedRoute& sharded = *route.sharded;
   ASSIGN_OR_RETURN(ShardPlan plan, route.endpoint->PlanShards(args, sharded.shard_column));
-  const auto replicas = directory_.Replicas(sharded.database, sharded.shards);
+  const auto replicas = PinnedReplicas(sharded);
   std::vector<size_t> next(static_cast<size_t>(sharded.shards), 0);  // per shard: its next replica to try
-  std::vector<int> pending;
-  for (int k = 0; k < sharded.shards; ++k) pending.push_back(k);
+  std::vector<int> pending = NeededShards(route, args);
   std::vector<PartialResult> partials;
   std::vector<std::pair<int, std::string>> used;  // shard → member that answered
   std::vector<int> missing;                       // with ?partial=allow: left out
@@ -314,35 +314,78 @@ Status ShardCoordinator::MapHeldShards(const std::string& database, int shards_t
                                        const std::vector<std::pair<int, std::string>>& named, const QueryPlan& map,
                                        std::chrono::steady_clock::time_point deadline, std::vector<PartialResult>& partials,
                                        std::vector<std::pair<int, std::string>>& missing) const {
-  for (const auto& [k, snapshot] : named) {
-    auto copy = directory_.LocalCopy(database::CopyName(database, k, shards_total));
-    if (!copy || copy->id() != snapshot) {
-      missing.emplace_back(k, copy ? "at another snapshot" : "not held");
-      continue;
+  struct Outcome {
+    std::optional<Result<PartialResult>> partial;  // unset: missing, for `reason`
+    std::string reason;
+  };
+  std::vector<Outcome> outcomes(named.size());
+  auto run = [&](size_t i) {
+    const auto& [k, snapshot] = named[i];
+    auto copy = directory_.LocalCopy(database::CopyName(database, k, shards_total), snapshot);
+    if (!copy) {
+      outcomes[i].reason = "not held at that snapshot";
+      return;
     }
     auto lease = copy->pool().Acquire(std::max(std::chrono::milliseconds(1), Remaining(deadline)));
     if (!lease.ok()) {
-      missing.emplace_back(k, "busy");
+      outcomes[i].reason = "busy";
+      return;
+    }
+    outcomes[i].partial = RunMap(**lease, map);
+    if (outcomes[i].partial->ok()) {
+      (*outcomes[i].partial)->shard = k;
+      (*outcomes[i].partial)->snapshot = copy->id();
+    }
+  };
+  // Every shard on its own copy's pool at once: a member holding several answers in the time of
+  // its slowest, not of their sum.
+  std::vector<std::future<void>> others;
+  for (size_t i = 1; i < named.size(); ++i) others.push_back(std::async(std::launch::async, run, i));
+  if (!named.empty()) run(0);
+  for (auto& other : others) other.get();
+  for (size_t i = 0; i < named.size(); ++i) {
+    if (!outcomes[i].partial) {
+      missing.emplace_back(named[i].first, std::move(outcomes[i].reason));
       continue;
     }
-    ASSIGN_OR_RETURN(PartialResult partial, RunMap(**lease, map));
-    partial.shard = k;
-    partial.snapshot = copy->id();
-    partials.push_back(std::move(partial));
+    RETURN_IF_ERROR(outcomes[i].partial->status());  // a map step that fails on one copy fails on every copy
+    partials.push_back(std::move(*outcomes[i].partial).value());
   }
   return Status::Ok();
 }
 
-std::string ShardCoordinator::ShardMapJson(const ShardedRoute& sharded) const {
+std::vector<int> ShardCoordinator::NeededShards(const Route& route, const RequestArgs& args) const {
+  const ShardedRoute& sharded = *route.sharded;
+  if (auto key = route.endpoint->ShardKeyOf(args, sharded.shard_column)) {
+    if (auto shard = reducer_->ShardOf(key->value, key->column_type, sharded.shards); shard.ok()) return {*shard};
+  }
+  std::vector<int> all;
+  for (int k = 0; k < sharded.shards; ++k) all.push_back(k);
+  return all;
+}
+
+std::vector<std::vector<ShardReplica>> ShardCoordinator::PinnedReplicas(const ShardedRoute& sharded) const {
+  auto replicas = directory_.Replicas(sharded.database, sharded.shards);
+  PinOneDataVersion(replicas);
+  return replicas;
+}
+
+std::string ShardCoordinator::ShardMapJson(const ShardedRoute& sharded, const std::vector<int>& needed) const {
   json::array shards;
   for (const auto& replicas : directory_.Replicas(sharded.database, sharded.shards)) {
     json::array copies;
     for (const auto& replica : replicas) {
-      copies.push_back(json::object{{"member", replica.member}, {"api", replica.api}, {"zone", replica.zone}, {"snapshot", replica.snapshot}});
+      copies.push_back(json::object{{"member", replica.member},
+                                    {"api", replica.api},
+                                    {"zone", replica.zone},
+                                    {"snapshot", replica.snapshot},
+                                    {"previous", replica.previous}});
     }
     shards.push_back(std::move(copies));
   }
-  return json::serialize(json::object{{"database", sharded.database}, {"shards", sharded.shards}, {"replicas", std::move(shards)}});
+  json::object map{{"database", sharded.database}, {"shards", sharded.shards}, {"replicas", std::move(shards)}};
+  if (!needed.empty()) map["needed"] = json::value_from(needed);
+  return json::serialize(map);
 }
 
 Result<std::string> ShardCoordinator::ServeClientMap(const Route& route, const RequestArgs& args, std::string_view shards,

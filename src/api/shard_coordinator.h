@@ -66,8 +66,9 @@ class ShardCoordinator {
   // The smart client's side (dram::Client): a request to an endpoint over a sharded database
   // with X-Dram-Scatter, on the API port with the caller's own credentials (so each member keeps
   // only the caller's tenant's rows, as for any request).
-  //   X-Dram-Scatter: plan   → the shard map of the route's database:
-  //     {"database":…,"shards":S,"replicas":[[{"member","api","zone","snapshot"},…] per shard]}
+  //   X-Dram-Scatter: plan   → the shard map of the route's database (the client pins one data
+  //     version itself): {"database":…,"shards":S,"replicas":[[{"member","api","zone","snapshot",
+  //     "previous"},…] per shard],"needed":[K,…]}
   //   X-Dram-Scatter: map, X-Dram-Shards: K@SNAPSHOT,…  → this request's map step on the named
   //     shards this member holds at those snapshots: {"partials":[…],"missing":[{"shard","reason"}],
   //     "reduce":{…},"format":…} (the reduce step to run over every shard's partials, shard_wire.h,
@@ -77,7 +78,10 @@ class ShardCoordinator {
   static constexpr std::string_view kScatterHeader = "x-dram-scatter";
   static constexpr std::string_view kShardsHeader = "x-dram-shards";
   static constexpr std::string_view kClientMapPath = "/_cluster/v1/client-map";  // the metrics' name for map steps
-  std::string ShardMapJson(const ShardedRoute& sharded) const;
+  // `needed`: the shards the request needs (NeededShards), sent as "needed"; empty: not known.
+  std::string ShardMapJson(const ShardedRoute& sharded, const std::vector<int>& needed) const;
+  // The shards a request needs: the one holding its shard key (CompiledEndpoint::ShardKeyOf), or all.
+  std::vector<int> NeededShards(const Route& route, const RequestArgs& args) const;
   Result<std::string> ServeClientMap(const Route& route, const RequestArgs& args, std::string_view shards,
                                      std::chrono::steady_clock::time_point deadline) const;
 
@@ -96,6 +100,8 @@ class ShardCoordinator {
   Status MapHeldShards(const std::string& database, int shards_total, const std::vector<std::pair<int, std::string>>& named,
                        const QueryPlan& map, std::chrono::steady_clock::time_point deadline, std::vector<PartialResult>& partials,
                        std::vector<std::pair<int, std::string>>& missing) const;
+  // The directory's replicas of every shard, at one data version (PinOneDataVersion).
+  std::vector<std::vector<ShardReplica>> PinnedReplicas(const ShardedRoute& sharded) const;
   GroupResult RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,
                        std::chrono::steady_clock::time_point deadline) const;
   GroupResult RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,

@@ -14,8 +14,17 @@ struct ShardReplica {
   std::string api;       // HOST:PORT of the member's API port
   std::string zone;
   std::string snapshot;  // the snapshot it serves
+  std::string previous;  // the one it replaced, still served to map steps pinned to it; or empty
   bool local = false;    // this member's own copy
 };
+
+// Restricts every shard's replicas to one data version (database::DataVersionOf), so that no
+// answer mixes shards of different data while a refresh goes through the members: the version
+// every shard has a copy of, as served or as just replaced (`previous`), preferring the one with
+// the most copies serving it, then the first replica's. Each kept replica's `snapshot` becomes its
+// id at that version. When no version covers every shard (a copy restarted mid-refresh), the
+// replicas are left as they are. Keeps their order.
+void PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas);
 
 // What a coordinating member knows of a sharded database's shards: which members hold a ready
 // copy of each, and its own copies. Implemented over the cluster's shard map (ServerImpl).
@@ -25,8 +34,9 @@ class ShardDirectory {
   virtual ~ShardDirectory() = default;
   // Per shard in [0, shards): its ready replicas, this member's own first, then same zone.
   virtual std::vector<std::vector<ShardReplica>> Replicas(const std::string& database, int shards) const = 0;
-  // This member's current snapshot of a copy ("db~k"); null when it holds none.
-  virtual std::shared_ptr<const database::Snapshot> LocalCopy(const std::string& copy) const = 0;
+  // This member's snapshot `snapshot` of a copy ("db~k"), serving or just replaced; null when it
+  // holds no such snapshot.
+  virtual std::shared_ptr<const database::Snapshot> LocalCopy(const std::string& copy, const std::string& snapshot) const = 0;
   // The secret members prove themselves to each other with (non-empty).
   virtual const std::string& secret() const = 0;
 };

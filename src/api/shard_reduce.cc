@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -71,6 +73,22 @@ ShardReducer::~ShardReducer() {
   database_.reset();
   std::error_code ignored;
   fs::remove_all(scratch_dir_, ignored);  // this process's own (Create's caller names it so)
+}
+
+Result<int> ShardReducer::ShardOf(const Value& value, const std::string& column_type, int shards) {
+  // The type comes from the snapshot's schema; still, only a type's name goes into the SQL.
+  const bool plain = !column_type.empty() && std::all_of(column_type.begin(), column_type.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ' ' || c == '(' || c == ')' || c == ',';
+  });
+  if (!plain || shards < 1) return InvalidArgument("cannot compute the shard of a " + column_type + " value");
+  ASSIGN_OR_RETURN(auto lease, pool_->Acquire(std::chrono::seconds(5)));
+  const std::vector<Value> values = {value};
+  ASSIGN_OR_RETURN(engine::QueryResult result, lease->Query("SELECT (hash(CAST($1 AS " + column_type + ")) % " +
+                                                                std::to_string(shards) + ")::INTEGER AS shard",
+                                                            values));
+  ASSIGN_OR_RETURN(auto text, engine::ColumnText(result, 0));
+  if (text.size() != 1 || text.front().empty()) return InvalidArgument("no shard for a NULL value");
+  return std::stoi(text.front());
 }
 
 Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials, engine::Format format,

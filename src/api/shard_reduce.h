@@ -55,6 +55,11 @@ class ShardReducer {
   Result<Reduced> Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials, engine::Format format,
                          std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // The shard of a database split by a column (database::NarrowToShard: hash(column) % shards)
+  // that holds rows whose column is `value`, computed by this DuckDB as the members' own does.
+  // Errors: InvalidArgument when the value does not cast to `column_type`.
+  Result<int> ShardOf(const Value& value, const std::string& column_type, int shards);
+
  private:
   ShardReducer(std::string scratch_dir, std::unique_ptr<engine::Database> database, std::unique_ptr<engine::ConnectionPool> pool);
   const std::string scratch_dir_;

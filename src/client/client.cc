@@ -11,6 +11,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "api/shard_directory.h"
 #include "api/shard_reduce.h"
 #include "api/shard_wire.h"
 #include "client/member_stats.h"
@@ -28,12 +29,7 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 // A ready copy of a shard, as the shard map lists it.
-struct Copy {
-  std::string member;
-  std::string api;
-  std::string zone;
-  std::string snapshot;
-};
+using Copy = api::ShardReplica;
 
 // One map step's answer, as its thread posts it.
 struct MapReply {
@@ -195,8 +191,9 @@ class Scatter {
       : client_(client), target_(std::move(target)), database_(std::move(database)), deadline_(deadline),
         mailbox_(std::make_shared<Mailbox>()) {}
 
-  // `replicas`: per shard, its ready copies as the shard map lists them.
-  Result<ClientAnswer> Run(std::vector<std::vector<Copy>> replicas);
+  // `replicas`: per shard, its ready copies as the shard map lists them; `needed`: the shards the
+  // request needs (ascending).
+  Result<ClientAnswer> Run(std::vector<std::vector<Copy>> replicas, const std::vector<int>& needed);
 
  private:
   struct Attempt {
@@ -305,7 +302,7 @@ void Scatter::HedgeLateAttempts(Clock::time_point& wake) {
   }
 }
 
-Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas) {
+Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas, const std::vector<int>& needed) {
   const size_t shards = replicas.size();
   copies_.resize(shards);
   next_.assign(shards, 0);
@@ -323,22 +320,22 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas) {
     std::sort(order.begin(), order.end());
     for (const auto& entry : order) {
       const Copy& copy = options[std::get<3>(entry)];
-      // One snapshot per shard for the whole request: its first choice's.
+      // One snapshot per shard for the whole request: its first choice's (of the version pinned).
       if (copies_[k].empty() || copy.snapshot == copies_[k].front().snapshot) copies_[k].push_back(copy);
     }
-    if (copies_[k].empty()) no_copy.push_back(static_cast<int>(k));
+  }
+  for (int k : needed) {
+    if (copies_[static_cast<size_t>(k)].empty()) no_copy.push_back(k);
   }
   if (!no_copy.empty()) {
     return Unavailable("shard" + std::string(no_copy.size() > 1 ? "s " : " ") + ShardList(no_copy) + " of '" + database_ +
                        "' ha" + (no_copy.size() > 1 ? "ve" : "s") + " no ready copy");
   }
-  std::vector<int> all(shards);
-  for (size_t k = 0; k < shards; ++k) all[k] = static_cast<int>(k);
-  Dispatch(all, false);
+  Dispatch(needed, false);
 
   std::vector<std::optional<api::PartialResult>> done(shards);
   std::vector<std::string> answered_by(shards);
-  size_t remaining = shards;
+  size_t remaining = needed.size();
   std::optional<api::ShardPlan> plan;
   std::string format = "json";
   std::string last_failure;
@@ -349,8 +346,8 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas) {
     if (!reply) {
       if (Clock::now() < deadline_) continue;  // a hedge is due
       std::vector<int> late;
-      for (size_t k = 0; k < shards; ++k) {
-        if (!done[k]) late.push_back(static_cast<int>(k));
+      for (int k : needed) {
+        if (!done[static_cast<size_t>(k)]) late.push_back(k);
       }
       return DeadlineExceeded("shard" + std::string(late.size() > 1 ? "s " : " ") + ShardList(late) + " of '" + database_ +
                               "' did not answer in time");
@@ -375,7 +372,8 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas) {
       format = reply->format;
       for (auto& partial : reply->partials) {
         const auto k = static_cast<size_t>(partial.shard);
-        if (k >= shards || done[k]) continue;  // a hedge's twin answered first
+        // (A shard answered already: a hedge's twin was first.)
+        if (k >= shards || done[k] || !std::binary_search(needed.begin(), needed.end(), partial.shard)) continue;
         answered_by[k] = attempt.member;
         done[k] = std::move(partial);
         --remaining;
@@ -403,8 +401,9 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas) {
   std::vector<api::PartialResult> partials;
   ClientAnswer answer;
   common::Fnv1a64 id;
-  for (size_t k = 0; k < shards; ++k) {
-    answer.shards.push_back(ClientShard{.shard = static_cast<int>(k), .member = answered_by[k], .snapshot = done[k]->snapshot});
+  for (int shard : needed) {
+    const auto k = static_cast<size_t>(shard);
+    answer.shards.push_back(ClientShard{.shard = shard, .member = answered_by[k], .snapshot = done[k]->snapshot});
     id.Add(done[k]->snapshot);
     partials.push_back(std::move(*done[k]));
   }
@@ -425,7 +424,7 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas) {
   if (reduced.total) body += ",\"total\":" + std::to_string(*reduced.total);
   body += ",\"snapshot_id\":\"shards-" + id.hex() + "\",\"shards\":[";
   for (size_t k = 0; k < answer.shards.size(); ++k) {
-    body += (k ? ",{\"shard\":" : "{\"shard\":") + std::to_string(k) + ",\"member\":";
+    body += (k ? ",{\"shard\":" : "{\"shard\":") + std::to_string(answer.shards[k].shard) + ",\"member\":";
     common::AppendJsonString(body, answer.shards[k].member);
     body += ",\"snapshot\":";
     common::AppendJsonString(body, answer.shards[k].snapshot);
@@ -435,7 +434,7 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas) {
   return answer;
 }
 
-Result<std::vector<std::vector<Copy>>> DecodeShardMap(const std::string& text, std::string& database) {
+Result<std::vector<std::vector<Copy>>> DecodeShardMap(const std::string& text, std::string& database, std::vector<int>& needed) {
   boost::system::error_code ec;
   json::value parsed = json::parse(text, ec);
   const json::object* object = ec ? nullptr : parsed.if_object();
@@ -453,12 +452,29 @@ Result<std::vector<std::vector<Copy>>> DecodeShardMap(const std::string& text, s
         const json::value* value = copy ? copy->if_contains(key) : nullptr;
         return value && value->is_string() ? std::string(value->as_string()) : "";
       };
-      Copy entry{.member = text_of("member"), .api = text_of("api"), .zone = text_of("zone"), .snapshot = text_of("snapshot")};
+      Copy entry{.member = text_of("member"),
+                 .api = text_of("api"),
+                 .zone = text_of("zone"),
+                 .snapshot = text_of("snapshot"),
+                 .previous = text_of("previous")};
       if (entry.api.empty() || entry.snapshot.empty()) return Internal("a malformed shard map");
       copies.push_back(std::move(entry));
     }
   }
   if (out.empty()) return Internal("a shard map without shards");
+  // The shards the request needs, when the member could tell (its params pin the shard column).
+  needed.clear();
+  if (const json::value* only = object->if_contains("needed"); only && only->is_array()) {
+    for (const auto& k : only->as_array()) {
+      if (!k.is_int64() || k.as_int64() < 0 || k.as_int64() >= static_cast<int64_t>(out.size())) return Internal("a malformed shard map");
+      needed.push_back(static_cast<int>(k.as_int64()));
+    }
+    std::sort(needed.begin(), needed.end());
+    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
+  }
+  if (needed.empty()) {
+    for (size_t k = 0; k < out.size(); ++k) needed.push_back(static_cast<int>(k));
+  }
   return out;
 }
 
@@ -495,9 +511,11 @@ Result<ClientAnswer> Client::Impl::Get(std::string_view target) {
     return answer;
   }
   std::string database;
-  ASSIGN_OR_RETURN(auto replicas, DecodeShardMap(reply->body, database));
+  std::vector<int> needed;
+  ASSIGN_OR_RETURN(auto replicas, DecodeShardMap(reply->body, database, needed));
   Learn(replicas);
-  return Scatter(*this, std::string(target), database, deadline).Run(std::move(replicas));
+  api::PinOneDataVersion(replicas);  // never shards of two data versions in one answer
+  return Scatter(*this, std::string(target), database, deadline).Run(std::move(replicas), needed);
 }
 
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {

@@ -127,7 +127,7 @@ bool Reconciler::TryDrop(database::DatasetManager& manager, const CopyStatus& co
     std::vector<ReplicaRecord> remaining;
     for (const auto& held : manager.Copies()) {
       if (held.id == copy.id) continue;
-      remaining.push_back({me, held.id, std::string(StateName(held.state)), held.snapshot, held.bytes, held.error});
+      remaining.push_back({me, held.id, std::string(StateName(held.state)), held.snapshot, held.bytes, held.error, held.previous});
     }
     if (membership_.Publish(remaining).ok()) {
       dropped = manager.DropCopy(copy.id).ok();
@@ -279,7 +279,7 @@ void Reconciler::Tick() {
   std::vector<ReplicaRecord> records;
   const auto copies = manager->Copies();
   for (const auto& copy : copies) {
-    records.push_back({me, copy.id, std::string(StateName(copy.state)), copy.snapshot, copy.bytes, copy.error});
+    records.push_back({me, copy.id, std::string(StateName(copy.state)), copy.snapshot, copy.bytes, copy.error, copy.previous});
   }
   Status published = membership_.Publish(records);
 

@@ -70,7 +70,8 @@ Result<MemberRecord> DecodeMember(std::string_view text) {
 
 std::string EncodeReplica(const ReplicaRecord& r) {
   return json::serialize(json::object{{"member", r.member}, {"database", r.copy.database}, {"shard", r.copy.shard},
-                                      {"state", r.state}, {"snapshot", r.snapshot}, {"bytes", r.bytes}, {"error", r.error}});
+                                      {"state", r.state}, {"snapshot", r.snapshot}, {"bytes", r.bytes}, {"error", r.error},
+                                      {"previous", r.previous}});
 }
 
 Result<ReplicaRecord> DecodeReplica(std::string_view text) {
@@ -83,6 +84,7 @@ Result<ReplicaRecord> DecodeReplica(std::string_view text) {
   r.snapshot = Text(o, "snapshot");
   r.bytes = Number(o, "bytes");
   r.error = Text(o, "error");
+  r.previous = Text(o, "previous");
   if (r.member.empty() || r.copy.database.empty()) return InvalidArgument("replica record without member or database");
   return r;
 }

@@ -31,6 +31,7 @@ struct ReplicaRecord {
   std::string snapshot;  // the serving snapshot; empty until ready
   int64_t bytes = 0;
   std::string error;
+  std::string previous;  // the snapshot it replaced, still served to map steps pinned to it
   bool operator==(const ReplicaRecord&) const = default;
 };
 

@@ -625,6 +625,16 @@ std::shared_ptr<const Snapshot> DatasetManager::Current(const std::string& name)
   return ResolveLocked(name);
 }
 
+std::shared_ptr<const Snapshot> DatasetManager::CurrentOrPrevious(const std::string& name, const std::string& snapshot) const {
+  common::MutexLock lock(mu_);
+  auto found = entries_.find(name);
+  if (found == entries_.end()) return nullptr;
+  const DatasetStatus& status = found->second->status;
+  if (status.current && status.current->id() == snapshot) return status.current;
+  if (status.previous && status.previous->id() == snapshot) return status.previous;
+  return nullptr;
+}
+
 // What /status and stats show of one entry: its status plus the live lazy and download counters.
 static DatasetStatus StatusSnapshot(const DatasetStatus& status, const store::TransferProgress& progress) {
   DatasetStatus out = status;
@@ -788,6 +798,7 @@ std::vector<CopyStatus> DatasetManager::Copies() const {
       copy.state = CopyStatus::State::kReady;
       copy.snapshot = status.current->id();
       copy.bytes = status.current->bytes();
+      if (status.previous) copy.previous = status.previous->id();
     } else if (!status.loading && !status.last_error.empty()) {
       copy.state = CopyStatus::State::kFailed;
     }

@@ -33,6 +33,7 @@ struct CopyStatus {
   std::string name;  // the local dataset it is served as (CopyName)
   enum class State { kLoading, kReady, kFailed } state = State::kLoading;
   std::string snapshot;  // the serving snapshot's id; empty until ready
+  std::string previous;  // the one it replaced, still open (map steps pinned to it are served); or empty
   int64_t bytes = 0;     // of the serving snapshot on disk
   std::string error;     // of the last failed load
 };
@@ -167,6 +168,8 @@ class DatasetManager {
 
   // The serving snapshot of a dataset or alias; null when unknown or not loaded yet.
   std::shared_ptr<const Snapshot> Current(const std::string& name) const;
+  // A dataset's serving snapshot or the one it replaced, when its id is `snapshot`; else null.
+  std::shared_ptr<const Snapshot> CurrentOrPrevious(const std::string& name, const std::string& snapshot) const;
   std::vector<DatasetStatus> Statuses() const;
   Result<DatasetStatus> StatusOf(const std::string& name) const;
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "common/hash.h"
 #include "common/sql_text.h"
 #include "common/stable_hash.h"
 
@@ -54,6 +55,26 @@ std::string ShardingPath(const TableSources& table, const SourceFile& file) {
 }
 
 }  // namespace
+
+std::string WholeListingDigest(const std::vector<TableSources>& tables) {
+  common::Fnv1a64 hash;
+  for (const auto& table : tables) {
+    hash.Add(table.spec.name);
+    for (const auto& file : table.files) {
+      if (file.key.empty()) {
+        hash.Add(file.local_path).Add(file.size).Add(file.mtime_ms);
+      } else {
+        hash.Add(file.key).Add(file.size).Add(file.etag);
+      }
+    }
+  }
+  return hash.hex();
+}
+
+std::string_view DataVersionOf(std::string_view snapshot_id) {
+  const size_t dash = snapshot_id.find('-');
+  return dash == std::string_view::npos ? snapshot_id : snapshot_id.substr(0, dash);
+}
 
 void NarrowToShard(const DatasetSpec& spec, std::vector<TableSources>& tables) {
   const PlacementSpec& placement = spec.placement;

@@ -34,6 +34,8 @@ std::string SnapshotId(const DatasetSpec& spec, const std::vector<TableSources>&
       }
     }
   }
+  // A shard's copy leads with its data version (DataVersionOf), shared by every shard of it.
+  if (spec.shard >= 0 && !tables.empty() && !tables.front().whole_listing.empty()) return tables.front().whole_listing + "-" + hash.hex();
   return hash.hex();
 }
 

@@ -29,6 +29,9 @@ struct TableSources {
   std::shared_ptr<store::ObjectStore> store;  // null for local files
   std::string local_root;                     // remote files are fetched below this directory
   std::string row_filter;                     // SQL condition on the rows kept (a shard's); empty: all
+  // A shard's copy: the digest of every table's whole listing, before it was narrowed to the
+  // shard. Every shard of the same data has the same one (its data version); empty otherwise.
+  std::string whole_listing;
 };
 
 FileFormat FormatOf(std::string_view path);

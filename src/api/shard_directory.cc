@@ -1,0 +1,53 @@
+#include "api/shard_directory.h"
+
+#include <map>
+#include <set>
+
+#include "database/shard.h"
+
+namespace dram::api {
+
+void PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas) {
+  if (replicas.empty()) return;
+  // Per version: the shards it covers, and how many copies serve it (not just keep it).
+  std::map<std::string, std::set<size_t>, std::less<>> covered;
+  std::map<std::string, int, std::less<>> serving;
+  for (size_t k = 0; k < replicas.size(); ++k) {
+    for (const auto& replica : replicas[k]) {
+      covered[std::string(database::DataVersionOf(replica.snapshot))].insert(k);
+      serving[std::string(database::DataVersionOf(replica.snapshot))]++;
+      if (!replica.previous.empty()) covered[std::string(database::DataVersionOf(replica.previous))].insert(k);
+    }
+  }
+  std::string chosen;
+  int best = -1;
+  // Candidates in the order the first shard's replicas name them, so ties go to the first.
+  std::vector<std::string> order;
+  for (const auto& replica : replicas.front()) {
+    order.emplace_back(database::DataVersionOf(replica.snapshot));
+    if (!replica.previous.empty()) order.emplace_back(database::DataVersionOf(replica.previous));
+  }
+  for (const auto& version : order) {
+    if (covered[version].size() != replicas.size()) continue;
+    const int copies = serving.contains(version) ? serving[version] : 0;
+    if (copies > best) {
+      best = copies;
+      chosen = version;
+    }
+  }
+  if (best < 0) return;
+  for (auto& shard : replicas) {
+    std::vector<ShardReplica> kept;
+    for (auto& replica : shard) {
+      if (database::DataVersionOf(replica.snapshot) == chosen) {
+        kept.push_back(std::move(replica));
+      } else if (!replica.previous.empty() && database::DataVersionOf(replica.previous) == chosen) {
+        replica.snapshot = replica.previous;
+        kept.push_back(std::move(replica));
+      }
+    }
+    shard = std::move(kept);
+  }
+}
+
+}  // namespace dram::api
