@@ -6,7 +6,8 @@
 # reduce cost beyond a shard's own query, which is on a quarter of the rows), and the CPU seconds
 # all members spent per request; then the same split requests through the smart client
 # (bench/client_bench.cc: shard map from a member, map steps to the members, reduced in the
-# client), with the client's CPU added. Not part of CI except `--smoke` (tiny data, few requests).
+# client), with the client's CPU added; and the wire format of partial results against JSON rows
+# (bench/wire_bench.cc). Not part of CI except `--smoke` (tiny data, few requests).
 #
 # Usage: bash bench/distributed.sh [--smoke]     Environment: ROWS=2000000 REQUESTS=400 BUILD_DIR=build
 set -euo pipefail
@@ -14,7 +15,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
 ROWS=${ROWS:-2000000}
 REQUESTS=${REQUESTS:-400}
-if [ "${1:-}" = --smoke ]; then ROWS=20000 REQUESTS=20; fi
+WIRE_ROWS="100 10000"
+if [ "${1:-}" = --smoke ]; then ROWS=20000 REQUESTS=20 WIRE_ROWS=100; fi
 work=$(mktemp -d /tmp/dram-distributed-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -134,3 +136,8 @@ print(f"{'ratio client / transparent':34} {smart[0] / split[0]:8.2f} {smart[1] /
 print(f"(CPU: every member's, plus the client's own for the smart client; client map requests "
       f"{smart[4]['map_requests']}, hedges {smart[4]['hedges']}, retries {smart[4]['retries']})")
 PY
+
+echo
+echo "partial results between members: exact CSV in JSON (sent) vs JSON rows (bench/wire_bench.cc)"
+# shellcheck disable=SC2086
+"$BUILD_DIR/bench/wire_bench" $WIRE_ROWS

@@ -17,6 +17,10 @@ struct ClientOptions {
   std::string api_key;       // sent as X-API-Key when set
   std::string bearer_token;  // sent as Authorization: Bearer when set
   std::string zone;          // members of this zone are asked first
+  // The cluster's secret ($DRAM_CLUSTER_SECRET of its members): map steps carry more than an
+  // endpoint shows (order keys, partial aggregates, an analysis's map rows), so members give them
+  // only to the cluster's own clients. Without it, endpoints over sharded databases answer 403.
+  std::string cluster_secret;
   // The whole request: the members get what is left of it with each map step.
   std::chrono::milliseconds timeout{10'000};
   // Sends a map step again to another copy when its member is still silent after that member's
@@ -56,7 +60,7 @@ struct ClientStats {
 // to a copy at that snapshot), picks a copy of each shard (same zone first, then the member with
 // the fewest of this client's requests outstanding), sends each member the map step of its
 // shards at once (with the caller's credentials: each member keeps only the caller's tenant's
-// rows), retries a shard that failed or went missing on its next copy, hedges slow members, and
+// rows; the cluster secret proves it is one of the cluster's own clients), retries a shard that failed or went missing on its next copy, hedges slow members, and
 // reduces the partial results in an embedded DuckDB. Any other endpoint is asked of a member as it
 // is. Thread-safe; one client serves many threads.
 class Client {

@@ -326,28 +326,17 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   // picks (ShardCoordinator::ServeClientMap). The plan is one per client request, so it is what
   // the usage log and the route's metrics count; map steps count under their own path.
   const std::string_view scatter = call->route->sharded && shards_ ? request.Header(ShardCoordinator::kScatterHeader) : "";
+  // Map steps carry more than the endpoint shows (order keys, partial aggregates, an analysis's
+  // map rows, the reduce SQL): only the cluster's own clients, holding its secret, get them.
+  if (!scatter.empty() && !shards_->Authorized(request)) {
+    return fail(PermissionDenied("X-Dram-Scatter is for the cluster's own clients: it needs the cluster secret"));
+  }
   if (scatter == "plan") {
     auto shared_request = std::make_shared<http::Request>(std::move(request));
     boost::asio::post(workers_, [this, call, shared_request] {
-      // The shards this request needs (one, when its params pin the shard column); a request
-      // that does not parse needs them all here, and gets its 422 from the map step.
-      std::vector<int> needed;
-      if (call->route->snapshot) {
-        auto query = ParseQueryString(shared_request->query);
-        auto args = query.ok() ? call->route->endpoint->ParseRequest(*query, shared_request->Header("accept"))
-                               : Result<RequestArgs>(query.status());
-        if (args.ok()) {
-          call->route->endpoint->SetTenant(*args, call->tenant);
-          needed = shards_->NeededShards(*call->route, *args);
-        }
+      if (!common::RunBarrier("shard map", call->request_id, [&] { AnswerShardMap(call, *shared_request); }) && !call->finished) {
+        Finish(*call, MakeErrorResponse(Internal("an exception escaped the shard map"), call->request_id));
       }
-      http::Response response;
-      response.content_type = "application/json";
-      response.tail = shards_->ShardMapJson(*call->route->sharded, needed);
-      response.SetHeader("Cache-Control", "no-store");
-      response.SetHeader("X-Dram-Scatter", "plan");  // (an endpoint that is not sharded answers as usual)
-      response.SetHeader("X-Request-Id", call->request_id);
-      Finish(*call, std::move(response));
     });
     return;
   }
@@ -384,20 +373,11 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
       return fail(Unavailable("too many requests in flight"));
     }
     call->admitted = true;
-    // The client passes its deadline down: what is left of it, in ms.
-    auto budget = std::chrono::milliseconds(options_.query_timeout_ms);
-    if (auto left = PositiveMillis(request.Header("x-dram-deadline-ms"))) budget = std::min(budget, *left);
-    auto shards_named = std::make_shared<std::string>(request.Header(ShardCoordinator::kShardsHeader));
-    boost::asio::post(workers_, [this, call, shards_named, budget] {
-      auto body = shards_->ServeClientMap(*call->route, call->args, *shards_named, call->started + budget);
-      if (!body.ok()) return Finish(*call, MakeErrorResponse(body.status(), call->request_id));
-      http::Response response;
-      response.content_type = "application/json";
-      response.tail = std::move(body).value();
-      response.SetHeader("Cache-Control", "no-store");
-      response.SetHeader("X-Request-Id", call->request_id);
-      call->ran_query = true;
-      Finish(*call, std::move(response));
+    auto shared_request = std::make_shared<http::Request>(std::move(request));
+    boost::asio::post(workers_, [this, call, shared_request] {
+      if (!common::RunBarrier("map step", call->request_id, [&] { AnswerMapStep(call, *shared_request); }) && !call->finished) {
+        Finish(*call, MakeErrorResponse(Internal("an exception escaped the map step"), call->request_id));
+      }
     });
     return;
   }
@@ -577,6 +557,42 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
   Reply(*call, *entry, cacheable ? "miss" : "off");
 }
 
+void ApiService::AnswerShardMap(const std::shared_ptr<Call>& call, const http::Request& request) {
+  // The shards this request needs (one, when its params pin the shard column); a request that
+  // does not parse needs them all here, and gets its 422 from the map step.
+  std::vector<int> needed;
+  if (call->route->snapshot) {
+    auto query = ParseQueryString(request.query);
+    auto args = query.ok() ? call->route->endpoint->ParseRequest(*query, request.Header("accept")) : Result<RequestArgs>(query.status());
+    if (args.ok()) {
+      call->route->endpoint->SetTenant(*args, call->tenant);
+      needed = shards_->NeededShards(*call->route, *args);
+    }
+  }
+  http::Response response;
+  response.content_type = "application/json";
+  response.tail = shards_->ShardMapJson(*call->route->sharded, needed);
+  response.SetHeader("Cache-Control", "no-store");
+  response.SetHeader("X-Dram-Scatter", "plan");  // (an endpoint that is not sharded answers as usual)
+  response.SetHeader("X-Request-Id", call->request_id);
+  Finish(*call, std::move(response));
+}
+
+void ApiService::AnswerMapStep(const std::shared_ptr<Call>& call, const http::Request& request) {
+  // The client passes its deadline down: what is left of it, in ms.
+  auto budget = std::chrono::milliseconds(options_.query_timeout_ms);
+  if (auto left = PositiveMillis(request.Header("x-dram-deadline-ms"))) budget = std::min(budget, *left);
+  auto body = shards_->ServeClientMap(*call->route, call->args, request.Header(ShardCoordinator::kShardsHeader), call->started + budget);
+  if (!body.ok()) return Finish(*call, MakeErrorResponse(body.status(), call->request_id));
+  http::Response response;
+  response.content_type = "application/json";
+  response.tail = std::move(body).value();
+  response.SetHeader("Cache-Control", "no-store");
+  response.SetHeader("X-Request-Id", call->request_id);
+  call->ran_query = true;
+  Finish(*call, std::move(response));
+}
+
 void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
   auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
   if (!shards_) {
@@ -589,15 +605,16 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
   auto cache_key = [&](const std::string& snapshots) {
     return std::string(call->route_path) + "\n" + snapshots + "\n" + call->args.canonical;
   };
-  if (cacheable) {
-    const std::string expected = shards_->ExpectedSnapshotId(*route.sharded);
-    if (!expected.empty()) {
-      if (auto entry = cache_.Get(cache_key(expected))) return Reply(*call, *entry, "hit");
-    }
+  const auto replicas = shards_->PinnedReplicas(*route.sharded);  // read once: the key and the run agree
+  // Keyed by every shard's first-choice snapshot (a request asked of one shard too): it changes
+  // when any shard's data does.
+  const std::string expected = ShardCoordinator::ExpectedSnapshotId(replicas);
+  if (cacheable && !expected.empty()) {
+    if (auto entry = cache_.Get(cache_key(expected))) return Reply(*call, *entry, "hit");
   }
   const auto deadline = call->started + std::chrono::milliseconds(options_.query_timeout_ms);
   call->ran_query = true;
-  auto answer = shards_->Run(route, call->args, FormatOf(call->args.format), deadline);
+  auto answer = shards_->Run(route, call->args, replicas, FormatOf(call->args.format), deadline);
   if (!answer.ok()) return fail(answer.status());
   const bool partial = !answer->missing_shards.empty();
   auto entry = std::make_shared<CachedResponse>();
@@ -610,8 +627,9 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
   std::string body = call->args.format == "json" ? "{\"data\":" + answer->rows : std::move(answer->rows);
   entry->body = std::make_shared<const http::SharedBytes>(std::move(body));
   // A partial answer is never cached: the missing shards may be back on the next request.
-  if (cacheable && !partial) cache_.Put(cache_key(entry->snapshot_id), entry);
-  Reply(*call, *entry, cacheable && !partial ? "miss" : "off");
+  const bool kept = cacheable && !partial && !expected.empty();
+  if (kept) cache_.Put(cache_key(expected), entry);
+  Reply(*call, *entry, kept ? "miss" : "off");
 }
 
 void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view cache_status) {

@@ -65,6 +65,9 @@ class ApiService : public http::Handler {
  private:
   struct Call;
   void Execute(std::shared_ptr<Call> call);
+  // The smart client's two requests (X-Dram-Scatter: plan, map), on a worker.
+  void AnswerShardMap(const std::shared_ptr<Call>& call, const http::Request& request);
+  void AnswerMapStep(const std::shared_ptr<Call>& call, const http::Request& request);
   void ExecuteSharded(std::shared_ptr<Call> call);
   void Finish(Call& call, http::Response response);
   void FinishLater(const std::shared_ptr<Call>& call, http::Response response);

@@ -9,6 +9,8 @@
 #include "api/project.h"
 #include "api/sql_template.h"
 #include "common/sql_text.h"
+#include "engine/connection.h"
+#include "engine/database.h"
 
 namespace dram::api {
 
@@ -236,7 +238,26 @@ bool CompiledEndpoint::CompileAnalysis(engine::Connection& connection, const Err
     }
     tenant_sql_ = "q." + Quote(spec_.tenant_column);
   }
-  return ok;
+  if (!ok) return false;
+  // Over a sharded database the reduce runs where there is nothing but `partials`, so it may read
+  // nothing else anywhere: checked in an empty database holding only the map's columns.
+  std::string partials = "SELECT ";
+  for (size_t i = 0; i < described->size(); ++i) {
+    partials += (i ? ", CAST(NULL AS " : "CAST(NULL AS ") + (*described)[i].type.sql_name + ") AS " + Quote((*described)[i].name);
+  }
+  partials += " WHERE false";
+  auto empty = engine::Database::Open("", {.read_only = false, .threads = 1});
+  auto scratch = empty.ok() ? (*empty)->Connect() : Result<std::unique_ptr<engine::Connection>>(empty.status());
+  if (!scratch.ok()) {
+    error(spec_.PositionOf("reduce"), "cannot check reduce: " + scratch.status().message());
+    return false;
+  }
+  auto reduced = (*scratch)->Describe("WITH partials AS (" + partials + ") SELECT * FROM " + reduce_alone_from_);
+  if (!reduced.ok()) {
+    error(spec_.PositionOf("reduce"), "reduce must read only `partials` (the map's columns): " + reduced.status().message());
+    return false;
+  }
+  return true;
 }
 
 void CompiledEndpoint::CompileTableQuery(const database::TableInfo& table, const ErrorSink& error) {

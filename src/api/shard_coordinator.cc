@@ -80,9 +80,10 @@ Result<http::Response> ShardCoordinator::Forward(const ShardedRoute& sharded, co
   return Unavailable(last_error);
 }
 
-std::string ShardCoordinator::ExpectedSnapshotId(const ShardedRoute& sharded) const {
+std::string ShardCoordinator::ExpectedSnapshotId(const PinnedShards& pinned) {
+  if (!pinned.one_version) return "";
   common::Fnv1a64 id;
-  for (const auto& replicas : PinnedReplicas(sharded)) {
+  for (const auto& replicas : pinned.replicas) {
     if (replicas.empty()) return "";
     id.Add(replicas.front().snapshot);
   }
@@ -172,11 +173,12 @@ ShardCoordinator::GroupResult ShardCoordinator::RunRemote(const ShardedRoute& sh
   return result;
 }
 
-Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArgs& args, engine::Format format,
-                                            std::chrono::steady_clock::time_point deadline) {
+Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArgs& args, const PinnedShards& pinned,
+                                            engine::Format format, std::chrono::steady_clock::time_point deadline) {
+  const auto& replicas = pinned.replicas;
   const ShardedRoute& sharded = *route.sharded;
   ASSIGN_OR_RETURN(ShardPlan plan, route.endpoint->PlanShards(args, sharded.shard_column));
-  const auto replicas = PinnedReplicas(sharded);
+  if (replicas.size() != static_cast<size_t>(sharded.shards)) return Internal("the shard map does not match the route");
   std::vector<size_t> next(static_cast<size_t>(sharded.shards), 0);  // per shard: its next replica to try
   std::vector<int> pending = NeededShards(route, args);
   std::vector<PartialResult> partials;
@@ -252,6 +254,10 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
     meta += "}";
   }
   meta += "]";
+  if (!pinned.one_version) {
+    meta += ",\"mixed_versions\":true";
+    answer.mixed_versions = true;
+  }
   if (!missing.empty()) {
     std::sort(missing.begin(), missing.end());
     meta += ",\"partial\":true,\"missing_shards\":[" + ShardList(missing) + "]";
@@ -364,10 +370,11 @@ std::vector<int> ShardCoordinator::NeededShards(const Route& route, const Reques
   return all;
 }
 
-std::vector<std::vector<ShardReplica>> ShardCoordinator::PinnedReplicas(const ShardedRoute& sharded) const {
-  auto replicas = directory_.Replicas(sharded.database, sharded.shards);
-  PinOneDataVersion(replicas);
-  return replicas;
+PinnedShards ShardCoordinator::PinnedReplicas(const ShardedRoute& sharded) const {
+  PinnedShards pinned;
+  pinned.replicas = directory_.Replicas(sharded.database, sharded.shards);
+  pinned.one_version = PinOneDataVersion(pinned.replicas);
+  return pinned;
 }
 
 std::string ShardCoordinator::ShardMapJson(const ShardedRoute& sharded, const std::vector<int>& needed) const {
@@ -405,9 +412,12 @@ Result<std::string> ShardCoordinator::ServeClientMap(const Route& route, const R
     if (!number || at + 1 >= item.size()) return InvalidArgument("X-Dram-Shards must list K@SNAPSHOT items, comma-separated");
     if (k >= sharded.shards) {
       unknown.push_back(std::to_string(k));
+    } else if (std::any_of(named.begin(), named.end(), [k](const auto& n) { return n.first == k; })) {
+      return InvalidArgument("X-Dram-Shards names shard " + std::to_string(k) + " twice");
     } else {
       named.emplace_back(k, std::string(item.substr(at + 1)));
     }
+    if (unknown.size() > 64) break;  // enough to say what is wrong
     start = end + 1;
   }
   if (!unknown.empty()) {

@@ -24,6 +24,7 @@ struct ShardedAnswer {
   std::string meta_json;
   std::vector<int> missing_shards;  // left out with ?partial=allow (sorted); empty: every shard answered
   std::string snapshot_id;  // one id for the set of shard snapshots that answered
+  bool mixed_versions = false;  // no data version had every shard (meta.mixed_versions): never cached
 };
 
 // Transparent scatter-gather for routes over sharded databases (any member coordinates), and the
@@ -43,9 +44,13 @@ class ShardCoordinator {
   // member's in one call, all at once), retries a shard that failed or went missing on its next
   // replica, and reduces. Errors: Unavailable naming the shards with no ready copy left (unless
   // args.allow_partial, and at least one shard answered);
-  // DeadlineExceeded past `deadline`; the plan's errors.
-  Result<ShardedAnswer> Run(const Route& route, const RequestArgs& args, engine::Format format,
+  // DeadlineExceeded past `deadline`; the plan's errors. `replicas`: PinnedReplicas of the route.
+  Result<ShardedAnswer> Run(const Route& route, const RequestArgs& args, const PinnedShards& pinned, engine::Format format,
                             std::chrono::steady_clock::time_point deadline);
+
+  // The directory's replicas of every shard, at one data version (PinOneDataVersion): read once
+  // per request, for its cache key and its run.
+  PinnedShards PinnedReplicas(const ShardedRoute& sharded) const;
 
   // Hands a request for a sharded route to a member holding one of its shards (this one holds
   // none, so it cannot plan it), with X-Dram-Hop so it goes no further, and relays the answer.
@@ -56,7 +61,7 @@ class ShardCoordinator {
   // The snapshot id an answer would have if every shard were read from its first-choice replica
   // (ShardedAnswer::snapshot_id's form): a cache key that changes when any shard's data does.
   // Empty when a shard has no ready copy.
-  std::string ExpectedSnapshotId(const ShardedRoute& sharded) const;
+  static std::string ExpectedSnapshotId(const PinnedShards& pinned);
 
   // Whether `request` carries the cluster secret.
   bool Authorized(const http::Request& request) const;
@@ -100,8 +105,6 @@ class ShardCoordinator {
   Status MapHeldShards(const std::string& database, int shards_total, const std::vector<std::pair<int, std::string>>& named,
                        const QueryPlan& map, std::chrono::steady_clock::time_point deadline, std::vector<PartialResult>& partials,
                        std::vector<std::pair<int, std::string>>& missing) const;
-  // The directory's replicas of every shard, at one data version (PinOneDataVersion).
-  std::vector<std::vector<ShardReplica>> PinnedReplicas(const ShardedRoute& sharded) const;
   GroupResult RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,
                        std::chrono::steady_clock::time_point deadline) const;
   GroupResult RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,

@@ -1,5 +1,6 @@
 #include "api/shard_directory.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -7,8 +8,8 @@
 
 namespace dram::api {
 
-void PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas) {
-  if (replicas.empty()) return;
+bool PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas) {
+  if (replicas.empty()) return true;
   // Per version: the shards it covers, and how many copies serve it (not just keep it).
   std::map<std::string, std::set<size_t>, std::less<>> covered;
   std::map<std::string, int, std::less<>> serving;
@@ -27,15 +28,17 @@ void PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas) {
     order.emplace_back(database::DataVersionOf(replica.snapshot));
     if (!replica.previous.empty()) order.emplace_back(database::DataVersionOf(replica.previous));
   }
+  // Shards with no copy at all cannot be covered (they are missing whatever the version).
+  const auto present = static_cast<size_t>(std::count_if(replicas.begin(), replicas.end(), [](const auto& r) { return !r.empty(); }));
   for (const auto& version : order) {
-    if (covered[version].size() != replicas.size()) continue;
+    if (covered[version].size() != present) continue;
     const int copies = serving.contains(version) ? serving[version] : 0;
     if (copies > best) {
       best = copies;
       chosen = version;
     }
   }
-  if (best < 0) return;
+  if (best < 0) return false;
   for (auto& shard : replicas) {
     std::vector<ShardReplica> kept;
     for (auto& replica : shard) {
@@ -48,6 +51,7 @@ void PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas) {
     }
     shard = std::move(kept);
   }
+  return true;
 }
 
 }  // namespace dram::api

@@ -22,9 +22,16 @@ struct ShardReplica {
 // answer mixes shards of different data while a refresh goes through the members: the version
 // every shard has a copy of, as served or as just replaced (`previous`), preferring the one with
 // the most copies serving it, then the first replica's. Each kept replica's `snapshot` becomes its
-// id at that version. When no version covers every shard (a copy restarted mid-refresh), the
-// replicas are left as they are. Keeps their order.
-void PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas);
+// id at that version. Keeps their order. Returns false, leaving the replicas as they are, when no
+// version covers every shard (a copy restarted mid-refresh, or members that list local files
+// differently): an answer from them would mix versions, and says so (meta.mixed_versions).
+bool PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas);
+
+// Every shard's replicas as one request uses them.
+struct PinnedShards {
+  std::vector<std::vector<ShardReplica>> replicas;  // per shard
+  bool one_version = true;                          // PinOneDataVersion's answer
+};
 
 // What a coordinating member knows of a sharded database's shards: which members hold a ready
 // copy of each, and its own copies. Implemented over the cluster's shard map (ServerImpl).

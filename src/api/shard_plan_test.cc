@@ -346,7 +346,7 @@ TEST_F(ShardPlanTest, AnAnalysisThatDoesNotCompileIsRefusedWhereItIsWrong) {
     EndpointSpec bad = spec;
     bad.reduce_sql = "SELECT region, sum(revenue) AS revenue FROM partials GROUP BY region";
     const std::string text = diagnose(bad);
-    EXPECT_NE(text.find("e.yml:7:1: reduce does not compile"), std::string::npos) << text;
+    EXPECT_NE(text.find("e.yml:7:1: reduce must read only `partials`"), std::string::npos) << text;
     EXPECT_NE(text.find("revenue"), std::string::npos) << text;
   }
   {
@@ -363,6 +363,14 @@ TEST_F(ShardPlanTest, AnAnalysisThatDoesNotCompileIsRefusedWhereItIsWrong) {
     bad.map_sql = "SELECT region, list(id) AS ids FROM t GROUP BY region";
     bad.reduce_sql = "SELECT region FROM partials";
     EXPECT_NE(diagnose(bad).find("map's column 'ids' is"), std::string::npos) << diagnose(bad);
+  }
+  {
+    // The reduce reads the data itself: it would see every tenant's rows (and on a sharded
+    // database it runs where there are none).
+    EndpointSpec bad = spec;
+    bad.reduce_sql = "SELECT region, count(*) AS n FROM t GROUP BY region";
+    const std::string text = diagnose(bad);
+    EXPECT_NE(text.find("e.yml:7:1: reduce must read only `partials`"), std::string::npos) << text;
   }
   {
     EndpointSpec bad = spec;

@@ -24,6 +24,8 @@ Prints the answer as a member would.
   --members LIST     members' API addresses, comma-separated (any one answers the shard map)
   --api-key-env VAR  the environment variable holding the API key (default DRAM_API_KEY; a
                      bearer token is read from DRAM_BEARER_TOKEN)
+  The cluster's secret is read from DRAM_CLUSTER_SECRET (as the members do): members give map
+  steps only to the cluster's own clients.
   --zone Z           prefer members of this zone
   --timeout T        the whole request (default 10s)
   --no-hedge         never send a map step twice
@@ -46,6 +48,7 @@ int ClientCommand(int argc, char** argv) {
   const std::string key_env = flags.values.contains("api-key-env") ? flags.values["api-key-env"] : "DRAM_API_KEY";
   if (const char* key = std::getenv(key_env.c_str())) options.api_key = key;
   if (const char* token = std::getenv("DRAM_BEARER_TOKEN")) options.bearer_token = token;
+  if (const char* secret = std::getenv("DRAM_CLUSTER_SECRET")) options.cluster_secret = secret;
   options.zone = flags.values["zone"];
   if (flags.values.contains("timeout")) {
     auto ms = common::ParseDurationMs(flags.values["timeout"]);

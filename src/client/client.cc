@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "api/shard_directory.h"
@@ -72,14 +74,15 @@ MapReply DecodeMapReply(const Result<store::HttpReply>& reply) {
     out.failure = reply.status();
     return out;
   }
-  if (reply->status >= 400 && reply->status < 500) {
+  // A member's own limit (429) says nothing of the request: another copy may take it.
+  if (reply->status >= 400 && reply->status < 500 && reply->status != 429) {
     out.refused = static_cast<int>(reply->status);
     out.refusal = reply->body;
     const std::string* type = reply->Header("content-type");
     out.refusal_type = type ? *type : "application/json";
     return out;
   }
-  if (reply->status != 200) {
+  if (reply->status != 200) {  // 5xx, 429
     out.failure = Unavailable("HTTP " + std::to_string(reply->status));
     return out;
   }
@@ -174,6 +177,7 @@ struct Client::Impl {
     std::vector<std::pair<std::string, std::string>> headers;
     if (!options.api_key.empty()) headers.emplace_back("X-API-Key", options.api_key);
     if (!options.bearer_token.empty()) headers.emplace_back("Authorization", "Bearer " + options.bearer_token);
+    if (!options.cluster_secret.empty()) headers.emplace_back("X-Dram-Cluster-Secret", options.cluster_secret);
     return headers;
   }
   static std::chrono::milliseconds Left(Clock::time_point deadline) {
@@ -187,9 +191,10 @@ namespace {
 // One request's scatter-gather over the shards (Client::Get once the shard map is read).
 class Scatter {
  public:
-  Scatter(Client::Impl& client, std::string target, std::string database, Clock::time_point deadline)
+  // `one_version`: PinOneDataVersion found a version every shard has (else meta.mixed_versions).
+  Scatter(Client::Impl& client, std::string target, std::string database, Clock::time_point deadline, bool one_version)
       : client_(client), target_(std::move(target)), database_(std::move(database)), deadline_(deadline),
-        mailbox_(std::make_shared<Mailbox>()) {}
+        one_version_(one_version), mailbox_(std::make_shared<Mailbox>()) {}
 
   // `replicas`: per shard, its ready copies as the shard map lists them; `needed`: the shards the
   // request needs (ascending).
@@ -213,6 +218,7 @@ class Scatter {
   const std::string target_;
   const std::string database_;
   const Clock::time_point deadline_;
+  const bool one_version_;
   std::shared_ptr<Mailbox> mailbox_;
   std::vector<std::vector<Copy>> copies_;  // per shard: at its pinned snapshot, in preference order
   std::vector<size_t> next_;               // per shard: its next copy to ask
@@ -292,12 +298,17 @@ void Scatter::HedgeLateAttempts(Clock::time_point& wake) {
     }
     attempts_[i].hedged = true;
     std::vector<int> late;
+    std::set<std::string> members;  // one hedge request per member the late shards go to
     for (int k : attempts_[i].shards) {
-      if (next_[static_cast<size_t>(k)] < copies_[static_cast<size_t>(k)].size()) late.push_back(k);
+      const auto shard = static_cast<size_t>(k);
+      if (next_[shard] >= copies_[shard].size()) continue;
+      late.push_back(k);
+      members.insert(copies_[shard][next_[shard]].member);
     }
-    if (late.empty() || !client_.budget->TryTake()) continue;
-    ++hedges_;
-    client_.shared->hedges++;
+    const int requests = static_cast<int>(members.size());
+    if (late.empty() || !client_.budget->TryTake(requests)) continue;
+    hedges_ += requests;
+    client_.shared->hedges += requests;
     Dispatch(late, /*hedge=*/true);
   }
 }
@@ -430,7 +441,9 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas, const
     common::AppendJsonString(body, answer.shards[k].snapshot);
     body += "}";
   }
-  body += "],\"retries\":" + std::to_string(retries_) + ",\"hedges\":" + std::to_string(hedges_) + "}}";
+  body += "]";
+  if (!one_version_) body += ",\"mixed_versions\":true";
+  body += ",\"retries\":" + std::to_string(retries_) + ",\"hedges\":" + std::to_string(hedges_) + "}}";
   return answer;
 }
 
@@ -514,17 +527,16 @@ Result<ClientAnswer> Client::Impl::Get(std::string_view target) {
   std::vector<int> needed;
   ASSIGN_OR_RETURN(auto replicas, DecodeShardMap(reply->body, database, needed));
   Learn(replicas);
-  api::PinOneDataVersion(replicas);  // never shards of two data versions in one answer
-  return Scatter(*this, std::string(target), database, deadline).Run(std::move(replicas), needed);
+  const bool one_version = api::PinOneDataVersion(replicas);  // never shards of two data versions in one answer
+  return Scatter(*this, std::string(target), database, deadline, one_version).Run(std::move(replicas), needed);
 }
 
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (options.members.empty()) return InvalidArgument("a client needs at least one member address");
   if (!(options.hedge_budget >= 0 && options.hedge_budget <= 1)) return InvalidArgument("hedge_budget is a share in [0, 1]");
-  static std::atomic<uint64_t> sequence{0};
-  const std::string scratch = (std::filesystem::temp_directory_path() /
-                               ("dram-client-" + std::to_string(::getpid()) + "-" + std::to_string(sequence.fetch_add(1))))
-                                  .string();
+  // A directory of its own (mkdtemp: 0700, a name nobody could take first) for the partials.
+  std::string scratch = (std::filesystem::temp_directory_path() / "dram-client-XXXXXX").string();
+  if (::mkdtemp(scratch.data()) == nullptr) return Unavailable("cannot create the client's scratch directory", scratch);
   ASSIGN_OR_RETURN(auto reducer, api::ShardReducer::Create(scratch, 2));
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);

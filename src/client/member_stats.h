@@ -36,7 +36,8 @@ class MemberStats {
   std::map<std::string, Member, std::less<>> members_ GUARDED_BY(mu_);
 };
 
-// Hedges allowed so far: at most `share` of the map steps sent (first tries included).
+// Hedges allowed so far: the extra map steps sent as hedges stay within `share` of every map step
+// sent (first tries, retries and hedges).
 class HedgeBudget {
  public:
   explicit HedgeBudget(double share) : share_(share) {}
@@ -44,12 +45,11 @@ class HedgeBudget {
     common::MutexLock lock(mu_);
     ++sent_;
   }
-  // Takes one hedge when the budget has room for it.
-  bool TryTake() {
+  // Takes `requests` hedge requests when the budget has room for them (each is then Sent() too).
+  bool TryTake(int requests = 1) {
     common::MutexLock lock(mu_);
-    if (static_cast<double>(hedges_ + 1) > share_ * static_cast<double>(sent_)) return false;
-    ++hedges_;
-    ++sent_;
+    if (static_cast<double>(hedges_ + requests) > share_ * static_cast<double>(sent_)) return false;
+    hedges_ += requests;
     return true;
   }
 

@@ -43,9 +43,12 @@ TEST(HedgeBudgetTest, AllowsAtMostItsShareOfRequestsSent) {
     budget.Sent();
     if (budget.TryTake()) ++hedges;
   }
-  // Each hedge is sent too: hedges ≤ 5% of everything sent (1000 + hedges).
-  EXPECT_GT(hedges, 40);
-  EXPECT_LE(hedges, static_cast<int>(0.05 * (1000 + hedges)));
+  EXPECT_EQ(hedges, 50);  // 5% of the 1000 first tries (hedges were not Sent() here)
+  HedgeBudget two(0.05);
+  for (int i = 0; i < 39; ++i) two.Sent();
+  EXPECT_FALSE(two.TryTake(2));  // 2 > 1.95
+  two.Sent();
+  EXPECT_TRUE(two.TryTake(2));
   HedgeBudget none(0);
   none.Sent();
   EXPECT_FALSE(none.TryTake());

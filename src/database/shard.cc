@@ -56,10 +56,13 @@ std::string ShardingPath(const TableSources& table, const SourceFile& file) {
 
 }  // namespace
 
-std::string WholeListingDigest(const std::vector<TableSources>& tables) {
+std::string WholeListingDigest(const DatasetSpec& spec, const std::vector<TableSources>& tables) {
   common::Fnv1a64 hash;
+  // Split another way, the same files are other data per shard.
+  hash.Add(int64_t{spec.placement.shards}).Add(spec.placement.shard_by);
+  for (const auto& global : spec.placement.global_tables) hash.Add(global);
   for (const auto& table : tables) {
-    hash.Add(table.spec.name);
+    hash.Add(table.spec.name).Add(static_cast<int64_t>(table.format));
     for (const auto& file : table.files) {
       if (file.key.empty()) {
         hash.Add(file.local_path).Add(file.size).Add(file.mtime_ms);

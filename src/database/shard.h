@@ -20,10 +20,11 @@ int ShardOfPath(std::string_view path, int shards);
 // identifiers, so "~" never collides).
 std::string CopyName(const std::string& database, int shard, int shards);
 
-// The digest of a database's whole listing (every table's files: key or path, size, ETag or
-// mtime), taken before a copy narrows it to its shard: the data version every shard of the same
-// data shares.
-std::string WholeListingDigest(const std::vector<TableSources>& tables);
+// The digest of a database's whole listing (every table's format and files: key or path, size,
+// ETag or mtime) and of how it is split (shards, shard_by, global tables), taken before a copy
+// narrows it to its shard: the data version every shard of the same data, split the same way,
+// shares.
+std::string WholeListingDigest(const DatasetSpec& spec, const std::vector<TableSources>& tables);
 
 // A shard copy's snapshot id is "<data version>-<its own digest>" (SnapshotId): its data version,
 // so that a query can take every shard at one version. Another id is its own version.

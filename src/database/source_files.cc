@@ -331,7 +331,7 @@ Result<std::vector<store::ObjectInfo>> Resolve(Resolver resolver, store::ObjectS
 Result<std::vector<TableSources>> ListSources(const DatasetSpec& spec, const std::string& cache_dir) {
   ASSIGN_OR_RETURN(std::vector<TableSources> tables, ListWholeSources(spec, cache_dir));
   if (spec.shard >= 0) {
-    const std::string version = WholeListingDigest(tables);
+    const std::string version = WholeListingDigest(spec, tables);
     for (auto& table : tables) table.whole_listing = version;
   }
   NarrowToShard(spec, tables);
