@@ -2,12 +2,13 @@
 // bench/distributed.sh: prints {"p50_ms","p99_ms","client_cpu_ms_per_request","map_requests",
 // "hedges","retries"} as one JSON line. Exits 1 on a failed request.
 //
-// Usage: client_bench MEMBERS PATH REQUESTS   (PATH gets ?min_amount=<varied> like the script's)
+// Usage: DRAM_CLUSTER_SECRET=… client_bench MEMBERS PATH REQUESTS   (PATH gets ?min_amount=<varied>)
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
     options.members.push_back(list.substr(0, comma));
     list = comma == std::string::npos ? "" : list.substr(comma + 1);
   }
+  // Map steps are for the cluster's own clients: the members' secret.
+  if (const char* secret = std::getenv("DRAM_CLUSTER_SECRET")) options.cluster_secret = secret;
   auto client = dram::Client::Create(options);
   if (!client.ok()) return std::fprintf(stderr, "%s\n", client.status().ToString().c_str()), 1;
   const int requests = std::max(1, std::atoi(argv[3]));

@@ -118,7 +118,8 @@ def run(path):
     return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))], used / requests * 1000, shards
 def run_client(path):
     before = cpu()
-    out = subprocess.run([client_bench, members, path, str(requests)], capture_output=True, text=True, timeout=600)
+    out = subprocess.run([client_bench, members, path, str(requests)], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, DRAM_CLUSTER_SECRET="bench-secret"))
     if out.returncode != 0:
         sys.exit(f"client_bench: {out.stderr[-500:]}")
     used = cpu() - before
