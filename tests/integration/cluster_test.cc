@@ -917,7 +917,8 @@ cache: false
   std::fprintf(stderr, "p99 with one slow map step in 50: unhedged %.1f ms, hedged %.1f ms; hedges %lld of %lld map requests\n",
                unhedged_p99, hedged_p99, static_cast<long long>(hedged.hedges), static_cast<long long>(hedged.map_requests));
   EXPECT_GE(unhedged_p99, 450.0);
-  EXPECT_LT(hedged_p99, 300.0);
+  // Relative, so that a slower build (TSan) keeps the meaning: the slow steps were hedged away.
+  EXPECT_LT(hedged_p99, 0.6 * unhedged_p99);
   EXPECT_GE(hedged.hedges, 1);
   EXPECT_LE(static_cast<double>(hedged.hedges), 0.05 * static_cast<double>(hedged.map_requests));
   EXPECT_EQ(unhedged.hedges, 0);
