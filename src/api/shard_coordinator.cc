@@ -34,12 +34,6 @@ http::Response JsonReply(int status, const json::value& body) {
   return response;
 }
 
-std::string ShardList(const std::vector<int>& shards) {
-  std::string out;
-  for (int shard : shards) out += (out.empty() ? "" : ", ") + std::to_string(shard);
-  return out;
-}
-
 }  // namespace
 
 Result<http::Response> ShardCoordinator::Forward(const ShardedRoute& sharded, const http::Request& request,

@@ -8,6 +8,12 @@
 
 namespace dram::api {
 
+std::string ShardList(const std::vector<int>& shards) {
+  std::string out;
+  for (int shard : shards) out += (out.empty() ? "" : ", ") + std::to_string(shard);
+  return out;
+}
+
 bool PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas) {
   if (replicas.empty()) return true;
   // Per version: the shards it covers, and how many copies serve it (not just keep it).

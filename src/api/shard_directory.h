@@ -27,6 +27,9 @@ struct ShardReplica {
 // differently): an answer from them would mix versions, and says so (meta.mixed_versions).
 bool PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas);
 
+// "0, 2, 3": shard numbers as errors and meta list them (the coordinator's and the smart client's).
+std::string ShardList(const std::vector<int>& shards);
+
 // Every shard's replicas as one request uses them.
 struct PinnedShards {
   std::vector<std::vector<ShardReplica>> replicas;  // per shard

@@ -119,12 +119,6 @@ MapReply DecodeMapReply(const Result<store::HttpReply>& reply) {
   return out;
 }
 
-std::string ShardList(const std::vector<int>& shards) {
-  std::string out;
-  for (int k : shards) out += (out.empty() ? "" : ", ") + std::to_string(k);
-  return out;
-}
-
 engine::Format FormatNamed(const std::string& name) {
   if (name == "csv") return engine::Format::kCsv;
   if (name == "ndjson") return engine::Format::kNdjson;
@@ -339,7 +333,7 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas, const
     if (copies_[static_cast<size_t>(k)].empty()) no_copy.push_back(k);
   }
   if (!no_copy.empty()) {
-    return Unavailable("shard" + std::string(no_copy.size() > 1 ? "s " : " ") + ShardList(no_copy) + " of '" + database_ +
+    return Unavailable("shard" + std::string(no_copy.size() > 1 ? "s " : " ") + api::ShardList(no_copy) + " of '" + database_ +
                        "' ha" + (no_copy.size() > 1 ? "ve" : "s") + " no ready copy");
   }
   Dispatch(needed, false);
@@ -360,7 +354,7 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas, const
       for (int k : needed) {
         if (!done[static_cast<size_t>(k)]) late.push_back(k);
       }
-      return DeadlineExceeded("shard" + std::string(late.size() > 1 ? "s " : " ") + ShardList(late) + " of '" + database_ +
+      return DeadlineExceeded("shard" + std::string(late.size() > 1 ? "s " : " ") + api::ShardList(late) + " of '" + database_ +
                               "' did not answer in time");
     }
     attempts_[reply->attempt].finished = true;
@@ -404,7 +398,7 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas, const
     client_.shared->retries++;
     std::vector<int> lost = Dispatch(retry, false);
     if (!lost.empty()) {
-      return Unavailable("no copy of shard" + std::string(lost.size() > 1 ? "s " : " ") + ShardList(lost) + " of '" + database_ +
+      return Unavailable("no copy of shard" + std::string(lost.size() > 1 ? "s " : " ") + api::ShardList(lost) + " of '" + database_ +
                          "' answered (last failure: " + last_failure + ")");
     }
   }
