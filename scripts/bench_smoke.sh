@@ -29,6 +29,7 @@ smokes=(
   "run|120|env DURATION=1 bash bench/run.sh"
   "store|60|env REPEATS=1 OBJECTS=2 OBJECT_MIB=1 PARALLEL=2 MATERIALIZE_ROWS=10000 bash bench/store.sh"
   "lazy|60|env ROWS_PER_DAY=1000 bash bench/lazy.sh"
+  "idle|60|env ROWS=20000 bash bench/idle.sh"
   "catalog|90|env COMMITS=10 RUNS=1 bash bench/catalog.sh"
   "fairness|90|env DURATION=1 bash bench/fairness.sh"
   "shadow_diff|60|env REQUESTS=200 bash bench/shadow_diff.sh"

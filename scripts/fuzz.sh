@@ -5,13 +5,17 @@
 # This is also CI's clang build, so it compiles every src/ module (the fuzzers link all libraries;
 # `dram` adds the cli) with -Wthread-safety -Werror=thread-safety (src/CMakeLists.txt): a guarded
 # field touched without its lock fails here.
+# FUZZ_BUILD_DIR: a build configured with -DDRAM_FUZZ=ON already (scripts/test.sh's ASan build,
+# which is clang with the fuzzers), used as it is instead of configuring build-fuzz.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-build="$here/build-fuzz"
+build="${FUZZ_BUILD_DIR:-$here/build-fuzz}"
 seconds=${FUZZ_SECONDS:-60}
-"$here/scripts/setup.sh"  # clang and its libFuzzer runtime are among its packages
-cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DDRAM_FUZZ=ON -DDRAM_TESTS=OFF >/dev/null
+if [ -z "${FUZZ_BUILD_DIR:-}" ]; then
+  "$here/scripts/setup.sh"  # clang and its libFuzzer runtime are among its packages
+  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DDRAM_FUZZ=ON -DDRAM_TESTS=OFF >/dev/null
+fi
 cmake --build "$build" --target fuzz_params fuzz_jwt fuzz_endpoint_yaml fuzz_http_request dram
 mkdir -p "$build/crashes"
 total=0

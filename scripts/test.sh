@@ -3,8 +3,9 @@
 # (Release) and runs every test with ctest (unit and integration; the integration tests start the
 # real binary on 127.0.0.1), runs every bench script once at its smallest on that build
 # (scripts/bench_smoke.sh), then packages that build and installs them (scripts/package_test.sh,
-# as root). SANITIZE=1 adds an ASan+UBSan build of every suite; FUZZ_SECONDS=N
-# runs each libFuzzer target for N seconds (scripts/fuzz.sh); TSAN=1 adds a ThreadSanitizer build
+# as root). SANITIZE=1 adds an ASan+UBSan build of every suite, made with clang (so it is also the
+# -Wthread-safety build) and with the libFuzzer targets; FUZZ_SECONDS=N runs each for N seconds
+# (scripts/fuzz.sh; in that build when SANITIZE=1, else in its own); TSAN=1 adds a ThreadSanitizer build
 # (reports from inside the uninstrumented libduckdb.so are suppressed: tsan.supp). Setup also
 # installs Chromium, which the /docs page test drives headless, and wrk and nginx-light for the
 # benches.
@@ -21,7 +22,9 @@ ctest --test-dir "${BUILD_DIR:-$here/build}" --output-on-failure -j 2 --timeout 
 sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
 $sudo_cmd env BUILD_DIR="${BUILD_DIR:-$here/build}" "$here/scripts/package_test.sh"
 if [ "${SANITIZE:-0}" = 1 ]; then
-  BUILD_DIR="$here/build-asan" BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DDRAM_SANITIZE=ON" "$here/scripts/build.sh"
+  # One clang build for the suites and the fuzzers (a separate fuzz build cost CI ~8 minutes).
+  BUILD_DIR="$here/build-asan" BUILD_TYPE=RelWithDebInfo \
+    CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DDRAM_SANITIZE=ON -DDRAM_FUZZ=ON" "$here/scripts/build.sh"
   ctest --test-dir "$here/build-asan" --output-on-failure -j 2 --timeout 900
 fi
 if [ "${TSAN:-0}" = 1 ]; then
@@ -31,5 +34,5 @@ if [ "${TSAN:-0}" = 1 ]; then
   TSAN_OPTIONS="suppressions=$here/tsan.supp halt_on_error=1 detect_deadlocks=0" ctest --test-dir "$here/build-tsan" --output-on-failure -j 2 --timeout 900
 fi
 if [ -n "${FUZZ_SECONDS:-}" ]; then
-  "$here/scripts/fuzz.sh"
+  if [ "${SANITIZE:-0}" = 1 ]; then FUZZ_BUILD_DIR="$here/build-asan" "$here/scripts/fuzz.sh"; else "$here/scripts/fuzz.sh"; fi
 fi

@@ -135,8 +135,9 @@ http::Response AdminService::Ready() const {
     return JsonResponse(ready ? 200 : 503, std::move(body));
   }
   for (const auto& status : datasets_()->Statuses()) {
-    datasets[status.name] = status.current ? "ready" : "loading";
-    ready = ready && status.current != nullptr;
+    // A cold dataset (evicted for being idle) is servable: its next request loads it.
+    datasets[status.name] = status.current ? "ready" : status.cold ? "cold" : "loading";
+    ready = ready && (status.current != nullptr || status.cold);
   }
   return JsonResponse(ready ? 200 : 503, {{"ready", ready}, {"datasets", std::move(datasets)}});
 }
@@ -146,6 +147,7 @@ http::Response AdminService::Status() const {
   for (const auto& status : datasets_()->Statuses()) {
     json::object entry{{"name", status.name},
                        {"ready", status.current != nullptr},
+                       {"cold", status.cold},
                        {"loads_ok", status.loads_ok},
                        {"loads_failed", status.loads_failed},
                        {"last_attempt", common::IsoTimeOf(status.last_attempt)},

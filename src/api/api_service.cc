@@ -357,19 +357,51 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     });
     return;
   }
-  if (!call->route->snapshot) return fail(FailedPrecondition("the endpoint's dataset is not loaded yet"));
+  if (!call->route->snapshot) {
+    if (call->route->cold && warm_) return WarmThenHandle(call, std::move(request));
+    return fail(FailedPrecondition("the endpoint's dataset is not loaded yet"));
+  }
+  const bool map_step = scatter == "map";  // before the move: `scatter` points into the request
+  HandleLoaded(call, std::move(request), map_step);
+}
 
+// A cold dataset's first request loads it again, on a worker (a load takes seconds), and is then
+// served from the new snapshot; requests that come meanwhile wait for the same load
+// (DatasetManager::Warm).
+void ApiService::WarmThenHandle(const std::shared_ptr<Call>& call, http::Request request) {
+  auto shared_request = std::make_shared<http::Request>(std::move(request));
+  boost::asio::post(workers_, [this, call, shared_request] {
+    const bool ran = common::RunBarrier("warm", call->request_id, [&] {
+      Status warmed = warm_(call->route->dataset);
+      std::shared_ptr<const ServingState> state = state_.load();
+      auto found = state->routes.find(std::string(call->route_path));
+      if (!warmed.ok() || found == state->routes.end() || !found->second.snapshot) {
+        // The cause (a store error, a path) is for the admin port's /status, not for API callers.
+        return Finish(*call, MakeErrorResponse(Unavailable("the endpoint's dataset was idle and could not be loaded again"),
+                                               call->request_id));
+      }
+      call->route = &found->second;
+      call->route_path = found->first;  // a view into the new state's key: the old state goes now
+      call->state = std::move(state);
+      HandleLoaded(call, std::move(*shared_request), /*map_step=*/false);
+    });
+    if (!ran && !call->finished) Finish(*call, MakeErrorResponse(Internal("an exception escaped the warm-up"), call->request_id));
+  });
+}
+
+void ApiService::HandleLoaded(const std::shared_ptr<Call>& call, http::Request request, bool map_step) {
+  auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
   auto query = ParseQueryString(request.query);
   if (!query.ok()) return fail(query.status());
   auto args = call->route->endpoint->ParseRequest(*query, request.Header("accept"));
   if (!args.ok()) return fail(args.status());
   call->args = std::move(args).value();
-  call->route->endpoint->SetTenant(call->args, principal.tenant);
+  call->route->endpoint->SetTenant(call->args, call->tenant);
 
-  if (scatter == "map") {
+  if (map_step) {
     if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
       in_flight_.fetch_sub(1, std::memory_order_relaxed);
-      metrics_.refusals().Record(RefusalReason::kInFlight, principal.tenant);
+      metrics_.refusals().Record(RefusalReason::kInFlight, call->tenant);
       return fail(Unavailable("too many requests in flight"));
     }
     call->admitted = true;
@@ -386,7 +418,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     // names every shard's snapshot, from the shard map).
     if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
       in_flight_.fetch_sub(1, std::memory_order_relaxed);
-      metrics_.refusals().Record(RefusalReason::kInFlight, principal.tenant);
+      metrics_.refusals().Record(RefusalReason::kInFlight, call->tenant);
       return fail(Unavailable("too many requests in flight"));
     }
     call->admitted = true;
@@ -413,6 +445,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     response.SetHeader("X-Request-Id", call->request_id);
     response.varies_by_accept = true;
     call->cache_hit = true;
+    call->route->snapshot->RecordAccess();  // a revalidation is a use (idle eviction)
     return Finish(*call, std::move(response));
   }
   if (spec.cache) {
@@ -420,20 +453,20 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   }
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    metrics_.refusals().Record(RefusalReason::kInFlight, principal.tenant);
+    metrics_.refusals().Record(RefusalReason::kInFlight, call->tenant);
     return fail(Unavailable("too many requests in flight"));
   }
   call->admitted = true;
   // Every caller with a tenant counts against its tenant's bound, whichever endpoint it calls.
-  if (!AdmitTenant(principal.tenant)) {
-    metrics_.refusals().Record(RefusalReason::kTenantInFlight, principal.tenant);
+  if (!AdmitTenant(call->tenant)) {
+    metrics_.refusals().Record(RefusalReason::kTenantInFlight, call->tenant);
     return FinishLater(call, MakeErrorResponse(Unavailable("too many requests in flight for this tenant"), call->request_id));
   }
-  if (options_.max_in_flight_per_tenant > 0 && !principal.tenant.empty()) call->tenant_admitted = principal.tenant;
+  if (options_.max_in_flight_per_tenant > 0 && !call->tenant.empty()) call->tenant_admitted = call->tenant;
   // The dispatcher starts the query when its tenant may take one of the pool's connections (at
   // most a share of them; waiting tenants in turn), so one tenant cannot hold the whole pool.
   const void* pool = &call->route->snapshot->pool();
-  std::string fair_key = principal.tenant;
+  std::string fair_key = call->tenant;
   dispatcher_.Submit(pool, fair_key, [this, call, pool, fair_key] {
     // A C++ endpoint's handler may throw; an exception escaping a pool's job would end the process.
     if (!common::RunBarrier("query worker", call->request_id, [&] { Execute(call); }) && !call->finished) {

@@ -55,6 +55,10 @@ class ApiService : public http::Handler {
   // Serves routes over sharded databases by splitting them over the cluster, and answers other
   // members' map steps (borrowed; set before the port opens). Without one, such routes answer 503.
   void SetShardCoordinator(ShardCoordinator* coordinator) { shards_ = coordinator; }
+  // Loads a dataset evicted for being idle (Route::cold) and returns once it serves; set before
+  // the port opens. Without one, a cold route answers not_ready.
+  using Warmer = std::function<Status(const std::string& dataset)>;
+  void SetWarmer(Warmer warm) { warm_ = std::move(warm); }
   std::shared_ptr<const ServingState> state() const { return state_.load(); }
   // Requests admitted and not answered yet (queued or running), and the bound on them.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
@@ -65,6 +69,9 @@ class ApiService : public http::Handler {
  private:
   struct Call;
   void Execute(std::shared_ptr<Call> call);
+  // The part of Handle after routing, for a route whose snapshot is loaded.
+  void HandleLoaded(const std::shared_ptr<Call>& call, http::Request request, bool map_step);
+  void WarmThenHandle(const std::shared_ptr<Call>& call, http::Request request);
   // The smart client's two requests (X-Dram-Scatter: plan, map), on a worker.
   void AnswerShardMap(const std::shared_ptr<Call>& call, const http::Request& request);
   void AnswerMapStep(const std::shared_ptr<Call>& call, const http::Request& request);
@@ -85,6 +92,7 @@ class ApiService : public http::Handler {
   DocsPage* docs_;  // null: no page on this port
   usage::UsageRecorder* usage_;  // null: no usage log
   ShardCoordinator* shards_ = nullptr;
+  Warmer warm_;
   common::SharedSlot<const ServingState> state_;
   boost::asio::thread_pool workers_;
   FairDispatcher dispatcher_;  // hands queries to workers_ when their tenant may take a connection

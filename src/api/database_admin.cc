@@ -41,6 +41,8 @@ json::object StatsJson(const database::DatasetStatus& s) {
                                   {"global", json::array(s.placement.global_tables.begin(), s.placement.global_tables.end())}}},
                    {"ready", s.current != nullptr},
                    {"loading", s.loading},
+                   {"cold", s.cold},
+                   {"idle_evict_ms", s.idle_evict_ms},
                    {"version", s.current ? s.current->id() : ""},
                    {"previous", s.previous ? s.previous->id() : ""},
                    {"tables", std::move(tables)},
@@ -205,6 +207,11 @@ void DatabaseAdmin::Add(const http::Request& request, http::Responder responder)
     auto interval = common::ParseDurationMs(refresh);
     if (!interval || *interval <= 0) return bad("'refresh' must be a duration like 30s, 5m or 1h");
     spec.refresh_interval_ms = *interval;
+  }
+  if (std::string idle = text("idle_evict"); !idle.empty()) {
+    auto after = common::ParseDurationMs(idle);
+    if (!after || *after <= 0) return bad("'idle_evict' must be a duration like 10m or 1h");
+    spec.idle_evict_ms = *after;
   }
   spec.named_tables_only = fields.contains("tables");
   if (const json::value* lazy = fields.if_contains("lazy")) {

@@ -35,8 +35,10 @@ void AppendDatasetMetrics(const std::vector<database::DatasetStatus>& statuses,
     out += "dram_dataset_loads_total{dataset=\"" + s.name + "\",result=\"ok\"} " + std::to_string(s.loads_ok) + "\n";
     out += "dram_dataset_loads_total{dataset=\"" + s.name + "\",result=\"error\"} " + std::to_string(s.loads_failed) + "\n";
   }
-  Family(out, "dram_dataset_ready", "1 when the dataset has a snapshot serving.", "gauge");
-  for (const auto& s : statuses) Sample(out, "dram_dataset_ready", s.name, s.current ? "1" : "0");
+  Family(out, "dram_dataset_ready", "1 when the dataset has a snapshot serving or is cold (loaded by its next request).", "gauge");
+  for (const auto& s : statuses) Sample(out, "dram_dataset_ready", s.name, s.current || s.cold ? "1" : "0");
+  Family(out, "dram_dataset_cold", "1 when the dataset was evicted for being idle past its idle_evict.", "gauge");
+  for (const auto& s : statuses) Sample(out, "dram_dataset_cold", s.name, s.cold ? "1" : "0");
   Family(out, "dram_dataset_rows", "Rows in the serving snapshot, per dataset.", "gauge");
   for (const auto& s : statuses) {
     int64_t rows = 0;

@@ -210,6 +210,7 @@ std::optional<database::DatasetSpec> LoadDataset(const fs::path& path, const fs:
   spec.description = top.String("description").value_or("");
   if (auto v = top.DurationMs("refresh")) spec.refresh_interval_ms = *v;
   if (auto v = top.DurationMs("max_age")) spec.max_age_ms = *v;
+  if (auto v = top.DurationMs("idle_evict")) spec.idle_evict_ms = *v;
   if (auto v = top.Int("row_group_size", 2048, 1 << 20)) {
     if (*v % 2048 != 0) top.Error(top.Child("row_group_size"), "'row_group_size' must be a multiple of 2048");
     spec.row_group_size = *v;

@@ -191,7 +191,10 @@ void RoutePublisher::Publish(Generation& generation) {
       use(spec.dataset);
     }
     // Not compiled yet (its dataset has not loaded): the route exists and answers not_ready.
-    if (!route.endpoint) route.snapshot = nullptr;
+    if (!route.endpoint) {
+      route.snapshot = nullptr;
+      route.cold = !route.sharded && generation.datasets->Cold(spec.dataset);
+    }
     if (auto code = code_endpoints_.find(route_path); code != code_endpoints_.end()) route.code = code->second;
     state->routes.emplace(route_path, std::move(route));
   }

@@ -11,6 +11,7 @@
 #include "api/code_endpoint_support.h"
 #include "api/serving_settings.h"
 #include "catalog/project_tree.h"
+#include "common/civil_time.h"
 #include "common/log.h"
 #include "store/store_uri.h"
 
@@ -20,10 +21,6 @@ namespace dram::api {
 namespace {
 
 namespace fs = std::filesystem;
-
-int64_t WallMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 http::ServerOptions HttpOptions(const ServerSettings& settings, const std::string& listen, int io_threads) {
   http::ServerOptions options;
@@ -137,7 +134,7 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
                                            : kDocsExampleTimeout,
                                        !project_.settings.tls_cert_file.empty())),
       usage_(project_.settings.usage.enabled
-                 ? std::make_unique<usage::UsageRecorder>(WallMillis(), static_cast<size_t>(project_.settings.usage.max_keys))
+                 ? std::make_unique<usage::UsageRecorder>(common::WallMillis(), static_cast<size_t>(project_.settings.usage.max_keys))
                  : nullptr),
       api_(std::make_unique<ApiService>(
           [&] {
@@ -162,6 +159,11 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
           cache_, metrics_, project_.settings.public_docs ? docs_.get() : nullptr, usage_.get())),
       publisher_(*api_, cache_, metrics_) {
   const ServerSettings& settings = project_.settings;
+  // Datasets evicted for being idle load again on their next request, from the live generation.
+  api_->SetWarmer([this](const std::string& dataset) {
+    auto generation = publisher_.Live();
+    return generation ? generation->datasets->Warm(dataset) : Unavailable("the server is stopping");
+  });
   const char* token = std::getenv(settings.admin_token_env.c_str());
   std::string admin_token = token ? token : "";
   if (follow && !follow->overrides.cluster.name.empty()) {

@@ -25,6 +25,8 @@ struct Route {
   bool tenant_scoped = false;  // declared with tenant_column: needs a caller with a tenant
   bool is_public = false;      // served to callers without credentials too
   int64_t max_age_ms = 0;
+  // The dataset was evicted for being idle: `snapshot` is null and the first request loads it.
+  bool cold = false;
   // Set when the dataset is a database sharded across a cluster: `endpoint` was compiled against
   // one of this member's copies (`snapshot`), and requests are split over every shard.
   std::shared_ptr<const ShardedRoute> sharded;

@@ -27,7 +27,7 @@ Manages the databases of a running server through its admin port (--admin URL or
 default http://127.0.0.1:8081; token from DRAM_ADMIN_TOKEN). The server persists every change.
 
   dram db add NAME URI [--tables a,b] [--refresh 5m] [--resolver R] [--sort-by TABLE:col1,col2]
-                       [--lazy [--budget 2GiB]]
+                       [--lazy [--budget 2GiB]] [--idle-evict 30m]
                        [--replicas N|all] [--shards S [--shard-by file|COLUMN] [--global t1,t2]] [--wait]
         URI: a directory of Parquet/CSV files (a table per file or per sub-directory, Hive
         partitions k=v/ become columns): a path, file://, s3://bucket/prefix, gs://bucket/prefix.
@@ -36,6 +36,8 @@ default http://127.0.0.1:8081; token from DRAM_ADMIN_TOKEN). The server persists
         --resolver  all (default), latest_partition, success_marker or databricks
         --lazy      fetch only metadata (file list, Parquet footers) now; queries fetch the files
                     they need (partition and min/max pruning), --budget bounds what stays on disk
+        --idle-evict  after this long without a request, close it and delete its files (cold);
+                    the next request loads it again (with --lazy: metadata only, in seconds)
         In a cluster (dram serve --cluster): the database is committed once and every member
         placement picks loads its share.
         --replicas  copies of each shard (default all: one on every member)
@@ -204,7 +206,8 @@ void PrintStats(const json::object& s) {
   for (const auto& t : tables) table_list += (table_list.empty() ? "" : ", ") + t;
   std::printf("name:          %s\n", Text(s.at("name")).c_str());
   std::printf("source:        %s\n", Text(s.at("source")).c_str());
-  std::printf("ready:         %s%s\n", Text(s.at("ready")).c_str(), s.at("loading").as_bool() ? " (loading)" : "");
+  std::printf("ready:         %s%s\n", Text(s.at("ready")).c_str(),
+              s.at("loading").as_bool() ? " (loading)" : s.at("cold").as_bool() ? " (cold: idle, loaded by the next request)" : "");
   std::printf("version:       %s (previous: %s)\n", Text(s.at("version")).c_str(), Text(s.at("previous")).c_str());
   std::printf("tables:        %s\n", table_list.c_str());
   std::printf("rows:          %s\n", Text(s.at("rows")).c_str());
@@ -368,7 +371,7 @@ int ClusterCommand(int argc, char** argv) {
 }
 
 int DbCommand(int argc, char** argv) {
-  Flags flags = ParseFlags(argc, argv, 2, {"admin", "tables", "refresh", "resolver", "sort-by", "budget", "replicas", "shards", "shard-by",
+  Flags flags = ParseFlags(argc, argv, 2, {"admin", "tables", "refresh", "idle-evict", "resolver", "sort-by", "budget", "replicas", "shards", "shard-by",
                                           "global", "timeout"},
                           {"force", "lazy", "wait"});
   if (flags.help || flags.positional.empty()) return std::fputs(kDbHelp, flags.help ? stdout : stderr), flags.help ? 0 : 2;
@@ -393,6 +396,7 @@ int DbCommand(int argc, char** argv) {
       body["tables"] = std::move(tables);
     }
     if (flags.values.contains("refresh")) body["refresh"] = flags.values.at("refresh");
+    if (flags.values.contains("idle-evict")) body["idle_evict"] = flags.values.at("idle-evict");
     if (flags.values.contains("resolver")) body["resolver"] = flags.values.at("resolver");
     if (flags.values.contains("lazy")) body["lazy"] = true;
     if (flags.values.contains("budget")) {

@@ -31,6 +31,10 @@ void AppendIsoTimestampNanos(std::string& out, int64_t nanos, bool with_zone);
 // A system_clock time as "2024-03-01T13:04:05.123000Z" (millisecond precision); "" for the epoch
 // (an unset time).
 std::string IsoTimeOf(std::chrono::system_clock::time_point time);
+// Now, in milliseconds since the epoch.
+inline int64_t WallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 // Parses "YYYY-MM-DD" into days since the epoch; nullopt when malformed or not a real date.
 std::optional<int64_t> ParseIsoDate(std::string_view text);

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "common/barrier.h"
+#include "common/civil_time.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/sql_text.h"
@@ -51,6 +52,7 @@ DatasetManager::DatasetManager(ManagerOptions options, std::vector<DatasetSpec> 
                            : entry->spec.tables.empty() ? "" : entry->spec.tables.front().path;
     entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
     entry->status.max_age_ms = entry->spec.max_age_ms;
+    entry->status.idle_evict_ms = entry->spec.idle_evict_ms;
     entry->status.placement = entry->spec.placement;
   }
 }
@@ -67,6 +69,7 @@ DatasetManager::~DatasetManager() {
     if (entry->refresher.joinable()) entry->refresher.join();
   }
   for (auto& thread : warmers_) thread.join();
+  if (evictor_.joinable()) evictor_.join();
 }
 
 // The runtime catalog: databases added through Add() and every alias (declared ones included,
@@ -290,6 +293,12 @@ Status DatasetManager::Build(Entry& entry, bool force) {
       entry.status.loading = false;
       return NotFound("database was removed", spec.name);
     }
+    // Idleness spans refreshes: the replaced snapshot's last request still counts. A dataset that
+    // starts serving (first load, re-warm after eviction) counts as used now.
+    const int64_t now_ms = common::WallMillis();
+    entry.last_used_ms = entry.status.current ? std::max(entry.last_used_ms, entry.status.current->last_access_ms()) : now_ms;
+    if (entry.status.previous) entry.last_used_ms = std::max(entry.last_used_ms, entry.status.previous->last_access_ms());
+    entry.status.cold = false;
     entry.status.previous = std::move(entry.status.current);
     entry.status.current = snapshot;
     entry.status.last_error.clear();
@@ -386,6 +395,7 @@ Status DatasetManager::Add(DatasetSpec spec) {
   entry->status.source = entry->spec.source;
   entry->status.refresh_interval_ms = entry->spec.refresh_interval_ms;
   entry->status.max_age_ms = entry->spec.max_age_ms;
+  entry->status.idle_evict_ms = entry->spec.idle_evict_ms;
   entry->status.placement = entry->spec.placement;
   // Visible (as loading, with progress) while the first load runs; removed again if it fails. In
   // a cluster, placement ignores it until it is committed.
@@ -635,6 +645,13 @@ std::shared_ptr<const Snapshot> DatasetManager::CurrentOrPrevious(const std::str
   return nullptr;
 }
 
+bool DatasetManager::Cold(const std::string& name) const {
+  common::MutexLock lock(mu_);
+  auto alias = aliases_.find(name);
+  auto found = entries_.find(alias != aliases_.end() ? alias->second.database : name);
+  return found != entries_.end() && found->second->status.cold;
+}
+
 // What /status and stats show of one entry: its status plus the live lazy and download counters.
 static DatasetStatus StatusSnapshot(const DatasetStatus& status, const store::TransferProgress& progress) {
   DatasetStatus out = status;
@@ -724,6 +741,7 @@ Status DatasetManager::HoldCopy(const CopyId& copy) {
         slot->status.source = found->second->status.source;
         slot->status.refresh_interval_ms = spec.refresh_interval_ms;
         slot->status.max_age_ms = spec.max_age_ms;
+        slot->status.idle_evict_ms = spec.idle_evict_ms;
         slot->status.placement = spec.placement;
       }
       entry = slot;
@@ -846,6 +864,87 @@ void DatasetManager::StartRefreshing() {
     for (auto& [name, entry] : entries_) entries.push_back(entry);
   }
   for (auto& entry : entries) StartRefresher(*entry);
+  // Scale to zero: one thread looks for idle datasets once a second (a dataset added later with
+  // idle_evict is seen too). Cheap: a scan of the entries under mu_.
+  evictor_ = std::thread([this] {
+    common::MutexLock lock(mu_);
+    while (!stop_cv_.WaitFor(mu_, std::chrono::seconds(1), [&]() REQUIRES(mu_) { return stopping_; })) {
+      lock.Unlock();
+      common::RunBarrier("idle eviction", "", [&] { EvictIdle(); });
+      lock.Lock();
+    }
+  });
+}
+
+int64_t DatasetManager::LastUsedLocked(const Entry& entry) const {
+  const DatasetStatus& status = entry.status;
+  if (!status.current) return 0;
+  const int64_t loaded_ms = std::chrono::duration_cast<std::chrono::milliseconds>(status.current->loaded_at().time_since_epoch()).count();
+  return std::max({entry.last_used_ms > 0 ? entry.last_used_ms : loaded_ms, status.current->last_access_ms(),
+                   status.previous ? status.previous->last_access_ms() : 0});
+}
+
+void DatasetManager::EvictIdle() {
+  const int64_t now_ms = common::WallMillis();
+  std::vector<std::shared_ptr<Entry>> idle;
+  {
+    common::MutexLock lock(mu_);
+    for (const auto& [name, entry] : entries_) {
+      // Cluster copies are placement's to keep or drop: a cold copy would need the shard map to
+      // say so (not built yet), so eviction is for a single server's datasets.
+      if (entry->spec.idle_evict_ms <= 0 || options_.placed || entry->status.loading || !entry->status.current) continue;
+      if (now_ms - LastUsedLocked(*entry) >= entry->spec.idle_evict_ms) idle.push_back(entry);
+    }
+  }
+  for (const auto& entry : idle) Evict(*entry);
+}
+
+// Closes an idle dataset's snapshots and deletes its files; its routes answer by loading it again
+// (Warm). Requests in flight keep their snapshot (an unlinked file stays readable until closed).
+void DatasetManager::Evict(Entry& entry) {
+  std::vector<std::string> changed{entry.spec.name};
+  {
+    common::MutexLock build_lock(entry.build_mu);
+    common::MutexLock lock(mu_);
+    DatasetStatus& status = entry.status;
+    // Checked again under the locks: a request or a refresh may have come since EvictIdle looked.
+    if (entry.removed || !status.current || common::WallMillis() - LastUsedLocked(entry) < entry.spec.idle_evict_ms) return;
+    for (const auto& [alias, target] : aliases_) {
+      if (target.database != entry.spec.name) continue;
+      if (!target.pinned.empty()) return;  // a pinned version must stay on disk
+      changed.push_back(alias);
+    }
+    entry.last_used_ms = LastUsedLocked(entry);
+    status.current = nullptr;
+    status.previous = nullptr;
+    status.cold = true;
+  }
+  // Unpublished first, then the files go.
+  if (listener_) {
+    for (const auto& name : changed) listener_(name);
+  }
+  std::error_code ec;
+  fs::remove_all(fs::path(options_.cache_dir) / entry.spec.name, ec);
+  common::Log(common::LogLevel::kInfo, "dataset evicted (idle)",
+              "\"dataset\":\"" + entry.spec.name + "\",\"idle_evict_ms\":" + std::to_string(entry.spec.idle_evict_ms));
+}
+
+Status DatasetManager::Warm(const std::string& name) {
+  std::shared_ptr<Entry> entry;
+  {
+    common::MutexLock lock(mu_);
+    auto alias = aliases_.find(name);
+    auto found = entries_.find(alias != aliases_.end() ? alias->second.database : name);
+    if (found == entries_.end()) return NotFound("unknown dataset", name);
+    entry = found->second;
+  }
+  common::MutexLock warm_lock(entry->warm_mu);
+  {
+    common::MutexLock lock(mu_);
+    if (!entry->status.cold) return Status::Ok();  // not evicted, or another request warmed it
+  }
+  common::Log(common::LogLevel::kInfo, "dataset warming (a request came)", "\"dataset\":\"" + entry->spec.name + "\"");
+  return Build(*entry, false);
 }
 
 void DatasetManager::RefreshLoop(Entry* entry) {
@@ -855,7 +954,10 @@ void DatasetManager::RefreshLoop(Entry* entry) {
     lock.Unlock();
     // A failure is recorded in the status and logged; the current snapshot keeps serving. The
     // barrier keeps the schedule alive past an exception (this is the thread's only job).
-    common::RunBarrier("refresh " + entry->spec.name, "", [&] { [[maybe_unused]] Status status = Build(*entry, false); });
+    // A cold dataset stays cold: the next request loads what is new (Warm).
+    if (!entry->status.cold) {
+      common::RunBarrier("refresh " + entry->spec.name, "", [&] { [[maybe_unused]] Status status = Build(*entry, false); });
+    }
     lock.Lock();
   }
 }

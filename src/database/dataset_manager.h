@@ -76,6 +76,10 @@ struct DatasetStatus {
   PlacementSpec placement;
   int64_t refresh_interval_ms = 0;
   int64_t max_age_ms = 0;  // the spec's: data older than this is stale; 0: never
+  int64_t idle_evict_ms = 0;  // the spec's: evicted after this long without a request; 0: never
+  // Evicted for being idle (scale to zero): no snapshot open, no files on disk; the next request
+  // loads it again (Warm). Not a failure: readiness checks count it as servable.
+  bool cold = false;
   std::shared_ptr<const Snapshot> current;
   std::shared_ptr<const Snapshot> previous;
   std::string last_error;  // of the last failed load or refresh; empty after a success
@@ -135,8 +139,14 @@ class DatasetManager {
   Status Refresh(const std::string& name, bool force);
   // Makes the previous snapshot current again. FailedPrecondition when there is none.
   Status Rollback(const std::string& name);
-  // Starts one background thread per dataset with a refresh interval.
+  // Starts one background thread per dataset with a refresh interval, and the one that evicts
+  // datasets idle past their idle_evict.
   void StartRefreshing();
+  // Loads a dataset evicted for being idle (or the dataset an alias follows) and returns once it
+  // serves; concurrent callers share one load. Ok at once when it is not cold.
+  Status Warm(const std::string& name);
+  // Evicts every dataset idle past its idle_evict now (the background thread's job, once a second).
+  void EvictIdle();
 
   // Adds a database at runtime: loads it (list, download, materialize, check) and only then
   // registers and persists it; a failed first load leaves nothing behind.
@@ -170,6 +180,8 @@ class DatasetManager {
   std::shared_ptr<const Snapshot> Current(const std::string& name) const;
   // A dataset's serving snapshot or the one it replaced, when its id is `snapshot`; else null.
   std::shared_ptr<const Snapshot> CurrentOrPrevious(const std::string& name, const std::string& snapshot) const;
+  // Whether a dataset (or the one an alias follows) was evicted for being idle.
+  bool Cold(const std::string& name) const;
   std::vector<DatasetStatus> Statuses() const;
   Result<DatasetStatus> StatusOf(const std::string& name) const;
 
@@ -179,6 +191,7 @@ class DatasetManager {
     explicit Entry(DatasetSpec s) : spec(std::move(s)) {}
     const DatasetSpec spec;
     common::Mutex build_mu;  // one build of this dataset at a time
+    common::Mutex warm_mu;   // one re-load of a cold dataset at a time; the others wait for it
     store::TransferProgress progress;  // of the current or last download
     // status and removed are guarded by DatasetManager::mu_ (not annotated: an attribute on a
     // nested struct's field cannot name the enclosing object's mutex).
@@ -186,6 +199,9 @@ class DatasetManager {
     bool removed = false;  // its refresh thread stops
     bool held = false;     // cluster mode: this member holds it (else it is only in the catalog)
     bool pending = false;  // cluster mode: being added, not committed yet (placement ignores it)
+    // Wall ms of the last request known from snapshots already replaced, or of the load that made
+    // it serve again (first load, re-warm); 0 until then. See IdleSinceLocked.
+    int64_t last_used_ms = 0;
     std::thread refresher;
   };
   using Alias = RuntimeAlias;
@@ -193,6 +209,7 @@ class DatasetManager {
   Status Hold(const std::shared_ptr<Entry>& entry);
   Status Probe(const DatasetSpec& spec);
   void Unload(Entry& entry);
+  void Evict(Entry& entry);
   std::vector<CopyId> CopiesOnDisk() const;
   SnapshotOpenOptions OpenOptions() const { return {options_.engine, options_.pool_size}; }
   void RefreshLoop(Entry* entry);
@@ -205,6 +222,8 @@ class DatasetManager {
   std::shared_ptr<Entry> Find(const std::string& name) const;
   bool Removed(const Entry& entry) const;
   std::shared_ptr<const Snapshot> ResolveLocked(const std::string& name) const REQUIRES(mu_);
+  // When the dataset was last used (wall ms), for idle eviction; 0 when it does not serve.
+  int64_t LastUsedLocked(const Entry& entry) const REQUIRES(mu_);
   // The runtime part of the catalog (added databases, aliases), written atomically.
   Status SaveState() const REQUIRES(state_mu_);
   // Runs in the constructor, before any other thread can see this object: reads and fills
@@ -224,6 +243,7 @@ class DatasetManager {
   common::CondVar stop_cv_;
   common::Mutex state_mu_;  // serializes catalog changes and their persistence
   std::vector<std::thread> warmers_ GUARDED_BY(mu_);  // background checks after a warm start
+  std::thread evictor_;  // EvictIdle once a second (StartRefreshing)
 };
 
 }  // namespace dram::database

@@ -65,6 +65,9 @@ struct DatasetSpec {
   int64_t lazy_budget_bytes = 0;
   int64_t refresh_interval_ms = 0;  // 0: refresh only when asked
   int64_t max_age_ms = 0;           // data older than this is reported stale; 0: never stale
+  // Scale to zero: after this long without a request the snapshot is closed and its files are
+  // deleted (the dataset goes `cold`); the next request loads it again. 0: never.
+  int64_t idle_evict_ms = 0;
   // Rows per row group in the snapshot (a multiple of 2048); 0 = EffectiveRowGroupSize's choice.
   int64_t row_group_size = 0;
   std::string file;                 // where it was declared, for messages

@@ -42,7 +42,7 @@ boost::json::object SpecToJson(const DatasetSpec& spec) {
   }
   return {{"name", spec.name}, {"source", spec.source}, {"resolver", ResolverName(spec.resolver)},
           {"refresh_ms", spec.refresh_interval_ms}, {"row_group_size", spec.row_group_size}, {"named_tables_only", spec.named_tables_only},
-          {"lazy", spec.lazy}, {"lazy_budget_bytes", spec.lazy_budget_bytes},
+          {"lazy", spec.lazy}, {"lazy_budget_bytes", spec.lazy_budget_bytes}, {"idle_evict_ms", spec.idle_evict_ms},
           {"tables", std::move(tables)},
           {"placement", {{"replicas", spec.placement.replicas}, {"shards", spec.placement.shards}, {"shard_by", spec.placement.shard_by},
                          {"global", boost::json::array(spec.placement.global_tables.begin(), spec.placement.global_tables.end())}}}};
@@ -62,6 +62,7 @@ Result<DatasetSpec> SpecFromJson(const boost::json::value& value) {
     if (auto* only = object.if_contains("named_tables_only")) spec.named_tables_only = only->as_bool();
     if (auto* lazy = object.if_contains("lazy")) spec.lazy = lazy->as_bool();
     if (auto* budget = object.if_contains("lazy_budget_bytes")) spec.lazy_budget_bytes = budget->to_number<int64_t>();
+    if (auto* idle = object.if_contains("idle_evict_ms")) spec.idle_evict_ms = idle->to_number<int64_t>();
     // Absent in catalogs written before clustering: one copy on every member, unsharded.
     if (auto* placement = object.if_contains("placement")) {
       const auto& fields = placement->as_object();

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/barrier.h"
+#include "common/civil_time.h"
 #include "common/json_text.h"
 #include "common/log.h"
 #include "usage/usage_file.h"
@@ -12,10 +13,6 @@
 namespace dram::usage {
 
 namespace {
-
-int64_t WallMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string RandomHex() {
   std::random_device random;
@@ -60,7 +57,7 @@ void UsageFlusher::Run() {
   const int64_t interval_ms = std::max<int64_t>(1, options_.interval.count());
   for (;;) {
     // The next multiple of the interval in wall-clock time: every member flushes the same minute.
-    const int64_t now_ms = WallMillis();
+    const int64_t now_ms = common::WallMillis();
     const int64_t next_ms = (now_ms / interval_ms + 1) * interval_ms;
     const auto deadline = std::chrono::system_clock::time_point(std::chrono::milliseconds(next_ms));
     {
@@ -78,7 +75,7 @@ void UsageFlusher::Run() {
 
 Status UsageFlusher::FlushNow() {
   common::MutexLock lock(flush_mu_);
-  UsageInterval interval = recorder_.TakeInterval(WallMillis());
+  UsageInterval interval = recorder_.TakeInterval(common::WallMillis());
   if (!interval.rows.empty()) {
     std::string key = UsageObjectKey(interval.start_ms, options_.member, unique_ + "-" + std::to_string(sequence_++));
     pending_.push_back(Pending{std::move(interval), std::move(key)});
@@ -100,7 +97,7 @@ Status UsageFlusher::FlushNow() {
     }
     ++files_written_;
     rows_written_ += static_cast<int64_t>(next.interval.rows.size());
-    last_success_ms_ = WallMillis();
+    last_success_ms_ = common::WallMillis();
     pending_.pop_front();
   }
   pending_count_ = static_cast<int64_t>(pending_.size());

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -158,6 +159,69 @@ TEST_F(LazyTest, AnswersEqualTheFullyLoadedCopy) {
   std::string full = sql("full");
   EXPECT_GT(full.size(), 1000u);
   EXPECT_EQ(sql("lazy"), full);
+}
+
+// Scale to zero: a database idle past its idle_evict closes its snapshot and deletes its files
+// (cold, still ready for /ready); its next request loads it again (a lazy one: metadata first)
+// and answers what it answered before; requests that arrive together share one load; a database
+// in use is never evicted.
+TEST_F(LazyTest, AnIdleDatabaseGoesColdAndItsNextRequestLoadsItAgain) {
+  server_.reset();
+  const std::string source = "source: " + S3TestUri(*prefix_) + "\n";
+  project_.Write("datasets/full.yml", "name: full\nidle_evict: 2s\n" + source);
+  project_.Write("datasets/lazy.yml", "name: lazy\nlazy: true\nidle_evict: 2s\n" + source);
+  server_ = ServerProcess::Start(project_.path(), cache_.path(), env_);
+  ASSERT_TRUE(server_);
+  const std::string full_day = "/v1/full_day?day=2024-01-07&shop=3", lazy_day = "/v1/lazy_day?day=2024-01-07&shop=3";
+  const std::string before = Data(full_day);
+  ASSERT_GT(before.size(), 100u);
+  EXPECT_EQ(Data(lazy_day), before);
+  EXPECT_EQ(Data("/v1/lazy_ids?from=50000&to=50010"), Data("/v1/full_ids?from=50000&to=50010"));
+
+  auto cold = [&](const std::string& name) { return Stats(name).at("cold").as_bool(); };
+  auto wait_cold = [&] {
+    for (int i = 0; i < 100 && !(cold("full") && cold("lazy")); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return cold("full") && cold("lazy");
+  };
+  ASSERT_TRUE(wait_cold()) << server_->log();
+  EXPECT_FALSE(cold("tight"));  // no idle_evict: stays loaded
+  EXPECT_FALSE(Stats("full").at("ready").as_bool());
+  EXPECT_EQ(Stats("full").at("snapshot_bytes").to_number<int64_t>(), 0);
+  EXPECT_FALSE(std::filesystem::exists(cache_.path() + "/full")) << "the snapshot's files are deleted";
+  EXPECT_FALSE(std::filesystem::exists(cache_.path() + "/lazy"));
+  HttpClient admin("127.0.0.1", server_->admin_port());
+  const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", std::string("Bearer ") + kToken}};
+  HttpResult ready = admin.Get("/ready", auth);
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(json::parse(ready.body).at("datasets").at("full"), "cold") << ready.body;
+  HttpResult metrics = admin.Get("/metrics", auth);
+  EXPECT_NE(metrics.body.find("dram_dataset_cold{dataset=\"full\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("dram_dataset_ready{dataset=\"full\"} 1"), std::string::npos);
+
+  // Eight requests at once on the cold database: one load, eight equal answers.
+  const int64_t loads = Stats("full").at("loads_ok").to_number<int64_t>();
+  std::vector<std::string> answers(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < answers.size(); ++i) threads.emplace_back([&, i] { answers[i] = Data(full_day); });
+  for (auto& thread : threads) thread.join();
+  for (const auto& answer : answers) EXPECT_EQ(answer, before);
+  EXPECT_EQ(Stats("full").at("loads_ok").to_number<int64_t>(), loads + 1);
+  EXPECT_FALSE(cold("full"));
+  // The lazy one loads its metadata again and fetches only what the query needs.
+  EXPECT_EQ(Data(lazy_day), before);
+  json::object lazy = Stats("lazy");
+  EXPECT_FALSE(lazy.at("cold").as_bool());
+  EXPECT_LT(lazy.at("fetched_bytes").to_number<int64_t>(), lazy.at("store_bytes").to_number<int64_t>() / 10);
+
+  // In use (a request every 400 ms for 4 s, twice the idle time): never evicted.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Data(full_day), before);
+    EXPECT_FALSE(cold("full"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
+  // And idle again: cold again.
+  ASSERT_TRUE(wait_cold()) << server_->log();
+  EXPECT_EQ(Data(full_day), before);
 }
 
 // Monthly partitions whose names are not dates: a time range prunes by the TIMESTAMP column's
