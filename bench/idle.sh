@@ -26,7 +26,7 @@ for n in $(seq 1 $DATABASES); do
   echo "COPY (SELECT i AS id, (i * $n) % 1000 AS customer, (i * 7919) % 100000 / 100.0 AS amount, md5(i::VARCHAR) AS note
         FROM range($ROWS) t(i)) TO '$work/data/db$n/events.parquet' (FORMAT parquet);" >>"$work/gen.sql"
   printf 'name: db%s\nsource: %s\nidle_evict: 3s\n' "$n" "$work/data/db$n" >"$work/project/datasets/db$n.yml"
-  printf 'name: top%s\nversion: 1\ndataset: db%s\ntable: events\ngroup_by: [customer]\nselect: [customer, {agg: sum, column: amount, as: total}]\norder_by: [{column: total, desc: true}]\nlimit: {default: 10, max: 10}\ncache: false\n' \
+  printf 'name: top%s\nversion: 1\ndataset: db%s\ntable: events\ngroup_by: [customer]\nselect: [customer, {agg: sum, column: amount, as: total}]\norder_by: [-total, customer]\nlimit: {default: 10, max: 10}\ncache: false\n' \
     "$n" "$n" >"$work/project/endpoints/top$n.yml"
 done
 "$BUILD_DIR/dram-sql" "$work/gen.sql"
@@ -35,7 +35,7 @@ echo "== $DATABASES databases x $ROWS rows ($(du -sh "$work/data" | cut -f1) of 
 DRAM_ADMIN_TOKEN=bench "$BUILD_DIR/dram" serve "$work/project" --cache-dir "$work/cache" \
   --ready-file "$work/ready" --log-level warn >"$work/log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 1200); do [ -f "$work/ready" ] && break; sleep 0.1; done
+for _ in $(seq 1 1200); do [ -f "$work/ready" ] && break; kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
 [ -f "$work/ready" ] || { cat "$work/log"; echo "idle: the server did not start" >&2; exit 1; }
 api=$(sed 's/.*"api":"\([^"]*\)".*/\1/' "$work/ready")
 admin=$(sed 's/.*"admin":"\([^"]*\)".*/\1/' "$work/ready")
