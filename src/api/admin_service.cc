@@ -126,8 +126,10 @@ http::Response AdminService::Ready() const {
     // A member is ready when every copy placement gave it serves; what it does not hold is
     // another member's to serve.
     for (const auto& copy : datasets_()->Copies()) {
-      const bool serving = copy.state == database::CopyStatus::State::kReady;
-      datasets[copy.name] = serving ? "ready" : "loading";
+      // A cold copy (evicted for being idle) is servable: its next map step loads it.
+      const bool cold = copy.state == database::CopyStatus::State::kCold;
+      const bool serving = copy.state == database::CopyStatus::State::kReady || cold;
+      datasets[copy.name] = cold ? "cold" : serving ? "ready" : "loading";
       ready = ready && serving;
     }
     json::object body{{"ready", ready}, {"datasets", std::move(datasets)}};

@@ -134,6 +134,8 @@ struct ApiService::Call {
   // (it is part of a request already counted where it arrived).
   EndpointMetrics* internal_metrics = nullptr;
   bool ran_query = false;
+  // Handed to another member, which counts it in its usage log: not counted here too.
+  bool forwarded = false;
   int64_t rows = 0;
   std::shared_ptr<const ServingState> state;  // keeps *route alive
   const Route* route = nullptr;
@@ -225,7 +227,7 @@ void ApiService::Finish(Call& call, http::Response response) {
                              : call.route && call.route->metrics ? call.route->metrics
                                                                  : &metrics_.unmatched();
   metrics->Record(response.status, seconds);
-  if (usage_ && !call.internal_metrics) {
+  if (usage_ && !call.internal_metrics && !call.forwarded) {
     const Route* route = call.route;
     usage_->Record({.endpoint = call.route_path,
                     .dataset = route ? std::string_view(route->dataset) : std::string_view(),
@@ -342,10 +344,23 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   }
   if (scatter == "map") {
     call->internal_metrics = &metrics_.ForRoute(std::string(ShardCoordinator::kClientMapPath));
-    if (!call->route->snapshot) return fail(Unavailable("this member holds no shard of the endpoint's database"));
   } else if (!scatter.empty()) {
     return fail(InvalidArgument("X-Dram-Scatter is plan or map"));
   }
+  const bool map_step = scatter == "map";  // before any move: `scatter` points into the request
+  // A database that is not split, in a cluster: a member without a copy hands the request to one
+  // with a copy, and a tenant's requests go to the tenant's home member (its answers are cached
+  // there, whichever member the tenant's requests arrive at). Once (the hop header); when the home
+  // does not answer, a member with its own copy answers itself.
+  if (call->route->replicated && shards_ && !map_step && request.Header("x-dram-hop").empty()) {
+    const bool here = call->route->snapshot != nullptr;
+    std::optional<ShardReplica> home;
+    if (here && !call->tenant.empty()) home = shards_->HomeOf(*call->route->replicated, call->tenant);
+    if (!here || (home && !home->local)) return ForwardOrServe(call, std::move(request));
+  }
+  // A dataset evicted for being idle (sharded: a copy of it that this member holds) loads first.
+  if (!call->route->snapshot && call->route->cold && warm_) return WarmThenHandle(call, std::move(request), map_step);
+  if (map_step && !call->route->snapshot) return fail(Unavailable("this member holds no shard of the endpoint's database"));
   // A member that holds no shard of a sharded database cannot plan its requests (no schema here):
   // it hands the request to one that does, once (the hop header stops a second hand-over).
   if (call->route->sharded && !call->route->snapshot && shards_ && request.Header("x-dram-hop").empty()) {
@@ -357,36 +372,57 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     });
     return;
   }
-  if (!call->route->snapshot) {
-    if (call->route->cold && warm_) return WarmThenHandle(call, std::move(request));
-    return fail(FailedPrecondition("the endpoint's dataset is not loaded yet"));
-  }
-  const bool map_step = scatter == "map";  // before the move: `scatter` points into the request
+  if (!call->route->snapshot) return fail(FailedPrecondition("the endpoint's dataset is not loaded yet"));
   HandleLoaded(call, std::move(request), map_step);
+}
+
+void ApiService::ForwardOrServe(const std::shared_ptr<Call>& call, http::Request request) {
+  auto shared_request = std::make_shared<http::Request>(std::move(request));
+  boost::asio::post(workers_, [this, call, shared_request] {
+    const bool ran = common::RunBarrier("forward", call->request_id, [&] {
+      const auto deadline = call->started + std::chrono::milliseconds(options_.query_timeout_ms);
+      auto forwarded = shards_->Forward(*call->route->replicated, *shared_request, deadline, call->tenant);
+      if (forwarded.ok()) {
+        call->forwarded = true;
+        return Finish(*call, std::move(forwarded).value());
+      }
+      // No other member answered: this one answers from its own copy, loading it first if cold.
+      if (!call->route->snapshot && !(call->route->cold && WarmRoute(*call))) {
+        return Finish(*call, MakeErrorResponse(forwarded.status(), call->request_id));
+      }
+      HandleLoaded(call, std::move(*shared_request), /*map_step=*/false);
+    });
+    if (!ran && !call->finished) Finish(*call, MakeErrorResponse(Internal("an exception escaped the hand-over"), call->request_id));
+  });
 }
 
 // A cold dataset's first request loads it again, on a worker (a load takes seconds), and is then
 // served from the new snapshot; requests that come meanwhile wait for the same load
 // (DatasetManager::Warm).
-void ApiService::WarmThenHandle(const std::shared_ptr<Call>& call, http::Request request) {
+void ApiService::WarmThenHandle(const std::shared_ptr<Call>& call, http::Request request, bool map_step) {
   auto shared_request = std::make_shared<http::Request>(std::move(request));
-  boost::asio::post(workers_, [this, call, shared_request] {
+  boost::asio::post(workers_, [this, call, shared_request, map_step] {
     const bool ran = common::RunBarrier("warm", call->request_id, [&] {
-      Status warmed = warm_(call->route->dataset);
-      std::shared_ptr<const ServingState> state = state_.load();
-      auto found = state->routes.find(std::string(call->route_path));
-      if (!warmed.ok() || found == state->routes.end() || !found->second.snapshot) {
+      if (!WarmRoute(*call)) {
         // The cause (a store error, a path) is for the admin port's /status, not for API callers.
         return Finish(*call, MakeErrorResponse(Unavailable("the endpoint's dataset was idle and could not be loaded again"),
                                                call->request_id));
       }
-      call->route = &found->second;
-      call->route_path = found->first;  // a view into the new state's key: the old state goes now
-      call->state = std::move(state);
-      HandleLoaded(call, std::move(*shared_request), /*map_step=*/false);
+      HandleLoaded(call, std::move(*shared_request), map_step);
     });
     if (!ran && !call->finished) Finish(*call, MakeErrorResponse(Internal("an exception escaped the warm-up"), call->request_id));
   });
+}
+
+bool ApiService::WarmRoute(Call& call) {
+  if (!warm_ || !warm_(call.route->dataset).ok()) return false;
+  std::shared_ptr<const ServingState> state = state_.load();
+  auto found = state->routes.find(std::string(call.route_path));
+  if (found == state->routes.end() || !found->second.snapshot) return false;
+  call.route = &found->second;
+  call.route_path = found->first;  // a view into the new state's key: the old state goes now
+  call.state = std::move(state);
+  return true;
 }
 
 void ApiService::HandleLoaded(const std::shared_ptr<Call>& call, http::Request request, bool map_step) {

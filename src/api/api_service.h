@@ -71,7 +71,13 @@ class ApiService : public http::Handler {
   void Execute(std::shared_ptr<Call> call);
   // The part of Handle after routing, for a route whose snapshot is loaded.
   void HandleLoaded(const std::shared_ptr<Call>& call, http::Request request, bool map_step);
-  void WarmThenHandle(const std::shared_ptr<Call>& call, http::Request request);
+  void WarmThenHandle(const std::shared_ptr<Call>& call, http::Request request, bool map_step);
+  // Hands a request on a replicated route to another member (Route::replicated), or serves it
+  // here when none answers and this member has a copy.
+  void ForwardOrServe(const std::shared_ptr<Call>& call, http::Request request);
+  // Loads the call's cold dataset (warm_) and points the call at the route as published after;
+  // false when that failed or the route still has no snapshot.
+  bool WarmRoute(Call& call);
   // The smart client's two requests (X-Dram-Scatter: plan, map), on a worker.
   void AnswerShardMap(const std::shared_ptr<Call>& call, const http::Request& request);
   void AnswerMapStep(const std::shared_ptr<Call>& call, const http::Request& request);

@@ -152,9 +152,12 @@ void RoutePublisher::Publish(Generation& generation) {
   state->authenticator = generation.authenticator;
   // Databases split into shards: their endpoints are served by splitting each request over the
   // shards (ApiService), compiled against whichever copy this member holds.
-  std::map<std::string, std::shared_ptr<const ShardedRoute>> sharded;
+  std::map<std::string, std::shared_ptr<const ShardedRoute>> sharded, replicated;
   for (const auto& database : generation.datasets->Databases()) {
-    if (database.placement.shards <= 1) continue;
+    if (database.placement.shards <= 1) {
+      replicated[database.name] = std::make_shared<const ShardedRoute>(ShardedRoute{.database = database.name, .shards = 1});
+      continue;
+    }
     sharded[database.name] = std::make_shared<const ShardedRoute>(
         ShardedRoute{.database = database.name,
                      .shards = database.placement.shards,
@@ -189,11 +192,15 @@ void RoutePublisher::Publish(Generation& generation) {
       }
     } else {
       use(spec.dataset);
+      // (Not through an alias: copies are held under the database's own name.)
+      if (auto copies = replicated.find(spec.dataset); copies != replicated.end()) route.replicated = copies->second;
     }
     // Not compiled yet (its dataset has not loaded): the route exists and answers not_ready.
     if (!route.endpoint) {
       route.snapshot = nullptr;
-      route.cold = !route.sharded && generation.datasets->Cold(spec.dataset);
+      // (A sharded database: one of the copies this member holds is cold; warming it gives the
+      // route a schema to plan requests with.)
+      route.cold = generation.datasets->Cold(spec.dataset);
     }
     if (auto code = code_endpoints_.find(route_path); code != code_endpoints_.end()) route.code = code->second;
     state->routes.emplace(route_path, std::move(route));

@@ -80,17 +80,25 @@ class ClusterShardDirectory : public ShardDirectory {
 
   std::vector<std::vector<ShardReplica>> Replicas(const std::string& database, int shards) const override {
     std::vector<std::vector<ShardReplica>> out(static_cast<size_t>(std::max(0, shards)));
+    std::vector<std::vector<ShardReplica>> cold(out.size());
     cluster::ClusterSnapshot view = node_.View();
     for (const auto& replica : view.replicas) {
-      if (replica.copy.database != database || replica.state != "ready" || replica.copy.shard < 0 || replica.copy.shard >= shards) continue;
+      if (replica.copy.database != database || replica.copy.shard < 0 || replica.copy.shard >= shards) continue;
+      if (replica.state != "ready" && replica.state != "cold") continue;
       auto member = view.members.find(replica.member);
       if (member == view.members.end()) continue;
-      out[static_cast<size_t>(replica.copy.shard)].push_back(ShardReplica{.member = replica.member,
-                                                                         .api = member->second.api,
-                                                                         .zone = member->second.zone,
-                                                                         .snapshot = replica.snapshot,
-                                                                         .previous = replica.previous,
-                                                                         .local = replica.member == node_.member_id()});
+      auto& into = replica.state == "ready" ? out : cold;
+      into[static_cast<size_t>(replica.copy.shard)].push_back(ShardReplica{.member = replica.member,
+                                                                          .api = member->second.api,
+                                                                          .zone = member->second.zone,
+                                                                          .snapshot = replica.snapshot,
+                                                                          .previous = replica.previous,
+                                                                          .local = replica.member == node_.member_id()});
+    }
+    // Copies evicted for being idle answer too, loading themselves first (LocalCopy), but only for
+    // a shard that has no ready copy: a ready one is always faster.
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k].empty()) out[k] = std::move(cold[k]);
     }
     // Its own copy first (no network), then the same zone, then the rest in a fixed order.
     for (auto& replicas : out) {
@@ -100,9 +108,17 @@ class ClusterShardDirectory : public ShardDirectory {
     }
     return out;
   }
+  // Called for map steps, on a worker: a copy evicted for being idle is loaded again first (the
+  // same snapshot id when its files did not change meanwhile), and the step counts as a use.
   std::shared_ptr<const database::Snapshot> LocalCopy(const std::string& copy, const std::string& snapshot) const override {
     auto generation = publisher_.Live();
-    return generation ? generation->datasets->CurrentOrPrevious(copy, snapshot) : nullptr;
+    if (!generation) return nullptr;
+    auto found = generation->datasets->CurrentOrPrevious(copy, snapshot);
+    if (!found && generation->datasets->Cold(copy) && generation->datasets->Warm(copy).ok()) {
+      found = generation->datasets->CurrentOrPrevious(copy, snapshot);
+    }
+    if (found) found->RecordAccess();
+    return found;
   }
   const std::string& secret() const override { return secret_; }
 

@@ -30,6 +30,10 @@ struct Route {
   // Set when the dataset is a database sharded across a cluster: `endpoint` was compiled against
   // one of this member's copies (`snapshot`), and requests are split over every shard.
   std::shared_ptr<const ShardedRoute> sharded;
+  // Set for a database that is not split (one shard): in a cluster, a member without a copy hands
+  // requests to one with a copy, and a tenant's requests go to the tenant's home member
+  // (ShardCoordinator::HomeOf). Unused on a single server.
+  std::shared_ptr<const ShardedRoute> replicated;
 };
 
 // The routing table at one moment: path → route. Published atomically as a whole.

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <future>
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "api/error_response.h"
@@ -14,6 +14,7 @@
 #include "common/hash.h"
 #include "common/json_text.h"
 #include "common/log.h"
+#include "common/stable_hash.h"
 #include "database/shard.h"
 
 namespace dram::api {
@@ -36,8 +37,30 @@ http::Response JsonReply(int status, const json::value& body) {
 
 }  // namespace
 
+namespace {
+
+// Rendezvous (highest random weight) order of members for a key: every member computes the same.
+uint64_t AffinityScore(std::string_view key, std::string_view member) {
+  return common::StableHash().AddBytes(key).AddBytes(member).Finish();
+}
+
+void SortByAffinity(std::vector<ShardReplica>& holders, std::string_view key) {
+  std::sort(holders.begin(), holders.end(), [&](const ShardReplica& a, const ShardReplica& b) {
+    return AffinityScore(key, a.member) > AffinityScore(key, b.member);
+  });
+}
+
+}  // namespace
+
+std::optional<ShardReplica> ShardCoordinator::HomeOf(const ShardedRoute& replicated, std::string_view affinity) const {
+  auto replicas = directory_.Replicas(replicated.database, 1);
+  if (replicas.empty() || replicas[0].empty()) return std::nullopt;
+  SortByAffinity(replicas[0], affinity);
+  return replicas[0].front();
+}
+
 Result<http::Response> ShardCoordinator::Forward(const ShardedRoute& sharded, const http::Request& request,
-                                                 std::chrono::steady_clock::time_point deadline) const {
+                                                 std::chrono::steady_clock::time_point deadline, std::string_view affinity) const {
   std::vector<ShardReplica> holders;
   std::set<std::string> seen;
   for (const auto& replicas : directory_.Replicas(sharded.database, sharded.shards)) {
@@ -45,6 +68,7 @@ Result<http::Response> ShardCoordinator::Forward(const ShardedRoute& sharded, co
       if (!replica.local && seen.insert(replica.member).second) holders.push_back(replica);
     }
   }
+  if (!affinity.empty()) SortByAffinity(holders, affinity);
   std::string last_error = "no member holds a ready shard of '" + sharded.database + "'";
   for (const auto& holder : holders) {
     if (Remaining(deadline).count() <= 0) return DeadlineExceeded("no member holding a shard answered in time");

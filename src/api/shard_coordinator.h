@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/compiled_endpoint.h"
@@ -52,11 +54,17 @@ class ShardCoordinator {
   // per request, for its cache key and its run.
   PinnedShards PinnedReplicas(const ShardedRoute& sharded) const;
 
-  // Hands a request for a sharded route to a member holding one of its shards (this one holds
-  // none, so it cannot plan it), with X-Dram-Hop so it goes no further, and relays the answer.
-  // Errors: Unavailable when no member holds a ready shard or none answered.
+  // Hands a request to another member holding a copy of one of the route's shards (this one holds
+  // none, so it cannot plan it; or, unsharded, it is not the caller's home), with X-Dram-Hop so it
+  // goes no further, and relays the answer. With an `affinity` key (the tenant), holders are tried
+  // in its rendezvous order (HomeOf first), else own zone first.
+  // Errors: Unavailable when no other member holds a ready copy or none answered.
   Result<http::Response> Forward(const ShardedRoute& sharded, const http::Request& request,
-                                 std::chrono::steady_clock::time_point deadline) const;
+                                 std::chrono::steady_clock::time_point deadline, std::string_view affinity = "") const;
+  // The member holding a ready copy of an unsharded database that rendezvous hashing ranks first
+  // for `affinity` (a tenant): where that tenant's requests go, so its answers are cached on one
+  // member. Nullopt when no member holds one.
+  std::optional<ShardReplica> HomeOf(const ShardedRoute& replicated, std::string_view affinity) const;
 
   // The snapshot id an answer would have if every shard were read from its first-choice replica
   // (ShardedAnswer::snapshot_id's form): a cache key that changes when any shard's data does.

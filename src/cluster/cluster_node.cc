@@ -98,18 +98,19 @@ Status ClusterNode::RequestDrain(const std::string& member) {
 namespace {
 
 json::object MemberJson(const MemberRecord& record, const ClusterSnapshot& view) {
-  int ready = 0, loading = 0, failed = 0;
+  int ready = 0, loading = 0, failed = 0, cold = 0;
   int64_t bytes = 0;
   for (const auto& replica : view.replicas) {
     if (replica.member != record.id) continue;
     ready += replica.state == "ready";
     loading += replica.state == "loading";
     failed += replica.state == "failed";
+    cold += replica.state == "cold";
     bytes += replica.bytes;
   }
   return {{"id", record.id}, {"api", record.api}, {"admin", record.admin}, {"zone", record.zone},
           {"capacity_bytes", record.capacity_bytes}, {"draining", record.draining}, {"ready", ready},
-          {"loading", loading}, {"failed", failed}, {"bytes", bytes}};
+          {"loading", loading}, {"failed", failed}, {"cold", cold}, {"bytes", bytes}};
 }
 
 }  // namespace
@@ -172,7 +173,7 @@ std::string ClusterNode::NotReadyReason() const {
 void ClusterNode::AppendMetrics(std::string& out) const {
   ClusterSnapshot view = view_.Snapshot();
   ReconcilerReport report = reconciler_.Report();
-  std::map<std::string, int> by_state{{"loading", 0}, {"ready", 0}, {"failed", 0}};
+  std::map<std::string, int> by_state{{"loading", 0}, {"ready", 0}, {"failed", 0}, {"cold", 0}};
   for (const auto& replica : view.replicas) by_state[replica.state]++;
   out += "# HELP dram_cluster_members Live members of the cluster, as this member sees them.\n# TYPE dram_cluster_members gauge\n";
   out += "dram_cluster_members " + std::to_string(view.members.size()) + "\n";

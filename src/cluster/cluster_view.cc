@@ -14,6 +14,12 @@ int ClusterSnapshot::ReadyCopies(const database::CopyId& copy, const std::string
   return ready;
 }
 
+int ClusterSnapshot::CopiesIn(const database::CopyId& copy, std::string_view state) const {
+  int count = 0;
+  for (const auto& replica : replicas) count += replica.copy == copy && replica.state == state;
+  return count;
+}
+
 ClusterView::ClusterView(EtcdClient& client, const Keys& keys, std::function<void(int64_t)> on_change)
     : client_(client), keys_(keys), on_change_(std::move(on_change)) {}
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/prefix_watcher.h"
@@ -24,6 +25,8 @@ struct ClusterSnapshot {
 
   // Ready copies of `copy` on live members, optionally only those serving `snapshot`.
   int ReadyCopies(const database::CopyId& copy, const std::string& snapshot = "", const std::string& except_member = "") const;
+  // Copies of `copy` on live members in `state` ("cold", "loading", …).
+  int CopiesIn(const database::CopyId& copy, std::string_view state) const;
 };
 
 // A mirror of one cluster's prefix in etcd, kept current by a PrefixWatcher (its thread applies

@@ -215,7 +215,9 @@ void Reconciler::Tick() {
     const auto members = ready > 0 ? wide->MembersOf(shard.id) : live->MembersOf(shard.id);
     if (std::find(members.begin(), members.end(), me) != members.end()) wanted.insert(copy);
     const int want = std::max(1, needed_of[shard.id.database]);
-    if (ready < want) under.push_back({shard.id, want, ready});
+    // A cold copy (evicted for being idle) is still held: its next request loads it again.
+    const int held = ready + view.CopiesIn(copy, "cold");
+    if (held < want) under.push_back({shard.id, want, held});
   }
 
   // Results of loads that finished since the last tick.

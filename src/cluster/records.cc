@@ -16,6 +16,7 @@ std::string_view StateName(database::CopyStatus::State state) {
     case database::CopyStatus::State::kLoading: return "loading";
     case database::CopyStatus::State::kReady: return "ready";
     case database::CopyStatus::State::kFailed: return "failed";
+    case database::CopyStatus::State::kCold: return "cold";
   }
   return "loading";
 }

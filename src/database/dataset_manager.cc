@@ -299,6 +299,7 @@ Status DatasetManager::Build(Entry& entry, bool force) {
     entry.last_used_ms = entry.status.current ? std::max(entry.last_used_ms, entry.status.current->last_access_ms()) : now_ms;
     if (entry.status.previous) entry.last_used_ms = std::max(entry.last_used_ms, entry.status.previous->last_access_ms());
     entry.status.cold = false;
+    entry.cold_snapshot.clear();
     entry.status.previous = std::move(entry.status.current);
     entry.status.current = snapshot;
     entry.status.last_error.clear();
@@ -647,9 +648,7 @@ std::shared_ptr<const Snapshot> DatasetManager::CurrentOrPrevious(const std::str
 
 bool DatasetManager::Cold(const std::string& name) const {
   common::MutexLock lock(mu_);
-  auto alias = aliases_.find(name);
-  auto found = entries_.find(alias != aliases_.end() ? alias->second.database : name);
-  return found != entries_.end() && found->second->status.cold;
+  return ColdEntryLocked(name) != nullptr;
 }
 
 // What /status and stats show of one entry: its status plus the live lazy and download counters.
@@ -817,6 +816,9 @@ std::vector<CopyStatus> DatasetManager::Copies() const {
       copy.snapshot = status.current->id();
       copy.bytes = status.current->bytes();
       if (status.previous) copy.previous = status.previous->id();
+    } else if (status.cold) {
+      copy.state = CopyStatus::State::kCold;
+      copy.snapshot = entry->cold_snapshot;
     } else if (!status.loading && !status.last_error.empty()) {
       copy.state = CopyStatus::State::kFailed;
     }
@@ -890,9 +892,8 @@ void DatasetManager::EvictIdle() {
   {
     common::MutexLock lock(mu_);
     for (const auto& [name, entry] : entries_) {
-      // Cluster copies are placement's to keep or drop: a cold copy would need the shard map to
-      // say so (not built yet), so eviction is for a single server's datasets.
-      if (entry->spec.idle_evict_ms <= 0 || options_.placed || entry->status.loading || !entry->status.current) continue;
+      // In a cluster a cold copy stays held (placement keeps counting it; the shard map says cold).
+      if (entry->spec.idle_evict_ms <= 0 || entry->status.loading || !entry->status.current) continue;
       if (now_ms - LastUsedLocked(*entry) >= entry->spec.idle_evict_ms) idle.push_back(entry);
     }
   }
@@ -915,6 +916,7 @@ void DatasetManager::Evict(Entry& entry) {
       changed.push_back(alias);
     }
     entry.last_used_ms = LastUsedLocked(entry);
+    entry.cold_snapshot = status.current->id();
     status.current = nullptr;
     status.previous = nullptr;
     status.cold = true;
@@ -929,14 +931,26 @@ void DatasetManager::Evict(Entry& entry) {
               "\"dataset\":\"" + entry.spec.name + "\",\"idle_evict_ms\":" + std::to_string(entry.spec.idle_evict_ms));
 }
 
+std::shared_ptr<DatasetManager::Entry> DatasetManager::ColdEntryLocked(const std::string& name) const {
+  auto alias = aliases_.find(name);
+  auto found = entries_.find(alias != aliases_.end() ? alias->second.database : name);
+  if (found == entries_.end()) return nullptr;
+  if (found->second->status.cold) return found->second;
+  const DatasetSpec& spec = found->second->spec;
+  if (spec.placement.shards <= 1 || !spec.copy_of.empty()) return nullptr;
+  for (int k = 0; k < spec.placement.shards; ++k) {
+    auto copy = entries_.find(CopyName(spec.name, k, spec.placement.shards));
+    if (copy != entries_.end() && copy->second->held && copy->second->status.cold) return copy->second;
+  }
+  return nullptr;
+}
+
 Status DatasetManager::Warm(const std::string& name) {
   std::shared_ptr<Entry> entry;
   {
     common::MutexLock lock(mu_);
-    auto alias = aliases_.find(name);
-    auto found = entries_.find(alias != aliases_.end() ? alias->second.database : name);
-    if (found == entries_.end()) return NotFound("unknown dataset", name);
-    entry = found->second;
+    entry = ColdEntryLocked(name);
+    if (!entry) return Status::Ok();
   }
   common::MutexLock warm_lock(entry->warm_mu);
   {

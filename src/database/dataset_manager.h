@@ -31,8 +31,9 @@ struct CopyId {
 struct CopyStatus {
   CopyId id;
   std::string name;  // the local dataset it is served as (CopyName)
-  enum class State { kLoading, kReady, kFailed } state = State::kLoading;
-  std::string snapshot;  // the serving snapshot's id; empty until ready
+  // kCold: evicted for being idle (idle_evict); still held, loaded again by its next map step.
+  enum class State { kLoading, kReady, kFailed, kCold } state = State::kLoading;
+  std::string snapshot;  // the serving snapshot's id (cold: the one evicted); empty until ready
   std::string previous;  // the one it replaced, still open (map steps pinned to it are served); or empty
   int64_t bytes = 0;     // of the serving snapshot on disk
   std::string error;     // of the last failed load
@@ -142,8 +143,9 @@ class DatasetManager {
   // Starts one background thread per dataset with a refresh interval, and the one that evicts
   // datasets idle past their idle_evict.
   void StartRefreshing();
-  // Loads a dataset evicted for being idle (or the dataset an alias follows) and returns once it
-  // serves; concurrent callers share one load. Ok at once when it is not cold.
+  // Loads a dataset evicted for being idle (or the dataset an alias follows, or a cold copy this
+  // member holds of a sharded database) and returns once it serves; concurrent callers share one
+  // load. Ok at once when it is not cold.
   Status Warm(const std::string& name);
   // Evicts every dataset idle past its idle_evict now (the background thread's job, once a second).
   void EvictIdle();
@@ -180,7 +182,8 @@ class DatasetManager {
   std::shared_ptr<const Snapshot> Current(const std::string& name) const;
   // A dataset's serving snapshot or the one it replaced, when its id is `snapshot`; else null.
   std::shared_ptr<const Snapshot> CurrentOrPrevious(const std::string& name, const std::string& snapshot) const;
-  // Whether a dataset (or the one an alias follows) was evicted for being idle.
+  // Whether a dataset (or the one an alias follows, or a copy this member holds of a sharded
+  // database) was evicted for being idle.
   bool Cold(const std::string& name) const;
   std::vector<DatasetStatus> Statuses() const;
   Result<DatasetStatus> StatusOf(const std::string& name) const;
@@ -202,6 +205,7 @@ class DatasetManager {
     // Wall ms of the last request known from snapshots already replaced, or of the load that made
     // it serve again (first load, re-warm); 0 until then. See IdleSinceLocked.
     int64_t last_used_ms = 0;
+    std::string cold_snapshot;  // the id of the snapshot evicted, while cold (the shard map shows it)
     std::thread refresher;
   };
   using Alias = RuntimeAlias;
@@ -224,6 +228,9 @@ class DatasetManager {
   std::shared_ptr<const Snapshot> ResolveLocked(const std::string& name) const REQUIRES(mu_);
   // When the dataset was last used (wall ms), for idle eviction; 0 when it does not serve.
   int64_t LastUsedLocked(const Entry& entry) const REQUIRES(mu_);
+  // The entry a Warm of `name` loads: the dataset, an alias's target, or a held cold copy of a
+  // sharded database; null when none is cold.
+  std::shared_ptr<Entry> ColdEntryLocked(const std::string& name) const REQUIRES(mu_);
   // The runtime part of the catalog (added databases, aliases), written atomically.
   Status SaveState() const REQUIRES(state_mu_);
   // Runs in the constructor, before any other thread can see this object: reads and fills

@@ -10,9 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -40,7 +43,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef DRAM_SANITIZED
 constexpr bool kSanitized = true;  // members run several times slower: latency bounds are reported, not asserted
 #else
 constexpr bool kSanitized = false;
@@ -438,6 +441,146 @@ TEST_F(ClusterTest, ShardsByAColumnPutEachTenantInOneShard) {
   }
   EXPECT_EQ(shard_of_tenant.size(), 5u);
   EXPECT_EQ(rows, kFiles * kRowsPerFile);
+}
+
+// Scale to zero in a cluster: copies idle past idle_evict go cold (files deleted, still held:
+// placement neither reloads nor moves them, and they are not under-replicated), and the next
+// request, to any member, loads the copies it needs again and answers what it answered before.
+TEST_F(ClusterTest, IdleCopiesGoColdStayPlacedAndWarmOnTheNextRequest) {
+  TempDir project;
+  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 2\n");
+  project.Write("datasets/orders.yml",
+                "name: orders\nsource: " + data_ + "/shop\nreplicas: 1\nshards: 4\nglobal: [tenants]\nidle_evict: 3s\n");
+  project.Write("endpoints/by_tenant.yml",
+                "name: by_tenant\ndataset: orders\ntable: orders\ngroup_by: [tenant]\nselect:\n  - tenant\n"
+                "  - {column: amount, agg: sum, as: revenue}\n  - {agg: count, as: n}\norder_by: [tenant]\ncache: false\n");
+  CommandResult applied = RunCommand({DramBinary(), "apply", project.path(), "--catalog", catalog_}, S3TestEnvironment());
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  auto states = [&] {
+    std::map<std::pair<int, std::string>, std::string> out;  // (shard, member) → state
+    auto replicas = client_->Range(cluster::EtcdKeyRange::Prefix(keys_->replicas()));
+    if (!replicas.ok()) return out;
+    for (const auto& kv : replicas->kvs) {
+      auto record = cluster::DecodeReplica(kv.value);
+      if (record.ok() && record->copy.database == "orders") out[{record->copy.shard, record->member}] = record->state;
+    }
+    return out;
+  };
+  StartMember();
+  StartMember();
+  // Placement settles (one copy per shard, surplus dropped) while copies may already go cold: a
+  // copy nobody asks for is idle from its load on.
+  auto settled = [&] {
+    auto now = states();
+    std::set<int> shards;
+    for (const auto& [where, state] : now) {
+      if (state != "ready" && state != "cold") return false;
+      shards.insert(where.first);
+    }
+    return now.size() == 4 && shards.size() == 4;
+  };
+  ASSERT_TRUE(WaitFor(settled, 60s));
+  std::this_thread::sleep_for(5s);  // surplus copies go after 2 lease TTLs (2 s each here)
+  ASSERT_TRUE(WaitFor(settled, 30s));
+  auto all_in = [&](const std::string& state) {
+    auto now = states();
+    return now.size() == 4 && std::all_of(now.begin(), now.end(), [&](const auto& s) { return s.second == state; });
+  };
+  auto get = [&](const Member& member) {
+    HttpClient api("127.0.0.1", member.process->api_port());
+    HttpResult answer = api.Get("/v1/by_tenant");
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    return answer.status == 200 ? json::serialize(json::parse(answer.body).at("data")) : "";
+  };
+  const std::string before = get(members_[0]);
+  ASSERT_NE(before.find("\"n\":1600"), std::string::npos) << before;  // 8,000 rows over 5 tenants
+  auto placed = states();
+
+  // (The request above may have loaded cold copies: ready first, then cold again when idle.)
+  ASSERT_TRUE(WaitFor([&] { return all_in("ready"); }, 20s));
+  ASSERT_TRUE(WaitFor([&] { return all_in("cold"); }, 30s)) << "copies did not go cold";
+  for (const auto& member : members_) {
+    for (int k = 0; k < 4; ++k) EXPECT_FALSE(std::filesystem::exists(member.cache->path() + "/orders~" + std::to_string(k)));
+    EXPECT_EQ(AdminJson(member, "/ready").at("ready"), json::value(true));
+    EXPECT_EQ(AdminJson(member, "/cluster/status").at("under_replicated").as_array().size(), 0u);
+  }
+  // Placement leaves them where they are: no load, no move, for a few reconciler rounds.
+  std::this_thread::sleep_for(2s);
+  auto cold_now = states();
+  ASSERT_EQ(cold_now.size(), placed.size());
+  for (const auto& [where, state] : cold_now) {
+    EXPECT_TRUE(placed.contains(where)) << "copy of shard " << where.first << " moved to " << where.second;
+    EXPECT_EQ(state, "cold");
+  }
+
+  // The next request, through the other member: every shard loads again, the same answer.
+  EXPECT_EQ(get(members_[1]), before);
+  ASSERT_TRUE(WaitFor([&] { return all_in("ready"); }, 20s));
+  EXPECT_EQ(get(members_[0]), before);
+}
+
+// A database that is not split, held by 2 of 3 members: the member without a copy hands requests
+// to one with a copy, and each tenant's requests go to one home member whichever member they
+// reach (one cache miss, then hits through every member); with a holder killed, every member
+// still answers.
+TEST_F(ClusterTest, AnUnsplitDatabaseIsServedByEveryMemberAndATenantByItsHome) {
+  TempDir project;
+  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 2\nauth:\n  mode: keys\n");
+  project.Write("datasets/shop.yml", "name: shop\nsource: " + data_ + "/shop\nreplicas: 2\n");
+  project.Write("endpoints/mine.yml", R"(name: mine
+dataset: shop
+table: orders
+tenant_column: tenant
+group_by: [tenant]
+select: [tenant, {agg: count, as: n}, {column: amount, agg: sum, as: revenue}]
+)");
+  auto create_key = [&](const std::string& tenant) {
+    CommandResult created = RunCommand({DramBinary(), "keys", "create", project.path(), "--tenant", tenant});
+    const size_t at = created.output.find("dram_");
+    EXPECT_NE(at, std::string::npos) << created.output;
+    return at == std::string::npos ? "" : created.output.substr(at, created.output.find_first_of(" \n", at) - at);
+  };
+  std::map<int, std::string> keys;
+  for (int tenant = 0; tenant < 5; ++tenant) keys[tenant] = create_key(std::to_string(tenant));
+  CommandResult applied = RunCommand({DramBinary(), "apply", project.path(), "--catalog", catalog_}, S3TestEnvironment());
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  for (int i = 0; i < 3; ++i) StartMember();
+  ASSERT_TRUE(WaitFor([&] { return Ready()[{"shop", 0}].size() == 2; }, 60s));
+  const std::set<std::string> holders = Ready()[{"shop", 0}];
+  auto get = [&](const Member& member, int tenant) {
+    HttpClient api("127.0.0.1", member.process->api_port());
+    return api.Get("/v1/mine", {{"X-API-Key", keys[tenant]}});
+  };
+  const std::string expected_n = "\"n\":" + std::to_string(kFiles * kRowsPerFile / 5);
+  for (int tenant = 0; tenant < 5; ++tenant) {
+    int misses = 0;
+    for (const auto& member : members_) {
+      HttpResult answer = get(member, tenant);
+      ASSERT_EQ(answer.status, 200) << member.id << (holders.contains(member.id) ? " (holder)" : " (no copy)") << ": " << answer.body;
+      json::array rows = json::parse(answer.body).at("data").as_array();
+      ASSERT_EQ(rows.size(), 1u) << answer.body;
+      EXPECT_EQ(rows[0].at("tenant"), json::value(tenant)) << answer.body;
+      EXPECT_NE(answer.body.find(expected_n), std::string::npos) << answer.body;
+      misses += answer.Header("x-cache") == "miss";
+    }
+    // Two members hold a copy: without a home per tenant, each would run the query once.
+    EXPECT_EQ(misses, 1) << "tenant " << tenant;
+  }
+
+  // A holder dies: until its lease ends it is still in the shard map; every member answers anyway
+  // (the next holder, or its own copy).
+  Member& victim = *std::find_if(members_.begin(), members_.end(), [&](const Member& m) { return holders.contains(m.id); });
+  ASSERT_EQ(::kill(victim.process->pid(), SIGKILL), 0);
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& member : members_) {
+      if (&member == &victim) continue;
+      for (int tenant = 0; tenant < 5; ++tenant) {
+        HttpResult answer = get(member, tenant);
+        EXPECT_EQ(answer.status, 200) << member.id << " tenant " << tenant << ": " << answer.body;
+        EXPECT_NE(answer.body.find(expected_n), std::string::npos) << answer.body;
+      }
+    }
+  }
 }
 
 TEST_F(ClusterTest, BadInputIsRefusedAndChangesNothing) {

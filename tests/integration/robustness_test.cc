@@ -206,7 +206,7 @@ struct HeldConnections {
 // Out of file descriptors (a low RLIMIT_NOFILE and a cap above it), accept fails with EMFILE:
 // the server backs off instead of spinning, and serves again once connections close.
 TEST(RobustnessTest, OutOfDescriptorsAcceptBacksOff) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef DRAM_SANITIZED
   // The sanitizer runtimes need descriptors of their own (UBSan's vptr check probes memory through
   // a pipe): out of descriptors they report false errors and stop the server. The Release suite
   // runs this test.
