@@ -117,6 +117,30 @@ run_wrk() {
   sleep 1
 }
 
+# cpu_ticks PID: user + system CPU ticks of PID and its children (nginx's workers), all threads.
+cpu_ticks() {
+  local pid total=0 t
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo "$total"
+}
+
+# run_wrk_cpu OUTFILE SERVER_PID CONNECTIONS SCRIPT URL [ENV=VALUE...]: run_wrk, and the server's CPU
+# time per request served (µs, from /proc: independent of how fast the machine is) added to OUTFILE
+# as cpu_us.
+run_wrk_cpu() {
+  local out=$1 server=$2 before after
+  shift 2
+  before=$(cpu_ticks "$server")
+  run_wrk "$out" "$@"
+  after=$(cpu_ticks "$server")
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$(field "$out" requests)" \
+    'BEGIN { printf "wrk_result cpu_us=%.2f\n", (n > 0 ? t * 1e6 / hz / n : 0) }' >>"$out"
+  echo "   server CPU per request: $(field "$out" cpu_us) µs" >&2
+}
+
 # run_raw OUTFILE SQL PARAM...: the raw DuckDB loop, 2 threads, DURATION seconds, on the baseline file.
 run_raw() {
   local out=$1 sql=$2
@@ -198,27 +222,32 @@ build_all() {
   compgen -G "examples/demo/data/events/*.parquet" >/dev/null || die "no examples/demo/data/events/*.parquet after gen_demo_data.sh"
 }
 
-start_dram() {
-  log "starting dram on bench/project"
-  dram_log="$tmp/dram.log"
-  "$BUILD_DIR/dram" serve bench/project --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-    --cache-dir "$tmp/cache" --ready-file "$tmp/ready.json" >"$dram_log" 2>&1 &
+# launch_dram PROJECT TAG: starts dram serve on PROJECT; sets api, admin and dram_pid.
+launch_dram() {
+  local project=$1 tag=$2
+  dram_log="$tmp/dram$tag.log"
+  "$BUILD_DIR/dram" serve "$project" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+    --cache-dir "$tmp/cache$tag" --ready-file "$tmp/ready$tag.json" >"$dram_log" 2>&1 &
   dram_pid=$!
   pids+=("$dram_pid")
   local _
   api="" admin=""
   for _ in $(seq 1200); do # 120 s
     kill -0 "$dram_pid" 2>/dev/null || dram_failed "dram exited during startup"
-    if [ -s "$tmp/ready.json" ]; then
-      api=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$tmp/ready.json" 2>/dev/null || true)
-      admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' "$tmp/ready.json" 2>/dev/null || true)
+    if [ -s "$tmp/ready$tag.json" ]; then
+      api=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$tmp/ready$tag.json" 2>/dev/null || true)
+      admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' "$tmp/ready$tag.json" 2>/dev/null || true)
       [ -n "$api" ] && [ -n "$admin" ] && break
     fi
     sleep 0.1
   done
-  if [ -z "$api" ] || [ -z "$admin" ]; then dram_failed "dram did not write a valid $tmp/ready.json within 120 s"; fi
+  if [ -z "$api" ] || [ -z "$admin" ]; then dram_failed "dram did not write a valid $tmp/ready$tag.json within 120 s"; fi
   echo "dram api=$api admin=$admin (pid $dram_pid)" >&2
+}
 
+start_dram() {
+  log "starting dram on bench/project"
+  launch_dram bench/project ""
   http_get "http://$admin/status" >"$tmp/status.json" || dram_failed "GET http://$admin/status failed"
   snapshot=$(python3 - "$tmp/status.json" bench <<'EOF'
 import json, sys
@@ -254,23 +283,19 @@ EOF
   fi
 }
 
-bench_page() {
-  log "bench 1: cached page — dram vs nginx serving the same bytes"
-  mkdir -p "$tmp/www" "$tmp/nginx"
-  http_get "http://$api/v1/page?tenant=t01" -o "$tmp/www/page.json" || dram_failed "GET /v1/page?tenant=t01 failed"
-  http_get "http://$api/v1/page?tenant=t01" -o /dev/null || dram_failed "second GET /v1/page failed"
-  echo "page.json: $(wc -c <"$tmp/www/page.json") bytes" >&2
-
-  local port user_line=""
-  port=$(free_port)
+# start_nginx WORKERS: nginx serving $tmp/www on a free port; sets nginx_pid and nginx_port.
+start_nginx() {
+  local workers=$1 user_line=""
+  mkdir -p "$tmp/nginx$workers"
+  nginx_port=$(free_port)
   [ "$(id -u)" = 0 ] && user_line="user root;"
-  cat >"$tmp/nginx/nginx.conf" <<EOF
+  cat >"$tmp/nginx$workers/nginx.conf" <<EOF
 $user_line
-worker_processes 1;
+worker_processes $workers;
 daemon off;
 master_process on;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
+pid $tmp/nginx$workers/nginx.pid;
+error_log $tmp/nginx$workers/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
@@ -281,34 +306,68 @@ http {
   keepalive_requests 100000000;
   types { application/json json; }
   default_type application/octet-stream;
-  client_body_temp_path $tmp/nginx/client_body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
+  client_body_temp_path $tmp/nginx$workers/client_body;
+  proxy_temp_path $tmp/nginx$workers/proxy;
+  fastcgi_temp_path $tmp/nginx$workers/fastcgi;
+  uwsgi_temp_path $tmp/nginx$workers/uwsgi;
+  scgi_temp_path $tmp/nginx$workers/scgi;
   server {
-    listen 127.0.0.1:$port;
+    listen 127.0.0.1:$nginx_port;
     root $tmp/www;
   }
 }
 EOF
-  nginx -e "$tmp/nginx/error.log" -p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx/stdout.log" 2>&1 &
-  local nginx_pid=$!
+  nginx -e "$tmp/nginx$workers/error.log" -p "$tmp/nginx$workers/" -c "$tmp/nginx$workers/nginx.conf" \
+    >"$tmp/nginx$workers/stdout.log" 2>&1 &
+  nginx_pid=$!
   pids+=("$nginx_pid")
-  wait_http "http://127.0.0.1:$port/page.json" "$nginx_pid" nginx "$tmp/nginx/error.log"
-  cmp -s <(http_get "http://127.0.0.1:$port/page.json") "$tmp/www/page.json" || die "nginx does not serve page.json"
+  wait_http "http://127.0.0.1:$nginx_port/page.json" "$nginx_pid" nginx "$tmp/nginx$workers/error.log"
+  cmp -s <(http_get "http://127.0.0.1:$nginx_port/page.json") "$tmp/www/page.json" || die "nginx does not serve page.json"
+}
 
-  run_wrk "$tmp/page_nginx.txt" 64 bench/wrk/report.lua "http://127.0.0.1:$port/page.json"
-  run_wrk "$tmp/page_dram.txt" 64 bench/wrk/report.lua "http://$api/v1/page?tenant=t01"
+# page_pair THREADS DRAM_API DRAM_PID: dram with THREADS io threads vs nginx with THREADS workers,
+# req/s, p99 and each server's CPU per request.
+page_pair() {
+  local threads=$1 dram_api=$2 server=$3
+  start_nginx "$threads"
+  run_wrk_cpu "$tmp/page_nginx$threads.txt" "$nginx_pid" 64 bench/wrk/report.lua "http://127.0.0.1:$nginx_port/page.json"
+  run_wrk_cpu "$tmp/page_dram$threads.txt" "$server" 64 bench/wrk/report.lua "http://$dram_api/v1/page?tenant=t01"
   stop_pid "$nginx_pid"
 
-  local d_rps n_rps d_p99 n_p99 errs
-  d_rps=$(field "$tmp/page_dram.txt" rps) n_rps=$(field "$tmp/page_nginx.txt" rps)
-  d_p99=$(field "$tmp/page_dram.txt" p99_ms) n_p99=$(field "$tmp/page_nginx.txt" p99_ms)
-  errs=$(($(field "$tmp/page_dram.txt" errors) + $(field "$tmp/page_nginx.txt" errors)))
-  echo "page: dram/nginx req/s = $(ratio "$d_rps" "$n_rps") (target >= 0.8), dram/nginx p99 = $(ratio "$d_p99" "$n_p99") (target <= 1.5)" >&2
-  add_row "page req/s (vs nginx)" "$d_rps" "$n_rps" "$(ratio "$d_rps" "$n_rps")" ">=0.8" "$errs"
-  add_row "page p99 ms (vs nginx)" "$d_p99" "$n_p99" "$(ratio "$d_p99" "$n_p99")" "<=1.5" "$errs"
+  local d="$tmp/page_dram$threads.txt" n="$tmp/page_nginx$threads.txt" errs key
+  errs=$(($(field "$d" errors) + $(field "$n" errors)))
+  echo "page ${threads}t: dram/nginx req/s = $(ratio "$(field "$d" rps)" "$(field "$n" rps)") (target >= 0.8)," \
+    "p99 = $(ratio "$(field "$d" p99_ms)" "$(field "$n" p99_ms)") (<= 1.5), CPU/req = $(ratio "$(field "$d" cpu_us)" "$(field "$n" cpu_us)") (<= 1.25)" >&2
+  for key in "rps|req/s (vs nginx)|>=0.8" "p99_ms|p99 ms (vs nginx)|<=1.5" "cpu_us|CPU us/req|<=1.25"; do
+    IFS='|' read -r field_name label target <<<"$key"
+    add_row "page ${threads}t $label" "$(field "$d" "$field_name")" "$(field "$n" "$field_name")" \
+      "$(ratio "$(field "$d" "$field_name")" "$(field "$n" "$field_name")")" "$target" "$errs"
+  done
+}
+
+bench_page() {
+  log "bench 1: cached page — dram vs nginx serving the same bytes (1 io thread vs 1 worker, 2 vs 2)"
+  mkdir -p "$tmp/www"
+  http_get "http://$api/v1/page?tenant=t01" -o "$tmp/www/page.json" || dram_failed "GET /v1/page?tenant=t01 failed"
+  http_get "http://$api/v1/page?tenant=t01" -o /dev/null || dram_failed "second GET /v1/page failed"
+  echo "page.json: $(wc -c <"$tmp/www/page.json") bytes" >&2
+  page_pair 1 "$api" "$dram_pid"
+
+  # The same project with io_threads: 2, in a second server (its data paths made absolute).
+  local main_api=$api main_admin=$admin main_pid=$dram_pid main_log=$dram_log
+  mkdir -p "$tmp/project2"
+  cp -r bench/project/. "$tmp/project2/"
+  sed -i 's/^  io_threads: 1$/  io_threads: 2/' "$tmp/project2/dram.yml"
+  grep -q '^  io_threads: 2$' "$tmp/project2/dram.yml" || die "bench/project/dram.yml has no 'io_threads: 1' line to change"
+  sed -i "s|path: \.\./\.\./|path: $root/|" "$tmp/project2/datasets/"*.yml
+  launch_dram "$tmp/project2" 2
+  http_get "http://$api/v1/page?tenant=t01" -o "$tmp/page2.json" || dram_failed "GET /v1/page on the 2-thread server failed"
+  # (The same rows; the meta differs: request id, times.)
+  cmp -s <(sed 's/,"meta":.*//' "$tmp/page2.json") <(sed 's/,"meta":.*//' "$tmp/www/page.json") ||
+    die "the 2-thread server's page has other rows than the first's"
+  page_pair 2 "$api" "$dram_pid"
+  stop_pid "$dram_pid"
+  api=$main_api admin=$main_admin dram_pid=$main_pid dram_log=$main_log
 }
 
 bench_lookup() {
