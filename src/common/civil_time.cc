@@ -1,6 +1,6 @@
 #include "common/civil_time.h"
 
-#include <cstdio>
+#include <charconv>
 
 namespace dram::common {
 
@@ -9,18 +9,14 @@ namespace {
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
 
-// `value` (>= 0) in at least `width` digits, zero-padded. By hand: snprintf was ~1% of a cached
+// `value` (>= 0) in at least `width` digits, zero-padded. With to_chars: snprintf was ~1% of a cached
 // request's CPU (seven calls per timestamp in the meta) and more of every DATE/TIMESTAMP cell.
 void AppendPadded(std::string& out, int64_t value, int width) {
   char digits[20];
-  int n = 0;
-  auto rest = static_cast<uint64_t>(value);
-  do {
-    digits[n++] = static_cast<char>('0' + rest % 10);
-    rest /= 10;
-  } while (rest != 0);
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
+  const auto n = static_cast<int>(end - digits);
   if (width > n) out.append(static_cast<size_t>(width - n), '0');
-  while (n > 0) out.push_back(digits[--n]);
+  out.append(digits, end);
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
