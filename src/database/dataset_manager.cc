@@ -904,8 +904,11 @@ void DatasetManager::EvictIdle() {
 // (Warm). Requests in flight keep their snapshot (an unlinked file stays readable until closed).
 void DatasetManager::Evict(Entry& entry) {
   std::vector<std::string> changed{entry.spec.name};
+  // build_mu is held until the files are gone: a request that comes as the dataset goes cold loads
+  // it again (Warm -> Build, under build_mu), and its new snapshot must not be written into the
+  // directory while this deletes it (a request right after eviction failed 503 that way).
+  common::MutexLock build_lock(entry.build_mu);
   {
-    common::MutexLock build_lock(entry.build_mu);
     common::MutexLock lock(mu_);
     DatasetStatus& status = entry.status;
     // Checked again under the locks: a request or a refresh may have come since EvictIdle looked.
