@@ -54,9 +54,9 @@ bool TokenMatches(std::string_view header, const std::string& token) {
 
 AdminService::AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics,
                            DocsPage& docs, AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog,
-                           bool read_only, cluster::ClusterNode* cluster)
+                           bool read_only, cluster::ClusterNode* cluster, ShardCoordinator* shards)
     : datasets_(datasets), api_(api), cache_(cache), metrics_(metrics), docs_(docs), access_(std::move(access)),
-      databases_(std::move(datasets), query_timeout, read_only), cluster_node_(cluster),
+      databases_(datasets, query_timeout, read_only), analyses_(std::move(datasets), shards, query_timeout), cluster_node_(cluster),
       cluster_(cluster ? std::make_unique<ClusterAdmin>(*cluster) : nullptr), catalog_(catalog),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -65,6 +65,7 @@ AdminService::~AdminService() { Drain(); }
 void AdminService::Drain() {
   background_.join();
   databases_.Drain();
+  analyses_.Drain();
   if (catalog_) catalog_->Drain();
 }
 
@@ -87,7 +88,7 @@ void AdminService::Handle(http::Request request, http::Responder responder) {
     return responder(MakeErrorResponse(PermissionDenied("browser requests are not accepted on the admin port"), "admin"));
   }
   if (request.method == "POST" && path.rfind("/datasets/", 0) == 0) return Manage(request, std::move(responder));
-  if (path.starts_with("/databases") || path.starts_with("/aliases") || path == "/query" || path.starts_with("/catalog") ||
+  if (path.starts_with("/databases") || path.starts_with("/aliases") || path == "/query" || path == "/analyze" || path.starts_with("/catalog") ||
       path.starts_with("/cluster")) {
     // Management (and reading data through /query) needs the admin token when one is set.
     if (!Authorized(request)) return responder(MakeErrorResponse(Unauthenticated("admin token required"), "admin"));
@@ -95,6 +96,7 @@ void AdminService::Handle(http::Request request, http::Responder responder) {
     if (catalog_ && catalog_->Handle(request, responder)) return;
     if (cluster_ && cluster_->Handle(request, responder)) return;
     if (databases_.Handle(request, responder)) return;
+    if (analyses_.Handle(request, responder)) return;
     return responder(MakeErrorResponse(NotFound("no such admin route"), "admin"));
   }
   if (request.method != "GET" && request.method != "HEAD") {

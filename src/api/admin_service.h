@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "api/analysis_admin.h"
 #include "api/api_service.h"
 #include "api/catalog_admin.h"
 #include "api/cluster_admin.h"
@@ -26,15 +27,15 @@ struct AdminAccess {
 
 // The admin port's handler: /live, /ready, /status, /metrics, /openapi.json, /schema, /docs (the
 // API reference page, borrowed from the server), and POST /datasets/{name}/refresh|rollback, and
-// the database management routes of DatabaseAdmin (all of which need the admin token when one is
-// configured).
+// the database management routes of DatabaseAdmin and the ad hoc analyses of AnalysisAdmin (all of
+// which need the admin token when one is configured).
 // Slow work (refresh) runs on its own thread, never on an IO thread. Thread-safe.
 class AdminService : public http::Handler {
  public:
   // `catalog` (may be null): the /catalog routes of a server following a catalog in a store.
   AdminService(ManagerSource datasets, ApiService& api, ResponseCache& cache, MetricsRegistry& metrics, DocsPage& docs,
                AdminAccess access, std::chrono::milliseconds query_timeout, CatalogAdmin* catalog = nullptr,
-               bool read_only = false, cluster::ClusterNode* cluster = nullptr);
+               bool read_only = false, cluster::ClusterNode* cluster = nullptr, ShardCoordinator* shards = nullptr);
   ~AdminService() override;
   void Handle(http::Request request, http::Responder responder) override;
   // Waits for every job this port posted (refresh, database and catalog routes); call after the
@@ -56,6 +57,7 @@ class AdminService : public http::Handler {
   DocsPage& docs_;
   AdminAccess access_;
   DatabaseAdmin databases_;
+  AnalysisAdmin analyses_;
   cluster::ClusterNode* cluster_node_;  // null without a cluster
   std::unique_ptr<ClusterAdmin> cluster_;
   CatalogAdmin* catalog_;

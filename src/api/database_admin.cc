@@ -345,47 +345,59 @@ void DatabaseAdmin::Query(const http::Request& request, http::Responder responde
   auto snapshot = datasets_()->Current(name);
   if (!snapshot) return responder(MakeErrorResponse(NotFound("unknown or not loaded database", name), "admin"));
   boost::asio::post(background_, GuardedJob("database admin", "admin", std::move(responder), [this, snapshot, sql, format](http::Responder responder) {
-    // A connection of its own, dropped after this query: admin SQL never shares a connection
-    // (temporary objects, prepared statements) with API requests, and never holds one of theirs.
-    auto connection = snapshot->database().Connect();
-    if (!connection.ok()) return responder(MakeErrorResponse(connection.status(), "admin"));
-    // Ad-hoc SQL on a lazy database reads every file of every table (dram does not analyze it).
-    std::vector<database::LazyScope> scopes;
-    if (database::LazyFiles* lazy = snapshot->lazy()) {
-      auto scoped = database::ScopeLazyQuery(*lazy, **connection, {}, /*others_read_all=*/true);
-      if (!scoped.ok()) return responder(OperationFailedResponse(scoped.status()));
-      scopes = std::move(scoped).value();
-    }
-    snapshot->RecordAccess();
-    Result<engine::QueryResult> result = Internal("not run");
-    {
-      engine::InterruptAfter deadline(**connection, query_timeout_);
-      result = (*connection)->QueryReadOnly(sql);
-    }
-    if (!result.ok()) {
-      // The admin wrote this SQL: DuckDB's message is theirs to read (422 invalid_param), a
-      // statement that is not read-only is forbidden (403), one over its time is a 504.
-      Status failed = result.status();
-      if (failed.code() == StatusCode::kCancelled) failed = DeadlineExceeded("query ran past the query timeout");
-      if (failed.code() == StatusCode::kOutOfRange || failed.code() == StatusCode::kInternal) failed = InvalidArgument(failed.message());
-      return responder(OperationFailedResponse(failed));
-    }
-    std::string out;
-    if (format == "csv") {
-      auto rows = engine::EncodeResult(*result, engine::Format::kCsv, out);
-      if (!rows.ok()) return responder(MakeErrorResponse(rows.status(), "admin"));
-      http::Response response = JsonBodyResponse(200, std::move(out));
-      response.content_type = "text/csv; charset=utf-8";
-      return responder(std::move(response));
-    }
-    json::array columns;
-    for (const auto& column : result->Columns()) columns.push_back({{"name", column.name}, {"type", column.type.sql_name}});
-    out = "{\"columns\":" + json::serialize(columns) + ",\"data\":";
-    auto rows = engine::EncodeResult(*result, engine::Format::kJson, out);
-    if (!rows.ok()) return responder(MakeErrorResponse(rows.status(), "admin"));
-    out += ",\"rows\":" + std::to_string(*rows) + "}";
-    responder(JsonBodyResponse(200, std::move(out)));
+    responder(ReadOnlyQueryResponse(*snapshot, sql, format == "csv", query_timeout_));
   }));
+}
+
+http::Response ReadOnlyQueryResponse(const database::Snapshot& snapshot, const std::string& sql, bool csv,
+                                     std::chrono::milliseconds timeout, std::string_view extra_json) {
+  // A connection of its own, dropped after this query: admin SQL never shares a connection
+  // (temporary objects, prepared statements) with API requests, and never holds one of theirs.
+  auto connection = snapshot.database().Connect();
+  if (!connection.ok()) return MakeErrorResponse(connection.status(), "admin");
+  // Ad-hoc SQL on a lazy database reads every file of every table (dram does not analyze it).
+  std::vector<database::LazyScope> scopes;
+  if (database::LazyFiles* lazy = snapshot.lazy()) {
+    auto scoped = database::ScopeLazyQuery(*lazy, **connection, {}, /*others_read_all=*/true);
+    if (!scoped.ok()) return OperationFailedResponse(scoped.status());
+    scopes = std::move(scoped).value();
+  }
+  snapshot.RecordAccess();
+  Result<engine::QueryResult> result = Internal("not run");
+  {
+    engine::InterruptAfter deadline(**connection, timeout);
+    result = (*connection)->QueryReadOnly(sql);
+  }
+  if (!result.ok()) return OperationFailedResponse(AdminSqlFailure(result.status()));
+  std::string out;
+  if (csv) {
+    auto rows = engine::EncodeResult(*result, engine::Format::kCsv, out);
+    if (!rows.ok()) return MakeErrorResponse(rows.status(), "admin");
+    http::Response response = JsonBodyResponse(200, std::move(out));
+    response.content_type = "text/csv; charset=utf-8";
+    return response;
+  }
+  out = "{\"columns\":" + ColumnsJson(result->Columns()) + ",\"data\":";
+  auto rows = engine::EncodeResult(*result, engine::Format::kJson, out);
+  if (!rows.ok()) return MakeErrorResponse(rows.status(), "admin");
+  out += ",\"rows\":" + std::to_string(*rows);
+  if (!extra_json.empty()) out.append(",").append(extra_json);
+  out += "}";
+  return JsonBodyResponse(200, std::move(out));
+}
+
+Status AdminSqlFailure(const Status& failed) {
+  // The admin wrote this SQL: DuckDB's message is theirs to read (422 invalid_param), a statement
+  // that is not read-only is forbidden (403), one over its time is a 504.
+  if (failed.code() == StatusCode::kCancelled) return DeadlineExceeded("query ran past the query timeout");
+  if (failed.code() == StatusCode::kOutOfRange || failed.code() == StatusCode::kInternal) return InvalidArgument(failed.message());
+  return failed;
+}
+
+std::string ColumnsJson(const std::vector<engine::ColumnInfo>& columns) {
+  json::array list;
+  for (const auto& column : columns) list.push_back({{"name", column.name}, {"type", column.type.sql_name}});
+  return json::serialize(list);
 }
 
 }  // namespace dram::api

@@ -52,6 +52,16 @@ class DatabaseAdmin {
 // their own status; a load that failed is 502 load_failed with its whole (operator-facing) message.
 http::Response OperationFailedResponse(const Status& status);
 http::Response JsonBodyResponse(int status, const std::string& body);
+// Runs one read-only statement an admin wrote on `snapshot`, on a connection of its own (every file
+// of a lazy database fetched), and answers as POST /query does: JSON {"columns","data","rows"}
+// with `extra_json` (members, without braces) appended, or CSV. Errors as AdminSqlFailure.
+http::Response ReadOnlyQueryResponse(const database::Snapshot& snapshot, const std::string& sql, bool csv,
+                                     std::chrono::milliseconds timeout, std::string_view extra_json = {});
+// An admin's SQL failed: DuckDB's message is theirs (InvalidArgument), a statement that is not
+// read-only stays PermissionDenied, an interrupted one is DeadlineExceeded.
+Status AdminSqlFailure(const Status& failed);
+// [{"name","type"},…]
+std::string ColumnsJson(const std::vector<engine::ColumnInfo>& columns);
 // The running (or last) download of a dataset: bytes, rate and ETA (for /status and stats).
 boost::json::object DownloadJson(const database::DatasetStatus& status);
 

@@ -254,7 +254,7 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
       *api_, cache_, metrics_, *docs_,
       AdminAccess{.token = admin_token, .public_read = settings.admin_public_read, .allowed_origins = settings.admin_allow_origins},
       std::chrono::milliseconds(settings.query_timeout_ms > 0 ? settings.query_timeout_ms : 30'000), catalog_admin_.get(),
-      follower_ && !follower_->follow().writer, cluster_.get());
+      follower_ && !follower_->follow().writer, cluster_.get(), shard_coordinator_.get());
 }
 
 ServerImpl::~ServerImpl() {

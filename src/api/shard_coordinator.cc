@@ -193,12 +193,19 @@ ShardCoordinator::GroupResult ShardCoordinator::RunRemote(const ShardedRoute& sh
 
 Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArgs& args, const PinnedShards& pinned,
                                             engine::Format format, std::chrono::steady_clock::time_point deadline) {
+  ASSIGN_OR_RETURN(ShardPlan plan, route.endpoint->PlanShards(args, route.sharded->shard_column));
+  return RunPlan(*route.sharded, plan,
+                 {.shards = NeededShards(route, args), .allow_partial = args.allow_partial, .map_failure = StatusCode::kInternal},
+                 pinned, format, deadline);
+}
+
+Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, const ShardPlan& plan, const ShardRun& run,
+                                                const PinnedShards& pinned, engine::Format format,
+                                                std::chrono::steady_clock::time_point deadline) {
   const auto& replicas = pinned.replicas;
-  const ShardedRoute& sharded = *route.sharded;
-  ASSIGN_OR_RETURN(ShardPlan plan, route.endpoint->PlanShards(args, sharded.shard_column));
   if (replicas.size() != static_cast<size_t>(sharded.shards)) return Internal("the shard map does not match the route");
   std::vector<size_t> next(static_cast<size_t>(sharded.shards), 0);  // per shard: its next replica to try
-  std::vector<int> pending = NeededShards(route, args);
+  std::vector<int> pending = run.shards;
   std::vector<PartialResult> partials;
   std::vector<std::pair<int, std::string>> used;  // shard → member that answered
   std::vector<int> missing;                       // with ?partial=allow: left out
@@ -218,7 +225,7 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
       by_member[options[index].member].push_back(Pick{shard, options[index]});
       ++index;
     }
-    if (!no_copy.empty() && args.allow_partial) {
+    if (!no_copy.empty() && run.allow_partial) {
       missing.insert(missing.end(), no_copy.begin(), no_copy.end());
       no_copy.clear();
     }
@@ -241,7 +248,7 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
     size_t group_index = 0;
     for (auto& [member, picks] : by_member) {
       GroupResult result = groups[group_index++].get();
-      if (result.failed.size() == 1 && result.failed.front() == -1) return Internal("the map step failed: " + result.error);
+      if (result.failed.size() == 1 && result.failed.front() == -1) return Status(run.map_failure, "the map step failed: " + result.error);
       for (auto& partial : result.partials) {
         used.emplace_back(partial.shard, member);
         partials.push_back(std::move(partial));

@@ -50,6 +50,18 @@ class ShardCoordinator {
   Result<ShardedAnswer> Run(const Route& route, const RequestArgs& args, const PinnedShards& pinned, engine::Format format,
                             std::chrono::steady_clock::time_point deadline);
 
+  // Which shards a plan runs on, and what a failure means.
+  struct ShardRun {
+    std::vector<int> shards;     // each in [0, shards of the database), once
+    bool allow_partial = false;  // leave out shards with no ready copy (meta.partial) instead of failing
+    // The code of the error when a map step fails (the same SQL fails on every copy): kInternal for
+    // an endpoint's plan, kInvalidArgument for an analysis an admin sent.
+    StatusCode map_failure = StatusCode::kInternal;
+  };
+  // Run's scatter, retries and reduce, for a plan made elsewhere (an admin's ad hoc analysis).
+  Result<ShardedAnswer> RunPlan(const ShardedRoute& sharded, const ShardPlan& plan, const ShardRun& run,
+                                const PinnedShards& pinned, engine::Format format, std::chrono::steady_clock::time_point deadline);
+
   // The directory's replicas of every shard, at one data version (PinOneDataVersion): read once
   // per request, for its cache key and its run.
   PinnedShards PinnedReplicas(const ShardedRoute& sharded) const;

@@ -34,7 +34,7 @@ std::string PartialsSource(const std::vector<std::string>& files, const std::vec
 
 Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& map) {
   PartialResult partial;
-  ASSIGN_OR_RETURN(engine::QueryResult result, connection.Query(map.sql, map.values));
+  ASSIGN_OR_RETURN(engine::QueryResult result, connection.QuerySelect(map.sql, map.values));
   partial.columns = result.Columns();
   for (const auto& column : partial.columns) {
     if (!column.type.TravelsAsExactCsv()) {
@@ -127,7 +127,8 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
   // `partials` is a CTE, so an analysis's own reduce text reads it by name wherever it does.
   const std::string with = "WITH partials AS " + PartialsSource(remove.files, partials.front().columns) + " ";
   ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
-  ASSIGN_OR_RETURN(engine::QueryResult result, lease->Query(with + plan.reduce_sql, plan.reduce_values));
+  ASSIGN_OR_RETURN(engine::QueryResult result, lease->QuerySelect(with + plan.reduce_sql, plan.reduce_values));
+  reduced.columns = result.Columns();
   ASSIGN_OR_RETURN(reduced.rows, engine::EncodeResult(result, format, body));
   if (!plan.total_sql.empty()) {
     const std::vector<Value> values(plan.reduce_values.begin(), plan.reduce_values.end() - 2);  // not limit, offset

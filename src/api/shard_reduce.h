@@ -34,6 +34,7 @@ Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& ma
 
 // What a reduce step gives: the encoded rows and the total when the plan asked for one.
 struct Reduced {
+  std::vector<engine::ColumnInfo> columns;
   size_t rows = 0;
   std::optional<int64_t> total;
 };

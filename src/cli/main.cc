@@ -45,6 +45,8 @@ Usage:
                              refresh, rollback) through its admin port
   dram alias COMMAND ...     list, get, set or delete aliases on a running server
   dram query NAME SQL        run a read-only query on a database or alias of a running server
+  dram analyze NAME --map SQL [--reduce SQL]
+                             run an ad hoc map/reduce analysis over a database's shards
   dram apply DIR --catalog URI   validate DIR, show the diff, commit it to the catalog in a store
   dram catalog COMMAND ...   log, show, diff, restore, verify, gc, export, import, checkout
   dram shadow-diff --live URL --candidate URL --requests FILE
@@ -346,6 +348,7 @@ int main(int argc, char** argv) {
   if (command == "db") return dram::cli::DbCommand(argc, argv);
   if (command == "alias") return dram::cli::AliasCommand(argc, argv);
   if (command == "query") return dram::cli::QueryCommand(argc, argv);
+  if (command == "analyze") return dram::cli::AnalyzeCommand(argc, argv);
   if (command == "shadow-diff") return dram::cli::ShadowDiffCommand(argc, argv);
   if (command == "cluster") return dram::cli::ClusterCommand(argc, argv);
   if (command == "report") return dram::cli::ReportCommand(argc, argv);

@@ -9,6 +9,7 @@ namespace dram::cli {
 int DbCommand(int argc, char** argv);
 int AliasCommand(int argc, char** argv);
 int QueryCommand(int argc, char** argv);
+int AnalyzeCommand(int argc, char** argv);
 // `dram cluster status|where|drain`: a cluster seen and steered through any member's admin port.
 int ClusterCommand(int argc, char** argv);
 

@@ -143,10 +143,11 @@ Result<duckdb_prepared_statement> PrepareIn(internal::ConnectionState& state, co
   return statement;
 }
 
-}  // namespace
+bool ReadOnlyType(duckdb_statement_type type) {
+  return type == DUCKDB_STATEMENT_TYPE_SELECT || type == DUCKDB_STATEMENT_TYPE_EXPLAIN;
+}
 
-Result<QueryResult> Connection::Query(const std::string& sql, std::span<const Value> params) {
-  ASSIGN_OR_RETURN(duckdb_prepared_statement statement, PrepareIn(*state_, sql));
+Result<QueryResult> ExecuteBound(duckdb_prepared_statement statement, std::span<const Value> params) {
   if (duckdb_nparams(statement) != params.size()) {
     return InvalidArgument("statement expects " + std::to_string(duckdb_nparams(statement)) + " parameters, got " +
                            std::to_string(params.size()));
@@ -160,6 +161,23 @@ Result<QueryResult> Connection::Query(const std::string& sql, std::span<const Va
   auto handle = std::make_unique<internal::ResultHandle>();
   duckdb_state state = duckdb_execute_prepared(statement, &handle->result);
   return TakeResult(std::move(handle), state);
+}
+
+}  // namespace
+
+Result<QueryResult> Connection::Query(const std::string& sql, std::span<const Value> params) {
+  ASSIGN_OR_RETURN(duckdb_prepared_statement statement, PrepareIn(*state_, sql));
+  return ExecuteBound(statement, params);
+}
+
+Result<QueryResult> Connection::QuerySelect(const std::string& sql, std::span<const Value> params) {
+  ASSIGN_OR_RETURN(duckdb_prepared_statement statement, PrepareIn(*state_, sql));
+  // One statement (DuckDB prepares no more), and its type is known once prepared: a cached
+  // statement costs no second check.
+  if (!ReadOnlyType(duckdb_prepared_statement_type(statement))) {
+    return PermissionDenied("only one read-only statement (SELECT) may run here");
+  }
+  return ExecuteBound(statement, params);
 }
 
 Result<QueryResult> Connection::QueryReadOnly(const std::string& sql) {
@@ -182,8 +200,7 @@ Result<QueryResult> Connection::QueryReadOnly(const std::string& sql) {
     const char* error = duckdb_prepare_error(cleanup.statement);
     return InvalidArgument(error ? error : "prepare failed");
   }
-  duckdb_statement_type type = duckdb_prepared_statement_type(cleanup.statement);
-  if (type != DUCKDB_STATEMENT_TYPE_SELECT && type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+  if (!ReadOnlyType(duckdb_prepared_statement_type(cleanup.statement))) {
     return PermissionDenied("only one read-only statement (SELECT) may run here");
   }
   auto handle = std::make_unique<internal::ResultHandle>();

@@ -34,6 +34,11 @@ class Connection {
   // kept in a bounded cache keyed by the SQL text.
   Result<QueryResult> Query(const std::string& sql, std::span<const Value> params = {});
 
+  // Query, for SQL someone else wrote (a map or reduce step sent by another member or an admin):
+  // only one read-only statement (SELECT, or EXPLAIN of one). Errors: PermissionDenied for any
+  // other statement; otherwise as Query.
+  Result<QueryResult> QuerySelect(const std::string& sql, std::span<const Value> params = {});
+
   // Runs `sql` only if it is exactly one read-only statement (SELECT, or EXPLAIN of one): ad-hoc
   // SQL from the admin port cannot create, replace or drop anything, not even a temporary view
   // that would shadow a served table. Errors: PermissionDenied for any other statement or for

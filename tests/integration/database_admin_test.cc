@@ -174,6 +174,60 @@ TEST_F(DatabaseAdminTest, AddQueryAliasDeleteAndRestart) {
   EXPECT_NE(after.output.find("prices2"), std::string::npos) << after.output;
 }
 
+// An ad hoc analysis on a server without a cluster: the database is one shard (0), map and reduce
+// run as one statement on its copy, through `dram analyze` and POST /analyze; bad input is refused
+// whole and changes nothing.
+TEST_F(DatabaseAdminTest, AnAdHocAnalysisRunsOnADatabaseAsItsOneShard) {
+  project_.Write("data/base/prices.csv", "sku,price\na,1.5\nb,2.25\nc,4\nd,\n");
+  auto server = ServerProcess::Start(project_.path(), cache_.path(), Env());
+  ASSERT_TRUE(server);
+  const std::string map = "SELECT sku, price FROM prices;";
+  CommandResult reduced = Dram({"analyze", "base", "--map", map, "--reduce",
+                                "SELECT sum(price) AS total, count(price) AS priced, count(*) AS n FROM partials", "--format", "csv"},
+                               *server);
+  ASSERT_EQ(reduced.exit_code, 0) << reduced.output;
+  EXPECT_EQ(reduced.output, "total,priced,n\r\n7.75,3,4\r\n");
+  // The same text as one query answers the same.
+  CommandResult direct = Dram({"query", "base", "SELECT sum(price) AS total, count(price) AS priced, count(*) AS n FROM prices",
+                               "--format", "csv"}, *server);
+  EXPECT_EQ(direct.output, reduced.output);
+  // No reduce: the map's rows; through an alias; shard 0 named; the table and where it ran.
+  CommandResult rows = Dram({"analyze", "live", "--map", "SELECT sku FROM prices WHERE price > 2 ORDER BY sku", "--shards", "0"}, *server);
+  ASSERT_EQ(rows.exit_code, 0) << rows.output;
+  EXPECT_NE(rows.output.find("(2 rows)"), std::string::npos) << rows.output;
+  EXPECT_NE(rows.output.find("shards: 0"), std::string::npos) << rows.output;
+  HttpClient admin("127.0.0.1", server->admin_port(), kToken);
+  HttpResult json_answer = admin.Request("POST", "/analyze", {}, R"({"database":"base","map":"SELECT sku, price FROM prices ORDER BY sku LIMIT 1"})");
+  ASSERT_EQ(json_answer.status, 200) << json_answer.body;
+  json::value parsed = json::parse(json_answer.body);
+  EXPECT_NE(json_answer.body.find(R"("data":[{"sku":"a","price":1.5}])"), std::string::npos) << json_answer.body;
+  EXPECT_EQ(json::serialize(parsed.at("columns")), R"([{"name":"sku","type":"VARCHAR"},{"name":"price","type":"DOUBLE"}])");
+  EXPECT_EQ(parsed.at("shards").as_array().size(), 1u);
+
+  // Shards a database does not have are listed; a write is refused and changes nothing; SQL that
+  // does not bind is the admin's to read; fields are checked, every error at once.
+  CommandResult no_shard = Dram({"analyze", "base", "--map", map, "--shards", "0,1,3"}, *server);
+  EXPECT_EQ(no_shard.exit_code, 1);
+  EXPECT_NE(no_shard.output.find("shards 1, 3 of 'base' do not exist: it has 1 shard (0)"), std::string::npos) << no_shard.output;
+  HttpResult write = admin.Request("POST", "/analyze", {}, R"({"database":"base","map":"SELECT 1","reduce":"DELETE FROM prices"})");
+  EXPECT_TRUE(write.status == 403 || write.status == 422) << write.status << write.body;
+  HttpResult two = admin.Request("POST", "/analyze", {}, R"({"database":"base","map":"SELECT 1; DROP TABLE prices"})");
+  EXPECT_EQ(two.status, 422) << two.body;
+  EXPECT_NE(Dram({"query", "base", "SELECT count(*) AS n FROM prices", "--format", "csv"}, *server).output.find("\n4\r\n"),
+            std::string::npos);
+  CommandResult unbound = Dram({"analyze", "base", "--map", map, "--reduce", "SELECT sum(cost) FROM partials"}, *server);
+  EXPECT_EQ(unbound.exit_code, 1);
+  EXPECT_NE(unbound.output.find("cost"), std::string::npos) << unbound.output;
+  HttpResult bad = admin.Request("POST", "/analyze", {}, R"({"database":"base","reduse":"SELECT 1","shards":[0,0],"timeout":"soon"})");
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  for (const char* expected : {"'reduse' is not a field", "shards names a shard twice", "timeout must be", "map is required"}) {
+    EXPECT_NE(bad.body.find(expected), std::string::npos) << expected << " in " << bad.body;
+  }
+  EXPECT_EQ(admin.Request("POST", "/analyze", {}, R"({"database":"nope","map":"SELECT 1"})").status, 404);
+  HttpClient anonymous("127.0.0.1", server->admin_port());
+  EXPECT_EQ(anonymous.Request("POST", "/analyze", {}, R"({"database":"base","map":"SELECT 1"})").status, 401);
+}
+
 // One Status→HTTP table on both ports: a taken name is a 409 conflict, data that cannot be loaded
 // is a 502 load_failed naming no local path, a missing bucket is named, a wrong method is a 405
 // method_not_allowed counted as 405.
