@@ -430,6 +430,7 @@ TEST_F(ClusterTest, ShardsByAColumnPutEachTenantInOneShard) {
                              members_[0]);
   ASSERT_EQ(added.exit_code, 0) << added.output;
   std::map<std::string, int> shard_of_tenant;
+  std::map<std::string, int64_t> rows_of_tenant;
   int64_t rows = 0;
   for (const auto& [copy, holders] : Ready()) {
     ASSERT_EQ(copy.first, "orders");
@@ -445,12 +446,60 @@ TEST_F(ClusterTest, ShardsByAColumnPutEachTenantInOneShard) {
       const std::string tenant = json::serialize(row.at("tenant"));
       EXPECT_FALSE(shard_of_tenant.contains(tenant)) << "tenant " << tenant << " in two shards";
       shard_of_tenant[tenant] = copy.second;
-      rows += std::atoll(json::serialize(row.at("n")).c_str());
+      rows_of_tenant[tenant] = std::atoll(json::serialize(row.at("n")).c_str());
+      rows += rows_of_tenant[tenant];
       EXPECT_EQ(json::serialize(row.at("t")), "5");  // the global table, whole
     }
   }
   EXPECT_EQ(shard_of_tenant.size(), 5u);
   EXPECT_EQ(rows, kFiles * kRowsPerFile);
+
+  // An ad hoc analysis over the shards (dram analyze), through either member: each shard's map on
+  // the member holding it, reduced by the one asked; it answers what the copies hold one by one.
+  const std::string map = "SELECT tenant, count(*) AS n, (SELECT count(*) FROM tenants) AS t FROM orders GROUP BY tenant";
+  const std::string reduce = "SELECT tenant, sum(n) AS n, sum(t) AS t FROM partials GROUP BY tenant ORDER BY tenant";
+  for (const Member& via : members_) {
+    CommandResult analysed;
+    // The member's shard map follows etcd within a poll: until then a shard may have no ready copy.
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      analysed = Dram({"analyze", "orders", "--map", map, "--reduce", reduce, "--format", "json"}, via);
+      if (analysed.exit_code == 0) break;
+      std::this_thread::sleep_for(200ms);
+    }
+    ASSERT_EQ(analysed.exit_code, 0) << analysed.output;
+    json::value parsed = json::parse(analysed.output);
+    std::map<std::string, int64_t> analysed_rows;
+    for (const auto& row : parsed.at("data").as_array()) {
+      analysed_rows[json::serialize(row.at("tenant"))] = std::atoll(json::serialize(row.at("n")).c_str());
+      EXPECT_EQ(json::serialize(row.at("t")), "5");  // only the tenant's own shard has its rows
+    }
+    EXPECT_EQ(analysed_rows, rows_of_tenant) << analysed.output;
+    ASSERT_EQ(parsed.at("shards").as_array().size(), 4u) << analysed.output;
+    for (const auto& shard : parsed.at("shards").as_array()) {
+      const int k = static_cast<int>(shard.at("shard").as_int64());
+      EXPECT_EQ(json::serialize(shard.at("member")), json::serialize(json::value(*Ready()[{"orders", k}].begin())));
+    }
+  }
+  // Named shards only: the tenants those shards hold.
+  const int some_shard = shard_of_tenant.begin()->second;
+  CommandResult named = Dram({"analyze", "orders", "--map", map, "--reduce", reduce, "--format", "json", "--shards",
+                              std::to_string(some_shard)}, members_[1]);
+  ASSERT_EQ(named.exit_code, 0) << named.output;
+  const json::value named_rows = json::parse(named.output);
+  for (const auto& row : named_rows.at("data").as_array()) {
+    EXPECT_EQ(shard_of_tenant[json::serialize(row.at("tenant"))], some_shard) << named.output;
+  }
+  // Bad analyses are refused with what is wrong: shards it does not have (listed), a map that does
+  // not bind (DuckDB's message, from whichever member ran it), a statement that is not a SELECT.
+  CommandResult no_shard = Dram({"analyze", "orders", "--map", map, "--shards", "1,4,7"}, members_[0]);
+  EXPECT_EQ(no_shard.exit_code, 1);
+  EXPECT_NE(no_shard.output.find("shards 4, 7 of 'orders' do not exist: it has 4 shards (0 to 3)"), std::string::npos) << no_shard.output;
+  CommandResult unbound = Dram({"analyze", "orders", "--map", "SELECT no_such_column FROM orders"}, members_[0]);
+  EXPECT_EQ(unbound.exit_code, 1);
+  EXPECT_NE(unbound.output.find("no_such_column"), std::string::npos) << unbound.output;
+  CommandResult write = Dram({"analyze", "orders", "--map", "CREATE TEMP VIEW shadow AS SELECT 1"}, members_[1]);
+  EXPECT_EQ(write.exit_code, 1);
+  EXPECT_NE(write.output.find("read-only"), std::string::npos) << write.output;
 }
 
 // Scale to zero in a cluster: copies idle past idle_evict go cold (files deleted, still held:
@@ -580,6 +629,15 @@ select: [tenant, {agg: count, as: n}, {column: amount, agg: sum, as: revenue}]
     }
     // Two members hold a copy: without a home per tenant, each would run the query once.
     EXPECT_EQ(misses, 1) << "tenant " << tenant;
+  }
+  // An ad hoc analysis is answered by every member, the one without a copy too (the map runs on a
+  // holder's copy: one shard, 0).
+  for (const auto& member : members_) {
+    CommandResult analysed = Dram({"analyze", "shop", "--map", "SELECT tenant, count(*) AS n FROM orders GROUP BY tenant",
+                                   "--reduce", "SELECT count(*) AS tenants, sum(n) AS n FROM partials", "--format", "csv"},
+                                  member);
+    EXPECT_EQ(analysed.output, "tenants,n\r\n5," + std::to_string(kFiles * kRowsPerFile) + "\r\n")
+        << member.id << (holders.contains(member.id) ? " (holder)" : " (no copy)");
   }
 
   // A holder dies: until its lease ends it is still in the shard map; every member answers anyway
