@@ -24,11 +24,11 @@ $sudo_cmd env BUILD_DIR="${BUILD_DIR:-$here/build}" "$here/scripts/package_test.
 if [ "${SANITIZE:-0}" = 1 ]; then
   # One clang build for the suites and the fuzzers (a separate fuzz build cost CI ~8 minutes).
   BUILD_DIR="$here/build-asan" BUILD_TYPE=RelWithDebInfo \
-    CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DDRAM_SANITIZE=ON -DDRAM_FUZZ=ON" "$here/scripts/build.sh"
+    CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DDRAM_SANITIZE=ON -DDRAM_FUZZ=ON -DDRAM_BENCH=OFF" "$here/scripts/build.sh"
   ctest --test-dir "$here/build-asan" --output-on-failure -j 2 --timeout 900
 fi
 if [ "${TSAN:-0}" = 1 ]; then
-  BUILD_DIR="$here/build-tsan" BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DDRAM_TSAN=ON" "$here/scripts/build.sh"
+  BUILD_DIR="$here/build-tsan" BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DDRAM_TSAN=ON -DDRAM_BENCH=OFF" "$here/scripts/build.sh"
   # detect_deadlocks=0: DuckDB (uninstrumented, but its pthread calls are intercepted) can hold more
   # than 64 mutexes at once in a parallel scan, which overflows TSan's deadlock detector (CHECK failed).
   TSAN_OPTIONS="suppressions=$here/tsan.supp halt_on_error=1 detect_deadlocks=0" ctest --test-dir "$here/build-tsan" --output-on-failure -j 2 --timeout 900

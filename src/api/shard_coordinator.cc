@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <future>
 #include <map>
 #include <optional>
@@ -207,7 +208,12 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
   std::vector<size_t> next(static_cast<size_t>(sharded.shards), 0);  // per shard: its next replica to try
   std::vector<int> pending = run.shards;
   std::vector<PartialResult> partials;
-  std::vector<std::pair<int, std::string>> used;  // shard → member that answered
+  struct Used {
+    int shard;
+    std::string member;  // that answered
+    double ms;           // its group's wall time
+  };
+  std::vector<Used> used;
   std::vector<int> missing;                       // with ?partial=allow: left out
   std::string last_error;
   // Each round sends every pending shard to its next replica, grouped by member; a shard that
@@ -241,7 +247,10 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
     for (auto& [member, picks] : by_member) {
       const bool local = picks.front().replica.local;
       groups.push_back(std::async(std::launch::async, [this, &sharded, &plan, deadline, local, picks = picks] {
-        return local ? RunLocal(sharded, picks, plan.map, deadline) : RunRemote(sharded, picks, plan.map, deadline);
+        const auto start = std::chrono::steady_clock::now();
+        GroupResult result = local ? RunLocal(sharded, picks, plan.map, deadline) : RunRemote(sharded, picks, plan.map, deadline);
+        result.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        return result;
       }));
     }
     pending.clear();
@@ -250,7 +259,7 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
       GroupResult result = groups[group_index++].get();
       if (result.failed.size() == 1 && result.failed.front() == -1) return Status(run.map_failure, "the map step failed: " + result.error);
       for (auto& partial : result.partials) {
-        used.emplace_back(partial.shard, member);
+        used.push_back(Used{partial.shard, member, result.ms});
         partials.push_back(std::move(partial));
       }
       pending.insert(pending.end(), result.failed.begin(), result.failed.end());
@@ -266,17 +275,19 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
   ASSIGN_OR_RETURN(answer.reduced, reducer_->Reduce(plan, partials, format, answer.rows,
                                                     std::max(std::chrono::milliseconds(1), Remaining(deadline))));
   std::sort(partials.begin(), partials.end(), [](const auto& a, const auto& b) { return a.shard < b.shard; });
-  std::sort(used.begin(), used.end());
+  std::sort(used.begin(), used.end(), [](const Used& a, const Used& b) { return a.shard < b.shard; });
   common::Fnv1a64 id;
   std::string& meta = answer.meta_json;
   meta = "\"shards\":[";
   for (size_t i = 0; i < partials.size(); ++i) {
     id.Add(partials[i].snapshot);
     meta += (i ? ",{\"shard\":" : "{\"shard\":") + std::to_string(partials[i].shard) + ",\"member\":";
-    common::AppendJsonString(meta, used[i].second);
+    common::AppendJsonString(meta, used[i].member);
     meta += ",\"snapshot\":";
     common::AppendJsonString(meta, partials[i].snapshot);
-    meta += "}";
+    char ms[32];
+    std::snprintf(ms, sizeof ms, ",\"ms\":%.2f}", used[i].ms);
+    meta += ms;
   }
   meta += "]";
   if (!pinned.one_version) {

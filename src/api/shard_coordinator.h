@@ -21,7 +21,8 @@ struct ShardedAnswer {
   std::string rows;         // encoded in the request's format (JSON: the array)
   Reduced reduced;
   // The members of meta that say where the rows came from: "shards":[{"shard":K,"member":"…",
-  // "snapshot":"…"},…], and with ?partial=allow when shards had no ready copy,
+  // "snapshot":"…","ms":…},…] (ms: the map step's wall time as the coordinator saw it, its member's
+  // call included), and with ?partial=allow when shards had no ready copy,
   // "partial":true,"missing_shards":[…].
   std::string meta_json;
   std::vector<int> missing_shards;  // left out with ?partial=allow (sorted); empty: every shard answered
@@ -119,6 +120,7 @@ class ShardCoordinator {
     std::vector<PartialResult> partials;
     std::vector<int> failed;  // shards to try elsewhere
     std::string error;        // why (for the log and a final error)
+    double ms = 0;            // the group's wall time, as this coordinator saw it
   };
   // Runs `map` on this member's copies of the named shards, when they are at the named snapshots;
   // the others go to `missing` with the reason. Errors: the map step's (it fails on every copy).
