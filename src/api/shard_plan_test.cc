@@ -410,5 +410,41 @@ TEST_F(ShardPlanTest, TemplatesAreNotSplitAutomatically) {  // (an analysis is: 
   EXPECT_EQ(endpoint->PlanShards(*args, "").status().code(), StatusCode::kUnimplemented);
 }
 
+// The reduce step reads every shard's partial from one file, after the first one's header: rows
+// and names holding line breaks, quotes, commas, empty strings and NULLs, and a shard with no
+// rows, come back exactly as a query over all the rows at once answers.
+TEST_F(ShardPlanTest, PartialsWithLineBreaksQuotesAndEmptyShardsReduceExactly) {
+  auto database = engine::Database::Open("", {.read_only = false, .threads = 1});
+  ASSERT_TRUE(database.ok()) << database.status().ToString();
+  auto connection = (*database)->Connect();
+  ASSERT_TRUE(connection.ok());
+  ASSERT_TRUE((*connection)
+                  ->Execute("CREATE TABLE r AS SELECT * FROM (VALUES (1, 'a\r\nb', 0), (2, '', 0), (3, NULL, 1), "
+                            "(4, 'say \"hi\", ok', 1), (5, '\r\n', 2), (6, ',', 1), (7, 'x', 1)) v(n, \"odd\r\n\"\"name\", k)")
+                  .ok());
+  std::vector<PartialResult> partials;
+  for (int k = 0; k < 4; ++k) {  // shard 3 has no rows
+    QueryPlan map{.sql = "SELECT n, \"odd\r\n\"\"name\" FROM r WHERE k = " + std::to_string(k)};
+    auto partial = RunMap(**connection, map);
+    ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+    partial->shard = k;
+    partials.push_back(std::move(partial).value());
+  }
+  ShardPlan plan;
+  plan.reduce_sql = "SELECT * FROM partials ORDER BY n";
+  std::string reduced;
+  auto result = reducer_->Reduce(plan, partials, engine::Format::kJson, reduced);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows, 7u);
+  auto direct = (*connection)->Query("SELECT n, \"odd\r\n\"\"name\" FROM r ORDER BY n");
+  ASSERT_TRUE(direct.ok());
+  std::string expected;
+  ASSERT_TRUE(engine::EncodeResult(*direct, engine::Format::kJson, expected).ok());
+  EXPECT_EQ(reduced, expected);
+  // A partial whose columns differ from the others' is refused, not merged.
+  partials[1].csv = "n,other\r\n9,z\r\n";
+  EXPECT_EQ(reducer_->Reduce(plan, partials, engine::Format::kJson, reduced).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace dram::api
