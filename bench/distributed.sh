@@ -8,17 +8,21 @@
 # (bench/client_bench.cc: shard map from a member, map steps to the members, reduced in the
 # client), with the client's CPU added; and the wire format of partial results against JSON rows
 # (bench/wire_bench.cc); and the coordinator's overhead: each transparent request's latency minus
-# its slowest shard's map step (meta.shards[].ms, the coordinator's own timing of that call).
+# its slowest shard's map step (meta.shards[].ms, the coordinator's own timing of that call); and
+# the throughput of a lookup over a database sharded by tenant on 3 members and then on 1.
 # Not part of CI except `--smoke` (tiny data, few requests).
 #
-# Usage: bash bench/distributed.sh [--smoke]     Environment: ROWS=2000000 REQUESTS=400 BUILD_DIR=build
+# Usage: bash bench/distributed.sh [--smoke]
+# Environment: ROWS=2000000 REQUESTS=400 LOOKUP_SECONDS=10 CONNECTIONS=4 BUILD_DIR=build
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
 ROWS=${ROWS:-2000000}
 REQUESTS=${REQUESTS:-400}
+LOOKUP_SECONDS=${LOOKUP_SECONDS:-10}
+CONNECTIONS=${CONNECTIONS:-4}
 WIRE_ROWS="100 10000"
-if [ "${1:-}" = --smoke ]; then ROWS=20000 REQUESTS=20 WIRE_ROWS=100; fi
+if [ "${1:-}" = --smoke ]; then ROWS=20000 REQUESTS=20 WIRE_ROWS=100 LOOKUP_SECONDS=1; fi
 work=$(mktemp -d /tmp/dram-distributed-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -48,6 +52,21 @@ done >"$work/gen.sql"
 printf 'engine:\n  threads: 1\n  pool_size: 2\ncache:\n  max_bytes: 0\n' >"$work/project/dram.yml"
 printf 'name: orders\nsource: %s\nreplicas: 2\nshards: 4\n' "$work/project/data" >"$work/project/datasets/orders.yml"
 printf 'name: whole\nsource: %s\n' "$work/project/data" >"$work/project/datasets/whole.yml"
+# Sharded by tenant, one copy per shard: a lookup that names a tenant runs on one shard, on one member.
+printf 'name: by_tenant\nsource: %s\nreplicas: 1\nshards: 4\nshard_by: tenant\n' "$work/project/data" >"$work/project/datasets/by_tenant.yml"
+cat >"$work/project/endpoints/orders_lookup.yml" <<YML
+name: orders_lookup
+dataset: by_tenant
+table: orders
+cache: false
+params:
+  tenant: {type: integer, required: true}
+  id: {type: integer, required: true}
+filters:
+  - {column: tenant, op: eq, param: tenant}
+  - {column: id, op: eq, param: id}
+select: [id, tenant, amount]
+YML
 for d in orders whole; do
   cat >"$work/project/endpoints/${d}_by_tenant.yml" <<YML
 name: ${d}_by_tenant
@@ -71,7 +90,7 @@ for i in 1 2 3; do
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   DRAM_CLUSTER_SECRET=bench-secret "$dram" serve --catalog "$work/catalog" --cluster bench --etcd "$ETCD_ENDPOINTS" \
     --advertise "127.0.0.1:$port" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 --cache-dir "$work/cache$i" \
-    --lease-ttl 4 --poll-interval 500 --ready-file "$work/ready$i" >"$work/member$i.log" 2>&1 &
+    --lease-ttl 4 --rereplicate-after 1000 --poll-interval 500 --ready-file "$work/ready$i" >"$work/member$i.log" 2>&1 &
   pids+=($!)
   api+=("127.0.0.1:$port")
 done
@@ -82,6 +101,7 @@ for _ in $(seq 600); do
     for d in orders whole; do
       curl -fs --max-time 5 -o /dev/null "http://$a/v1/${d}_by_tenant" 2>/dev/null || ok=0
     done
+    curl -fs --max-time 5 -o /dev/null "http://$a/v1/orders_lookup?tenant=3&id=3" 2>/dev/null || ok=0
   done
   [ "$ok" = 1 ] && break
   sleep 0.2
@@ -149,6 +169,55 @@ print(f"{'ratio client / transparent':34} {smart[0] / split[0]:8.2f} {smart[1] /
 print(f"(CPU: every member's, plus the client's own for the smart client; client map requests "
       f"{smart[4]['map_requests']}, hedges {smart[4]['hedges']}, retries {smart[4]['retries']})")
 PY
+
+# Throughput of the tenant-sharded lookup: 3 members (each shard on one of them; a member asked for
+# a tenant whose shard it does not hold asks the holder), then 1 (the other two stopped, their
+# shards loaded again on the one left). The same load both times: one wrk per member address
+# (3 wrk processes; against the single member all three), each 1 thread x CONNECTIONS.
+lookup_load() {  # ADDRESS... → summed requests/s, and every server's CPU ms per request
+  local out=() a pid cpu_before cpu_after rps=0 requests=0
+  cpu_before=$(for pid in "${pids[@]}"; do [ -r "/proc/$pid/stat" ] && awk '{print $14 + $15}' "/proc/$pid/stat"; done | paste -sd+ | bc)
+  for a in "$@"; do
+    WRK_ROWS=$ROWS wrk -t1 -c"$CONNECTIONS" -d"${LOOKUP_SECONDS}s" --latency -s "$root/bench/wrk/shard_lookup.lua" "http://$a" >"$work/wrk-$a.out" 2>&1 &
+    out+=($!)
+  done
+  for pid in "${out[@]}"; do wait "$pid"; done
+  cpu_after=$(for pid in "${pids[@]}"; do [ -r "/proc/$pid/stat" ] && awk '{print $14 + $15}' "/proc/$pid/stat"; done | paste -sd+ | bc)
+  for a in "$@"; do
+    grep -q '^wrk_result' "$work/wrk-$a.out" || die "wrk against $a: $(tail -3 "$work/wrk-$a.out")"
+    local line errors
+    line=$(grep '^wrk_result' "$work/wrk-$a.out")
+    errors=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
+    [ "$errors" = 0 ] || die "wrk against $a: $errors errors"
+    rps=$(echo "$rps + $(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' <<<"$line")" | bc -l)
+    requests=$((requests + $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line")))
+  done
+  echo "$rps $(echo "($cpu_after - $cpu_before) * 1000 / $(getconf CLK_TCK) / $requests" | bc -l)"
+}
+if command -v wrk >/dev/null; then
+  read -r rps3 cpu3 < <(lookup_load "${api[@]}")
+  kill "${pids[1]}" "${pids[2]}"
+  wait "${pids[1]}" "${pids[2]}" 2>/dev/null || true
+  pids=("${pids[0]}")
+  # The one member left loads the shards it did not hold once the others' leases end.
+  for _ in $(seq 600); do
+    held=$(curl -fs --max-time 5 "http://${api[0]}/v1/orders_lookup?tenant=1&id=1" >/dev/null 2>&1 &&
+      curl -fs --max-time 5 "http://${api[0]}/v1/orders_lookup?tenant=2&id=2" >/dev/null 2>&1 &&
+      curl -fs --max-time 5 "http://${api[0]}/v1/orders_lookup?tenant=3&id=3" >/dev/null 2>&1 &&
+      curl -fs --max-time 5 "http://${api[0]}/v1/orders_lookup?tenant=4&id=4" >/dev/null 2>&1 && echo 1 || echo 0)
+    [ "$held" = 1 ] && break
+    sleep 0.2
+  done
+  [ "$held" = 1 ] || die "the member left did not take every shard of by_tenant"
+  read -r rps1 cpu1 < <(lookup_load "${api[0]}" "${api[0]}" "${api[0]}")
+  printf '\ntenant-sharded lookup (one shard per request, uncached), %s s, 3 wrk x %s connections:\n' "$LOOKUP_SECONDS" "$CONNECTIONS"
+  printf '  3 members: %8.0f req/s, CPU %.3f ms/request (every member)\n' "$rps3" "$cpu3"
+  printf '  1 member:  %8.0f req/s, CPU %.3f ms/request\n' "$rps1" "$cpu1"
+  printf '  3 members / 1 member: %.2fx (target >= 2.5x; here every member and wrk share the same %s cores)\n' \
+    "$(echo "$rps3 / $rps1" | bc -l)" "$(nproc)"
+else
+  echo "(wrk not installed: DRAM_WITH_BENCH=1 scripts/setup.sh; the lookup throughput is skipped)"
+fi
 
 echo
 echo "partial results between members: exact CSV in JSON (sent) vs JSON rows (bench/wire_bench.cc)"
