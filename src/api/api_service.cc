@@ -139,6 +139,12 @@ struct ApiService::Call {
   int64_t rows = 0;
   std::shared_ptr<const ServingState> state;  // keeps *route alive
   const Route* route = nullptr;
+  // A request over a sharded database that one local shard answers whole (ExecuteSharded): the
+  // route pointed at that copy, and that shard as meta.shards names it.
+  std::shared_ptr<const Route> one_shard_route;
+  std::optional<ShardReplica> one_shard;
+  int one_shard_index = 0;
+  std::string one_shard_snapshot_id;
   std::string_view route_path;  // the routing table's key (in *state)
   RequestArgs args;
   std::string request_id;
@@ -458,8 +464,9 @@ void ApiService::HandleLoaded(const std::shared_ptr<Call>& call, http::Request r
       return fail(Unavailable("too many requests in flight"));
     }
     call->admitted = true;
-    boost::asio::post(workers_, [this, call] {
-      if (!common::RunBarrier("sharded query", call->request_id, [&] { ExecuteSharded(call); }) && !call->finished) {
+    auto shared_request = std::make_shared<const http::Request>(std::move(request));
+    boost::asio::post(workers_, [this, call, shared_request] {
+      if (!common::RunBarrier("sharded query", call->request_id, [&] { ExecuteSharded(call, *shared_request); }) && !call->finished) {
         Finish(*call, MakeErrorResponse(Internal("an exception escaped the query"), call->request_id));
       }
     });
@@ -621,7 +628,20 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
   if (!rows.ok()) return fail(rows.status());
   entry->row_count = static_cast<int64_t>(*rows);
   entry->body = std::make_shared<const http::SharedBytes>(std::move(body));
-  bool cacheable = route.endpoint->spec().cache;
+  if (call->one_shard) {
+    // Named as the coordinator names the shards it used (ShardCoordinator::Run).
+    entry->snapshot_id = call->one_shard_snapshot_id;
+    std::string& meta = entry->shards_json;
+    meta = "\"shards\":[{\"shard\":" + std::to_string(call->one_shard_index) + ",\"member\":";
+    common::AppendJsonString(meta, call->one_shard->member);
+    meta += ",\"snapshot\":";
+    common::AppendJsonString(meta, call->one_shard->snapshot);
+    char ms[32];
+    std::snprintf(ms, sizeof ms, ",\"ms\":%.2f}]",
+                  std::chrono::duration<double, std::milli>(Clock::now() - call->started).count());
+    meta += ms;
+  }
+  bool cacheable = route.endpoint->spec().cache && !call->cache_key.empty();
   if (cacheable) cache_.Put(call->cache_key, entry);
   Reply(*call, *entry, cacheable ? "miss" : "off");
 }
@@ -662,7 +682,7 @@ void ApiService::AnswerMapStep(const std::shared_ptr<Call>& call, const http::Re
   Finish(*call, std::move(response));
 }
 
-void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
+void ApiService::ExecuteSharded(std::shared_ptr<Call> call, const http::Request& request) {
   auto fail = [&](const Status& status) { Finish(*call, MakeErrorResponse(status, call->request_id)); };
   if (!shards_) {
     return fail(Unavailable("this database is split into shards across the cluster, and this member cannot ask the others "
@@ -681,7 +701,39 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call) {
   if (cacheable && !expected.empty()) {
     if (auto entry = cache_.Get(cache_key(expected))) return Reply(*call, *entry, "hit");
   }
+  // Every row this request can see is in one shard (its params pin the column the database is
+  // split by) and this member holds that shard's first-choice copy: the whole query runs on it as
+  // on a database that is not split, with no map step and no reduce. (The reduce, DuckDB reading
+  // the partials back, was most of such a lookup's cost: bench/README.md.)
+  // Held by another member: the request goes there whole, once (X-Dram-Hop), and is answered the
+  // same way, rather than as a map step here and a reduce of its one partial.
   const auto deadline = call->started + std::chrono::milliseconds(options_.query_timeout_ms);
+  if (const std::vector<int> needed = shards_->NeededShards(route, call->args); needed.size() == 1) {
+    const auto& copies = replicas.replicas[static_cast<size_t>(needed.front())];
+    if (!copies.empty() && !copies.front().local && request.Header("x-dram-hop").empty()) {
+      auto forwarded = shards_->Forward(*route.sharded, request, deadline, "", needed.front());
+      if (forwarded.ok()) {
+        call->forwarded = true;
+        return Finish(*call, std::move(forwarded).value());
+      }
+      // No holder answered: the map step below tries every copy in turn, and says what failed.
+    }
+    if (!copies.empty() && copies.front().local) {
+      if (auto copy = shards_->LocalShardCopy(*route.sharded, needed.front(), copies.front().snapshot)) {
+        auto one = std::make_shared<Route>(route);
+        one->snapshot = std::move(copy);
+        one->sharded = nullptr;
+        call->one_shard_route = one;
+        call->route = one.get();
+        call->one_shard = copies.front();
+        call->one_shard_index = needed.front();
+        call->one_shard_snapshot_id = "shards-" + common::Fnv1a64().Add(copies.front().snapshot).hex();
+        call->cache_key = cache_key(expected.empty() ? call->one_shard_snapshot_id : expected);
+        if (!cacheable || expected.empty()) call->cache_key.clear();  // not kept (Execute: no key, no Put)
+        return Execute(call);
+      }
+    }
+  }
   call->ran_query = true;
   auto answer = shards_->Run(route, call->args, replicas, FormatOf(call->args.format), deadline);
   if (!answer.ok()) return fail(answer.status());

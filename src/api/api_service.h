@@ -81,7 +81,7 @@ class ApiService : public http::Handler {
   // The smart client's two requests (X-Dram-Scatter: plan, map), on a worker.
   void AnswerShardMap(const std::shared_ptr<Call>& call, const http::Request& request);
   void AnswerMapStep(const std::shared_ptr<Call>& call, const http::Request& request);
-  void ExecuteSharded(std::shared_ptr<Call> call);
+  void ExecuteSharded(std::shared_ptr<Call> call, const http::Request& request);
   void Finish(Call& call, http::Response response);
   void FinishLater(const std::shared_ptr<Call>& call, http::Response response);
   static constexpr std::chrono::milliseconds kRefusalDelay{50};

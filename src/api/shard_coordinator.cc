@@ -61,11 +61,14 @@ std::optional<ShardReplica> ShardCoordinator::HomeOf(const ShardedRoute& replica
 }
 
 Result<http::Response> ShardCoordinator::Forward(const ShardedRoute& sharded, const http::Request& request,
-                                                 std::chrono::steady_clock::time_point deadline, std::string_view affinity) const {
+                                                 std::chrono::steady_clock::time_point deadline, std::string_view affinity,
+                                                 int shard) const {
   std::vector<ShardReplica> holders;
   std::set<std::string> seen;
-  for (const auto& replicas : directory_.Replicas(sharded.database, sharded.shards)) {
-    for (const auto& replica : replicas) {
+  const auto all = directory_.Replicas(sharded.database, sharded.shards);
+  for (size_t k = 0; k < all.size(); ++k) {
+    if (shard >= 0 && static_cast<int>(k) != shard) continue;
+    for (const auto& replica : all[k]) {
       if (!replica.local && seen.insert(replica.member).second) holders.push_back(replica);
     }
   }

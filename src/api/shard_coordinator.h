@@ -11,6 +11,7 @@
 #include "api/serving_state.h"
 #include "api/shard_directory.h"
 #include "api/shard_reduce.h"
+#include "database/shard.h"
 #include "http/message.h"
 #include "store/http_transport.h"
 
@@ -72,8 +73,10 @@ class ShardCoordinator {
   // goes no further, and relays the answer. With an `affinity` key (the tenant), holders are tried
   // in its rendezvous order (HomeOf first), else own zone first.
   // Errors: Unavailable when no other member holds a ready copy or none answered.
+  // With `shard` ≥ 0, only members holding a ready copy of that shard are asked.
   Result<http::Response> Forward(const ShardedRoute& sharded, const http::Request& request,
-                                 std::chrono::steady_clock::time_point deadline, std::string_view affinity = "") const;
+                                 std::chrono::steady_clock::time_point deadline, std::string_view affinity = "",
+                                 int shard = -1) const;
   // The member holding a ready copy of an unsharded database that rendezvous hashing ranks first
   // for `affinity` (a tenant): where that tenant's requests go, so its answers are cached on one
   // member. Nullopt when no member holds one.
@@ -83,6 +86,12 @@ class ShardCoordinator {
   // (ShardedAnswer::snapshot_id's form): a cache key that changes when any shard's data does.
   // Empty when a shard has no ready copy.
   static std::string ExpectedSnapshotId(const PinnedShards& pinned);
+
+  // This member's copy of shard `shard` at `snapshot` (serving or just replaced), loaded again if
+  // it went cold; null when it holds no such copy.
+  std::shared_ptr<const database::Snapshot> LocalShardCopy(const ShardedRoute& sharded, int shard, const std::string& snapshot) const {
+    return directory_.LocalCopy(database::CopyName(sharded.database, shard, sharded.shards), snapshot);
+  }
 
   // Whether `request` carries the cluster secret.
   bool Authorized(const http::Request& request) const;

@@ -656,6 +656,82 @@ select: [tenant, {agg: count, as: n}, {column: amount, agg: sum, as: revenue}]
   }
 }
 
+// A request whose params pin the column a database is split by needs one shard: the member
+// holding it runs the whole query on its copy (no map step, no reduce), and a member that does not
+// hold it hands the request over whole; the answers (rows, totals, groups) are an unsplit copy's.
+TEST_F(ClusterTest, ARequestForOneShardRunsWholeWhereTheShardIs) {
+  TempDir project;
+  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 2\n");
+  project.Write("datasets/by_tenant.yml", "name: by_tenant\nsource: " + data_ + "/shop\nreplicas: 1\nshards: 4\nshard_by: tenant\n");
+  project.Write("datasets/whole.yml", "name: whole\nsource: " + data_ + "/shop\n");
+  for (const std::string dataset : {"by_tenant", "whole"}) {
+    project.Write("endpoints/" + dataset + "_rows.yml", "name: " + dataset + "_rows\ndataset: " + dataset + R"(
+table: orders
+params:
+  tenant: {type: integer, required: true}
+  min_amount: {type: integer}
+filters:
+  - {column: tenant, op: eq, param: tenant}
+  - {column: amount, op: gte, param: min_amount}
+order_by: [id]
+total: true
+limit: {default: 7, max: 5000}
+)");
+    project.Write("endpoints/" + dataset + "_sums.yml", "name: " + dataset + "_sums\ndataset: " + dataset + R"(
+table: orders
+params:
+  tenant: {type: integer, required: true}
+filters:
+  - {column: tenant, op: eq, param: tenant}
+group_by: [tenant]
+select: [tenant, {column: amount, agg: sum, as: revenue}, {agg: count, as: n}, {column: amount, agg: avg, as: mean}]
+)");
+  }
+  CommandResult applied = RunCommand({DramBinary(), "apply", project.path(), "--catalog", catalog_}, S3TestEnvironment());
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  StartMember();
+  StartMember();
+  ASSERT_TRUE(WaitFor([&] { return Settled("by_tenant", 4, 1) && Ready()[{"whole", 0}].size() == 2; }, 60s));
+  const ReadyMap ready = Ready();
+  std::set<std::string> seen_holders;
+  for (int tenant = 0; tenant < 5; ++tenant) {
+    for (const auto& member : members_) {
+      HttpClient api("127.0.0.1", member.process->api_port());
+      const std::string t = "tenant=" + std::to_string(tenant);
+      for (const std::string& query : {t, t + "&min_amount=500&offset=3", t + "&limit=5000"}) {
+        for (const std::string endpoint : {"rows", "sums"}) {
+          if (endpoint == "sums" && query != t) continue;  // its only param is the tenant
+          HttpResult split, whole;
+          // The member's shard map follows etcd within a poll.
+          ASSERT_TRUE(WaitFor([&] { return (split = api.Get("/v1/by_tenant_" + endpoint + "?" + query)).status == 200; }, 10s))
+              << member.id << " " << query << ": " << split.body;
+          whole = api.Get("/v1/whole_" + endpoint + "?" + query);
+          ASSERT_EQ(whole.status, 200) << whole.body;
+          json::value a = json::parse(split.body), b = json::parse(whole.body);
+          EXPECT_EQ(json::serialize(a.at("data")), json::serialize(b.at("data"))) << member.id << " " << endpoint << "?" << query;
+          if (b.at("meta").as_object().contains("total")) {
+            EXPECT_EQ(a.at("meta").at("total"), b.at("meta").at("total")) << query;
+          }
+          const json::array& shards = a.at("meta").at("shards").as_array();
+          ASSERT_EQ(shards.size(), 1u) << split.body;
+          const int k = static_cast<int>(shards[0].at("shard").as_int64());
+          ASSERT_TRUE(ready.contains({"by_tenant", k}));
+          const std::string holder = *ready.at({"by_tenant", k}).begin();
+          EXPECT_EQ(shards[0].at("member"), json::value(holder)) << split.body;
+          seen_holders.insert(holder == member.id ? "asked the holder" : "asked the other member");
+        }
+      }
+    }
+  }
+  EXPECT_EQ(seen_holders.size(), 2u);  // both paths were taken
+  // No map step ran anywhere: the holder answered each request whole.
+  for (const auto& member : members_) {
+    HttpClient admin("127.0.0.1", member.process->admin_port());
+    const std::string metrics = admin.Get("/metrics").body;
+    EXPECT_EQ(metrics.find("endpoint=\"/_cluster/v1/map\""), std::string::npos) << member.id;
+  }
+}
+
 TEST_F(ClusterTest, BadInputIsRefusedAndChangesNothing) {
   StartMember();
   CommandResult shards = Dram({"db", "add", "bad", data_ + "/shop", "--shards", "0"}, members_[0]);
