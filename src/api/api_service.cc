@@ -631,15 +631,10 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
   if (call->one_shard) {
     // Named as the coordinator names the shards it used (ShardCoordinator::Run).
     entry->snapshot_id = call->one_shard_snapshot_id;
-    std::string& meta = entry->shards_json;
-    meta = "\"shards\":[{\"shard\":" + std::to_string(call->one_shard_index) + ",\"member\":";
-    common::AppendJsonString(meta, call->one_shard->member);
-    meta += ",\"snapshot\":";
-    common::AppendJsonString(meta, call->one_shard->snapshot);
-    char ms[32];
-    std::snprintf(ms, sizeof ms, ",\"ms\":%.2f}]",
-                  std::chrono::duration<double, std::milli>(Clock::now() - call->started).count());
-    meta += ms;
+    entry->shards_json = "\"shards\":[";
+    AppendShardMeta(entry->shards_json, call->one_shard_index, call->one_shard->member, call->one_shard->snapshot,
+                    std::chrono::duration<double, std::milli>(Clock::now() - call->started).count());
+    entry->shards_json += "]";
   }
   bool cacheable = route.endpoint->spec().cache && !call->cache_key.empty();
   if (cacheable) cache_.Put(call->cache_key, entry);

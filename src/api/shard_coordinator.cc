@@ -3,7 +3,6 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <cstdio>
 #include <future>
 #include <map>
 #include <optional>
@@ -284,13 +283,8 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
   meta = "\"shards\":[";
   for (size_t i = 0; i < partials.size(); ++i) {
     id.Add(partials[i].snapshot);
-    meta += (i ? ",{\"shard\":" : "{\"shard\":") + std::to_string(partials[i].shard) + ",\"member\":";
-    common::AppendJsonString(meta, used[i].member);
-    meta += ",\"snapshot\":";
-    common::AppendJsonString(meta, partials[i].snapshot);
-    char ms[32];
-    std::snprintf(ms, sizeof ms, ",\"ms\":%.2f}", used[i].ms);
-    meta += ms;
+    if (i) meta += ",";
+    AppendShardMeta(meta, partials[i].shard, used[i].member, partials[i].snapshot, used[i].ms);
   }
   meta += "]";
   if (!pinned.one_version) {

@@ -1,9 +1,11 @@
 #include "api/shard_directory.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
+#include "common/json_text.h"
 #include "database/shard.h"
 
 namespace dram::api {
@@ -12,6 +14,16 @@ std::string ShardList(const std::vector<int>& shards) {
   std::string out;
   for (int shard : shards) out += (out.empty() ? "" : ", ") + std::to_string(shard);
   return out;
+}
+
+void AppendShardMeta(std::string& out, int shard, std::string_view member, std::string_view snapshot, double ms) {
+  out += "{\"shard\":" + std::to_string(shard) + ",\"member\":";
+  common::AppendJsonString(out, member);
+  out += ",\"snapshot\":";
+  common::AppendJsonString(out, snapshot);
+  char tail[32];
+  std::snprintf(tail, sizeof tail, ",\"ms\":%.2f}", ms);
+  out += tail;
 }
 
 bool PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "database/snapshot.h"
@@ -29,6 +30,10 @@ bool PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas);
 
 // "0, 2, 3": shard numbers as errors and meta list them (the coordinator's and the smart client's).
 std::string ShardList(const std::vector<int>& shards);
+
+// One shard's entry in meta.shards, appended to `out`: {"shard":K,"member":"…","snapshot":"…","ms":…}
+// (ms: how long its map step, or its whole query on one shard, took where it was coordinated).
+void AppendShardMeta(std::string& out, int shard, std::string_view member, std::string_view snapshot, double ms);
 
 // Every shard's replicas as one request uses them.
 struct PinnedShards {
