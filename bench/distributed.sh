@@ -7,7 +7,7 @@
 # all members spent per request; then the same split requests through the smart client
 # (bench/client_bench.cc: shard map from a member, map steps to the members, reduced in the
 # client), with the client's CPU added; and the wire format of partial results against JSON rows
-# (bench/wire_bench.cc); and the coordinator's overhead: each transparent request's latency minus
+# (bench/wire_bench.cc); the reduce step alone (bench/reduce_bench.cc); and the coordinator's overhead: each transparent request's latency minus
 # its slowest shard's map step (meta.shards[].ms, the coordinator's own timing of that call); and
 # the throughput of a lookup over a database sharded by tenant on 3 members and then on 1.
 # Not part of CI except `--smoke` (tiny data, few requests).
@@ -22,7 +22,8 @@ REQUESTS=${REQUESTS:-400}
 LOOKUP_SECONDS=${LOOKUP_SECONDS:-10}
 CONNECTIONS=${CONNECTIONS:-4}
 WIRE_ROWS="100 10000"
-if [ "${1:-}" = --smoke ]; then ROWS=20000 REQUESTS=20 WIRE_ROWS=100 LOOKUP_SECONDS=1; fi
+REDUCE_ROUNDS=2000
+if [ "${1:-}" = --smoke ]; then ROWS=20000 REQUESTS=20 WIRE_ROWS=100 LOOKUP_SECONDS=1 REDUCE_ROUNDS=20; fi
 work=$(mktemp -d /tmp/dram-distributed-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -225,3 +226,6 @@ echo
 echo "partial results between members: exact CSV in JSON (sent) vs JSON rows (bench/wire_bench.cc)"
 # shellcheck disable=SC2086
 "$BUILD_DIR/bench/wire_bench" $WIRE_ROWS
+echo
+echo "the reduce step alone, against the file + read_csv it replaced (bench/reduce_bench.cc)"
+"$BUILD_DIR/bench/reduce_bench" "$REDUCE_ROUNDS"

@@ -41,22 +41,6 @@ http::ServerOptions HttpOptions(const ServerSettings& settings, const std::strin
   return options;
 }
 
-// The reducer's scratch directory is named after the process; a member that was killed (SIGKILL,
-// OOM) never removed its own. Each start removes those of processes that no longer run.
-void RemoveAbandonedReduceDirs(const fs::path& parent, std::string_view prefix) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(parent, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with(prefix)) continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
-    std::error_code removed;
-    fs::remove_all(entry.path(), removed);
-  }
-}
-
 bool IsLoopbackHost(std::string_view host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
 }
@@ -222,11 +206,7 @@ ServerImpl::ServerImpl(ProjectSpec project, std::unique_ptr<CatalogFollow> follo
     // Members ask each other for map steps with this secret; without it, sharded routes answer 503.
     const char* secret = std::getenv("DRAM_CLUSTER_SECRET");
     if (secret && *secret) {
-      std::error_code ec;
-      const fs::path temp = fs::temp_directory_path(ec);
-      RemoveAbandonedReduceDirs(temp, "dram-reduce-");
-      auto reducer = ShardReducer::Create((temp / ("dram-reduce-" + std::to_string(::getpid()))).string(),
-          static_cast<size_t>(std::max<int64_t>(2, settings.pool_size)));
+      auto reducer = ShardReducer::Create(static_cast<size_t>(std::max<int64_t>(2, settings.pool_size)));
       if (reducer.ok()) {
         shard_directory_ = std::make_unique<ClusterShardDirectory>(*cluster_, publisher_, secret, follow->overrides.cluster.zone);
         shard_coordinator_ = std::make_unique<ShardCoordinator>(*shard_directory_, std::move(reducer).value());

@@ -67,7 +67,7 @@ class ShardPlanTest : public ::testing::Test {
     whole_ = open("whole.parquet");
     shards_ = new std::vector<database::Snapshot*>;
     for (int k = 0; k < kShards; ++k) shards_->push_back(open("shard" + std::to_string(k) + ".parquet"));
-    auto reducer = ShardReducer::Create((*dir_ / "reduce").string(), 2);
+    auto reducer = ShardReducer::Create(2);
     ASSERT_TRUE(reducer.ok()) << reducer.status().ToString();
     reducer_ = std::move(reducer).value().release();
   }
@@ -410,9 +410,9 @@ TEST_F(ShardPlanTest, TemplatesAreNotSplitAutomatically) {  // (an analysis is: 
   EXPECT_EQ(endpoint->PlanShards(*args, "").status().code(), StatusCode::kUnimplemented);
 }
 
-// The reduce step reads every shard's partial from one file, after the first one's header: rows
-// and names holding line breaks, quotes, commas, empty strings and NULLs, and a shard with no
-// rows, come back exactly as a query over all the rows at once answers.
+// The reduce step reads every shard's partial as the text it arrived in (each with its header):
+// rows and names holding line breaks, quotes, commas, empty strings and NULLs, and a shard with
+// no rows, come back exactly as a query over all the rows at once answers.
 TEST_F(ShardPlanTest, PartialsWithLineBreaksQuotesAndEmptyShardsReduceExactly) {
   auto database = engine::Database::Open("", {.read_only = false, .threads = 1});
   ASSERT_TRUE(database.ok()) << database.status().ToString();
@@ -442,8 +442,19 @@ TEST_F(ShardPlanTest, PartialsWithLineBreaksQuotesAndEmptyShardsReduceExactly) {
   ASSERT_TRUE(engine::EncodeResult(*direct, engine::Format::kJson, expected).ok());
   EXPECT_EQ(reduced, expected);
   // A partial whose columns differ from the others' is refused, not merged.
+  const PartialResult good = partials[1];
   partials[1].csv = "n,other\r\n9,z\r\n";
   EXPECT_EQ(reducer_->Reduce(plan, partials, engine::Format::kJson, reduced).status().code(), StatusCode::kInvalidArgument);
+  // Column types come from other members and go into the reduce's SQL: only type names pass.
+  for (const char* type : {"INTEGER) AS n FROM partials --", "INTEGER); SELECT 1; --(", "DECIMAL(,)", "INTEGER(1,2,3)",
+                           "'VARCHAR'", "1NT", ""}) {
+    for (auto& partial : partials) {
+      partial = good;
+      partial.columns[0].type.sql_name = type;
+    }
+    EXPECT_EQ(reducer_->Reduce(plan, partials, engine::Format::kJson, reduced).status().code(), StatusCode::kInvalidArgument)
+        << type;
+  }
 }
 
 }  // namespace

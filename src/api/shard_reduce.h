@@ -9,6 +9,7 @@
 #include "common/mutex.h"
 #include "dram/status.h"
 #include "engine/connection.h"
+#include "engine/csv_table_function.h"
 #include "engine/database.h"
 #include "engine/result_encoder.h"
 #include "engine/type_info.h"
@@ -40,12 +41,11 @@ struct Reduced {
 };
 
 // Runs reduce steps (ShardPlan::reduce_sql over the partial results) in an in-memory DuckDB of
-// its own, sealed to its scratch directory, where each request's partials are written as files
-// for read_csv. Thread-safe: up to `connections` reductions at once.
+// its own, sealed (it reads no file: the partials' CSV text reaches it through a table function).
+// Thread-safe: up to `connections` reductions at once.
 class ShardReducer {
  public:
-  // `scratch_dir` is the reducer's alone: it is removed with the reducer.
-  static Result<std::unique_ptr<ShardReducer>> Create(const std::string& scratch_dir, size_t connections);
+  static Result<std::unique_ptr<ShardReducer>> Create(size_t connections);
   ~ShardReducer();
   ShardReducer(const ShardReducer&) = delete;
   ShardReducer& operator=(const ShardReducer&) = delete;
@@ -62,11 +62,12 @@ class ShardReducer {
   Result<int> ShardOf(const Value& value, const std::string& column_type, int shards);
 
  private:
-  ShardReducer(std::string scratch_dir, std::unique_ptr<engine::Database> database, std::unique_ptr<engine::ConnectionPool> pool);
-  const std::string scratch_dir_;
+  ShardReducer(std::unique_ptr<engine::Database> database, std::unique_ptr<engine::CsvTableFunction> partials,
+               std::unique_ptr<engine::ConnectionPool> pool);
+  // Destroyed in reverse: the pool, the database, then the function it calls.
+  std::unique_ptr<engine::CsvTableFunction> partials_;
   std::unique_ptr<engine::Database> database_;
   std::unique_ptr<engine::ConnectionPool> pool_;
-  std::atomic<uint64_t> sequence_{0};
 };
 
 }  // namespace dram::api

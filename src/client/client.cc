@@ -528,10 +528,7 @@ Result<ClientAnswer> Client::Impl::Get(std::string_view target) {
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (options.members.empty()) return InvalidArgument("a client needs at least one member address");
   if (!(options.hedge_budget >= 0 && options.hedge_budget <= 1)) return InvalidArgument("hedge_budget is a share in [0, 1]");
-  // A directory of its own (mkdtemp: 0700, a name nobody could take first) for the partials.
-  std::string scratch = (std::filesystem::temp_directory_path() / "dram-client-XXXXXX").string();
-  if (::mkdtemp(scratch.data()) == nullptr) return Unavailable("cannot create the client's scratch directory", scratch);
-  ASSIGN_OR_RETURN(auto reducer, api::ShardReducer::Create(scratch, 2));
+  ASSIGN_OR_RETURN(auto reducer, api::ShardReducer::Create(2));
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   {

@@ -118,6 +118,8 @@ Connection::~Connection() = default;
 
 size_t Connection::cached_statements() const { return state_->prepared.size(); }
 
+uint64_t Connection::id() const { return state_->id; }
+
 Status Connection::Execute(const std::string& sql) {
   auto handle = std::make_unique<internal::ResultHandle>();
   duckdb_state state = duckdb_query(state_->connection, sql.c_str(), &handle->result);

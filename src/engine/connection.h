@@ -57,8 +57,11 @@ class Connection {
   void Interrupt();
 
   size_t cached_statements() const;
+  // DuckDB's id of this connection, unique within its database.
+  uint64_t id() const;
 
  private:
+  friend class CsvTableFunction;  // registers its function through a connection
   std::unique_ptr<internal::ConnectionState> state_;
 };
 

@@ -12,6 +12,7 @@ namespace dram::engine::internal {
 // The DuckDB side of a Connection: the connection and its prepared statements.
 struct ConnectionState {
   duckdb_connection connection = nullptr;
+  uint64_t id = 0;  // duckdb_client_context_get_connection_id
   std::unordered_map<std::string, duckdb_prepared_statement> prepared;
 
   ConnectionState() = default;

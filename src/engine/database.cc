@@ -84,6 +84,10 @@ Result<std::unique_ptr<Connection>> Database::Connect() {
   if (duckdb_connect(state_->database, &state->connection) == DuckDBError) {
     return Unavailable("cannot connect to database", path_);
   }
+  duckdb_client_context context = nullptr;
+  duckdb_connection_get_client_context(state->connection, &context);
+  state->id = duckdb_client_context_get_connection_id(context);
+  duckdb_destroy_client_context(&context);
   return std::make_unique<Connection>(std::move(state));
 }
 

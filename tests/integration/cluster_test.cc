@@ -597,19 +597,8 @@ select: [tenant, {agg: count, as: n}, {column: amount, agg: sum, as: revenue}]
   for (int tenant = 0; tenant < 5; ++tenant) keys[tenant] = CreateKey(project, std::to_string(tenant));
   CommandResult applied = RunCommand({DramBinary(), "apply", project.path(), "--catalog", catalog_}, S3TestEnvironment());
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  // A scratch directory left by a member killed earlier (its pid: a process that has exited):
-  // the next member to start removes it.
-  const pid_t gone = ::fork();
-  if (gone == 0) ::_exit(0);
-  ASSERT_GT(gone, 0);
-  ::waitpid(gone, nullptr, 0);
-  const fs::path abandoned = fs::temp_directory_path() / ("dram-reduce-" + std::to_string(gone));
-  fs::create_directories(abandoned);
-  std::ofstream((abandoned / "r1-0.csv").string()) << "x\n1\n";
   for (int i = 0; i < 3; ++i) StartMember();
   ASSERT_TRUE(WaitFor([&] { return Ready()[{"shop", 0}].size() == 2; }, 60s));
-  EXPECT_FALSE(fs::exists(abandoned));
-  EXPECT_TRUE(fs::exists(fs::temp_directory_path() / ("dram-reduce-" + std::to_string(members_[0].process->pid()))));
   const std::set<std::string> holders = Ready()[{"shop", 0}];
   auto get = [&](const Member& member, int tenant) {
     HttpClient api("127.0.0.1", member.process->api_port());
