@@ -116,6 +116,12 @@ done
 sleep 2  # let surplus copies go (make before break)
 
 members=$(IFS=,; echo "${api[*]}")
+# Where orders' copies are (placement decides; a member with none hands each request over, which
+# the overhead below then includes): copies per member address, from the shard map.
+curl -fs -H 'X-Dram-Scatter: plan' -H 'X-Dram-Cluster-Secret: bench-secret' "http://${api[0]}/v1/orders_by_tenant" |
+  python3 -c 'import json, sys, collections
+m = json.load(sys.stdin); held = collections.Counter(r["api"] for shard in m["replicas"] for r in shard)
+print("orders copies per member:", ", ".join(f"{a} {held.get(a, 0)}" for a in sys.argv[1].split(",")), "(requests go to the first)")' "$members" || true
 python3 - "$REQUESTS" "${api[0]}" "$work/bin/client_bench" "$members" "${pids[@]}" <<'PY'
 import http.client, json, os, subprocess, sys, time
 requests, address, client_bench, members, pids = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
