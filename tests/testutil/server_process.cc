@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,8 +37,14 @@ std::unique_ptr<ServerProcess> ServerProcess::Launch(std::vector<std::string> ar
   for (auto& arg : args) {
     if (arg == "{READY}") arg = ready;
   }
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
+    // A test process that crashes (no TearDown) takes its servers with it: otherwise a cluster
+    // test's members keep running, holding ports and etcd leases. The signal is tied to the thread
+    // that forked, so servers are launched from the test's own thread (they all are).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     int log = ::open(server->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(log, STDOUT_FILENO);
