@@ -14,10 +14,36 @@ namespace {
 // The table function the partials are read through (see engine::CsvTableFunction).
 constexpr char kPartialsFunction[] = "dram_partials";
 
+// An ENUM's type as RunMap sends it: ENUM('a', 'b''c', …), each value a quoted literal.
+bool IsEnumTypeName(std::string_view type) {
+  constexpr std::string_view kOpen = "ENUM(";
+  if (!type.starts_with(kOpen) || !type.ends_with(")")) return false;
+  size_t i = kOpen.size();
+  const size_t end = type.size() - 1;
+  while (i < end) {
+    if (type[i] != '\'') return false;
+    for (++i;; ++i) {  // to the closing quote ('' is a quote inside)
+      if (i >= end) return false;
+      if (type[i] != '\'') continue;
+      if (i + 1 < end && type[i + 1] == '\'') {
+        ++i;
+        continue;
+      }
+      break;
+    }
+    ++i;
+    if (i == end) return true;
+    if (type.compare(i, 2, ", ") != 0) return false;
+    i += 2;
+  }
+  return false;
+}
+
 // A type name as DuckDB describes a scalar column ("BIGINT", "DECIMAL(18,3)", "TIMESTAMP WITH
-// TIME ZONE"): words, then at most one "(n)" or "(n,m)". The names come from other members'
-// answers and go into the reduce's SQL, so nothing else passes.
+// TIME ZONE"): words, then at most one "(n)" or "(n,m)"; or an ENUM with its values. The names
+// come from other members' answers and go into the reduce's SQL, so nothing else passes.
 bool IsPlainTypeName(std::string_view type) {
+  if (IsEnumTypeName(type)) return true;
   size_t i = 0;
   while (i < type.size() && (std::isalnum(static_cast<unsigned char>(type[i])) || type[i] == '_' || type[i] == ' ')) ++i;
   if (i == 0 || !std::isalpha(static_cast<unsigned char>(type[0]))) return false;
@@ -53,9 +79,18 @@ Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& ma
   PartialResult partial;
   ASSIGN_OR_RETURN(engine::QueryResult result, connection.QuerySelect(map.sql, map.values));
   partial.columns = result.Columns();
-  for (const auto& column : partial.columns) {
+  for (auto& column : partial.columns) {
     if (!column.type.TravelsAsExactCsv()) {
       return Unimplemented("column '" + column.name + "' (" + column.type.sql_name + ") cannot be merged across shards yet");
+    }
+    // An ENUM travels with its values, so that the reduce casts back to the same type (its values
+    // order by their place in the type, not as strings).
+    if (column.type.kind == engine::TypeKind::kEnum) {
+      std::string type = "ENUM(";
+      for (size_t i = 0; i < column.type.enum_values.size(); ++i) {
+        type += (i ? ", " : "") + common::QuoteLiteral(column.type.enum_values[i]);
+      }
+      column.type.sql_name = type + ")";
     }
   }
   ASSIGN_OR_RETURN(size_t rows, engine::EncodeResult(result, engine::Format::kCsvExact, partial.csv));
