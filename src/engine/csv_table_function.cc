@@ -28,7 +28,9 @@ struct ScanState {
 void Bind(duckdb_bind_info info) {
   auto* function = static_cast<CsvTableFunction*>(duckdb_bind_get_extra_info(info));
   duckdb_value parameter = duckdb_bind_get_parameter(info, 0);
-  const int64_t columns = duckdb_get_int64(parameter);
+  // NULL first: reading it as a number throws through this callback, past the value's release.
+  const bool null = parameter == nullptr || duckdb_is_null_value(parameter);
+  const int64_t columns = null ? 0 : duckdb_get_int64(parameter);
   duckdb_destroy_value(&parameter);
   if (columns < 1 || columns > kMaxColumns) {
     duckdb_bind_set_error(info, "the number of columns must be between 1 and 4096");
