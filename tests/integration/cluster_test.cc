@@ -1242,10 +1242,11 @@ cache: false
   const double delay_ms = std::chrono::duration<double, std::milli>(kDelay).count();
   EXPECT_GE(unhedged_p99, delay_ms);
   // Hedging took most of the injected delay off the tail (Release: ~990 of 1,000 ms). Stated as
-  // time saved rather than a ratio. In a sanitizer build an ordinary step takes a few hundred ms
-  // and the hedge fires only after the member's p95 of those, so less is saved there (TSan:
-  // unhedged 1,263 ms, hedged 771 ms): a fifth of the delay at least.
-  EXPECT_LT(hedged_p99, unhedged_p99 - (kSanitized ? 0.2 : 0.5) * delay_ms);
+  // time saved rather than a ratio. Not asserted in sanitizer builds: an ordinary step takes a few
+  // hundred ms there and the hedge fires only after the member's p95 of those, so what is saved
+  // swings from run to run (TSan: 493 ms saved in one CI run, 18 ms in another, hedges 18 of 406
+  // both within budget); the hedges themselves are still checked below.
+  if (!kSanitized) EXPECT_LT(hedged_p99, unhedged_p99 - 0.5 * delay_ms);
   EXPECT_GE(hedged.hedges, 1);
   EXPECT_LE(static_cast<double>(hedged.hedges), 0.05 * static_cast<double>(hedged.map_requests));
   EXPECT_EQ(unhedged.hedges, 0);
