@@ -145,6 +145,7 @@ struct ApiService::Call {
   std::optional<ShardReplica> one_shard;
   int one_shard_index = 0;
   std::string one_shard_snapshot_id;
+  std::string one_shard_stale_meta;  // ?consistency=stale: StaleMeta of that shard
   std::string_view route_path;  // the routing table's key (in *state)
   RequestArgs args;
   std::string request_id;
@@ -634,7 +635,7 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
     entry->shards_json = "\"shards\":[";
     AppendShardMeta(entry->shards_json, call->one_shard_index, call->one_shard->member, call->one_shard->snapshot,
                     std::chrono::duration<double, std::milli>(Clock::now() - call->started).count());
-    entry->shards_json += "]";
+    entry->shards_json += "]" + call->one_shard_stale_meta;
   }
   bool cacheable = route.endpoint->spec().cache && !call->cache_key.empty();
   if (cacheable) cache_.Put(call->cache_key, entry);
@@ -689,7 +690,8 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call, const http::Request&
   auto cache_key = [&](const std::string& snapshots) {
     return std::string(call->route_path) + "\n" + snapshots + "\n" + call->args.canonical;
   };
-  const auto replicas = shards_->PinnedReplicas(*route.sharded);  // read once: the key and the run agree
+  // Read once: the key and the run agree.
+  const auto replicas = shards_->PinnedReplicas(*route.sharded, call->args.stale);
   // Keyed by every shard's first-choice snapshot (a request asked of one shard too): it changes
   // when any shard's data does.
   const std::string expected = ShardCoordinator::ExpectedSnapshotId(replicas);
@@ -723,6 +725,10 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call, const http::Request&
         call->one_shard = copies.front();
         call->one_shard_index = needed.front();
         call->one_shard_snapshot_id = "shards-" + common::Fnv1a64().Add(copies.front().snapshot).hex();
+        if (call->args.stale) {
+          call->one_shard_stale_meta =
+              StaleMeta({{needed.front(), copies.front().snapshot, one->snapshot->watermark_ms()}}, replicas.superseded, NowMicros() / 1000);
+        }
         call->cache_key = cache_key(expected.empty() ? call->one_shard_snapshot_id : expected);
         if (!cacheable || expected.empty()) call->cache_key.clear();  // not kept (Execute: no key, no Put)
         return Execute(call);

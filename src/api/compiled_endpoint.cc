@@ -467,13 +467,16 @@ Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std
     } else if (key == "partial") {
       if (value != "allow" && value != "deny") return InvalidArgument("parameter 'partial' must be allow or deny");
       args.allow_partial = value == "allow";
+    } else if (key == "consistency") {
+      if (value != "strong" && value != "stale") return InvalidArgument("parameter 'consistency' must be strong or stale");
+      args.stale = value == "stale";
     } else {
       int index = ParamIndex(key);
       if (index < 0) {
         // The name is request input too, so it is not echoed; the allowed names are.
         std::string allowed;
         for (const auto& p : spec_.params) allowed += ", " + p.name;
-        return InvalidArgument("unknown parameter (allowed: limit, offset, columns, format, total, partial" + allowed + ")");
+        return InvalidArgument("unknown parameter (allowed: limit, offset, columns, format, total, partial, consistency" + allowed + ")");
       }
       texts[index].push_back(value);
     }
@@ -552,6 +555,7 @@ Result<RequestArgs> CompiledEndpoint::ParseRequest(const QueryParams& query, std
   if (args.sort) key += ";s" + std::string(args.sort->descending ? "-" : "") + args.sort->column;
   key += ";f" + args.format;
   if (args.allow_partial) key += ";p";
+  if (args.stale) key += ";stale";
   return args;
 }
 

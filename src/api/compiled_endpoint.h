@@ -37,6 +37,9 @@ struct RequestArgs {
   // ?partial=allow: over a sharded database, answer from the shards that have a ready copy
   // (meta.partial) rather than 503 when some have none.
   bool allow_partial = false;
+  // ?consistency=stale: over a sharded database, read each shard from its nearest ready copy
+  // whatever data version it serves (meta.stale), rather than every shard at one version.
+  bool stale = false;
   std::string tenant;             // the caller's tenant, for tenant-scoped endpoints
   std::string canonical;          // normalized args, for cache keys and ETags
 };

@@ -154,6 +154,7 @@ TEST_F(CompiledEndpointTest, RequestValidation) {
       {{{"id", "1"}, {"limit", "3"}}, "parameter 'limit' must be between 1 and 2"},
       {{{"id", "1"}, {"name", "a"}}, "this combination of parameters is not allowed"},
       {{{"id", "1"}, {"total", "yes"}}, "parameter 'total' must be true or false"},
+      {{{"id", "1"}, {"consistency", "eventual"}}, "parameter 'consistency' must be strong or stale"},
   };
   for (const Case& c : cases) {
     auto args = endpoint->ParseRequest(c.query, "");
@@ -167,6 +168,16 @@ TEST_F(CompiledEndpointTest, RequestValidation) {
   EXPECT_EQ(a->canonical, b->canonical);
   auto c = endpoint->ParseRequest({{"id", "2"}}, "");
   EXPECT_NE(a->canonical, c->canonical);
+  // A stale read is its own request (never answered from a consistent one's cache entry, nor the reverse).
+  auto strong = endpoint->ParseRequest({{"id", "1"}, {"consistency", "strong"}}, "");
+  auto stale = endpoint->ParseRequest({{"id", "1"}, {"consistency", "stale"}}, "");
+  ASSERT_TRUE(strong.ok() && stale.ok());
+  EXPECT_FALSE(strong->stale);
+  EXPECT_TRUE(stale->stale);
+  auto plain = endpoint->ParseRequest({{"id", "1"}}, "");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(strong->canonical, plain->canonical);
+  EXPECT_NE(stale->canonical, plain->canonical);
 }
 
 // Ids of the rows a request returns, as "1,2,3", or the error.

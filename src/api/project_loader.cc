@@ -586,7 +586,8 @@ bool IsIdentifier(std::string_view name) {
 }
 
 bool IsReservedParam(std::string_view name) {
-  return name == "limit" || name == "offset" || name == "columns" || name == "format" || name == "total" || name == "partial";
+  return name == "limit" || name == "offset" || name == "columns" || name == "format" || name == "total" || name == "partial" ||
+         name == "consistency";
 }
 
 std::string_view ParamTypeName(ParamType type) {

@@ -27,6 +27,10 @@ std::chrono::milliseconds Remaining(std::chrono::steady_clock::time_point deadli
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
 }
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 http::Response JsonReply(int status, const json::value& body) {
   http::Response response;
   response.status = status;
@@ -207,6 +211,12 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
                                                 std::chrono::steady_clock::time_point deadline) {
   const auto& replicas = pinned.replicas;
   if (replicas.size() != static_cast<size_t>(sharded.shards)) return Internal("the shard map does not match the route");
+  if (!pinned.one_version && !pinned.stale && run.shards.size() > 1) {
+    // Only while new data reaches the copies and some copy lost the snapshot it replaced (it
+    // restarted): an answer now would add up shards of two data versions.
+    return Unavailable("the shards of '" + sharded.database + "' have no data version in common while new data reaches their "
+                       "copies: retry shortly, or ask with ?consistency=stale");
+  }
   std::vector<size_t> next(static_cast<size_t>(sharded.shards), 0);  // per shard: its next replica to try
   std::vector<int> pending = run.shards;
   std::vector<PartialResult> partials;
@@ -287,9 +297,10 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
     AppendShardMeta(meta, partials[i].shard, used[i].member, partials[i].snapshot, used[i].ms);
   }
   meta += "]";
-  if (!pinned.one_version) {
-    meta += ",\"mixed_versions\":true";
-    answer.mixed_versions = true;
+  if (pinned.stale) {
+    std::vector<AnsweredShard> answered;
+    for (const auto& partial : partials) answered.push_back({partial.shard, partial.snapshot, partial.watermark_ms});
+    meta += StaleMeta(answered, pinned.superseded, NowMs());
   }
   if (!missing.empty()) {
     std::sort(missing.begin(), missing.end());
@@ -374,6 +385,7 @@ Status ShardCoordinator::MapHeldShards(const std::string& database, int shards_t
     if (outcomes[i].partial->ok()) {
       (*outcomes[i].partial)->shard = k;
       (*outcomes[i].partial)->snapshot = copy->id();
+      (*outcomes[i].partial)->watermark_ms = copy->watermark_ms();
     }
   };
   // Every shard on its own copy's pool at once: a member holding several answers in the time of
@@ -403,9 +415,15 @@ std::vector<int> ShardCoordinator::NeededShards(const Route& route, const Reques
   return all;
 }
 
-PinnedShards ShardCoordinator::PinnedReplicas(const ShardedRoute& sharded) const {
+PinnedShards ShardCoordinator::PinnedReplicas(const ShardedRoute& sharded, bool stale) const {
   PinnedShards pinned;
   pinned.replicas = directory_.Replicas(sharded.database, sharded.shards);
+  if (stale) {
+    pinned.stale = true;
+    pinned.one_version = false;  // not pinned: never cached under ExpectedSnapshotId
+    pinned.superseded = SupersededVersions(pinned.replicas);
+    return pinned;
+  }
   pinned.one_version = PinOneDataVersion(pinned.replicas);
   return pinned;
 }

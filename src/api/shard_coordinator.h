@@ -28,7 +28,6 @@ struct ShardedAnswer {
   std::string meta_json;
   std::vector<int> missing_shards;  // left out with ?partial=allow (sorted); empty: every shard answered
   std::string snapshot_id;  // one id for the set of shard snapshots that answered
-  bool mixed_versions = false;  // no data version had every shard (meta.mixed_versions): never cached
 };
 
 // Transparent scatter-gather for routes over sharded databases (any member coordinates), and the
@@ -47,7 +46,9 @@ class ShardCoordinator {
   // own copies first, then the same zone), runs the map steps (its own in-process, each other
   // member's in one call, all at once), retries a shard that failed or went missing on its next
   // replica, and reduces. Errors: Unavailable naming the shards with no ready copy left (unless
-  // args.allow_partial, and at least one shard answered);
+  // args.allow_partial, and at least one shard answered), or when the shards it needs have no
+  // data version in common (unless pinned.stale: then meta.stale says when the answer mixes
+  // versions or reads a superseded one);
   // DeadlineExceeded past `deadline`; the plan's errors. `replicas`: PinnedReplicas of the route.
   Result<ShardedAnswer> Run(const Route& route, const RequestArgs& args, const PinnedShards& pinned, engine::Format format,
                             std::chrono::steady_clock::time_point deadline);
@@ -64,9 +65,10 @@ class ShardCoordinator {
   Result<ShardedAnswer> RunPlan(const ShardedRoute& sharded, const ShardPlan& plan, const ShardRun& run,
                                 const PinnedShards& pinned, engine::Format format, std::chrono::steady_clock::time_point deadline);
 
-  // The directory's replicas of every shard, at one data version (PinOneDataVersion): read once
-  // per request, for its cache key and its run.
-  PinnedShards PinnedReplicas(const ShardedRoute& sharded) const;
+  // The directory's replicas of every shard, at one data version (PinOneDataVersion), or with
+  // `stale` (?consistency=stale) as they are, nearest first: read once per request, for its cache
+  // key and its run.
+  PinnedShards PinnedReplicas(const ShardedRoute& sharded, bool stale = false) const;
 
   // Hands a request to another member holding a copy of one of the route's shards (this one holds
   // none, so it cannot plan it; or, unsharded, it is not the caller's home), with X-Dram-Hop so it

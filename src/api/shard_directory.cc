@@ -16,6 +16,33 @@ std::string ShardList(const std::vector<int>& shards) {
   return out;
 }
 
+std::set<std::string, std::less<>> SupersededVersions(const std::vector<std::vector<ShardReplica>>& replicas) {
+  std::set<std::string, std::less<>> out;
+  for (const auto& shard : replicas) {
+    for (const auto& replica : shard) {
+      if (!replica.previous.empty()) out.emplace(database::DataVersionOf(replica.previous));
+    }
+  }
+  return out;
+}
+
+std::string StaleMeta(const std::vector<AnsweredShard>& answered, const std::set<std::string, std::less<>>& superseded,
+                      int64_t now_ms) {
+  std::set<std::string_view> versions;
+  std::vector<int> behind;
+  int64_t oldest_ms = 0;
+  for (const auto& shard : answered) {
+    const std::string_view version = database::DataVersionOf(shard.snapshot);
+    versions.insert(version);
+    if (superseded.contains(version)) behind.push_back(shard.shard);
+    if (shard.watermark_ms > 0 && (oldest_ms == 0 || shard.watermark_ms < oldest_ms)) oldest_ms = shard.watermark_ms;
+  }
+  if (versions.size() <= 1 && behind.empty()) return "";
+  std::string out = ",\"stale\":true,\"stale_shards\":[" + ShardList(behind) + "]";
+  if (oldest_ms > 0) out += ",\"stale_age_s\":" + std::to_string(std::max<int64_t>(0, (now_ms - oldest_ms) / 1000));
+  return out;
+}
+
 void AppendShardMeta(std::string& out, int shard, std::string_view member, std::string_view snapshot, double ms) {
   out += "{\"shard\":" + std::to_string(shard) + ",\"member\":";
   common::AppendJsonString(out, member);

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +28,26 @@ struct ShardReplica {
 // the most copies serving it, then the first replica's. Each kept replica's `snapshot` becomes its
 // id at that version. Keeps their order. Returns false, leaving the replicas as they are, when no
 // version covers every shard (a copy restarted mid-refresh, or members that list local files
-// differently): an answer from them would mix versions, and says so (meta.mixed_versions).
+// differently): an answer from them would mix versions, so the coordinator refuses it (503) unless
+// asked for a stale read.
 bool PinOneDataVersion(std::vector<std::vector<ShardReplica>>& replicas);
+
+// The data versions some ready copy has already replaced (its `previous`): a copy still serving
+// one of them is behind.
+std::set<std::string, std::less<>> SupersededVersions(const std::vector<std::vector<ShardReplica>>& replicas);
+
+// One shard of an answer read with ?consistency=stale, as StaleMeta judges it.
+struct AnsweredShard {
+  int shard = 0;
+  std::string_view snapshot;
+  int64_t watermark_ms = 0;  // its snapshot's newest source file (0: unknown)
+};
+// The members of meta that say a stale read's answer is not what a consistent one would be:
+// `,"stale":true,"stale_shards":[K,…],"stale_age_s":N` when its shards are at more than one data
+// version or some is at a superseded one (listed in stale_shards; age: of the oldest data among
+// the answered snapshots, as meta.freshness counts it, now − watermark). Empty otherwise.
+std::string StaleMeta(const std::vector<AnsweredShard>& answered, const std::set<std::string, std::less<>>& superseded,
+                      int64_t now_ms);
 
 // "0, 2, 3": shard numbers as errors and meta list them (the coordinator's and the smart client's).
 std::string ShardList(const std::vector<int>& shards);
@@ -38,7 +59,10 @@ void AppendShardMeta(std::string& out, int shard, std::string_view member, std::
 // Every shard's replicas as one request uses them.
 struct PinnedShards {
   std::vector<std::vector<ShardReplica>> replicas;  // per shard
-  bool one_version = true;                          // PinOneDataVersion's answer
+  bool one_version = true;                          // PinOneDataVersion's answer (false: not pinned)
+  // ?consistency=stale: not pinned; each shard's nearest copy, whatever its version.
+  bool stale = false;
+  std::set<std::string, std::less<>> superseded;    // SupersededVersions, for StaleMeta
 };
 
 // What a coordinating member knows of a sharded database's shards: which members hold a ready

@@ -27,6 +27,7 @@ struct PartialResult {
   std::string csv;                          // with a header line
   int64_t rows = 0;
   int64_t count = -1;                       // a list endpoint's total on this shard (-1: not asked)
+  int64_t watermark_ms = 0;                 // the snapshot's newest source file (ms since the epoch; 0: unknown)
 };
 
 // Runs a shard plan's map step on `connection` (a copy of one shard). Errors: the query's;

@@ -49,7 +49,8 @@ json::object EncodePartial(const PartialResult& partial) {
   json::array columns;
   for (const auto& column : partial.columns) columns.push_back(json::array{json::string(column.name), json::string(column.type.sql_name)});
   return json::object{{"shard", partial.shard},      {"snapshot", partial.snapshot}, {"columns", std::move(columns)},
-                      {"csv", partial.csv},          {"rows", partial.rows},         {"count", partial.count}};
+                      {"csv", partial.csv},          {"rows", partial.rows},         {"count", partial.count},
+                      {"watermark_ms", partial.watermark_ms}};
 }
 
 Result<PartialResult> DecodePartial(const json::value& value) {
@@ -77,6 +78,9 @@ Result<PartialResult> DecodePartial(const json::value& value) {
   }
   partial.csv = std::string(csv->as_string());
   if (const auto* count = object.if_contains("count"); count && count->is_int64()) partial.count = count->as_int64();
+  if (const auto* watermark = object.if_contains("watermark_ms"); watermark && watermark->is_int64()) {
+    partial.watermark_ms = watermark->as_int64();
+  }
   if (const auto* rows = object.if_contains("rows"); rows && rows->is_int64()) partial.rows = rows->as_int64();
   return partial;
 }

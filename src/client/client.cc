@@ -185,10 +185,12 @@ namespace {
 // One request's scatter-gather over the shards (Client::Get once the shard map is read).
 class Scatter {
  public:
-  // `one_version`: PinOneDataVersion found a version every shard has (else meta.mixed_versions).
-  Scatter(Client::Impl& client, std::string target, std::string database, Clock::time_point deadline, bool one_version)
-      : client_(client), target_(std::move(target)), database_(std::move(database)), deadline_(deadline),
-        one_version_(one_version), mailbox_(std::make_shared<Mailbox>()) {}
+  // `stale`: a stale read (?consistency=stale), its replicas not pinned to one data version;
+  // `superseded`: the versions some copy has replaced (SupersededVersions), for meta.stale.
+  Scatter(Client::Impl& client, std::string target, std::string database, Clock::time_point deadline, bool stale,
+          std::set<std::string, std::less<>> superseded)
+      : client_(client), target_(std::move(target)), database_(std::move(database)), deadline_(deadline), stale_(stale),
+        superseded_(std::move(superseded)), mailbox_(std::make_shared<Mailbox>()) {}
 
   // `replicas`: per shard, its ready copies as the shard map lists them; `needed`: the shards the
   // request needs (ascending).
@@ -212,7 +214,8 @@ class Scatter {
   const std::string target_;
   const std::string database_;
   const Clock::time_point deadline_;
-  const bool one_version_;
+  const bool stale_;
+  const std::set<std::string, std::less<>> superseded_;
   std::shared_ptr<Mailbox> mailbox_;
   std::vector<std::vector<Copy>> copies_;  // per shard: at its pinned snapshot, in preference order
   std::vector<size_t> next_;               // per shard: its next copy to ask
@@ -436,7 +439,14 @@ Result<ClientAnswer> Scatter::Run(std::vector<std::vector<Copy>> replicas, const
     body += "}";
   }
   body += "]";
-  if (!one_version_) body += ",\"mixed_versions\":true";
+  if (stale_) {
+    std::vector<api::AnsweredShard> answered;
+    for (size_t k = 0; k < partials.size(); ++k) {
+      answered.push_back({answer.shards[k].shard, answer.shards[k].snapshot, partials[k].watermark_ms});
+    }
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    body += api::StaleMeta(answered, superseded_, std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+  }
   body += ",\"retries\":" + std::to_string(retries_) + ",\"hedges\":" + std::to_string(hedges_) + "}}";
   return answer;
 }
@@ -485,6 +495,18 @@ Result<std::vector<std::vector<Copy>>> DecodeShardMap(const std::string& text, s
   return out;
 }
 
+// Whether `target` asks for a stale read (?consistency=stale; the member checks the value too).
+bool AsksStaleRead(std::string_view target) {
+  const size_t query = target.find('?');
+  if (query == std::string_view::npos) return false;
+  for (size_t start = query + 1; start <= target.size();) {
+    const size_t end = std::min(target.find('&', start), target.size());
+    if (target.substr(start, end - start) == "consistency=stale") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<ClientAnswer> Client::Impl::Get(std::string_view target) {
@@ -521,8 +543,16 @@ Result<ClientAnswer> Client::Impl::Get(std::string_view target) {
   std::vector<int> needed;
   ASSIGN_OR_RETURN(auto replicas, DecodeShardMap(reply->body, database, needed));
   Learn(replicas);
-  const bool one_version = api::PinOneDataVersion(replicas);  // never shards of two data versions in one answer
-  return Scatter(*this, std::string(target), database, deadline, one_version).Run(std::move(replicas), needed);
+  // Never shards of two data versions in one answer, unless the request asks for a stale read.
+  const bool stale = AsksStaleRead(target);
+  std::set<std::string, std::less<>> superseded;
+  if (stale) {
+    superseded = api::SupersededVersions(replicas);
+  } else if (!api::PinOneDataVersion(replicas) && needed.size() > 1) {
+    return Unavailable("the shards of '" + database + "' have no data version in common while new data reaches their copies: "
+                       "retry shortly, or ask with ?consistency=stale");
+  }
+  return Scatter(*this, std::string(target), database, deadline, stale, std::move(superseded)).Run(std::move(replicas), needed);
 }
 
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {

@@ -1296,6 +1296,33 @@ cache: false
     EXPECT_TRUE(rows == kOld || rows == kOld + kAdded) << via << ": " << rows << " rows: " << body;
     return rows;
   };
+  // A stale read (?consistency=stale) may mix versions, and then must say so: meta.stale, with the
+  // shards that answered from a replaced version and the age of its oldest data.
+  int stale_answers = 0, stale_flagged = 0;
+  auto check_stale = [&](const std::string& body, const std::string& via) {
+    json::value parsed = json::parse(body);
+    int64_t rows = 0;
+    for (const auto& row : parsed.at("data").as_array()) rows += row.at("n").to_number<int64_t>();
+    std::set<std::string> versions;
+    for (const auto& shard : parsed.at("meta").at("shards").as_array()) {
+      const std::string snapshot(shard.at("snapshot").as_string());
+      versions.insert(snapshot.substr(0, snapshot.find('-')));
+    }
+    const auto& meta = parsed.at("meta").as_object();
+    const bool flagged = meta.contains("stale") && meta.at("stale").as_bool();
+    if (versions.size() > 1) {
+      EXPECT_TRUE(flagged) << via << ": versions mixed, not flagged: " << body;
+    }
+    if (flagged) {
+      EXPECT_TRUE(meta.contains("stale_shards") && meta.at("stale_shards").is_array()) << body;
+      EXPECT_TRUE(meta.contains("stale_age_s") && meta.at("stale_age_s").as_int64() >= 0) << body;
+    } else {
+      EXPECT_TRUE(rows == kOld || rows == kOld + kAdded) << via << ": " << rows << " rows: " << body;
+    }
+    EXPECT_TRUE(rows >= kOld && rows <= kOld + kAdded) << via << ": " << rows << " rows: " << body;
+    stale_answers++;
+    stale_flagged += flagged;
+  };
   int old_answers = 0, new_answers = 0;
   auto ask = [&](int i) {
     const Member& via = members_[static_cast<size_t>(i % 3)];
@@ -1306,9 +1333,16 @@ cache: false
     auto smart = (*client)->Get("/v1/totals");
     EXPECT_TRUE(smart.ok() && smart->status == 200) << (smart.ok() ? smart->body : smart.status().ToString());
     if (smart.ok() && smart->status == 200) (check(smart->body, "client") == kOld ? old_answers : new_answers)++;
+    auto stale = api.Get("/v1/totals?consistency=stale");
+    EXPECT_EQ(stale.status, 200) << stale.body;
+    if (stale.status == 200) check_stale(stale.body, "member " + via.id + ", stale");
+    auto smart_stale = (*client)->Get("/v1/totals?consistency=stale");
+    EXPECT_TRUE(smart_stale.ok() && smart_stale->status == 200) << (smart_stale.ok() ? smart_stale->body : smart_stale.status().ToString());
+    if (smart_stale.ok() && smart_stale->status == 200) check_stale(smart_stale->body, "client, stale");
   };
   for (int i = 0; i < 10; ++i) ask(i);
   EXPECT_EQ(new_answers, 0);
+  EXPECT_EQ(stale_flagged, 0) << "nothing is stale before new data arrives";
   // New rows in a new file (it falls in one shard; every shard's data version changes).
   {
     TempDir scratch;
@@ -1328,7 +1362,12 @@ cache: false
     streak = new_answers == before + 2 ? streak + 1 : 0;
   }
   EXPECT_EQ(streak, 30) << "the new data did not reach every answer within 60 s";
-  std::fprintf(stderr, "answers with the old data: %d, with the new: %d\n", old_answers, new_answers);
+  std::fprintf(stderr, "answers with the old data: %d, with the new: %d; stale reads %d, flagged stale %d\n", old_answers,
+               new_answers, stale_answers, stale_flagged);
+  // Once every copy has the new data, a stale read is not stale.
+  const int flagged_before = stale_flagged;
+  for (int i = 0; i < 6; ++i) ask(i);
+  EXPECT_EQ(stale_flagged, flagged_before);
   EXPECT_GT(old_answers, 0);
 }
 
