@@ -1,5 +1,5 @@
-// Embedding dram as a library: serve a project directory and add two endpoints from code,
-// one implemented in C++ and one written as a SQL template.
+// Embedding dram as a library: serve a project directory and add endpoints from code: one
+// implemented in C++, an analysis in C++ (map and reduce), and one written as a SQL template.
 //
 //   embed_example PROJECT_DIR [READY_FILE]
 //
@@ -36,6 +36,26 @@ dram::CodeEndpoint ChannelShare() {
   return endpoint;
 }
 
+// An analysis: a map step (here over the whole database; in a cluster, over each shard where the
+// shard is) and a reduce step over its rows, read as `partials`. Written this way, it answers
+// the same whether the database is split into shards or not.
+dram::CodeEndpoint ChannelAverage() {
+  dram::CodeEndpoint analysis;
+  analysis.name = "channel_average";
+  analysis.dataset = "analytics";
+  analysis.description = "Average revenue per event on each channel (C++ analysis: map and reduce).";
+  analysis.handler = [](const dram::Params&, dram::QuerySession& session) -> dram::Result<dram::Rows> {
+    return session.Query("SELECT channel, sum(revenue) AS revenue, count(*) AS events FROM events GROUP BY channel", {});
+  };
+  analysis.reduce = [](const dram::Params&, dram::QuerySession& partials) -> dram::Result<dram::Rows> {
+    return partials.Query(
+        "WITH totals AS (SELECT channel, sum(revenue) AS revenue, sum(events) AS events FROM partials GROUP BY channel) "
+        "SELECT channel, revenue / events AS average FROM totals ORDER BY channel",
+        {});
+  };
+  return analysis;
+}
+
 // A SQL template endpoint, declared in the same YAML format as a project's endpoints/*.yml.
 constexpr const char* kTopTenantsYaml = R"(
 name: top_tenants
@@ -68,6 +88,7 @@ int main(int argc, char** argv) {
   auto server = dram::Server::Create(argv[1], overrides);
   if (!server.ok()) return std::fprintf(stderr, "%s\n", server.status().message().c_str()), 1;
   dram::Status added = (*server)->AddEndpoint(ChannelShare());
+  if (added.ok()) added = (*server)->AddEndpoint(ChannelAverage());
   if (added.ok()) added = (*server)->AddEndpointYaml(kTopTenantsYaml);
   if (added.ok()) added = (*server)->Start();
   if (!added.ok()) return std::fprintf(stderr, "%s\n", added.ToString().c_str()), 1;
@@ -75,7 +96,7 @@ int main(int argc, char** argv) {
     std::ofstream(argv[2]) << "{\"api\":\"127.0.0.1:" << (*server)->api_port() << "\",\"admin\":\"127.0.0.1:"
                            << (*server)->admin_port() << "\"}\n";
   }
-  std::printf("serving /v1/channel_share and /v1/top_tenants on port %u\n", (*server)->api_port());
+  std::printf("serving /v1/channel_share, /v1/channel_average and /v1/top_tenants on port %u\n", (*server)->api_port());
   std::fflush(stdout);
   int signal_number = 0;
   sigwait(&signals, &signal_number);

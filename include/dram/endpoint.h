@@ -67,6 +67,13 @@ struct CodeEndpoint {
   int64_t default_limit = 100;
   int64_t max_limit = 1000;
   std::function<Result<Rows>(const Params& params, QuerySession& session)> handler;
+  // Makes the endpoint an analysis: `handler` is its map step and this its reduce step. Over a
+  // database split into shards (a cluster), the handler runs on each shard's copy, on the member
+  // holding it, and the reduce merges every shard's rows, read as the table `partials` (typed as
+  // the handler returned them; SELECT statements only, nothing else is readable). On a database
+  // that is not split, the reduce runs over the handler's rows, so both give the same answer.
+  // Unset: the answer is the handler's rows (over shards: every shard's, in no set order).
+  std::function<Result<Rows>(const Params& params, QuerySession& partials)> reduce;
 };
 
 }  // namespace dram

@@ -280,7 +280,7 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
     auto shared_request = std::make_shared<http::Request>(std::move(request));
     call->internal_metrics = &metrics_.ForRoute(std::string(ShardCoordinator::kMapPath));
     boost::asio::post(workers_, [this, call, shared_request] {
-      Finish(*call, shards_->ServeMap(*shared_request));
+      Finish(*call, shards_->ServeMap(*shared_request, *state_.load()));
     });
     return;
   }
@@ -334,7 +334,10 @@ void ApiService::Handle(http::Request request, http::Responder responder) {
   // The smart client (dram::Client) asks for the shard map, then for map steps on the members it
   // picks (ShardCoordinator::ServeClientMap). The plan is one per client request, so it is what
   // the usage log and the route's metrics count; map steps count under their own path.
-  const std::string_view scatter = call->route->sharded && shards_ ? request.Header(ShardCoordinator::kScatterHeader) : "";
+  // (A C++ analysis is coordinated by the member, as if asked without the header: the client
+  // could not run its reduce, which is code in the members' binary.)
+  const std::string_view scatter =
+      call->route->sharded && shards_ && !call->route->code ? request.Header(ShardCoordinator::kScatterHeader) : "";
   // Map steps carry more than the endpoint shows (order keys, partial aggregates, an analysis's
   // map rows, the reduce SQL): only the cluster's own clients, holding its secret, get them.
   if (!scatter.empty() && !shards_->Authorized(request)) {
@@ -608,7 +611,22 @@ void ApiService::Execute(std::shared_ptr<Call> call) {
     if (!result.ok()) {
       return fail(QueryFailure(route.endpoint->route(), call->request_id, result.status(), /*from_handler=*/true));
     }
-    rows = engine::EncodeResult(result->impl().result, FormatOf(format), body);
+    if (!route.code->reduce) {
+      rows = engine::EncodeResult(result->impl().result, FormatOf(format), body);
+    } else {
+      // An analysis on a database that is not split: its reduce over the handler's rows as one
+      // shard's partial, so that it answers what the same analysis answers over shards.
+      ShardReducer* reducer = CodeReducer();
+      if (!reducer) return fail(code_reducer_.status());
+      auto partial = PartialOf(result->impl().result);
+      if (!partial.ok()) return fail(QueryFailure(route.endpoint->route(), call->request_id, partial.status(), /*from_handler=*/false));
+      auto reduce = [&](QuerySession& partials) { return route.code->reduce(params, partials); };
+      auto reduced = reducer->ReduceWith(reduce, {std::move(partial).value()}, FormatOf(format), body);
+      if (!reduced.ok()) {
+        return fail(QueryFailure(route.endpoint->route(), call->request_id, reduced.status(), /*from_handler=*/true));
+      }
+      rows = reduced->rows;
+    }
   } else {
     QueryPlan plan = route.endpoint->Plan(call->args);
     auto result = (*lease)->Query(plan.sql, plan.values);
@@ -736,7 +754,8 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call, const http::Request&
     }
   }
   call->ran_query = true;
-  auto answer = shards_->Run(route, call->args, replicas, FormatOf(call->args.format), deadline);
+  auto answer = route.code ? shards_->RunCode(route, call->args, request.query, replicas, FormatOf(call->args.format), deadline)
+                           : shards_->Run(route, call->args, replicas, FormatOf(call->args.format), deadline);
   if (!answer.ok()) return fail(answer.status());
   const bool partial = !answer->missing_shards.empty();
   auto entry = std::make_shared<CachedResponse>();
@@ -752,6 +771,11 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call, const http::Request&
   const bool kept = cacheable && !partial && !expected.empty();
   if (kept) cache_.Put(cache_key(expected), entry);
   Reply(*call, *entry, kept ? "miss" : "off");
+}
+
+ShardReducer* ApiService::CodeReducer() {
+  std::call_once(code_reducer_once_, [this] { code_reducer_ = ShardReducer::Create(2); });
+  return code_reducer_.ok() ? code_reducer_->get() : nullptr;
 }
 
 void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view cache_status) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -98,6 +99,11 @@ class ApiService : public http::Handler {
   DocsPage* docs_;  // null: no page on this port
   usage::UsageRecorder* usage_;  // null: no usage log
   ShardCoordinator* shards_ = nullptr;
+  // Reduces C++ analyses over databases that are not split (CodeEndpoint::reduce over the
+  // handler's rows): made at the first such request.
+  ShardReducer* CodeReducer();
+  std::once_flag code_reducer_once_;
+  Result<std::unique_ptr<ShardReducer>> code_reducer_ = Unavailable("not made yet");
   Warmer warm_;
   common::SharedSlot<const ServingState> state_;
   boost::asio::thread_pool workers_;

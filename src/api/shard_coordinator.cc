@@ -8,7 +8,9 @@
 #include <optional>
 #include <set>
 
+#include "api/code_endpoint_support.h"
 #include "api/error_response.h"
+#include "api/query_string.h"
 #include "api/shard_wire.h"
 #include "auth/crypto.h"
 #include "common/hash.h"
@@ -121,7 +123,7 @@ bool ShardCoordinator::Authorized(const http::Request& request) const {
 }
 
 ShardCoordinator::GroupResult ShardCoordinator::RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks,
-                                                         const QueryPlan& map, std::chrono::steady_clock::time_point deadline) const {
+                                                         const MapStep& map, std::chrono::steady_clock::time_point deadline) const {
   GroupResult result;
   // Pinned: the snapshot the shard map named, or another replica.
   std::vector<std::pair<int, std::string>> named, missing;
@@ -142,24 +144,21 @@ ShardCoordinator::GroupResult ShardCoordinator::RunLocal(const ShardedRoute& sha
 }
 
 ShardCoordinator::GroupResult ShardCoordinator::RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks,
-                                                          const QueryPlan& map, std::chrono::steady_clock::time_point deadline) const {
+                                                          const json::object& map, std::chrono::steady_clock::time_point deadline) const {
   GroupResult result;
   auto fail_all = [&](std::string why) {
     for (const Pick& pick : picks) result.failed.push_back(pick.shard);
     result.error = std::move(why);
     return result;
   };
-  json::array shards, values;
+  json::array shards;
   for (const Pick& pick : picks) shards.push_back(json::object{{"shard", pick.shard}, {"snapshot", pick.replica.snapshot}});
-  for (const auto& value : map.values) values.push_back(EncodeValue(value));
-  const std::string body = json::serialize(json::object{{"database", sharded.database},
-                                                        {"shards_total", sharded.shards},
-                                                        {"shards", std::move(shards)},
-                                                        {"sql", map.sql},
-                                                        {"count_sql", map.count_sql},
-                                                        {"filter_value_count", map.filter_value_count},
-                                                        {"values", std::move(values)},
-                                                        {"timeout_ms", Remaining(deadline).count()}});
+  json::object request = map;
+  request["database"] = sharded.database;
+  request["shards_total"] = sharded.shards;
+  request["shards"] = std::move(shards);
+  request["timeout_ms"] = Remaining(deadline).count();
+  const std::string body = json::serialize(request);
   store::HttpCall call;
   call.method = "POST";
   call.url = "http://" + picks.front().replica.api + std::string(kMapPath);
@@ -206,9 +205,72 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
                  pinned, format, deadline);
 }
 
+ShardCoordinator::MapRequest ShardCoordinator::SqlMap(const QueryPlan& map) {
+  json::array values;
+  for (const auto& value : map.values) values.push_back(EncodeValue(value));
+  return MapRequest{.local = {.run = [&map](engine::Connection& connection) { return RunMap(connection, map); }},
+                    .remote = json::object{{"sql", map.sql},
+                                           {"count_sql", map.count_sql},
+                                           {"filter_value_count", map.filter_value_count},
+                                           {"values", std::move(values)}}};
+}
+
+ShardCoordinator::MapStep ShardCoordinator::CodeMap(const Route& route, const RequestArgs& args) {
+  return MapStep{.run = [&route, &args](engine::Connection& connection) -> Result<PartialResult> {
+                   // The handler is the embedder's code: what it throws becomes this shard's error
+                   // (a map step runs on threads of its own, where nothing else would catch it).
+                   try {
+                     RequestParams params(*route.endpoint, args);
+                     ConnectionSession session(connection);
+                     ASSIGN_OR_RETURN(Rows rows, route.code->handler(params, session));
+                     return PartialOf(rows.impl().result);
+                   } catch (const std::exception& e) {
+                     return Internal(std::string("the analysis's map step threw: ") + e.what());
+                   } catch (...) {
+                     return Internal("the analysis's map step threw");
+                   }
+                 },
+                 .may_leave_state = true};
+}
+
+Result<ShardedAnswer> ShardCoordinator::RunCode(const Route& route, const RequestArgs& args, std::string_view query,
+                                                const PinnedShards& pinned, engine::Format format,
+                                                std::chrono::steady_clock::time_point deadline) {
+  const MapRequest map{.local = CodeMap(route, args),
+                       .remote = json::object{{"route", route.endpoint->route()}, {"query", query}, {"tenant", args.tenant}}};
+  std::vector<int> all;
+  for (int k = 0; k < route.sharded->shards; ++k) all.push_back(k);
+  ASSIGN_OR_RETURN(Gathered gathered,
+                   Gather(*route.sharded, map, {.shards = std::move(all), .allow_partial = args.allow_partial}, pinned, deadline));
+  ShardedAnswer answer;
+  const auto timeout = std::max(std::chrono::milliseconds(1), Remaining(deadline));
+  if (route.code->reduce) {
+    RequestParams params(*route.endpoint, args);
+    auto reduce = [&](QuerySession& partials) { return route.code->reduce(params, partials); };
+    ASSIGN_OR_RETURN(answer.reduced, reducer_->ReduceWith(reduce, gathered.partials, format, answer.rows, timeout));
+  } else {
+    ShardPlan every_row;
+    every_row.reduce_sql = "SELECT * FROM partials";
+    ASSIGN_OR_RETURN(answer.reduced, reducer_->Reduce(every_row, gathered.partials, format, answer.rows, timeout));
+  }
+  Describe(gathered, pinned, answer);
+  return answer;
+}
+
 Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, const ShardPlan& plan, const ShardRun& run,
                                                 const PinnedShards& pinned, engine::Format format,
                                                 std::chrono::steady_clock::time_point deadline) {
+  ASSIGN_OR_RETURN(Gathered gathered, Gather(sharded, SqlMap(plan.map), run, pinned, deadline));
+  ShardedAnswer answer;
+  ASSIGN_OR_RETURN(answer.reduced, reducer_->Reduce(plan, gathered.partials, format, answer.rows,
+                                                    std::max(std::chrono::milliseconds(1), Remaining(deadline))));
+  Describe(gathered, pinned, answer);
+  return answer;
+}
+
+Result<ShardCoordinator::Gathered> ShardCoordinator::Gather(const ShardedRoute& sharded, const MapRequest& map, const ShardRun& run,
+                                                            const PinnedShards& pinned,
+                                                            std::chrono::steady_clock::time_point deadline) {
   const auto& replicas = pinned.replicas;
   if (replicas.size() != static_cast<size_t>(sharded.shards)) return Internal("the shard map does not match the route");
   if (!pinned.one_version && !pinned.stale && run.shards.size() > 1) {
@@ -219,14 +281,7 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
   }
   std::vector<size_t> next(static_cast<size_t>(sharded.shards), 0);  // per shard: its next replica to try
   std::vector<int> pending = run.shards;
-  std::vector<PartialResult> partials;
-  struct Used {
-    int shard;
-    std::string member;  // that answered
-    double ms;           // its group's wall time
-  };
-  std::vector<Used> used;
-  std::vector<int> missing;                       // with ?partial=allow: left out
+  Gathered gathered;
   std::string last_error;
   // Each round sends every pending shard to its next replica, grouped by member; a shard that
   // fails goes to its next replica in the following round, until none is left.
@@ -244,7 +299,7 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
       ++index;
     }
     if (!no_copy.empty() && run.allow_partial) {
-      missing.insert(missing.end(), no_copy.begin(), no_copy.end());
+      gathered.missing.insert(gathered.missing.end(), no_copy.begin(), no_copy.end());
       no_copy.clear();
     }
     if (!no_copy.empty()) {
@@ -258,9 +313,9 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
     std::vector<std::future<GroupResult>> groups;
     for (auto& [member, picks] : by_member) {
       const bool local = picks.front().replica.local;
-      groups.push_back(std::async(std::launch::async, [this, &sharded, &plan, deadline, local, picks = picks] {
+      groups.push_back(std::async(std::launch::async, [this, &sharded, &map, deadline, local, picks = picks] {
         const auto start = std::chrono::steady_clock::now();
-        GroupResult result = local ? RunLocal(sharded, picks, plan.map, deadline) : RunRemote(sharded, picks, plan.map, deadline);
+        GroupResult result = local ? RunLocal(sharded, picks, map.local, deadline) : RunRemote(sharded, picks, map.remote, deadline);
         result.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
         return result;
       }));
@@ -271,8 +326,8 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
       GroupResult result = groups[group_index++].get();
       if (result.failed.size() == 1 && result.failed.front() == -1) return Status(run.map_failure, "the map step failed: " + result.error);
       for (auto& partial : result.partials) {
-        used.push_back(Used{partial.shard, member, result.ms});
-        partials.push_back(std::move(partial));
+        gathered.used.push_back(Gathered::Used{partial.shard, member, result.ms});
+        gathered.partials.push_back(std::move(partial));
       }
       pending.insert(pending.end(), result.failed.begin(), result.failed.end());
       if (!result.error.empty()) {
@@ -282,12 +337,15 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
       }
     }
   }
-  ShardedAnswer answer;
-  if (partials.empty()) return Unavailable("no shard of '" + sharded.database + "' has a ready copy");
-  ASSIGN_OR_RETURN(answer.reduced, reducer_->Reduce(plan, partials, format, answer.rows,
-                                                    std::max(std::chrono::milliseconds(1), Remaining(deadline))));
+  if (gathered.partials.empty()) return Unavailable("no shard of '" + sharded.database + "' has a ready copy");
+  return gathered;
+}
+
+void ShardCoordinator::Describe(Gathered& gathered, const PinnedShards& pinned, ShardedAnswer& answer) {
+  auto& partials = gathered.partials;
+  auto& used = gathered.used;
   std::sort(partials.begin(), partials.end(), [](const auto& a, const auto& b) { return a.shard < b.shard; });
-  std::sort(used.begin(), used.end(), [](const Used& a, const Used& b) { return a.shard < b.shard; });
+  std::sort(used.begin(), used.end(), [](const Gathered::Used& a, const Gathered::Used& b) { return a.shard < b.shard; });
   common::Fnv1a64 id;
   std::string& meta = answer.meta_json;
   meta = "\"shards\":[";
@@ -302,16 +360,15 @@ Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, con
     for (const auto& partial : partials) answered.push_back({partial.shard, partial.snapshot, partial.watermark_ms});
     meta += StaleMeta(answered, pinned.superseded, NowMs());
   }
-  if (!missing.empty()) {
-    std::sort(missing.begin(), missing.end());
-    meta += ",\"partial\":true,\"missing_shards\":[" + ShardList(missing) + "]";
-    answer.missing_shards = std::move(missing);
+  if (!gathered.missing.empty()) {
+    std::sort(gathered.missing.begin(), gathered.missing.end());
+    meta += ",\"partial\":true,\"missing_shards\":[" + ShardList(gathered.missing) + "]";
+    answer.missing_shards = std::move(gathered.missing);
   }
   answer.snapshot_id = "shards-" + id.hex();
-  return answer;
 }
 
-http::Response ShardCoordinator::ServeMap(const http::Request& request) const {
+http::Response ShardCoordinator::ServeMap(const http::Request& request, const ServingState& state) const {
   boost::system::error_code ec;
   json::value parsed = json::parse(request.body, ec);
   auto bad = [](const std::string& why) { return JsonReply(400, json::object{{"error", why}}); };
@@ -322,20 +379,12 @@ http::Response ShardCoordinator::ServeMap(const http::Request& request) const {
   const auto* shards = object.if_contains("shards");
   const auto* sql = object.if_contains("sql");
   const auto* values = object.if_contains("values");
+  const auto* code_route = object.if_contains("route");
+  const auto* code_query = object.if_contains("query");
+  const bool code = code_route && code_route->is_string() && code_query && code_query->is_string();
   if (!database || !database->is_string() || !shards_total || !shards_total->is_int64() || !shards || !shards->is_array() ||
-      !sql || !sql->is_string() || !values || !values->is_array()) {
-    return bad("expected database, shards_total, shards, sql and values");
-  }
-  QueryPlan map;
-  map.sql = std::string(sql->as_string());
-  if (const auto* count = object.if_contains("count_sql"); count && count->is_string()) map.count_sql = std::string(count->as_string());
-  for (const auto& value : values->as_array()) {
-    auto decoded = DecodeValue(value);
-    if (!decoded.ok()) return bad(decoded.status().message());
-    map.values.push_back(std::move(decoded).value());
-  }
-  if (const auto* filters = object.if_contains("filter_value_count"); filters && filters->is_int64()) {
-    map.filter_value_count = std::min<size_t>(static_cast<size_t>(std::max<int64_t>(0, filters->as_int64())), map.values.size());
+      (!code && (!sql || !sql->is_string() || !values || !values->is_array()))) {
+    return bad("expected database, shards_total, shards, and sql and values or route and query");
   }
   int64_t timeout_ms = 30'000;
   if (const auto* timeout = object.if_contains("timeout_ms"); timeout && timeout->is_int64()) {
@@ -349,9 +398,44 @@ http::Response ShardCoordinator::ServeMap(const http::Request& request) const {
     if (!shard || !shard->is_int64() || !snapshot || !snapshot->is_string()) return bad("each shard is {shard, snapshot}");
     named.emplace_back(static_cast<int>(shard->as_int64()), std::string(snapshot->as_string()));
   }
+  QueryPlan map;
+  MapStep step;
+  RequestArgs args;
+  const Route* route = nullptr;
+  if (code) {
+    // A C++ analysis: the handler registered here under that route (every member runs the same
+    // binary), on the request's own query string, parsed as this member parses requests.
+    auto found = state.routes.find(std::string(code_route->as_string()));
+    if (found == state.routes.end() || !found->second.code || !found->second.endpoint) {
+      json::array missing;
+      for (const auto& [k, snapshot] : named) missing.push_back(json::object{{"shard", k}, {"reason", "no such analysis here"}});
+      return JsonReply(200, json::object{{"partials", json::array()}, {"missing", std::move(missing)}});
+    }
+    route = &found->second;
+    auto query = ParseQueryString(code_query->as_string());
+    auto parsed_args = query.ok() ? route->endpoint->ParseRequest(*query, "") : Result<RequestArgs>(query.status());
+    if (!parsed_args.ok()) return JsonReply(200, json::object{{"map_error", parsed_args.status().ToString()}});
+    args = std::move(parsed_args).value();
+    if (const auto* tenant = object.if_contains("tenant"); tenant && tenant->is_string()) {
+      route->endpoint->SetTenant(args, tenant->as_string());
+    }
+    step = CodeMap(*route, args);
+  } else {
+    map.sql = std::string(sql->as_string());
+    if (const auto* count = object.if_contains("count_sql"); count && count->is_string()) map.count_sql = std::string(count->as_string());
+    for (const auto& value : values->as_array()) {
+      auto decoded = DecodeValue(value);
+      if (!decoded.ok()) return bad(decoded.status().message());
+      map.values.push_back(std::move(decoded).value());
+    }
+    if (const auto* filters = object.if_contains("filter_value_count"); filters && filters->is_int64()) {
+      map.filter_value_count = std::min<size_t>(static_cast<size_t>(std::max<int64_t>(0, filters->as_int64())), map.values.size());
+    }
+    step = SqlMap(map).local;
+  }
   std::vector<PartialResult> done;
   std::vector<std::pair<int, std::string>> not_done;
-  Status mapped = MapHeldShards(std::string(database->as_string()), static_cast<int>(shards_total->as_int64()), named, map,
+  Status mapped = MapHeldShards(std::string(database->as_string()), static_cast<int>(shards_total->as_int64()), named, step,
                                 deadline, done, not_done);
   if (!mapped.ok()) return JsonReply(200, json::object{{"map_error", mapped.ToString()}});
   json::array partials, missing;
@@ -361,7 +445,7 @@ http::Response ShardCoordinator::ServeMap(const http::Request& request) const {
 }
 
 Status ShardCoordinator::MapHeldShards(const std::string& database, int shards_total,
-                                       const std::vector<std::pair<int, std::string>>& named, const QueryPlan& map,
+                                       const std::vector<std::pair<int, std::string>>& named, const MapStep& map,
                                        std::chrono::steady_clock::time_point deadline, std::vector<PartialResult>& partials,
                                        std::vector<std::pair<int, std::string>>& missing) const {
   struct Outcome {
@@ -381,7 +465,8 @@ Status ShardCoordinator::MapHeldShards(const std::string& database, int shards_t
       outcomes[i].reason = "busy";
       return;
     }
-    outcomes[i].partial = RunMap(**lease, map);
+    outcomes[i].partial = map.run(**lease);
+    if (map.may_leave_state && (*lease)->HoldsSessionState({})) lease->Discard();
     if (outcomes[i].partial->ok()) {
       (*outcomes[i].partial)->shard = k;
       (*outcomes[i].partial)->snapshot = copy->id();
@@ -479,7 +564,7 @@ Result<std::string> ShardCoordinator::ServeClientMap(const Route& route, const R
   ASSIGN_OR_RETURN(ShardPlan plan, route.endpoint->PlanShards(args, sharded.shard_column));
   std::vector<PartialResult> done;
   std::vector<std::pair<int, std::string>> not_done;
-  RETURN_IF_ERROR(MapHeldShards(sharded.database, sharded.shards, named, plan.map, deadline, done, not_done));
+  RETURN_IF_ERROR(MapHeldShards(sharded.database, sharded.shards, named, SqlMap(plan.map).local, deadline, done, not_done));
   json::array partials, missing;
   for (const auto& partial : done) partials.push_back(EncodePartial(partial));
   for (const auto& [k, reason] : not_done) missing.push_back(json::object{{"shard", k}, {"reason", reason}});

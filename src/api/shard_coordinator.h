@@ -1,6 +1,9 @@
 #pragma once
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +64,14 @@ class ShardCoordinator {
     // an endpoint's plan, kInvalidArgument for an analysis an admin sent.
     StatusCode map_failure = StatusCode::kInternal;
   };
+  // A C++ analysis over a sharded database (Route::code; CodeEndpoint::reduce, or every shard's
+  // rows without one): its handler runs on each shard where the shard is (this member's copies
+  // in-process, another member's through POST /_cluster/v1/map naming the route and `query`, the
+  // request's query string, which that member parses as its own), then its reduce here.
+  // Errors: as Run's.
+  Result<ShardedAnswer> RunCode(const Route& route, const RequestArgs& args, std::string_view query, const PinnedShards& pinned,
+                                engine::Format format, std::chrono::steady_clock::time_point deadline);
+
   // Run's scatter, retries and reduce, for a plan made elsewhere (an admin's ad hoc analysis).
   Result<ShardedAnswer> RunPlan(const ShardedRoute& sharded, const ShardPlan& plan, const ShardRun& run,
                                 const PinnedShards& pinned, engine::Format format, std::chrono::steady_clock::time_point deadline);
@@ -97,8 +108,9 @@ class ShardCoordinator {
 
   // Whether `request` carries the cluster secret.
   bool Authorized(const http::Request& request) const;
-  // The member side of a map step (POST /_cluster/v1/map, already authorized).
-  http::Response ServeMap(const http::Request& request) const;
+  // The member side of a map step (POST /_cluster/v1/map, already authorized). `state`: this
+  // member's routes, where a C++ analysis's map step finds its handler.
+  http::Response ServeMap(const http::Request& request, const ServingState& state) const;
 
   // The smart client's side (dram::Client): a request to an endpoint over a sharded database
   // with X-Dram-Scatter, on the API port with the caller's own credentials (so each member keeps
@@ -127,6 +139,36 @@ class ShardCoordinator {
     int shard = 0;
     ShardReplica replica;
   };
+  // One shard's map step on a connection to its copy. A C++ handler runs SQL of its own, so it
+  // may leave session state behind: the connection is then checked and replaced if it holds any.
+  struct MapStep {
+    std::function<Result<PartialResult>(engine::Connection&)> run;
+    bool may_leave_state = false;
+  };
+  // What each shard is asked: `local` on this member's copies; `remote`, the fields of another
+  // member's map request body that say what to run (sql and values, or a route and its query).
+  struct MapRequest {
+    MapStep local;
+    boost::json::object remote;
+  };
+  static MapRequest SqlMap(const QueryPlan& map);
+  static MapStep CodeMap(const Route& route, const RequestArgs& args);
+  // Every asked shard's partial result, where it came from, and (?partial=allow) which had none.
+  struct Gathered {
+    struct Used {
+      int shard;
+      std::string member;  // that answered
+      double ms;           // its group's wall time
+    };
+    std::vector<PartialResult> partials;
+    std::vector<Used> used;
+    std::vector<int> missing;
+  };
+  // The scatter and its retries (RunPlan's, without the reduce).
+  Result<Gathered> Gather(const ShardedRoute& sharded, const MapRequest& map, const ShardRun& run, const PinnedShards& pinned,
+                          std::chrono::steady_clock::time_point deadline);
+  // The answer's meta and snapshot id, from what answered (partials sorted by shard).
+  static void Describe(Gathered& gathered, const PinnedShards& pinned, ShardedAnswer& answer);
   struct GroupResult {
     std::vector<PartialResult> partials;
     std::vector<int> failed;  // shards to try elsewhere
@@ -136,11 +178,11 @@ class ShardCoordinator {
   // Runs `map` on this member's copies of the named shards, when they are at the named snapshots;
   // the others go to `missing` with the reason. Errors: the map step's (it fails on every copy).
   Status MapHeldShards(const std::string& database, int shards_total, const std::vector<std::pair<int, std::string>>& named,
-                       const QueryPlan& map, std::chrono::steady_clock::time_point deadline, std::vector<PartialResult>& partials,
+                       const MapStep& map, std::chrono::steady_clock::time_point deadline, std::vector<PartialResult>& partials,
                        std::vector<std::pair<int, std::string>>& missing) const;
-  GroupResult RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,
+  GroupResult RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks, const MapStep& map,
                        std::chrono::steady_clock::time_point deadline) const;
-  GroupResult RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks, const QueryPlan& map,
+  GroupResult RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks, const boost::json::object& map,
                         std::chrono::steady_clock::time_point deadline) const;
 
   const ShardDirectory& directory_;

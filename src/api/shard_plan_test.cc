@@ -530,5 +530,46 @@ TEST_F(ShardPlanTest, EveryTypeAPartialCarriesReducesToWhatOneQueryAnswers) {
   }
 }
 
+// A C++ analysis's reduce step (ShardReducer::ReduceWith) queries `partials` as SQL would: with
+// a WITH clause of its own, or a recursive one, but only SELECTs, and nothing but the partials.
+TEST_F(ShardPlanTest, ACodeReduceReadsOnlyThePartialsAndOnlySelects) {
+  auto database = engine::Database::Open("", {.read_only = false, .threads = 1});
+  ASSERT_TRUE(database.ok());
+  auto connection = (*database)->Connect();
+  ASSERT_TRUE(connection.ok());
+  std::vector<PartialResult> partials;
+  for (const char* rows : {"('a', 10, 2), ('b', 3, 1)", "('a', 5, 1)"}) {
+    QueryPlan map{.sql = std::string("SELECT g, s::BIGINT AS s, n::BIGINT AS n FROM (VALUES ") + rows + ") v(g, s, n)"};
+    auto partial = RunMap(**connection, map);
+    ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+    partials.push_back(std::move(partial).value());
+  }
+  auto reduce_with = [&](const std::string& sql) -> Result<std::string> {
+    std::string out;
+    auto reduced = reducer_->ReduceWith([&](QuerySession& session) { return session.Query(sql, {}); }, partials,
+                                        engine::Format::kNdjson, out);
+    if (!reduced.ok()) return reduced.status();
+    return out;
+  };
+  auto averages = reduce_with("SELECT g, sum(s) / sum(n) AS average FROM partials GROUP BY g ORDER BY g");
+  ASSERT_TRUE(averages.ok()) << averages.status().ToString();
+  EXPECT_EQ(*averages, "{\"g\":\"a\",\"average\":5}\n{\"g\":\"b\",\"average\":3}\n");
+  auto with = reduce_with("  with totals AS (SELECT g, sum(s) AS s FROM partials GROUP BY g) SELECT sum(s) AS s FROM totals");
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  EXPECT_EQ(*with, "{\"s\":18}\n");
+  auto recursive = reduce_with(
+      "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 3) SELECT count(*) AS c FROM r, partials");
+  ASSERT_TRUE(recursive.ok()) << recursive.status().ToString();
+  EXPECT_EQ(*recursive, "{\"c\":9}\n");
+  EXPECT_FALSE(reduce_with("CREATE TABLE kept AS SELECT * FROM partials").ok());
+  EXPECT_FALSE(reduce_with("SELECT * FROM read_csv('/etc/passwd')").ok());
+  // The reduce's own error comes back as it was.
+  std::string out;
+  auto refused = reducer_->ReduceWith([](QuerySession&) -> Result<Rows> { return InvalidArgument("no such group"); }, partials,
+                                      engine::Format::kJson, out);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "no such group");
+}
+
 }  // namespace
 }  // namespace dram::api

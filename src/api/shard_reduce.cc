@@ -1,5 +1,7 @@
 #include "api/shard_reduce.h"
 
+#include "api/code_endpoint_support.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -75,9 +77,8 @@ Result<std::string> PartialsSource(const std::vector<engine::ColumnInfo>& column
 
 }  // namespace
 
-Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& map) {
+Result<PartialResult> PartialOf(engine::QueryResult& result) {
   PartialResult partial;
-  ASSIGN_OR_RETURN(engine::QueryResult result, connection.QuerySelect(map.sql, map.values));
   partial.columns = result.Columns();
   for (auto& column : partial.columns) {
     if (!column.type.TravelsAsExactCsv()) {
@@ -95,6 +96,12 @@ Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& ma
   }
   ASSIGN_OR_RETURN(size_t rows, engine::EncodeResult(result, engine::Format::kCsvExact, partial.csv));
   partial.rows = static_cast<int64_t>(rows);
+  return partial;
+}
+
+Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& map) {
+  ASSIGN_OR_RETURN(engine::QueryResult result, connection.QuerySelect(map.sql, map.values));
+  ASSIGN_OR_RETURN(PartialResult partial, PartialOf(result));
   if (!map.count_sql.empty()) {
     std::vector<Value> filter_values(map.values.begin(), map.values.begin() + static_cast<long>(map.filter_value_count));
     ASSIGN_OR_RETURN(engine::QueryResult counted, connection.Query(map.count_sql, filter_values));
@@ -144,6 +151,72 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
     for (const auto& partial : partials) total += std::max<int64_t>(0, partial.count);
     reduced.total = total;
   }
+  std::vector<std::string_view> texts;
+  ASSIGN_OR_RETURN(const std::string with, PartialsWith(partials, texts));
+  ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
+  const auto provided = partials_->Provide(*lease, std::move(texts));  // until the rows are encoded
+  ASSIGN_OR_RETURN(engine::QueryResult result, lease->QuerySelect(with + plan.reduce_sql, plan.reduce_values));
+  reduced.columns = result.Columns();
+  ASSIGN_OR_RETURN(reduced.rows, engine::EncodeResult(result, format, body));
+  if (!plan.total_sql.empty()) {
+    const std::vector<Value> values(plan.reduce_values.begin(), plan.reduce_values.end() - 2);  // not limit, offset
+    ASSIGN_OR_RETURN(engine::QueryResult counted, lease->Query(with + plan.total_sql, values));
+    ASSIGN_OR_RETURN(auto text, engine::ColumnText(counted, 0));
+    reduced.total = text.empty() ? 0 : std::stoll(text.front());
+  }
+  return reduced;
+}
+
+namespace {
+
+// A C++ reduce step's view of the partials: each statement it runs gets `partials` as a CTE
+// (first among its own, when it has a WITH clause), and only a SELECT runs.
+class PartialsSession : public QuerySession {
+ public:
+  PartialsSession(engine::Connection& connection, const std::string& with) : connection_(connection), with_(with) {}
+  Result<Rows> Query(const std::string& sql, const std::vector<Value>& params) override {
+    size_t start = sql.find_first_not_of(" \t\r\n");
+    auto keyword = [&](std::string_view word) {
+      if (start == std::string::npos || sql.size() < start + word.size() + 1) return false;
+      for (size_t i = 0; i < word.size(); ++i) {
+        if (std::toupper(static_cast<unsigned char>(sql[start + i])) != word[i]) return false;
+      }
+      return std::isspace(static_cast<unsigned char>(sql[start + word.size()])) != 0;
+    };
+    std::string text = with_ + sql;
+    if (keyword("WITH")) {
+      start = sql.find_first_not_of(" \t\r\n", start + 4);
+      const bool recursive = keyword("RECURSIVE");
+      if (recursive) start = sql.find_first_not_of(" \t\r\n", start + 9);
+      // with_ is "WITH partials AS (…) ".
+      if (start != std::string::npos) text = (recursive ? "WITH RECURSIVE " : "WITH ") + with_.substr(5) + ", " + sql.substr(start);
+    }
+    ASSIGN_OR_RETURN(auto result, connection_.QuerySelect(text, params));
+    return Rows(std::make_unique<Rows::Impl>(Rows::Impl{std::move(result)}));
+  }
+
+ private:
+  engine::Connection& connection_;
+  const std::string& with_;
+};
+
+}  // namespace
+
+Result<Reduced> ShardReducer::ReduceWith(const CodeReduce& reduce, const std::vector<PartialResult>& partials,
+                                         engine::Format format, std::string& body, std::chrono::milliseconds timeout) {
+  std::vector<std::string_view> texts;
+  ASSIGN_OR_RETURN(const std::string with, PartialsWith(partials, texts));
+  ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
+  const auto provided = partials_->Provide(*lease, std::move(texts));  // until the rows are encoded
+  PartialsSession session(*lease, with);
+  ASSIGN_OR_RETURN(Rows rows, reduce(session));
+  Reduced reduced;
+  reduced.columns = rows.impl().result.Columns();
+  ASSIGN_OR_RETURN(reduced.rows, engine::EncodeResult(rows.impl().result, format, body));
+  return reduced;
+}
+
+Result<std::string> ShardReducer::PartialsWith(const std::vector<PartialResult>& partials, std::vector<std::string_view>& texts) {
   if (partials.empty()) return InvalidArgument("a reduce step needs at least one partial result");
   for (const auto& partial : partials) {
     if (partial.columns.size() != partials.front().columns.size()) return InvalidArgument("shards answered different columns");
@@ -158,7 +231,6 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
   // no file to write and no CSV reader to set up per reduce, and the statement's text depends on
   // the plan and the columns alone, so it is prepared once per connection (4 partials of 50
   // groups: 1.65 → 0.68 ms per reduce, a page of 4 × 100 rows 1.30 → 0.50; bench/reduce_bench.cc).
-  std::vector<std::string_view> texts;
   const size_t header = engine::CsvHeaderLength(partials.front().csv);
   for (const auto& partial : partials) {
     const std::string& csv = partial.csv;
@@ -169,19 +241,7 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
   }
   // `partials` is a CTE, so an analysis's own reduce text reads it by name wherever it does.
   ASSIGN_OR_RETURN(std::string source, PartialsSource(partials.front().columns));
-  const std::string with = "WITH partials AS " + source + " ";
-  ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
-  const auto provided = partials_->Provide(*lease, std::move(texts));  // until the rows are encoded
-  ASSIGN_OR_RETURN(engine::QueryResult result, lease->QuerySelect(with + plan.reduce_sql, plan.reduce_values));
-  reduced.columns = result.Columns();
-  ASSIGN_OR_RETURN(reduced.rows, engine::EncodeResult(result, format, body));
-  if (!plan.total_sql.empty()) {
-    const std::vector<Value> values(plan.reduce_values.begin(), plan.reduce_values.end() - 2);  // not limit, offset
-    ASSIGN_OR_RETURN(engine::QueryResult counted, lease->Query(with + plan.total_sql, values));
-    ASSIGN_OR_RETURN(auto text, engine::ColumnText(counted, 0));
-    reduced.total = text.empty() ? 0 : std::stoll(text.front());
-  }
-  return reduced;
+  return "WITH partials AS " + source + " ";
 }
 
 }  // namespace dram::api

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "api/compiled_endpoint.h"
 #include "common/mutex.h"
+#include "dram/endpoint.h"
 #include "dram/status.h"
 #include "engine/connection.h"
 #include "engine/csv_table_function.h"
@@ -29,6 +31,10 @@ struct PartialResult {
   int64_t count = -1;                       // a list endpoint's total on this shard (-1: not asked)
   int64_t watermark_ms = 0;                 // the snapshot's newest source file (ms since the epoch; 0: unknown)
 };
+
+// A query's result as a partial (shard and snapshot left for the caller to fill). Errors:
+// Unimplemented for a column type the wire format does not carry (BLOB, nested types, INTERVAL).
+Result<PartialResult> PartialOf(engine::QueryResult& result);
 
 // Runs a shard plan's map step on `connection` (a copy of one shard). Errors: the query's;
 // Unimplemented for a column type the wire format does not carry (BLOB, nested types, INTERVAL).
@@ -57,12 +63,22 @@ class ShardReducer {
   Result<Reduced> Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials, engine::Format format,
                          std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // A C++ analysis's reduce step (CodeEndpoint::reduce, its params bound): it queries `partials`.
+  using CodeReduce = std::function<Result<Rows>(QuerySession& partials)>;
+  // Runs `reduce` over `partials` and appends its rows to `body` in `format`. Errors: as Reduce,
+  // and the reduce's own.
+  Result<Reduced> ReduceWith(const CodeReduce& reduce, const std::vector<PartialResult>& partials, engine::Format format,
+                             std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
   // The shard of a database split by a column (database::NarrowToShard: hash(column) % shards)
   // that holds rows whose column is `value`, computed by this DuckDB as the members' own does.
   // Errors: InvalidArgument when the value does not cast to `column_type`.
   Result<int> ShardOf(const Value& value, const std::string& column_type, int shards);
 
  private:
+  // Checks that `partials` agree on their columns; fills `texts` for the table function and
+  // returns the `WITH partials AS (…) ` that reads them typed.
+  static Result<std::string> PartialsWith(const std::vector<PartialResult>& partials, std::vector<std::string_view>& texts);
   ShardReducer(std::unique_ptr<engine::Database> database, std::unique_ptr<engine::CsvTableFunction> partials,
                std::unique_ptr<engine::ConnectionPool> pool);
   // Destroyed in reverse: the pool, the database, then the function it calls.

@@ -62,6 +62,7 @@ struct Member {
   std::string listen;  // where it listens, when not at its advertise address (behind a proxy)
   std::unique_ptr<ServerProcess> process;
   std::unique_ptr<TempDir> cache;
+  bool example = false;  // examples/cluster_member rather than `dram serve`
 };
 
 // Which member holds a ready copy of which shard: (database, shard) → members, read from etcd.
@@ -120,6 +121,17 @@ class ClusterTest : public ::testing::Test {
 
   // Starts (or restarts, on its port and cache) one member.
   std::unique_ptr<ServerProcess> LaunchMember(const Member& member) {
+    if (member.example) {
+      // The same member, as a program of one's own with C++ analyses (examples/cluster_member).
+      return ServerProcess::Launch({ClusterMemberExampleBinary(), "--catalog", catalog_, "--cluster", cluster_, "--etcd",
+                                    etcd_->endpoints(), "--advertise", member.id, "--cache-dir", member.cache->path(),
+                                    "--lease-ttl", "2", "--poll-interval", "200", "{READY}"},
+                                   [] {
+                                     auto env = S3TestEnvironment();
+                                     env["DRAM_CLUSTER_SECRET"] = kClusterSecret;
+                                     return env;
+                                   }());
+    }
     return ServerProcess::Launch(
         {DramBinary(), "serve", "--catalog", catalog_, "--cluster", cluster_, "--etcd", etcd_->endpoints(), "--advertise", member.id,
          "--listen", member.listen.empty() ? member.id : member.listen, "--admin-listen", "127.0.0.1:0", "--cache-dir", member.cache->path(), "--lease-ttl", "2",
@@ -131,9 +143,10 @@ class ClusterTest : public ::testing::Test {
         }());
   }
 
-  Member& StartMember() {
+  Member& StartMember(bool example = false) {
     const int port = FreeLoopbackPort();
     Member member;
+    member.example = example;
     member.id = "127.0.0.1:" + std::to_string(port);
     member.cache = std::make_unique<TempDir>();
     member.process = LaunchMember(member);
@@ -1282,16 +1295,20 @@ cache: false
   auto client = Client::Create(options);
   ASSERT_TRUE(client.ok());
   constexpr int64_t kOld = kFiles * kRowsPerFile, kAdded = 700;
-  // One answer: its rows counted, and whether its shards were all at one data version.
-  auto check = [&](const std::string& body, const std::string& via) -> int64_t {
-    json::value parsed = json::parse(body);
+  // An answer's rows counted, and the data versions of its shards.
+  auto count_rows = [](const json::value& parsed, std::set<std::string>& versions) {
     int64_t rows = 0;
     for (const auto& row : parsed.at("data").as_array()) rows += row.at("n").to_number<int64_t>();
-    std::set<std::string> versions;
     for (const auto& shard : parsed.at("meta").at("shards").as_array()) {
       const std::string snapshot(shard.at("snapshot").as_string());
       versions.insert(snapshot.substr(0, snapshot.find('-')));
     }
+    return rows;
+  };
+  // One answer: its rows counted, and whether its shards were all at one data version.
+  auto check = [&](const std::string& body, const std::string& via) -> int64_t {
+    std::set<std::string> versions;
+    const int64_t rows = count_rows(json::parse(body), versions);
     EXPECT_EQ(versions.size(), 1u) << via << ": " << body;
     EXPECT_TRUE(rows == kOld || rows == kOld + kAdded) << via << ": " << rows << " rows: " << body;
     return rows;
@@ -1300,14 +1317,9 @@ cache: false
   // shards that answered from a replaced version and the age of its oldest data.
   int stale_answers = 0, stale_flagged = 0;
   auto check_stale = [&](const std::string& body, const std::string& via) {
-    json::value parsed = json::parse(body);
-    int64_t rows = 0;
-    for (const auto& row : parsed.at("data").as_array()) rows += row.at("n").to_number<int64_t>();
+    const json::value parsed = json::parse(body);
     std::set<std::string> versions;
-    for (const auto& shard : parsed.at("meta").at("shards").as_array()) {
-      const std::string snapshot(shard.at("snapshot").as_string());
-      versions.insert(snapshot.substr(0, snapshot.find('-')));
-    }
+    const int64_t rows = count_rows(parsed, versions);
     const auto& meta = parsed.at("meta").as_object();
     const bool flagged = meta.contains("stale") && meta.at("stale").as_bool();
     if (versions.size() > 1) {
@@ -1369,6 +1381,99 @@ cache: false
   for (int i = 0; i < 6; ++i) ask(i);
   EXPECT_EQ(stale_flagged, flagged_before);
   EXPECT_GT(old_answers, 0);
+}
+
+TEST_F(ClusterTest, AnAnalysisWrittenInCppRunsItsMapWhereTheShardsAreAndItsReduceOnTheMemberAsked) {
+  TempDir project;
+  project.Write("dram.yml", "engine:\n  threads: 1\n  pool_size: 2\n");
+  project.Write("datasets/orders.yml", "name: orders\nsource: " + data_ + "/shop\nreplicas: 1\nshards: 4\nglobal: [tenants]\n");
+  CommandResult applied = RunCommand({DramBinary(), "apply", project.path(), "--catalog", catalog_}, S3TestEnvironment());
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  // One copy of each shard: every request needs the other member's map steps too.
+  StartMember(/*example=*/true);
+  StartMember(/*example=*/true);
+  ASSERT_TRUE(WaitFor([&] { return Settled("orders", 4, 1); }, 60s));
+  // Until each member sees both holders (its own view of the shard map follows etcd's).
+  auto both_seen = [&] {
+    for (const auto& member : members_) {
+      HttpClient api("127.0.0.1", std::stoi(member.id.substr(member.id.find(':') + 1)));
+      if (api.Get("/v1/largest_per_shard").status != 200) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(WaitFor(both_seen, 30s));
+
+  // What the analysis must answer, from the data's own definition (orders: id i, tenant i % 5,
+  // amount 3i, for i < kFiles * kRowsPerFile).
+  auto expected = [](int64_t min_amount) {
+    std::map<int64_t, std::pair<int64_t, int64_t>> by_tenant;  // tenant → orders, revenue
+    for (int64_t i = 0; i < kFiles * kRowsPerFile; ++i) {
+      if (3 * i < min_amount) continue;
+      by_tenant[i % 5].first++;
+      by_tenant[i % 5].second += 3 * i;
+    }
+    return by_tenant;
+  };
+  auto number = [](const json::value& value) {
+    return value.is_string() ? std::stod(std::string(value.as_string())) : value.to_number<double>();
+  };
+  for (const int64_t min_amount : {0, 12'001}) {
+    const auto want = expected(min_amount);
+    for (const auto& member : members_) {
+      HttpClient api("127.0.0.1", std::stoi(member.id.substr(member.id.find(':') + 1)));
+      auto answer = api.Get("/v1/tenant_average?min_amount=" + std::to_string(min_amount));
+      ASSERT_EQ(answer.status, 200) << answer.body;
+      json::value parsed = json::parse(answer.body);
+      const auto& data = parsed.at("data").as_array();
+      ASSERT_EQ(data.size(), want.size()) << answer.body;
+      size_t row = 0;
+      for (const auto& [tenant, totals] : want) {
+        const auto& got = data[row++].as_object();
+        EXPECT_EQ(number(got.at("tenant")), tenant) << answer.body;
+        EXPECT_EQ(number(got.at("orders")), totals.first) << answer.body;
+        EXPECT_EQ(number(got.at("revenue")), totals.second) << answer.body;
+        // The reduce's own division, as DuckDB does it (a DOUBLE): the average of all the rows,
+        // not of the shards' averages.
+        EXPECT_DOUBLE_EQ(number(got.at("average")), static_cast<double>(totals.second) / static_cast<double>(totals.first))
+            << answer.body;
+      }
+      // Every shard, each from the member holding it.
+      const auto& shards = parsed.at("meta").at("shards").as_array();
+      ASSERT_EQ(shards.size(), 4u) << answer.body;
+      const ReadyMap ready = Ready();
+      for (const auto& shard : shards) {
+        const int k = static_cast<int>(shard.at("shard").as_int64());
+        EXPECT_TRUE(ready.at({"orders", k}).contains(std::string(shard.at("member").as_string()))) << answer.body;
+      }
+    }
+  }
+  // A map step with no reduce: every shard's own row.
+  HttpClient first("127.0.0.1", std::stoi(members_[0].id.substr(members_[0].id.find(':') + 1)));
+  auto largest = first.Get("/v1/largest_per_shard");
+  ASSERT_EQ(largest.status, 200) << largest.body;
+  json::value parsed = json::parse(largest.body);
+  ASSERT_EQ(parsed.at("data").as_array().size(), 4u) << largest.body;
+  double rows = 0, top = 0;
+  for (const auto& row : parsed.at("data").as_array()) {
+    rows += number(row.at("n"));
+    top = std::max(top, number(row.at("largest")));
+  }
+  EXPECT_EQ(rows, kFiles * kRowsPerFile);
+  EXPECT_EQ(top, 3.0 * (kFiles * kRowsPerFile - 1));
+  // Its params are checked like any endpoint's, before any shard is asked.
+  EXPECT_EQ(first.Get("/v1/tenant_average?min_amount=x").status, 422);
+  EXPECT_EQ(first.Get("/v1/tenant_average?limit_amount=1").status, 422);
+
+  // The smart client: a C++ reduce is code in the members' binary, so a member coordinates it.
+  ClientOptions options;
+  options.members = {members_[1].id};
+  options.cluster_secret = kClusterSecret;
+  auto client = Client::Create(options);
+  ASSERT_TRUE(client.ok());
+  auto smart = (*client)->Get("/v1/tenant_average?min_amount=0");
+  ASSERT_TRUE(smart.ok()) << smart.status().ToString();
+  ASSERT_EQ(smart->status, 200) << smart->body;
+  EXPECT_EQ(json::parse(smart->body).at("data").as_array().size(), 5u) << smart->body;
 }
 
 }  // namespace

@@ -29,6 +29,16 @@ TEST(EmbedExampleTest, ServesCodeAndTemplateEndpoints) {
   EXPECT_EQ(client.Get("/v1/channel_share").status, 422);          // tenant is required
   EXPECT_EQ(client.Get("/v1/channel_share?tenant=a&min_share=x").status, 422);
   EXPECT_EQ(client.Get("/v1/channel_share?tenant=a").Header("x-cache"), "hit");
+  // The analysis: its reduce over the map's rows (app: 10 / 1; web: 35 / 3).
+  HttpResult average = client.Get("/v1/channel_average");
+  ASSERT_EQ(average.status, 200) << average.body;
+  const json::value averages = json::parse(average.body);
+  const auto& rows = averages.at("data").as_array();
+  ASSERT_EQ(rows.size(), 2u) << average.body;
+  EXPECT_EQ(rows[0].at("channel").as_string(), "app");
+  EXPECT_DOUBLE_EQ(rows[0].at("average").to_number<double>(), 10.0);
+  EXPECT_EQ(rows[1].at("channel").as_string(), "web");
+  EXPECT_DOUBLE_EQ(rows[1].at("average").to_number<double>(), 35.0 / 3.0);
   HttpResult top = client.Get("/v1/top_tenants?channel=web");
   ASSERT_EQ(top.status, 200) << top.body;
   EXPECT_EQ(json::serialize(json::parse(top.body).at("data")), R"([{"tenant_id":"a","revenue":30},{"tenant_id":"b","revenue":5}])");

@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 std::string DramBinary() { return DRAM_BINARY; }
 std::string DramSqlBinary() { return DRAM_SQL_BINARY; }
 std::string EmbedExampleBinary() { return EMBED_EXAMPLE_BINARY; }
+std::string ClusterMemberExampleBinary() { return CLUSTER_MEMBER_EXAMPLE_BINARY; }
 std::string CatalogWriterBinary() { return CATALOG_WRITER_BINARY; }
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const std::string& project_dir, const std::string& cache_dir,

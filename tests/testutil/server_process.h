@@ -46,6 +46,8 @@ class ServerProcess {
 std::string DramBinary();
 std::string DramSqlBinary();
 std::string EmbedExampleBinary();
+// examples/cluster_member: a cluster member with C++ analyses of its own.
+std::string ClusterMemberExampleBinary();
 std::string CatalogWriterBinary();
 
 }  // namespace dram::testing
