@@ -765,9 +765,14 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
       map_select += (map_select.empty() ? "" : ", ") + expression + " AS " + alias;
     };
     std::map<std::string, std::string> merged;  // output name (or group column) → expression over partials
+    std::string combined;                       // the map's columns, each merged into itself
+    auto combine = [&](std::string_view how, const std::string& column) {
+      combined += (combined.empty() ? "" : ", ") + std::string(how) + "(" + column + ") AS " + column;
+    };
     for (size_t j = 0; j < spec_.group_by.size(); ++j) {
       add(Quote(spec_.group_by[j]), name("g", j));
       merged[spec_.group_by[j]] = name("g", j);
+      combined += (combined.empty() ? "" : ", ") + name("g", j);
     }
     for (size_t i = 0; i < spec_.select.size(); ++i) {
       const SelectItem& item = spec_.select[i];
@@ -783,15 +788,19 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
         case Aggregate::kMax:
           add(SelectExpression(item), partial);
           expression = std::string(AggregateName(item.aggregate)) + "(" + partial + ")";
+          combine(AggregateName(item.aggregate), partial);
           break;
         case Aggregate::kCount:
           add(SelectExpression(item), partial);
           expression = "sum(" + partial + ")";
+          combine("sum", partial);
           break;
         case Aggregate::kAvg:
           add("sum(" + column + ")", name("s", i));
           add("count(" + column + ")", name("c", i));
           expression = "sum(" + name("s", i) + ") / sum(" + name("c", i) + ")";
+          combine("sum", name("s", i));
+          combine("sum", name("c", i));
           break;
         case Aggregate::kCountDistinct:
           if (item.column != shard_column) {
@@ -801,6 +810,7 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
           }
           add(SelectExpression(item), partial);
           expression = "sum(" + partial + ")";
+          combine("sum", partial);  // each value in one shard: counts add up
           break;
       }
       // The merged value keeps the type the whole-data query gives (sum of counts is HUGEINT).
@@ -811,11 +821,15 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
       }
       merged.emplace(OutputName(item), expression);
     }
-    if (map_select.empty()) add("1", name("x", 0));
+    if (map_select.empty()) {
+      add("1", name("x", 0));
+      combine("min", name("x", 0));
+    }
     plan.map.sql = "SELECT " + map_select + " FROM " + from_ + where;
     std::string group;
     for (size_t j = 0; j < spec_.group_by.size(); ++j) group += (j ? ", " : "") + name("g", j);
     if (!group.empty()) plan.map.sql += " GROUP BY " + group_by_sql_;
+    plan.combine_sql = "SELECT " + combined + " FROM partials" + (group.empty() ? "" : " GROUP BY " + group);
     plan.reduce_sql = "SELECT ";
     for (size_t i = 0; i < args.outputs.size(); ++i) {
       const std::string& output = outputs_[args.outputs[i]].name;
@@ -847,6 +861,9 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
     if (!map_order.empty()) plan.map.sql += " ORDER BY " + map_order;
     plan.map.values.push_back(Value(args.limit + args.offset));
     plan.map.sql += " LIMIT $" + std::to_string(plan.map.values.size());
+    // (The limit is a number this plan computed, not request text.)
+    plan.combine_sql = "SELECT * FROM partials" + (reduce_order.empty() ? "" : " ORDER BY " + reduce_order) + " LIMIT " +
+                       std::to_string(args.limit + args.offset);
     plan.reduce_sql = "SELECT ";
     for (size_t i = 0; i < args.outputs.size(); ++i) {
       plan.reduce_sql += (i ? ", " : "") + Quote(outputs_[args.outputs[i]].name);

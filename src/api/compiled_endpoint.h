@@ -67,6 +67,11 @@ struct ShardPlan {
   std::vector<Value> reduce_values;
   std::string total_sql;            // the total (the reduce's rows), over `partials`; reduce_values but limit, offset
   bool sum_counts = false;          // a list endpoint's total: the sum of the shards' counts
+  // Over `partials` of several shards, rows shaped as the map's (its columns, in order) that
+  // stand for all of them in the reduce: a member holding several shards sends one partial (sums
+  // of sums, min of mins, the first limit+offset rows). Empty: the reduce is not known to merge
+  // that way (an analysis's).
+  std::string combine_sql;
 };
 
 // An endpoint compiled against one snapshot's schema: identifiers checked, SQL fragments quoted,

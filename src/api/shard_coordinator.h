@@ -151,14 +151,17 @@ class ShardCoordinator {
     MapStep local;
     boost::json::object remote;
   };
-  static MapRequest SqlMap(const QueryPlan& map);
+  // `combine`: ShardPlan::combine_sql, for a member holding several of the shards it is sent.
+  static MapRequest SqlMap(const QueryPlan& map, const std::string& combine = "");
   static MapStep CodeMap(const Route& route, const RequestArgs& args);
   // Every asked shard's partial result, where it came from, and (?partial=allow) which had none.
   struct Gathered {
     struct Used {
       int shard;
-      std::string member;  // that answered
-      double ms;           // its group's wall time
+      std::string member;    // that answered
+      std::string snapshot;  // it answered from
+      int64_t watermark_ms;
+      double ms;             // its group's wall time
     };
     std::vector<PartialResult> partials;
     std::vector<Used> used;

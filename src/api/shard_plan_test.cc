@@ -105,8 +105,10 @@ class ShardPlanTest : public ::testing::Test {
     return {out, total};
   }
 
+  // `combine`: shards 0+1 and 2+3 are combined first (ShardPlan::combine_sql), as a member holding
+  // both of a pair sends them.
   static std::pair<std::string, std::optional<int64_t>> RunSharded(const CompiledEndpoint& endpoint, const RequestArgs& args,
-                                                                   const std::string& shard_column = "") {
+                                                                   const std::string& shard_column = "", bool combine = false) {
     auto plan = endpoint.PlanShards(args, shard_column);
     EXPECT_TRUE(plan.ok()) << plan.status().ToString();
     if (!plan.ok()) return {};
@@ -118,6 +120,17 @@ class ShardPlanTest : public ::testing::Test {
       if (!partial.ok()) return {};
       partial->shard = k;
       partials.push_back(std::move(partial).value());
+    }
+    if (combine && !plan->combine_sql.empty()) {  // (an analysis's reduce is not known to combine)
+      std::vector<PartialResult> pairs;
+      for (size_t first = 0; first < partials.size(); first += 2) {
+        auto combined = reducer_->Combine(plan->combine_sql, {partials[first], partials[first + 1]});
+        EXPECT_TRUE(combined.ok()) << combined.status().ToString() << "\n" << plan->combine_sql;
+        if (!combined.ok()) return {};
+        EXPECT_EQ(combined->combined.size(), 2u);
+        pairs.push_back(std::move(combined).value());
+      }
+      partials = std::move(pairs);
     }
     std::string out;
     auto reduced = reducer_->Reduce(*plan, partials, engine::Format::kNdjson, out);
@@ -326,6 +339,9 @@ TEST_F(ShardPlanTest, GeneratedRequestsAnswerWhatTheWholeDataAnswers) {
     auto sharded = RunSharded(endpoint, *args);
     ExpectSameRows(whole.first, sharded.first, !unordered, context);
     EXPECT_EQ(whole.second, sharded.second) << context;
+    auto combined = RunSharded(endpoint, *args, "", /*combine=*/true);
+    ExpectSameRows(whole.first, combined.first, !unordered, context + " (shards combined in pairs)");
+    EXPECT_EQ(whole.second, combined.second) << context << " (shards combined in pairs)";
     ++compared;
     if (HasFailure()) break;
   }
@@ -399,6 +415,8 @@ TEST_F(ShardPlanTest, CountDistinctIsSplitOnlyOverTheShardColumn) {
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
   // Split by id, each id lives in one shard: the per-shard counts add up.
   ExpectSameRows(RunWhole(*endpoint, *args).first, RunSharded(*endpoint, *args, "id").first, true, "distinct ids");
+  ExpectSameRows(RunWhole(*endpoint, *args).first, RunSharded(*endpoint, *args, "id", /*combine=*/true).first, true,
+                 "distinct ids, shards combined in pairs");
 }
 
 TEST_F(ShardPlanTest, TemplatesAreNotSplitAutomatically) {  // (an analysis is: map and reduce)

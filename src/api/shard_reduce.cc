@@ -1,10 +1,9 @@
 #include "api/shard_reduce.h"
 
-#include "api/code_endpoint_support.h"
-
 #include <algorithm>
 #include <cctype>
 
+#include "api/code_endpoint_support.h"
 #include "common/sql_text.h"
 #include "engine/connection_pool.h"
 #include "engine/csv_table_function.h"
@@ -165,6 +164,40 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
     reduced.total = text.empty() ? 0 : std::stoll(text.front());
   }
   return reduced;
+}
+
+Result<PartialResult> ShardReducer::Combine(const std::string& combine_sql, const std::vector<PartialResult>& partials,
+                                            std::chrono::milliseconds timeout) {
+  std::vector<std::string_view> texts;
+  ASSIGN_OR_RETURN(const std::string with, PartialsWith(partials, texts));
+  PartialResult out;
+  out.columns = partials.front().columns;
+  out.shard = partials.front().shard;
+  out.snapshot = partials.front().snapshot;
+  // Each column as the shards sent it (a sum of BIGINT counts would be a HUGEINT otherwise), so
+  // that the combined partial merges with single shards' in the reduce.
+  std::string select = "SELECT ";
+  for (size_t i = 0; i < out.columns.size(); ++i) {
+    const std::string column = common::QuoteIdentifier(out.columns[i].name);
+    select += (i ? ", " : "") + std::string("CAST(") + column + " AS " + out.columns[i].type.sql_name + ") AS " + column;
+  }
+  ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
+  const auto provided = partials_->Provide(*lease, std::move(texts));
+  ASSIGN_OR_RETURN(engine::QueryResult result, lease->QuerySelect(with + select + " FROM (" + combine_sql + ") AS combined", {}));
+  ASSIGN_OR_RETURN(size_t rows, engine::EncodeResult(result, engine::Format::kCsvExact, out.csv));
+  out.rows = static_cast<int64_t>(rows);
+  for (const auto& partial : partials) {
+    if (partial.count >= 0) out.count = std::max<int64_t>(0, out.count) + partial.count;
+    if (partial.watermark_ms > 0 && (out.watermark_ms == 0 || partial.watermark_ms < out.watermark_ms)) {
+      out.watermark_ms = partial.watermark_ms;
+    }
+    if (partial.combined.empty()) {
+      out.combined.emplace_back(partial.shard, partial.snapshot);
+    } else {
+      out.combined.insert(out.combined.end(), partial.combined.begin(), partial.combined.end());
+    }
+  }
+  return out;
 }
 
 namespace {

@@ -30,6 +30,9 @@ struct PartialResult {
   int64_t rows = 0;
   int64_t count = -1;                       // a list endpoint's total on this shard (-1: not asked)
   int64_t watermark_ms = 0;                 // the snapshot's newest source file (ms since the epoch; 0: unknown)
+  // Set when this partial stands for several shards a member combined (ShardPlan::combine_sql):
+  // each one's number and snapshot (`shard` and `snapshot` are then the first's).
+  std::vector<std::pair<int, std::string>> combined;
 };
 
 // A query's result as a partial (shard and snapshot left for the caller to fill). Errors:
@@ -62,6 +65,11 @@ class ShardReducer {
   // up within `timeout`.
   Result<Reduced> Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials, engine::Format format,
                          std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // One partial for several (ShardPlan::combine_sql over them), with their columns and types, the
+  // sum of their counts and every shard it stands for. Errors: as Reduce's.
+  Result<PartialResult> Combine(const std::string& combine_sql, const std::vector<PartialResult>& partials,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // A C++ analysis's reduce step (CodeEndpoint::reduce, its params bound): it queries `partials`.
   using CodeReduce = std::function<Result<Rows>(QuerySession& partials)>;

@@ -48,9 +48,15 @@ Result<Value> DecodeValue(const json::value& value) {
 json::object EncodePartial(const PartialResult& partial) {
   json::array columns;
   for (const auto& column : partial.columns) columns.push_back(json::array{json::string(column.name), json::string(column.type.sql_name)});
-  return json::object{{"shard", partial.shard},      {"snapshot", partial.snapshot}, {"columns", std::move(columns)},
-                      {"csv", partial.csv},          {"rows", partial.rows},         {"count", partial.count},
-                      {"watermark_ms", partial.watermark_ms}};
+  json::object out{{"shard", partial.shard},      {"snapshot", partial.snapshot}, {"columns", std::move(columns)},
+                   {"csv", partial.csv},          {"rows", partial.rows},         {"count", partial.count},
+                   {"watermark_ms", partial.watermark_ms}};
+  if (!partial.combined.empty()) {
+    json::array combined;
+    for (const auto& [shard, snapshot] : partial.combined) combined.push_back(json::array{shard, json::string(snapshot)});
+    out["combined"] = std::move(combined);
+  }
+  return out;
 }
 
 Result<PartialResult> DecodePartial(const json::value& value) {
@@ -80,6 +86,15 @@ Result<PartialResult> DecodePartial(const json::value& value) {
   if (const auto* count = object.if_contains("count"); count && count->is_int64()) partial.count = count->as_int64();
   if (const auto* watermark = object.if_contains("watermark_ms"); watermark && watermark->is_int64()) {
     partial.watermark_ms = watermark->as_int64();
+  }
+  if (const auto* combined = object.if_contains("combined"); combined && combined->is_array()) {
+    for (const auto& item : combined->as_array()) {
+      const auto* pair = item.if_array();
+      if (!pair || pair->size() != 2 || !(*pair)[0].is_int64() || !(*pair)[1].is_string()) {
+        return InvalidArgument("a combined partial lists [shard, snapshot] pairs");
+      }
+      partial.combined.emplace_back(static_cast<int>((*pair)[0].as_int64()), std::string((*pair)[1].as_string()));
+    }
   }
   if (const auto* rows = object.if_contains("rows"); rows && rows->is_int64()) partial.rows = rows->as_int64();
   return partial;
