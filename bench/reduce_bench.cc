@@ -5,6 +5,9 @@
 // and CPU milliseconds per reduce (p50, mean) so runs on different CPUs compare, beside the
 // baseline: what the reducer did before (the partials written to one file, read by read_csv with
 // the columns typed, the statement prepared anew each time since the file name is in it).
+// Then what a member's pre-reduce (ShardPlan::combine_sql) costs and saves, for a member holding
+// 2 of the 4 shards: its combine, the bytes and JSON encode/decode of one partial instead of
+// two, and the coordinator's reduce of 3 partials instead of 4; for 50 and 5,000 groups a shard.
 //
 // Usage: reduce_bench [ROUNDS]   (default 2000)
 #include <sys/resource.h>
@@ -19,7 +22,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "api/shard_reduce.h"
+#include "api/shard_wire.h"
 #include "common/sql_text.h"
 #include "engine/csv_table_function.h"
 #include "engine/result_encoder.h"
@@ -170,5 +176,62 @@ int main(int argc, char** argv) {
   FileReducer baseline;
   Compare("group-by", baseline, *reducer, group_by, grouped, rounds);
   Compare("page", baseline, *reducer, page, paged, rounds);
+
+  // A member's pre-reduce of 2 shards, and what it saves on the wire and in the reduce.
+  const std::string combine =
+      "SELECT \"__dram_g0\", sum(\"__dram_p1\") AS \"__dram_p1\", sum(\"__dram_p2\") AS \"__dram_p2\", "
+      "sum(\"__dram_s3\") AS \"__dram_s3\", sum(\"__dram_c3\") AS \"__dram_c3\" FROM partials GROUP BY \"__dram_g0\"";
+  std::printf("\npre-reduce on a member holding 2 of 4 shards (group-by), %d rounds, one thread; ms p50\n", rounds);
+  std::printf("%7s %10s %10s %9s %9s %9s %9s %9s\n", "groups", "bytes 2", "bytes 1", "combine", "wire 2", "wire 1", "reduce 4",
+              "reduce 3");
+  for (const int groups : {50, 5000}) {
+    const std::string select = "SELECT id % " + std::to_string(groups) +
+                               " AS \"__dram_g0\", sum(amount) AS \"__dram_p1\", count(*) AS \"__dram_p2\", "
+                               "sum(amount) AS \"__dram_s3\", count(amount) AS \"__dram_c3\"";
+    std::vector<PartialResult> shards;
+    for (int shard = 0; shard < 4; ++shard) {
+      dram::api::QueryPlan map{.sql = select + " FROM orders WHERE hash(id) % 4 = " + std::to_string(shard) + " GROUP BY 1"};
+      shards.push_back(Check(dram::api::RunMap(*connection, map)));
+      shards.back().shard = shard;
+    }
+    auto p50 = [&](auto&& step) {
+      std::vector<double> wall;
+      for (int round = 0; round < rounds; ++round) {
+        const auto start = std::chrono::steady_clock::now();
+        step();
+        wall.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      }
+      std::sort(wall.begin(), wall.end());
+      return wall[wall.size() / 2];
+    };
+    const std::vector<PartialResult> pair = {shards[0], shards[1]};
+    PartialResult combined;
+    const double combine_ms = p50([&] { combined = Check(reducer->Combine(combine, pair)); });
+    // The member's reply as it goes on the wire, encoded and decoded (JSON around exact CSV).
+    auto wire = [&](const std::vector<PartialResult>& sent, size_t& bytes) {
+      boost::json::array items;
+      for (const auto& partial : sent) items.push_back(dram::api::EncodePartial(partial));
+      const std::string text = boost::json::serialize(boost::json::object{{"partials", std::move(items)}});
+      bytes = text.size();
+      const boost::json::value parsed = boost::json::parse(text);
+      for (const auto& item : parsed.at("partials").as_array()) Check(dram::api::DecodePartial(item));
+    };
+    size_t bytes_two = 0, bytes_one = 0;
+    const double wire_two = p50([&] { wire(pair, bytes_two); });
+    const double wire_one = p50([&] { wire({combined}, bytes_one); });
+    std::string body;
+    const double reduce_four = p50([&] {
+      body.clear();
+      Check(reducer->Reduce(group_by, shards, dram::engine::Format::kJson, body));
+    });
+    const std::vector<PartialResult> three = {combined, shards[2], shards[3]};
+    const double reduce_three = p50([&] {
+      body.clear();
+      Check(reducer->Reduce(group_by, three, dram::engine::Format::kJson, body));
+    });
+    std::printf("%7d %10zu %10zu %9.3f %9.3f %9.3f %9.3f %9.3f   net %+.3f ms with the pre-reduce\n", groups, bytes_two, bytes_one,
+                combine_ms, wire_two, wire_one, reduce_four, reduce_three,
+                (combine_ms + wire_one + reduce_three) - (wire_two + reduce_four));
+  }
   return 0;
 }

@@ -123,6 +123,7 @@ class ClusterShardDirectory : public ShardDirectory {
     return found;
   }
   const std::string& secret() const override { return secret_; }
+  const std::string& zone() const override { return zone_; }
 
  private:
   const cluster::ClusterNode& node_;

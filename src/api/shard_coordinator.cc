@@ -144,7 +144,7 @@ ShardCoordinator::GroupResult ShardCoordinator::RunLocal(const ShardedRoute& sha
 }
 
 ShardCoordinator::GroupResult ShardCoordinator::RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks,
-                                                          const json::object& map, std::chrono::steady_clock::time_point deadline) const {
+                                                          const MapRequest& map, std::chrono::steady_clock::time_point deadline) const {
   GroupResult result;
   auto fail_all = [&](std::string why) {
     for (const Pick& pick : picks) result.failed.push_back(pick.shard);
@@ -153,7 +153,8 @@ ShardCoordinator::GroupResult ShardCoordinator::RunRemote(const ShardedRoute& sh
   };
   json::array shards;
   for (const Pick& pick : picks) shards.push_back(json::object{{"shard", pick.shard}, {"snapshot", pick.replica.snapshot}});
-  json::object request = map;
+  json::object request = map.remote;
+  if (!map.combine.empty() && picks.size() > 1 && picks.front().replica.zone != directory_.zone()) request["combine"] = map.combine;
   request["database"] = sharded.database;
   request["shards_total"] = sharded.shards;
   request["shards"] = std::move(shards);
@@ -214,7 +215,7 @@ ShardCoordinator::MapRequest ShardCoordinator::SqlMap(const QueryPlan& map, cons
                                             {"count_sql", map.count_sql},
                                             {"filter_value_count", map.filter_value_count},
                                             {"values", std::move(values)}}};
-  if (!combine.empty()) request.remote["combine"] = combine;
+  request.combine = combine;
   return request;
 }
 
@@ -318,7 +319,7 @@ Result<ShardCoordinator::Gathered> ShardCoordinator::Gather(const ShardedRoute& 
       const bool local = picks.front().replica.local;
       groups.push_back(std::async(std::launch::async, [this, &sharded, &map, deadline, local, picks = picks] {
         const auto start = std::chrono::steady_clock::now();
-        GroupResult result = local ? RunLocal(sharded, picks, map.local, deadline) : RunRemote(sharded, picks, map.remote, deadline);
+        GroupResult result = local ? RunLocal(sharded, picks, map.local, deadline) : RunRemote(sharded, picks, map, deadline);
         result.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
         return result;
       }));

@@ -147,9 +147,13 @@ class ShardCoordinator {
   };
   // What each shard is asked: `local` on this member's copies; `remote`, the fields of another
   // member's map request body that say what to run (sql and values, or a route and its query).
+  // `combine` (ShardPlan::combine_sql) goes with it to members in another zone holding several
+  // of the shards: there the bytes saved are worth a member's combine (bench/reduce_bench.cc: on
+  // one machine's loopback it costs more than it saves).
   struct MapRequest {
     MapStep local;
     boost::json::object remote;
+    std::string combine;
   };
   // `combine`: ShardPlan::combine_sql, for a member holding several of the shards it is sent.
   static MapRequest SqlMap(const QueryPlan& map, const std::string& combine = "");
@@ -185,7 +189,7 @@ class ShardCoordinator {
                        std::vector<std::pair<int, std::string>>& missing) const;
   GroupResult RunLocal(const ShardedRoute& sharded, const std::vector<Pick>& picks, const MapStep& map,
                        std::chrono::steady_clock::time_point deadline) const;
-  GroupResult RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks, const boost::json::object& map,
+  GroupResult RunRemote(const ShardedRoute& sharded, const std::vector<Pick>& picks, const MapRequest& map,
                         std::chrono::steady_clock::time_point deadline) const;
 
   const ShardDirectory& directory_;

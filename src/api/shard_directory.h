@@ -78,6 +78,8 @@ class ShardDirectory {
   virtual std::shared_ptr<const database::Snapshot> LocalCopy(const std::string& copy, const std::string& snapshot) const = 0;
   // The secret members prove themselves to each other with (non-empty).
   virtual const std::string& secret() const = 0;
+  // This member's zone (--zone; empty: none).
+  virtual const std::string& zone() const = 0;
 };
 
 // How a route's database is split, when it is.

@@ -75,10 +75,12 @@ class FixedDirectory : public ShardDirectory {
   std::vector<std::vector<ShardReplica>> Replicas(const std::string&, int) const override { return replicas_; }
   std::shared_ptr<const database::Snapshot> LocalCopy(const std::string&, const std::string&) const override { return nullptr; }
   const std::string& secret() const override { return secret_; }
+  const std::string& zone() const override { return zone_; }
 
  private:
   std::vector<std::vector<ShardReplica>> replicas_;
   std::string secret_ = "s";
+  std::string zone_;
 };
 
 TEST(ShardCoordinatorTest, ShardsWithNoCommonDataVersionAreRefusedUnlessTheRequestAcceptsAStaleRead) {
