@@ -207,10 +207,14 @@ Result<ShardedAnswer> ShardCoordinator::Run(const Route& route, const RequestArg
                  pinned, format, deadline);
 }
 
+ShardCoordinator::MapStep ShardCoordinator::SqlStep(const QueryPlan& map) {
+  return {.run = [&map](engine::Connection& connection) { return RunMap(connection, map); }};
+}
+
 ShardCoordinator::MapRequest ShardCoordinator::SqlMap(const QueryPlan& map, const std::string& combine) {
   json::array values;
   for (const auto& value : map.values) values.push_back(EncodeValue(value));
-  MapRequest request{.local = {.run = [&map](engine::Connection& connection) { return RunMap(connection, map); }},
+  MapRequest request{.local = SqlStep(map),
                      .remote = json::object{{"sql", map.sql},
                                             {"count_sql", map.count_sql},
                                             {"filter_value_count", map.filter_value_count},
@@ -242,10 +246,9 @@ Result<ShardedAnswer> ShardCoordinator::RunCode(const Route& route, const Reques
                                                 std::chrono::steady_clock::time_point deadline) {
   const MapRequest map{.local = CodeMap(route, args),
                        .remote = json::object{{"route", route.endpoint->route()}, {"query", query}, {"tenant", args.tenant}}};
-  std::vector<int> all;
-  for (int k = 0; k < route.sharded->shards; ++k) all.push_back(k);
-  ASSIGN_OR_RETURN(Gathered gathered,
-                   Gather(*route.sharded, map, {.shards = std::move(all), .allow_partial = args.allow_partial}, pinned, deadline));
+  ASSIGN_OR_RETURN(Gathered gathered, Gather(*route.sharded, map,
+                                             {.shards = NeededShards(route, args), .allow_partial = args.allow_partial}, pinned,
+                                             deadline));
   ShardedAnswer answer;
   const auto timeout = std::max(std::chrono::milliseconds(1), Remaining(deadline));
   if (route.code->reduce) {
@@ -277,12 +280,7 @@ Result<ShardCoordinator::Gathered> ShardCoordinator::Gather(const ShardedRoute& 
                                                             std::chrono::steady_clock::time_point deadline) {
   const auto& replicas = pinned.replicas;
   if (replicas.size() != static_cast<size_t>(sharded.shards)) return Internal("the shard map does not match the route");
-  if (!pinned.one_version && !pinned.stale && run.shards.size() > 1) {
-    // Only while new data reaches the copies and some copy lost the snapshot it replaced (it
-    // restarted): an answer now would add up shards of two data versions.
-    return Unavailable("the shards of '" + sharded.database + "' have no data version in common while new data reaches their "
-                       "copies: retry shortly, or ask with ?consistency=stale");
-  }
+  RETURN_IF_ERROR(CheckOneVersion(pinned, sharded.database, run.shards.size()));
   std::vector<size_t> next(static_cast<size_t>(sharded.shards), 0);  // per shard: its next replica to try
   std::vector<int> pending = run.shards;
   Gathered gathered;
@@ -440,7 +438,7 @@ http::Response ShardCoordinator::ServeMap(const http::Request& request, const Se
     if (const auto* filters = object.if_contains("filter_value_count"); filters && filters->is_int64()) {
       map.filter_value_count = std::min<size_t>(static_cast<size_t>(std::max<int64_t>(0, filters->as_int64())), map.values.size());
     }
-    step = SqlMap(map).local;
+    step = SqlStep(map);
     if (const auto* combine = object.if_contains("combine"); combine && combine->is_string()) {
       combine_sql = std::string(combine->as_string());
     }
@@ -520,16 +518,7 @@ std::vector<int> ShardCoordinator::NeededShards(const Route& route, const Reques
 }
 
 PinnedShards ShardCoordinator::PinnedReplicas(const ShardedRoute& sharded, bool stale) const {
-  PinnedShards pinned;
-  pinned.replicas = directory_.Replicas(sharded.database, sharded.shards);
-  if (stale) {
-    pinned.stale = true;
-    pinned.one_version = false;  // not pinned: never cached under ExpectedSnapshotId
-    pinned.superseded = SupersededVersions(pinned.replicas);
-    return pinned;
-  }
-  pinned.one_version = PinOneDataVersion(pinned.replicas);
-  return pinned;
+  return PinForRequest(directory_.Replicas(sharded.database, sharded.shards), stale);
 }
 
 std::string ShardCoordinator::ShardMapJson(const ShardedRoute& sharded, const std::vector<int>& needed) const {
@@ -583,7 +572,7 @@ Result<std::string> ShardCoordinator::ServeClientMap(const Route& route, const R
   ASSIGN_OR_RETURN(ShardPlan plan, route.endpoint->PlanShards(args, sharded.shard_column));
   std::vector<PartialResult> done;
   std::vector<std::pair<int, std::string>> not_done;
-  RETURN_IF_ERROR(MapHeldShards(sharded.database, sharded.shards, named, SqlMap(plan.map).local, deadline, done, not_done));
+  RETURN_IF_ERROR(MapHeldShards(sharded.database, sharded.shards, named, SqlStep(plan.map), deadline, done, not_done));
   json::array partials, missing;
   for (const auto& partial : done) partials.push_back(EncodePartial(partial));
   for (const auto& [k, reason] : not_done) missing.push_back(json::object{{"shard", k}, {"reason", reason}});

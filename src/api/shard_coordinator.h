@@ -157,6 +157,7 @@ class ShardCoordinator {
   };
   // `combine`: ShardPlan::combine_sql, for a member holding several of the shards it is sent.
   static MapRequest SqlMap(const QueryPlan& map, const std::string& combine = "");
+  static MapStep SqlStep(const QueryPlan& map);  // SqlMap's local step alone (a member's own side)
   static MapStep CodeMap(const Route& route, const RequestArgs& args);
   // Every asked shard's partial result, where it came from, and (?partial=allow) which had none.
   struct Gathered {

@@ -43,6 +43,28 @@ std::string StaleMeta(const std::vector<AnsweredShard>& answered, const std::set
   return out;
 }
 
+PinnedShards PinForRequest(std::vector<std::vector<ShardReplica>> replicas, bool stale) {
+  PinnedShards pinned;
+  pinned.replicas = std::move(replicas);
+  if (stale) {
+    pinned.stale = true;
+    pinned.one_version = false;  // not pinned: never cached under one snapshot id
+    pinned.superseded = SupersededVersions(pinned.replicas);
+  } else {
+    pinned.one_version = PinOneDataVersion(pinned.replicas);
+  }
+  return pinned;
+}
+
+Status CheckOneVersion(const PinnedShards& pinned, std::string_view database, size_t shards_needed) {
+  if (pinned.one_version || pinned.stale || shards_needed <= 1) return Status::Ok();
+  // Only while new data reaches the copies and some copy lost the snapshot it replaced (it
+  // restarted): an answer now would add up shards of two data versions.
+  return Unavailable("the shards of '" + std::string(database) +
+                     "' have no data version in common while new data reaches their copies: retry shortly, or ask with "
+                     "?consistency=stale");
+}
+
 void AppendShardMeta(std::string& out, int shard, std::string_view member, std::string_view snapshot, double ms) {
   out += "{\"shard\":" + std::to_string(shard) + ",\"member\":";
   common::AppendJsonString(out, member);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "database/snapshot.h"
+#include "dram/status.h"
 
 namespace dram::api {
 
@@ -64,6 +65,14 @@ struct PinnedShards {
   bool stale = false;
   std::set<std::string, std::less<>> superseded;    // SupersededVersions, for StaleMeta
 };
+
+// A request's replicas: pinned to one data version (PinOneDataVersion), or for a stale read
+// (?consistency=stale) left as they are, nearest first, with SupersededVersions for StaleMeta.
+// The coordinator's and the smart client's.
+PinnedShards PinForRequest(std::vector<std::vector<ShardReplica>> replicas, bool stale);
+// Unavailable when a request needing `shards_needed` shards would add up two data versions (no
+// common version, not a stale read); OK otherwise.
+Status CheckOneVersion(const PinnedShards& pinned, std::string_view database, size_t shards_needed);
 
 // What a coordinating member knows of a sharded database's shards: which members hold a ready
 // copy of each, and its own copies. Implemented over the cluster's shard map (ServerImpl).

@@ -544,15 +544,10 @@ Result<ClientAnswer> Client::Impl::Get(std::string_view target) {
   ASSIGN_OR_RETURN(auto replicas, DecodeShardMap(reply->body, database, needed));
   Learn(replicas);
   // Never shards of two data versions in one answer, unless the request asks for a stale read.
-  const bool stale = AsksStaleRead(target);
-  std::set<std::string, std::less<>> superseded;
-  if (stale) {
-    superseded = api::SupersededVersions(replicas);
-  } else if (!api::PinOneDataVersion(replicas) && needed.size() > 1) {
-    return Unavailable("the shards of '" + database + "' have no data version in common while new data reaches their copies: "
-                       "retry shortly, or ask with ?consistency=stale");
-  }
-  return Scatter(*this, std::string(target), database, deadline, stale, std::move(superseded)).Run(std::move(replicas), needed);
+  api::PinnedShards pinned = api::PinForRequest(std::move(replicas), AsksStaleRead(target));
+  RETURN_IF_ERROR(api::CheckOneVersion(pinned, database, needed.size()));
+  return Scatter(*this, std::string(target), database, deadline, pinned.stale, std::move(pinned.superseded))
+      .Run(std::move(pinned.replicas), needed);
 }
 
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
