@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
@@ -206,6 +207,38 @@ class ClusterTest : public ::testing::Test {
       if (ready[{database, shard}].size() != copies) return false;
     }
     return true;
+  }
+
+  // Placement is done: every member started is live, each shard of `database` has exactly
+  // `copies` copies and all of them are ready (none loading: a surplus copy becoming ready would be
+  // dropped, moving a shard mid-test), and the map held still for a second (a member that has just
+  // registered may not have claimed its share yet: with only the first member's copies, the map
+  // looks settled; a CI run saw a shard move between the answer and the test's own read).
+  bool PlacementDone(const std::string& database, int shards, size_t copies) {
+    auto sample = [&] {
+      std::set<std::string> live;
+      ReadyMap ready;
+      if (!ReadCluster(ready, live) || live.size() != members_.size()) return std::optional<std::string>();
+      auto replicas = client_->Range(cluster::EtcdKeyRange::Prefix(keys_->replicas()));
+      if (!replicas.ok()) return std::optional<std::string>();
+      std::map<int, size_t> held;
+      std::string shape;
+      for (const auto& kv : replicas->kvs) {
+        auto record = cluster::DecodeReplica(kv.value);
+        if (!record.ok() || record->copy.database != database || !live.contains(record->member)) continue;
+        if (record->state != "ready") return std::optional<std::string>();
+        held[record->copy.shard]++;
+        shape += record->member + "/" + std::to_string(record->copy.shard) + " ";
+      }
+      for (int shard = 0; shard < shards; ++shard) {
+        if (held[shard] != copies) return std::optional<std::string>();
+      }
+      return std::optional<std::string>(shape);
+    };
+    const auto first = sample();
+    if (!first) return false;
+    std::this_thread::sleep_for(1s);
+    return sample() == first;
   }
 
   // Samples the shard map every 100 ms; while `guard_` > 0, a sample where some shard of orders
@@ -734,7 +767,7 @@ select: [tenant, {column: amount, agg: sum, as: revenue}, {agg: count, as: n}, {
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   StartMember();
   StartMember();
-  ASSERT_TRUE(WaitFor([&] { return Settled("by_tenant", 4, 1) && Ready()[{"whole", 0}].size() == 2; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return PlacementDone("by_tenant", 4, 1) && Ready()[{"whole", 0}].size() == 2; }, 60s));
   const ReadyMap ready = Ready();
   std::set<std::string> seen_holders;
   for (int tenant = 0; tenant < 5; ++tenant) {
@@ -1177,7 +1210,7 @@ cache: false
     ASSERT_TRUE(slow.process);
     members_.push_back(std::move(slow));
   }
-  ASSERT_TRUE(WaitFor([&] { return Settled("orders", 3, 2) && Settled("by_tenant", 3, 2); }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return PlacementDone("orders", 3, 2) && PlacementDone("by_tenant", 3, 2); }, 60s));
 
   // A request that pins the shard column (the caller's tenant, or an eq filter) is asked of the
   // one shard holding it, through a member and through the client alike.
@@ -1318,7 +1351,7 @@ cache: false
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   for (int i = 0; i < 3; ++i) StartMember();
   // (A member that ends up holding no shard hands its requests to one that does.)
-  ASSERT_TRUE(WaitFor([&] { return Settled("orders", 3, 2); }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return PlacementDone("orders", 3, 2); }, 60s));
   ClientOptions options;
   options.members = {members_[0].id};
   options.cluster_secret = kClusterSecret;
@@ -1422,7 +1455,7 @@ TEST_F(ClusterTest, AnAnalysisWrittenInCppRunsItsMapWhereTheShardsAreAndItsReduc
   // One copy of each shard: every request needs the other member's map steps too.
   StartMember(/*example=*/true);
   StartMember(/*example=*/true);
-  ASSERT_TRUE(WaitFor([&] { return Settled("orders", 4, 1); }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return PlacementDone("orders", 4, 1); }, 60s));
   // Until each member sees both holders (its own view of the shard map follows etcd's).
   auto both_seen = [&] {
     for (const auto& member : members_) {
