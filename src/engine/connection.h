@@ -62,6 +62,7 @@ class Connection {
 
  private:
   friend class CsvTableFunction;  // registers its function through a connection
+  friend class ColumnarTableFunction;  // likewise
   std::unique_ptr<internal::ConnectionState> state_;
 };
 
