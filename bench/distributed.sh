@@ -137,6 +137,7 @@ def cpu():
 def run(path):
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     times, shards, overheads = [], 0, []
+    parts = {"fan-out": [], "reduce": [], "plan+reply": [], "http": []}  # the overhead split by Server-Timing
     before = cpu()
     for i in range(requests):
         start = time.perf_counter()
@@ -150,7 +151,15 @@ def run(path):
         shards = len(meta.get("shards", []))
         if shards:
             # What coordinating cost beyond the slowest shard's map step (its member's call included).
-            overheads.append(times[-1] - max(s["ms"] for s in meta["shards"]))
+            slowest = max(s["ms"] for s in meta["shards"])
+            overheads.append(times[-1] - slowest)
+            timing = dict(item.split(";dur=") for item in (response.getheader("Server-Timing") or "").split(", ") if ";dur=" in item)
+            if {"gather", "reduce", "total"} <= timing.keys():
+                gather, reduce, total = (float(timing[k]) for k in ("gather", "reduce", "total"))
+                parts["fan-out"].append(gather - slowest)
+                parts["reduce"].append(reduce)
+                parts["plan+reply"].append(total - gather - reduce)
+                parts["http"].append(times[-1] - total)
     used = cpu() - before
     times.sort()
     overheads.sort()
@@ -159,6 +168,11 @@ def run(path):
         overhead_p99 = overheads[min(len(overheads) - 1, int(len(overheads) * 0.99))]
         print(f"coordinator overhead {path}: p50 {overhead_p50:.2f} ms, p99 {overhead_p99:.2f} ms "
               f"(request latency - slowest shard's map step, per request; target p50 <= 2 ms)")
+        if parts["reduce"]:
+            print("  its parts, p50 ms (Server-Timing): " + ", ".join(
+                f"{name} {sorted(values)[len(values) // 2]:.2f}" for name, values in parts.items()) +
+                  " (fan-out: gather - slowest map step; plan+reply: arrival to reply - gather - reduce; "
+                  "http: seen by the caller - total)")
     return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))], used / requests * 1000, shards
 def run_client(path):
     before = cpu()

@@ -3,14 +3,23 @@
 // for the two shapes bench/distributed.sh asks: a group-by (50 groups per shard, sum, count, avg,
 // ordered, top 10) and a page (the top 100 rows of each shard by a column, merged). Prints wall
 // and CPU milliseconds per reduce (p50, mean) so runs on different CPUs compare, beside the
-// baseline: what the reducer did before (the partials written to one file, read by read_csv with
-// the columns typed, the statement prepared anew each time since the file name is in it).
+// first baseline: the partials as exact CSV written to one file, read by read_csv with the
+// columns typed, the statement prepared anew each time since the file name is in it.
 // Then what a member's pre-reduce (ShardPlan::combine_sql) costs and saves, for a member holding
-// 2 of the 4 shards: its combine, the bytes and JSON encode/decode of one partial instead of
-// two, and the coordinator's reduce of 3 partials instead of 4; for 50 and 5,000 groups a shard.
+// 2 of the 4 shards: its combine, the bytes and encode/decode of one partial instead of two
+// (api::EncodeMapReply / DecodeMapReply), and the coordinator's reduce of 3 partials instead of 4;
+// for 50 and 5,000 groups a shard.
+// Last, the wire format of partials (the issue's "compact binary columnar, chosen by measurement
+// against JSON"): for the group-by partials of 50 and 5,000 groups and pages of mixed-type rows,
+// the bytes on the wire, the member's encode CPU per partial and the coordinator's decode + reduce
+// CPU per reduce of 4 partials: exact CSV inside JSON, read through engine::CsvTableFunction with
+// casts (what members sent until 2026-12-03, kept here as CsvWire), against the columnar payloads
+// members send now (engine::EncodeColumnar in api::EncodeMapReply, read back typed through
+// engine::ColumnarTableFunction by api::ShardReducer).
 //
-// Usage: reduce_bench [ROUNDS]   (default 2000)
+// Usage: reduce_bench [ROUNDS] [WIRE_ROUNDS]   (default 2000 and 1000)
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +36,8 @@
 #include "api/shard_reduce.h"
 #include "api/shard_wire.h"
 #include "common/sql_text.h"
+#include "engine/columnar_codec.h"
+#include "engine/columnar_table_function.h"
 #include "engine/csv_table_function.h"
 #include "engine/result_encoder.h"
 #include "engine/connection.h"
@@ -52,18 +63,168 @@ double ThreadCpuMs() {
   return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e3 + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e3;
 }
 
+double ThreadCpuMsPrecise() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return now.tv_sec * 1e3 + now.tv_nsec / 1e6;
+}
+
+void CheckOk(const dram::Status& status) {
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+// The wire format members sent before the columnar one: a partial's rows as exact CSV
+// (Format::kCsvExact) inside a JSON envelope with its columns and their types; reduced through
+// engine::CsvTableFunction (VARCHAR columns) cast to those types, in a sealed one-thread DuckDB
+// as api::ShardReducer is. The statement depends on the types alone, so it is prepared once.
+class CsvWire {
+ public:
+  CsvWire()
+      : database_(Check(dram::engine::Database::Open("", {.read_only = false, .threads = 1}))),
+        function_(Check(dram::engine::CsvTableFunction::Register(*database_, "dram_csv"))),
+        connection_(Check(database_->Connect())) {
+    CheckOk(database_->Seal({}));
+  }
+  static std::string Encode(dram::engine::QueryResult& result, int shard) {
+    std::string csv;
+    const size_t rows = Check(dram::engine::EncodeResult(result, dram::engine::Format::kCsvExact, csv));
+    boost::json::array columns;
+    for (const auto& column : result.Columns()) {
+      std::string type = column.type.sql_name;
+      if (column.type.kind == dram::engine::TypeKind::kEnum) {  // with its values, so the reduce casts back to it
+        type = "ENUM(";
+        for (size_t i = 0; i < column.type.enum_values.size(); ++i) {
+          type += (i ? ", " : "") + dram::common::QuoteLiteral(column.type.enum_values[i]);
+        }
+        type += ")";
+      }
+      columns.push_back(boost::json::array{boost::json::string(column.name), boost::json::string(type)});
+    }
+    return boost::json::serialize(boost::json::object{{"shard", shard},
+                                                      {"snapshot", "s0000000000000001"},
+                                                      {"columns", std::move(columns)},
+                                                      {"csv", std::move(csv)},
+                                                      {"rows", rows},
+                                                      {"count", -1},
+                                                      {"watermark_ms", 0}});
+  }
+  // Parses what arrived and reduces it, as the coordinator did.
+  dram::Result<size_t> Reduce(const ShardPlan& plan, const std::vector<std::string>& wire, std::string& body) {
+    std::vector<boost::json::value> parsed;
+    std::vector<std::string_view> texts;
+    for (const auto& text : wire) {
+      parsed.push_back(boost::json::parse(text));
+      texts.push_back(parsed.back().at("csv").as_string());
+    }
+    std::string select = "(SELECT ";
+    const auto& columns = parsed.front().at("columns").as_array();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const std::string type(columns[i].as_array()[1].as_string());
+      const std::string field = "c" + std::to_string(i);
+      select += (i ? ", " : "") + (type == "VARCHAR" ? field : "CAST(" + field + " AS " + type + ")") + " AS " +
+                dram::common::QuoteIdentifier(std::string(columns[i].as_array()[0].as_string()));
+    }
+    const std::string with = "WITH partials AS " + select + " FROM dram_csv(" + std::to_string(columns.size()) + ")) ";
+    const auto provided = function_->Provide(*connection_, std::move(texts));
+    ASSIGN_OR_RETURN(dram::engine::QueryResult result, connection_->QuerySelect(with + plan.reduce_sql, plan.reduce_values));
+    return dram::engine::EncodeResult(result, dram::engine::Format::kJson, body);
+  }
+  // The CSV text of a partial, for the file baseline.
+  static std::string Text(const std::string& wire) { return std::string(boost::json::parse(wire).at("csv").as_string()); }
+
+ private:
+  std::unique_ptr<dram::engine::Database> database_;
+  std::unique_ptr<dram::engine::CsvTableFunction> function_;
+  std::unique_ptr<dram::engine::Connection> connection_;
+};
+
+// One shape of partials for the wire comparison: each shard's map result kept in a table, so that
+// each round encodes a fresh result of it without running the map again.
+struct WireShape {
+  std::string name;
+  std::vector<std::string> tables;  // one per shard
+  ShardPlan plan;
+};
+
+void CompareWire(dram::engine::Connection& connection, dram::api::ShardReducer& reducer, const WireShape& shape, int rounds) {
+  CsvWire csv_wire;
+  const size_t shards = shape.tables.size();
+  std::vector<std::string> csv_replies(shards), replies(shards), plain(shards);
+  double encode_csv = 0, encode_columnar = 0;
+  size_t rows = 0;
+  // Member side: a result encoded as it goes on the wire, both ways, alternating, CPU time only.
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t shard = 0; shard < shards; ++shard) {
+      auto csv_result = Check(connection.Query("SELECT * FROM " + shape.tables[shard]));
+      double start = ThreadCpuMsPrecise();
+      csv_replies[shard] = CsvWire::Encode(csv_result, static_cast<int>(shard));
+      encode_csv += ThreadCpuMsPrecise() - start;
+
+      auto columnar_result = Check(connection.Query("SELECT * FROM " + shape.tables[shard]));
+      start = ThreadCpuMsPrecise();
+      PartialResult partial = Check(dram::api::PartialOf(columnar_result));
+      partial.shard = static_cast<int>(shard);
+      partial.snapshot = "s0000000000000001";
+      replies[shard] = dram::api::EncodeMapReply({}, {partial});
+      encode_columnar += ThreadCpuMsPrecise() - start;
+      rows = static_cast<size_t>(partial.rows);
+      if (round == 0) {
+        auto plain_result = Check(connection.Query("SELECT * FROM " + shape.tables[shard]));
+        Check(dram::engine::EncodeColumnar(plain_result, plain[shard], {.narrow = false}));
+        plain[shard] += replies[shard].substr(0, replies[shard].find('\n') + 1);  // its envelope
+      }
+    }
+  }
+  // Coordinator side: parse what arrived and reduce it, both ways.
+  std::string csv_body, columnar_body;
+  double decode_csv = 0, decode_columnar = 0;
+  for (int round = 0; round < rounds; ++round) {
+    csv_body.clear();
+    double start = ThreadCpuMsPrecise();
+    Check(csv_wire.Reduce(shape.plan, csv_replies, csv_body));
+    decode_csv += ThreadCpuMsPrecise() - start;
+
+    columnar_body.clear();
+    start = ThreadCpuMsPrecise();
+    std::vector<PartialResult> partials;
+    for (const auto& reply : replies) partials.push_back(std::move(Check(dram::api::DecodeMapReply(reply)).partials.front()));
+    Check(reducer.Reduce(shape.plan, partials, dram::engine::Format::kJson, columnar_body));
+    decode_columnar += ThreadCpuMsPrecise() - start;
+  }
+  if (csv_body != columnar_body) {
+    std::fprintf(stderr, "%s: the two reduces answered differently\n%s\n%s\n", shape.name.c_str(), csv_body.c_str(),
+                 columnar_body.c_str());
+    std::exit(1);
+  }
+  size_t bytes_csv = 0, bytes_columnar = 0, bytes_plain = 0;
+  for (size_t shard = 0; shard < shards; ++shard) {
+    bytes_csv += csv_replies[shard].size();
+    bytes_columnar += replies[shard].size();
+    bytes_plain += plain[shard].size();
+  }
+  const double per_partial = static_cast<double>(rounds) * static_cast<double>(shards);
+  std::printf("%-18s %6zu %10zu %10zu %10zu %6.2fx %8.4f %8.4f %6.2fx %8.3f %8.3f %6.2fx\n", shape.name.c_str(), rows,
+              bytes_csv / shards, bytes_columnar / shards, bytes_plain / shards,
+              static_cast<double>(bytes_csv) / static_cast<double>(bytes_columnar), encode_csv / per_partial,
+              encode_columnar / per_partial, encode_csv / encode_columnar, decode_csv / rounds, decode_columnar / rounds,
+              decode_csv / decode_columnar);
+}
+
 // The baseline reduce: a file per reduce and read_csv, on a DuckDB of the same settings.
 class FileReducer {
  public:
-  FileReducer() : database_(Check(dram::engine::Database::Open("", {.read_only = false, .threads = 1}))),
-                  connection_(Check(database_->Connect())) {}
+  // `texts`: each partial's exact CSV, for `partials` (whose columns name the types).
+  explicit FileReducer(std::vector<std::string> texts) : texts_(std::move(texts)) {}
   dram::Result<dram::api::Reduced> Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials,
                                           dram::engine::Format format, std::string& body) {
     const std::string file = dir_ + "/r" + std::to_string(sequence_++) + ".csv";
     {
       std::ofstream out(file, std::ios::binary);
-      const size_t header = dram::engine::CsvHeaderLength(partials.front().csv);
-      for (size_t i = 0; i < partials.size(); ++i) out << partials[i].csv.substr(i == 0 ? 0 : header);
+      const size_t header = dram::engine::CsvHeaderLength(texts_.front());
+      for (size_t i = 0; i < texts_.size(); ++i) out << texts_[i].substr(i == 0 ? 0 : header);
     }
     std::string types = "{";
     for (size_t i = 0; i < partials.front().columns.size(); ++i) {
@@ -84,8 +245,9 @@ class FileReducer {
   ~FileReducer() { std::filesystem::remove_all(dir_); }
 
  private:
-  std::unique_ptr<dram::engine::Database> database_;
-  std::unique_ptr<dram::engine::Connection> connection_;
+  std::vector<std::string> texts_;
+  std::unique_ptr<dram::engine::Database> database_ = Check(dram::engine::Database::Open("", {.read_only = false, .threads = 1}));
+  std::unique_ptr<dram::engine::Connection> connection_ = Check(database_->Connect());
   const std::string dir_ = [] {
     std::string dir = std::filesystem::temp_directory_path() / "dram-reduce-bench-XXXXXX";
     if (::mkdtemp(dir.data()) == nullptr) std::exit(1);
@@ -142,7 +304,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   // What CompiledEndpoint::PlanShards gives for bench/distributed.sh's endpoints.
-  auto partials_of = [&](const std::string& select) {
+  auto partials_of = [&](const std::string& select, std::vector<std::string>& texts) {
     std::vector<PartialResult> partials;
     for (int shard = 0; shard < 4; ++shard) {
       dram::api::QueryPlan map{.sql = select + " FROM orders WHERE hash(id) % 4 = " + std::to_string(shard)};
@@ -153,6 +315,8 @@ int main(int argc, char** argv) {
       PartialResult partial = Check(dram::api::RunMap(*connection, map));
       partial.shard = shard;
       partials.push_back(std::move(partial));
+      auto again = Check(connection->Query(map.sql));
+      texts.push_back(CsvWire::Text(CsvWire::Encode(again, shard)));
     }
     return partials;
   };
@@ -162,20 +326,22 @@ int main(int argc, char** argv) {
       "CAST(sum(\"__dram_p2\") AS BIGINT) AS \"n\", CAST(sum(\"__dram_s3\") / sum(\"__dram_c3\") AS DOUBLE) AS \"mean\" "
       "FROM partials GROUP BY \"__dram_g0\" ORDER BY CAST(sum(\"__dram_p1\") AS HUGEINT) DESC LIMIT $1 OFFSET $2";
   group_by.reduce_values = {dram::Value(int64_t{10}), dram::Value(int64_t{0})};
+  std::vector<std::string> grouped_texts, paged_texts;
   const auto grouped = partials_of(
       "SELECT tenant AS \"__dram_g0\", sum(amount) AS \"__dram_p1\", count(*) AS \"__dram_p2\", "
-      "sum(amount) AS \"__dram_s3\", count(amount) AS \"__dram_c3\"");
+      "sum(amount) AS \"__dram_s3\", count(amount) AS \"__dram_c3\"",
+      grouped_texts);
   ShardPlan page;
   page.reduce_sql = "SELECT \"id\", \"tenant\", \"amount\" FROM partials ORDER BY \"__dram_o0\" DESC, \"__dram_o1\" ASC "
                     "LIMIT $1 OFFSET $2";
   page.reduce_values = {dram::Value(int64_t{100}), dram::Value(int64_t{0})};
-  const auto paged = partials_of("SELECT id, tenant, amount, amount AS \"__dram_o0\", id AS \"__dram_o1\"");
+  const auto paged = partials_of("SELECT id, tenant, amount, amount AS \"__dram_o0\", id AS \"__dram_o1\"", paged_texts);
 
   auto reducer = Check(dram::api::ShardReducer::Create(1));
   std::printf("reduce of 4 partials, %d rounds each, one thread\n", rounds);
-  FileReducer baseline;
-  Compare("group-by", baseline, *reducer, group_by, grouped, rounds);
-  Compare("page", baseline, *reducer, page, paged, rounds);
+  FileReducer grouped_baseline(grouped_texts), paged_baseline(paged_texts);
+  Compare("group-by", grouped_baseline, *reducer, group_by, grouped, rounds);
+  Compare("page", paged_baseline, *reducer, page, paged, rounds);
 
   // A member's pre-reduce of 2 shards, and what it saves on the wire and in the reduce.
   const std::string combine =
@@ -207,14 +373,11 @@ int main(int argc, char** argv) {
     const std::vector<PartialResult> pair = {shards[0], shards[1]};
     PartialResult combined;
     const double combine_ms = p50([&] { combined = Check(reducer->Combine(combine, pair)); });
-    // The member's reply as it goes on the wire, encoded and decoded (JSON around exact CSV).
+    // The member's reply as it goes on the wire, encoded and decoded.
     auto wire = [&](const std::vector<PartialResult>& sent, size_t& bytes) {
-      boost::json::array items;
-      for (const auto& partial : sent) items.push_back(dram::api::EncodePartial(partial));
-      const std::string text = boost::json::serialize(boost::json::object{{"partials", std::move(items)}});
+      const std::string text = dram::api::EncodeMapReply({}, sent);
       bytes = text.size();
-      const boost::json::value parsed = boost::json::parse(text);
-      for (const auto& item : parsed.at("partials").as_array()) Check(dram::api::DecodePartial(item));
+      Check(dram::api::DecodeMapReply(text));
     };
     size_t bytes_two = 0, bytes_one = 0;
     const double wire_two = p50([&] { wire(pair, bytes_two); });
@@ -233,5 +396,48 @@ int main(int argc, char** argv) {
                 combine_ms, wire_two, wire_one, reduce_four, reduce_three,
                 (combine_ms + wire_one + reduce_three) - (wire_two + reduce_four));
   }
+  // The wire format of partials: exact CSV in JSON against the columnar binary payload.
+  const int wire_rounds = argc > 2 ? std::max(1, std::atoi(argv[2])) : 1000;
+  CheckOk(connection->Execute(
+      "CREATE TYPE status AS ENUM ('new', 'paid', 'shipped', 'returned'); "
+      "CREATE TABLE items AS SELECT i AS id, (i % 50)::INTEGER AS tenant, 'customer ' || (i * 7919 % 977) AS name, "
+      "((i * 7919) % 100000 / 100.0)::DECIMAL(12, 2) AS amount, TIMESTAMP '2026-01-01' + INTERVAL (i * 37) SECOND AS created, "
+      "DATE '2026-01-01' + (i % 365)::INTEGER AS day, i % 3 = 0 AS flag, (i * 7919 % 100003) / 7.0 AS score, "
+      "CASE WHEN i % 11 = 0 THEN NULL ELSE (['new', 'paid', 'shipped', 'returned'])[i % 4 + 1]::status END AS status "
+      "FROM range(200000) t(i)"));
+  std::vector<WireShape> wire_shapes;
+  for (const int groups : {50, 5000}) {
+    WireShape shape{.name = "group-by " + std::to_string(groups), .plan = group_by};
+    for (int shard = 0; shard < 4; ++shard) {
+      const std::string table = "wire_g" + std::to_string(groups) + "_" + std::to_string(shard);
+      CheckOk(connection->Execute("CREATE TABLE " + table + " AS SELECT id % " + std::to_string(groups) +
+                                  " AS \"__dram_g0\", sum(amount) AS \"__dram_p1\", count(*) AS \"__dram_p2\", "
+                                  "sum(amount) AS \"__dram_s3\", count(amount) AS \"__dram_c3\" FROM orders WHERE hash(id) % 4 = " +
+                                  std::to_string(shard) + " GROUP BY 1"));
+      shape.tables.push_back(table);
+    }
+    wire_shapes.push_back(std::move(shape));
+  }
+  for (const int limit : {100, 2000}) {
+    WireShape shape{.name = "page " + std::to_string(limit) + " mixed"};
+    shape.plan.reduce_sql = "SELECT id, tenant, name, amount, created, day, flag, score, status FROM partials "
+                            "ORDER BY \"__dram_o0\" DESC, \"__dram_o1\" ASC LIMIT $1 OFFSET $2";
+    shape.plan.reduce_values = {dram::Value(int64_t{limit}), dram::Value(int64_t{0})};
+    for (int shard = 0; shard < 4; ++shard) {
+      const std::string table = "wire_p" + std::to_string(limit) + "_" + std::to_string(shard);
+      CheckOk(connection->Execute("CREATE TABLE " + table + " AS SELECT *, amount AS \"__dram_o0\", id AS \"__dram_o1\" "
+                                  "FROM items WHERE hash(id) % 4 = " + std::to_string(shard) +
+                                  " ORDER BY amount DESC, id ASC LIMIT " + std::to_string(limit)));
+      shape.tables.push_back(table);
+    }
+    wire_shapes.push_back(std::move(shape));
+  }
+  std::printf("\nwire format of partials: exact CSV in JSON (until 2026-12-03) vs columnar (api::EncodeMapReply, now); "
+              "%d rounds, one thread, CPU ms\n", wire_rounds);
+  std::printf("%-18s %6s %10s %10s %10s %7s %8s %8s %7s %8s %8s %7s\n", "shape (4 partials)", "rows", "B csv+json",
+              "B columnar", "B unnarrow", "ratio", "enc csv", "enc col", "ratio", "red csv", "red col", "ratio");
+  std::printf("%-18s %6s %10s %10s %10s %7s %8s %8s %7s %8s %8s %7s\n", "", "/part", "/partial", "/partial", "/partial", "",
+              "/partial", "/partial", "", "/reduce", "/reduce", "");
+  for (const auto& shape : wire_shapes) CompareWire(*connection, *reducer, shape, wire_rounds);
   return 0;
 }

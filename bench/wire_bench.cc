@@ -1,9 +1,11 @@
-// Partial results between members (issue 16, "wire format chosen by measurement"): the format dram
-// sends — the rows as exact CSV inside the JSON answer, read back by DuckDB's read_csv with the
-// sent column types — against JSON rows read back by read_json with the same types. For a
-// group-by sized partial and a page sized one, over every scalar type served: bytes on the wire,
-// and CPU per partial to encode (the map side: rows → text → JSON answer) and to decode (the
-// reduce side: JSON answer → file → DuckDB table). Prints a table and the ratio JSON / CSV.
+// Partial results between members (issue 16, "wire format chosen by measurement against JSON"):
+// the format dram sends — each partial's rows in the columnar binary format after a small JSON
+// envelope (api::EncodeMapReply), read back typed by api::ShardReducer — against JSON rows read
+// back by read_json with the column types, and against what dram sent before (the rows as exact
+// CSV inside the JSON answer, read by read_csv with the sent types). For a group-by sized partial
+// and a page sized one, over every scalar type served: bytes on the wire, and CPU per partial to
+// encode (the map side: result → answer) and to decode (the reduce side: answer → a DuckDB query
+// over the rows). Prints a table and the ratios to the columnar format.
 //
 // Usage: wire_bench [ROWS...]   (default 100 10000; 20 rounds each)
 #include <boost/json.hpp>
@@ -17,6 +19,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "api/shard_reduce.h"
+#include "api/shard_wire.h"
 #include "common/sql_text.h"
 #include "engine/connection.h"
 #include "engine/database.h"
@@ -82,6 +86,35 @@ Figures Measure(dram::engine::Connection& connection, int64_t rows, Format forma
   return out;
 }
 
+// The columnar path as members and coordinators run it.
+Figures MeasureColumnar(dram::engine::Connection& connection, dram::api::ShardReducer& reducer, int64_t rows, int rounds) {
+  Figures out;
+  const std::string select = "SELECT * FROM t LIMIT " + std::to_string(rows);
+  dram::api::ShardPlan plan;
+  plan.reduce_sql = "SELECT count(*), sum(qty), count(tenant), max(\"at\") FROM partials";
+  for (int round = 0; round < rounds; ++round) {
+    double start = Now();
+    auto result = connection.Query(select, {});
+    Check(result.status());
+    auto partial = dram::api::PartialOf(*result);
+    Check(partial.status());
+    const std::string answer = dram::api::EncodeMapReply(json::object{{"missing", json::array{}}}, {*partial});
+    double encoded = Now();
+    auto read = dram::api::DecodeMapReply(answer);
+    Check(read.status());
+    std::string check;
+    Check(reducer.Reduce(plan, read->partials, Format::kCsv, check).status());
+    double decoded = Now();
+    out.bytes += static_cast<double>(answer.size());
+    out.encode_ms += (encoded - start) * 1000;
+    out.decode_ms += (decoded - encoded) * 1000;
+  }
+  out.bytes /= rounds;
+  out.encode_ms /= rounds;
+  out.decode_ms /= rounds;
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,15 +134,28 @@ int main(int argc, char** argv) {
       std::to_string(*std::max_element(sizes.begin(), sizes.end())) + ") r(i)"));
   const std::string file = (std::filesystem::temp_directory_path() / ("dram-wire-bench-" + std::to_string(::getpid()))).string();
   std::printf("%8s  %-26s %12s %11s %11s\n", "rows", "format", "bytes", "encode ms", "decode ms");
+  auto reducer = dram::api::ShardReducer::Create(1);
+  Check(reducer.status());
   for (int64_t rows : sizes) {
-    Figures csv = Measure(**connection, rows, Format::kCsvExact, file, 20);
+    // A round of each first, so that none pays for warming up the table's pages or the statements.
+    MeasureColumnar(**connection, **reducer, rows, 1);
+    Measure(**connection, rows, Format::kJson, file, 1);
+    Measure(**connection, rows, Format::kCsvExact, file, 1);
+    Figures columnar = MeasureColumnar(**connection, **reducer, rows, 20);
     Figures js = Measure(**connection, rows, Format::kJson, file, 20);
-    std::printf("%8lld  %-26s %12.0f %11.3f %11.3f\n", static_cast<long long>(rows), "exact CSV in JSON (dram)", csv.bytes,
-                csv.encode_ms, csv.decode_ms);
-    std::printf("%8lld  %-26s %12.0f %11.3f %11.3f\n", static_cast<long long>(rows), "JSON rows", js.bytes, js.encode_ms,
-                js.decode_ms);
-    std::printf("%8lld  %-26s %12.2f %11.2f %11.2f\n", static_cast<long long>(rows), "ratio JSON / CSV", js.bytes / csv.bytes,
-                js.encode_ms / csv.encode_ms, js.decode_ms / csv.decode_ms);
+    Figures csv = Measure(**connection, rows, Format::kCsvExact, file, 20);
+    auto line = [&](const char* name, const Figures& f) {
+      std::printf("%8lld  %-26s %12.0f %11.3f %11.3f\n", static_cast<long long>(rows), name, f.bytes, f.encode_ms, f.decode_ms);
+    };
+    auto ratio = [&](const char* name, const Figures& f) {
+      std::printf("%8lld  %-26s %12.2f %11.2f %11.2f\n", static_cast<long long>(rows), name, f.bytes / columnar.bytes,
+                  f.encode_ms / columnar.encode_ms, f.decode_ms / columnar.decode_ms);
+    };
+    line("columnar (dram)", columnar);
+    line("JSON rows", js);
+    line("exact CSV in JSON (before)", csv);
+    ratio("ratio JSON / columnar", js);
+    ratio("ratio CSV / columnar", csv);
   }
   std::filesystem::remove(file);
   return 0;

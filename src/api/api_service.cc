@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <random>
 
@@ -13,6 +14,7 @@
 #include "api/error_response.h"
 #include "api/query_string.h"
 #include "api/response_meta.h"
+#include "api/shard_wire.h"
 #include "common/barrier.h"
 #include "common/civil_time.h"
 #include "common/hash.h"
@@ -42,6 +44,13 @@ std::string IsoNow() {
   std::string out;
   common::AppendIsoTimestampMicros(out, NowMicros() / 1000 * 1000, true);
   return out;
+}
+
+// A duration as Server-Timing writes it: milliseconds, to the microsecond.
+std::string FormatMs(double ms) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", ms);
+  return text;
 }
 
 engine::Format FormatOf(const std::string& format) {
@@ -152,6 +161,8 @@ struct ApiService::Call {
   std::string cache_key;
   std::string etag;
   Clock::time_point started;
+  // A coordinated answer's phases (gather, reduce), for the Server-Timing header; empty otherwise.
+  std::string server_timing;
   bool admitted = false;
   bool finished = false;  // answered: the barrier answers only a call that was not
 };
@@ -688,7 +699,7 @@ void ApiService::AnswerMapStep(const std::shared_ptr<Call>& call, const http::Re
   auto body = shards_->ServeClientMap(*call->route, call->args, request.Header(ShardCoordinator::kShardsHeader), call->started + budget);
   if (!body.ok()) return Finish(*call, MakeErrorResponse(body.status(), call->request_id));
   http::Response response;
-  response.content_type = "application/json";
+  response.content_type = kMapReplyContentType;
   response.tail = std::move(body).value();
   response.SetHeader("Cache-Control", "no-store");
   response.SetHeader("X-Request-Id", call->request_id);
@@ -757,6 +768,7 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call, const http::Request&
   auto answer = route.code ? shards_->RunCode(route, call->args, request.query, replicas, FormatOf(call->args.format), deadline)
                            : shards_->Run(route, call->args, replicas, FormatOf(call->args.format), deadline);
   if (!answer.ok()) return fail(answer.status());
+  call->server_timing = "gather;dur=" + FormatMs(answer->gather_ms) + ", reduce;dur=" + FormatMs(answer->reduce_ms);
   const bool partial = !answer->missing_shards.empty();
   auto entry = std::make_shared<CachedResponse>();
   entry->dataset = route.dataset;
@@ -794,6 +806,12 @@ void ApiService::Reply(Call& call, const CachedResponse& entry, std::string_view
   response.SetHeader("X-Request-Id", call.request_id);
   response.SetHeader("X-Cache", cache_status);
   response.SetHeader("X-Snapshot-Id", entry.snapshot_id.empty() ? snapshot.id() : entry.snapshot_id);
+  // Where a coordinated answer's time went (browsers' developer tools show it; bench/distributed.sh
+  // splits the coordinator's overhead with it). total: from the request's arrival to this reply.
+  if (!call.server_timing.empty()) {
+    response.SetHeader("Server-Timing", call.server_timing + ", total;dur=" +
+                                            FormatMs(std::chrono::duration<double, std::milli>(Clock::now() - call.started).count()));
+  }
   if (call.args.format != "json") {
     response.SetHeader("X-Row-Count", std::to_string(entry.row_count));
     if (entry.total) response.SetHeader("X-Total-Count", std::to_string(*entry.total));

@@ -29,6 +29,10 @@ std::chrono::milliseconds Remaining(std::chrono::steady_clock::time_point deadli
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
 }
 
+double MillisecondsBetween(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -171,24 +175,18 @@ ShardCoordinator::GroupResult ShardCoordinator::RunRemote(const ShardedRoute& sh
   if (reply->status != 200) {
     return fail_all("member " + picks.front().replica.member + " answered HTTP " + std::to_string(reply->status));
   }
-  boost::system::error_code ec;
-  json::value parsed = json::parse(reply->body, ec);
-  if (ec || !parsed.is_object()) return fail_all("member " + picks.front().replica.member + " answered malformed JSON");
-  const auto& object = parsed.as_object();
-  if (const auto* error = object.if_contains("map_error"); error && error->is_string()) {
+  auto decoded = DecodeMapReply(reply->body);
+  if (!decoded.ok()) return fail_all("member " + picks.front().replica.member + ": " + decoded.status().ToString());
+  if (const auto* error = decoded->envelope.if_contains("map_error"); error && error->is_string()) {
     result.error = std::string(error->as_string());
     result.failed = {-1};
     return result;
   }
   std::set<int> answered;
-  if (const auto* partials = object.if_contains("partials"); partials && partials->is_array()) {
-    for (const auto& item : partials->as_array()) {
-      auto partial = DecodePartial(item);
-      if (!partial.ok()) return fail_all("member " + picks.front().replica.member + ": " + partial.status().ToString());
-      if (partial->combined.empty()) answered.insert(partial->shard);
-      for (const auto& [shard, snapshot] : partial->combined) answered.insert(shard);
-      result.partials.push_back(std::move(partial).value());
-    }
+  for (auto& partial : decoded->partials) {
+    if (partial.combined.empty()) answered.insert(partial.shard);
+    for (const auto& [shard, snapshot] : partial.combined) answered.insert(shard);
+    result.partials.push_back(std::move(partial));
   }
   for (const Pick& pick : picks) {
     if (!answered.contains(pick.shard)) {
@@ -246,10 +244,13 @@ Result<ShardedAnswer> ShardCoordinator::RunCode(const Route& route, const Reques
                                                 std::chrono::steady_clock::time_point deadline) {
   const MapRequest map{.local = CodeMap(route, args),
                        .remote = json::object{{"route", route.endpoint->route()}, {"query", query}, {"tenant", args.tenant}}};
+  const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(Gathered gathered, Gather(*route.sharded, map,
                                              {.shards = NeededShards(route, args), .allow_partial = args.allow_partial}, pinned,
                                              deadline));
   ShardedAnswer answer;
+  const auto gathered_at = std::chrono::steady_clock::now();
+  answer.gather_ms = MillisecondsBetween(start, gathered_at);
   const auto timeout = std::max(std::chrono::milliseconds(1), Remaining(deadline));
   if (route.code->reduce) {
     RequestParams params(*route.endpoint, args);
@@ -260,6 +261,7 @@ Result<ShardedAnswer> ShardCoordinator::RunCode(const Route& route, const Reques
     every_row.reduce_sql = "SELECT * FROM partials";
     ASSIGN_OR_RETURN(answer.reduced, reducer_->Reduce(every_row, gathered.partials, format, answer.rows, timeout));
   }
+  answer.reduce_ms = MillisecondsBetween(gathered_at, std::chrono::steady_clock::now());
   Describe(gathered, pinned, answer);
   return answer;
 }
@@ -267,10 +269,14 @@ Result<ShardedAnswer> ShardCoordinator::RunCode(const Route& route, const Reques
 Result<ShardedAnswer> ShardCoordinator::RunPlan(const ShardedRoute& sharded, const ShardPlan& plan, const ShardRun& run,
                                                 const PinnedShards& pinned, engine::Format format,
                                                 std::chrono::steady_clock::time_point deadline) {
+  const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(Gathered gathered, Gather(sharded, SqlMap(plan.map, plan.combine_sql), run, pinned, deadline));
   ShardedAnswer answer;
+  const auto gathered_at = std::chrono::steady_clock::now();
+  answer.gather_ms = MillisecondsBetween(start, gathered_at);
   ASSIGN_OR_RETURN(answer.reduced, reducer_->Reduce(plan, gathered.partials, format, answer.rows,
                                                     std::max(std::chrono::milliseconds(1), Remaining(deadline))));
+  answer.reduce_ms = MillisecondsBetween(gathered_at, std::chrono::steady_clock::now());
   Describe(gathered, pinned, answer);
   return answer;
 }
@@ -318,7 +324,7 @@ Result<ShardCoordinator::Gathered> ShardCoordinator::Gather(const ShardedRoute& 
       groups.push_back(std::async(std::launch::async, [this, &sharded, &map, deadline, local, picks = picks] {
         const auto start = std::chrono::steady_clock::now();
         GroupResult result = local ? RunLocal(sharded, picks, map.local, deadline) : RunRemote(sharded, picks, map, deadline);
-        result.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        result.ms = MillisecondsBetween(start, std::chrono::steady_clock::now());
         return result;
       }));
     }
@@ -455,10 +461,12 @@ http::Response ShardCoordinator::ServeMap(const http::Request& request, const Se
     done.clear();
     done.push_back(std::move(combined).value());
   }
-  json::array partials, missing;
-  for (const auto& partial : done) partials.push_back(EncodePartial(partial));
+  json::array missing;
   for (const auto& [k, reason] : not_done) missing.push_back(json::object{{"shard", k}, {"reason", reason}});
-  return JsonReply(200, json::object{{"partials", std::move(partials)}, {"missing", std::move(missing)}});
+  http::Response response;
+  response.content_type = kMapReplyContentType;
+  response.tail = EncodeMapReply(json::object{{"missing", std::move(missing)}}, done);
+  return response;
 }
 
 Status ShardCoordinator::MapHeldShards(const std::string& database, int shards_total,
@@ -573,13 +581,9 @@ Result<std::string> ShardCoordinator::ServeClientMap(const Route& route, const R
   std::vector<PartialResult> done;
   std::vector<std::pair<int, std::string>> not_done;
   RETURN_IF_ERROR(MapHeldShards(sharded.database, sharded.shards, named, SqlStep(plan.map), deadline, done, not_done));
-  json::array partials, missing;
-  for (const auto& partial : done) partials.push_back(EncodePartial(partial));
+  json::array missing;
   for (const auto& [k, reason] : not_done) missing.push_back(json::object{{"shard", k}, {"reason", reason}});
-  return json::serialize(json::object{{"partials", std::move(partials)},
-                                      {"missing", std::move(missing)},
-                                      {"reduce", EncodeReduce(plan)},
-                                      {"format", args.format}});
+  return EncodeMapReply(json::object{{"missing", std::move(missing)}, {"reduce", EncodeReduce(plan)}, {"format", args.format}}, done);
 }
 
 }  // namespace dram::api

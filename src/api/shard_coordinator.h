@@ -31,6 +31,10 @@ struct ShardedAnswer {
   std::string meta_json;
   std::vector<int> missing_shards;  // left out with ?partial=allow (sorted); empty: every shard answered
   std::string snapshot_id;  // one id for the set of shard snapshots that answered
+  // Where the time went, for the response's Server-Timing header: fanning out until every shard's
+  // partial was in (retries included), and the reduce over them (rows encoded).
+  double gather_ms = 0;
+  double reduce_ms = 0;
 };
 
 // Transparent scatter-gather for routes over sharded databases (any member coordinates), and the

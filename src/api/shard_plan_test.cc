@@ -13,6 +13,7 @@
 
 #include "api/compiled_endpoint.h"
 #include "api/shard_reduce.h"
+#include "api/shard_wire.h"
 #include "database/snapshot_builder.h"
 #include "engine/database.h"
 
@@ -428,9 +429,9 @@ TEST_F(ShardPlanTest, TemplatesAreNotSplitAutomatically) {  // (an analysis is: 
   EXPECT_EQ(endpoint->PlanShards(*args, "").status().code(), StatusCode::kUnimplemented);
 }
 
-// The reduce step reads every shard's partial as the text it arrived in (each with its header):
-// rows and names holding line breaks, quotes, commas, empty strings and NULLs, and a shard with
-// no rows, come back exactly as a query over all the rows at once answers.
+// The reduce step reads every shard's partial as the payload it arrived in: rows and names
+// holding line breaks, quotes, commas, empty strings and NULLs, and a shard with no rows, come
+// back exactly as a query over all the rows at once answers.
 TEST_F(ShardPlanTest, PartialsWithLineBreaksQuotesAndEmptyShardsReduceExactly) {
   auto database = engine::Database::Open("", {.read_only = false, .threads = 1});
   ASSERT_TRUE(database.ok()) << database.status().ToString();
@@ -461,9 +462,12 @@ TEST_F(ShardPlanTest, PartialsWithLineBreaksQuotesAndEmptyShardsReduceExactly) {
   EXPECT_EQ(reduced, expected);
   // A partial whose columns differ from the others' is refused, not merged.
   const PartialResult good = partials[1];
-  partials[1].csv = "n,other\r\n9,z\r\n";
+  auto other = RunMap(**connection, QueryPlan{.sql = "SELECT n, 'z' AS other FROM r"});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  partials[1] = std::move(other).value();
   EXPECT_EQ(reducer_->Reduce(plan, partials, engine::Format::kJson, reduced).status().code(), StatusCode::kInvalidArgument);
-  // Column types come from other members and go into the reduce's SQL: only type names pass.
+  // The reduce's SQL names each column's type, which must be the payload's own: a name that is
+  // not (or is no type at all) refuses the reduce.
   for (const char* type : {"INTEGER) AS n FROM partials --", "INTEGER); SELECT 1; --(", "DECIMAL(,)", "INTEGER(1,2,3)",
                            "'VARCHAR'", "1NT", ""}) {
     for (auto& partial : partials) {
@@ -537,7 +541,7 @@ TEST_F(ShardPlanTest, EveryTypeAPartialCarriesReducesToWhatOneQueryAnswers) {
   // An ENUM orders by its values' place in the type ('zeta' first), not as strings.
   expect_same("SELECT e, count(*) AS n FROM partials GROUP BY e ORDER BY e NULLS FIRST",
               "SELECT e, count(*) AS n FROM v GROUP BY e ORDER BY e NULLS FIRST");
-  // Type names that are not one refuse the reduce instead of reaching its SQL.
+  // Type names that are not the payload's (nor a type) refuse the reduce.
   for (const char* type : {"ENUM('a') AS x, (SELECT 1)", "ENUM('a)", "ENUM('a',''b')", "ENUM('a'||'b')", "ENUM()"}) {
     std::vector<PartialResult> bad = partials;
     for (auto& partial : bad) partial.columns.back().type.sql_name = type;
@@ -546,6 +550,66 @@ TEST_F(ShardPlanTest, EveryTypeAPartialCarriesReducesToWhatOneQueryAnswers) {
     std::string reduced;
     EXPECT_EQ(reducer_->Reduce(plan, bad, engine::Format::kJson, reduced).status().code(), StatusCode::kInvalidArgument) << type;
   }
+}
+
+// A map step's answer on the wire (EncodeMapReply): the envelope, then the payloads; read back,
+// every partial is as sent, and a body cut short, padded or whose envelope miscounts is refused
+// (never read past its end, never half-used).
+TEST_F(ShardPlanTest, AMapReplyReadsBackAsSentAndRefusesBytesItDoesNotAccountFor) {
+  auto database = engine::Database::Open("", {.read_only = false, .threads = 1});
+  ASSERT_TRUE(database.ok());
+  auto connection = (*database)->Connect();
+  ASSERT_TRUE(connection.ok());
+  std::vector<PartialResult> sent;
+  for (const char* sql : {"SELECT 1::BIGINT AS n, 'a\nb' AS s", "SELECT 2::BIGINT AS n, NULL::VARCHAR AS s WHERE false",
+                          "SELECT i::BIGINT AS n, repeat('x', i) AS s FROM range(3000) t(i)"}) {
+    auto partial = RunMap(**connection, QueryPlan{.sql = sql});
+    ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+    partial->shard = static_cast<int>(sent.size());
+    partial->snapshot = "snap" + std::to_string(sent.size());
+    partial->count = 7;
+    partial->watermark_ms = 1234;
+    sent.push_back(std::move(partial).value());
+  }
+  sent[2].combined = {{2, "snap2"}, {3, "snap3"}};
+  const std::string body = EncodeMapReply(boost::json::object{{"missing", boost::json::array{}}}, sent);
+  auto read = DecodeMapReply(body);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(read->envelope.contains("missing"));
+  EXPECT_FALSE(read->envelope.contains("partials"));
+  ASSERT_EQ(read->partials.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    const PartialResult& got = read->partials[i];
+    EXPECT_EQ(got.payload, sent[i].payload);
+    EXPECT_EQ(got.shard, sent[i].shard);
+    EXPECT_EQ(got.snapshot, sent[i].snapshot);
+    EXPECT_EQ(got.rows, sent[i].rows);
+    EXPECT_EQ(got.count, 7);
+    EXPECT_EQ(got.watermark_ms, 1234);
+    EXPECT_EQ(got.combined, sent[i].combined);
+    ASSERT_EQ(got.columns.size(), 2u);
+    EXPECT_EQ(got.columns[0].type.sql_name, "BIGINT");
+    EXPECT_EQ(got.columns[1].name, "s");
+  }
+  EXPECT_EQ(read->partials[2].rows, 3000);
+  // What arrived reduces as what was sent.
+  ShardPlan plan;
+  plan.reduce_sql = "SELECT count(*) AS rows, sum(n) AS total, sum(length(s)) AS chars FROM partials";
+  std::string from_sent, from_read;
+  ASSERT_TRUE(reducer_->Reduce(plan, sent, engine::Format::kJson, from_sent).ok());
+  ASSERT_TRUE(reducer_->Reduce(plan, read->partials, engine::Format::kJson, from_read).ok());
+  EXPECT_EQ(from_read, from_sent);
+  EXPECT_EQ(from_read, R"([{"rows":3001,"total":4498501,"chars":4498503}])");
+  // Cut anywhere, or with bytes after the last payload: refused.
+  for (size_t cut : {body.find('\n'), body.find('\n') + 1, body.find('\n') + 10, body.size() - 1}) {
+    EXPECT_FALSE(DecodeMapReply(std::string_view(body).substr(0, cut)).ok()) << cut;
+  }
+  EXPECT_EQ(DecodeMapReply(body + "x").status().code(), StatusCode::kDataLoss);
+  // An envelope alone (a member's map_error) has no partials.
+  auto error = DecodeMapReply(R"({"map_error":"boom"})");
+  ASSERT_TRUE(error.ok()) << error.status().ToString();
+  EXPECT_TRUE(error->partials.empty());
+  EXPECT_FALSE(DecodeMapReply("not json\n").ok());
 }
 
 // A C++ analysis's reduce step (ShardReducer::ReduceWith) queries `partials` as SQL would: with

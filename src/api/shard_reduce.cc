@@ -6,94 +6,23 @@
 #include "api/code_endpoint_support.h"
 #include "common/sql_text.h"
 #include "engine/connection_pool.h"
-#include "engine/csv_table_function.h"
+#include "engine/columnar_codec.h"
 
 namespace dram::api {
 
 namespace {
 
-// The table function the partials are read through (see engine::CsvTableFunction).
+// The table function the partials are read through (see engine::ColumnarTableFunction).
 constexpr char kPartialsFunction[] = "dram_partials";
-
-// An ENUM's type as RunMap sends it: ENUM('a', 'b''c', …), each value a quoted literal.
-bool IsEnumTypeName(std::string_view type) {
-  constexpr std::string_view kOpen = "ENUM(";
-  if (!type.starts_with(kOpen) || !type.ends_with(")")) return false;
-  size_t i = kOpen.size();
-  const size_t end = type.size() - 1;
-  while (i < end) {
-    if (type[i] != '\'') return false;
-    for (++i;; ++i) {  // to the closing quote ('' is a quote inside)
-      if (i >= end) return false;
-      if (type[i] != '\'') continue;
-      if (i + 1 < end && type[i + 1] == '\'') {
-        ++i;
-        continue;
-      }
-      break;
-    }
-    ++i;
-    if (i == end) return true;
-    if (type.compare(i, 2, ", ") != 0) return false;
-    i += 2;
-  }
-  return false;
-}
-
-// A type name as DuckDB describes a scalar column ("BIGINT", "DECIMAL(18,3)", "TIMESTAMP WITH
-// TIME ZONE"): words, then at most one "(n)" or "(n,m)"; or an ENUM with its values. The names
-// come from other members' answers and go into the reduce's SQL, so nothing else passes.
-bool IsPlainTypeName(std::string_view type) {
-  if (IsEnumTypeName(type)) return true;
-  size_t i = 0;
-  while (i < type.size() && (std::isalnum(static_cast<unsigned char>(type[i])) || type[i] == '_' || type[i] == ' ')) ++i;
-  if (i == 0 || !std::isalpha(static_cast<unsigned char>(type[0]))) return false;
-  if (i == type.size()) return true;
-  if (type[i] != '(' || type.back() != ')') return false;
-  int commas = 0;
-  for (size_t j = i + 1; j + 1 < type.size(); ++j) {
-    if (type[j] == ',') {
-      if (++commas > 1 || type[j - 1] == '(' || type[j + 1] == ')') return false;
-    } else if (!std::isdigit(static_cast<unsigned char>(type[j]))) {
-      return false;
-    }
-  }
-  return type.size() > i + 2;
-}
-
-// The partials as one relation: the function's text columns cast to the types they were sent with.
-Result<std::string> PartialsSource(const std::vector<engine::ColumnInfo>& columns) {
-  std::string select = "(SELECT ";
-  for (size_t i = 0; i < columns.size(); ++i) {
-    const std::string& type = columns[i].type.sql_name;
-    if (!IsPlainTypeName(type)) return InvalidArgument("a partial result's column type cannot be read back", type);
-    const std::string field = "c" + std::to_string(i);
-    select += (i ? ", " : "") + (type == "VARCHAR" ? field : "CAST(" + field + " AS " + type + ")") + " AS " +
-              common::QuoteIdentifier(columns[i].name);
-  }
-  return select + " FROM " + kPartialsFunction + "(" + std::to_string(columns.size()) + "))";
-}
 
 }  // namespace
 
 Result<PartialResult> PartialOf(engine::QueryResult& result) {
   PartialResult partial;
-  partial.columns = result.Columns();
-  for (auto& column : partial.columns) {
-    if (!column.type.TravelsAsExactCsv()) {
-      return Unimplemented("column '" + column.name + "' (" + column.type.sql_name + ") cannot be merged across shards yet");
-    }
-    // An ENUM travels with its values, so that the reduce casts back to the same type (its values
-    // order by their place in the type, not as strings).
-    if (column.type.kind == engine::TypeKind::kEnum) {
-      std::string type = "ENUM(";
-      for (size_t i = 0; i < column.type.enum_values.size(); ++i) {
-        type += (i ? ", " : "") + common::QuoteLiteral(column.type.enum_values[i]);
-      }
-      column.type.sql_name = type + ")";
-    }
-  }
-  ASSIGN_OR_RETURN(size_t rows, engine::EncodeResult(result, engine::Format::kCsvExact, partial.csv));
+  ASSIGN_OR_RETURN(size_t rows, engine::EncodeColumnar(result, partial.payload));
+  // The columns as the payload's header says (an ENUM's name lists its values): the names the
+  // reducer's call gives, and the types a combine casts back to.
+  ASSIGN_OR_RETURN(partial.columns, engine::ColumnarTableFunction::Columns(partial.payload));
   partial.rows = static_cast<int64_t>(rows);
   return partial;
 }
@@ -112,7 +41,7 @@ Result<PartialResult> RunMap(engine::Connection& connection, const QueryPlan& ma
 
 Result<std::unique_ptr<ShardReducer>> ShardReducer::Create(size_t connections) {
   ASSIGN_OR_RETURN(auto database, engine::Database::Open("", {.read_only = false, .threads = 1}));
-  ASSIGN_OR_RETURN(auto partials, engine::CsvTableFunction::Register(*database, kPartialsFunction));
+  ASSIGN_OR_RETURN(auto partials, engine::ColumnarTableFunction::Register(*database, kPartialsFunction));
   ASSIGN_OR_RETURN(auto pool, engine::ConnectionPool::Create(*database, std::max<size_t>(1, connections)));
   // The reduce SQL is an endpoint's or an admin's, never a request's; still, the engine reads no
   // file at all: the partials come in through the table function.
@@ -120,7 +49,7 @@ Result<std::unique_ptr<ShardReducer>> ShardReducer::Create(size_t connections) {
   return std::unique_ptr<ShardReducer>(new ShardReducer(std::move(database), std::move(partials), std::move(pool)));
 }
 
-ShardReducer::ShardReducer(std::unique_ptr<engine::Database> database, std::unique_ptr<engine::CsvTableFunction> partials,
+ShardReducer::ShardReducer(std::unique_ptr<engine::Database> database, std::unique_ptr<engine::ColumnarTableFunction> partials,
                            std::unique_ptr<engine::ConnectionPool> pool)
     : partials_(std::move(partials)), database_(std::move(database)), pool_(std::move(pool)) {}
 
@@ -184,7 +113,7 @@ Result<PartialResult> ShardReducer::Combine(const std::string& combine_sql, cons
   ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
   const auto provided = partials_->Provide(*lease, std::move(texts));
   ASSIGN_OR_RETURN(engine::QueryResult result, lease->QuerySelect(with + select + " FROM (" + combine_sql + ") AS combined", {}));
-  ASSIGN_OR_RETURN(size_t rows, engine::EncodeResult(result, engine::Format::kCsvExact, out.csv));
+  ASSIGN_OR_RETURN(size_t rows, engine::EncodeColumnar(result, out.payload));
   out.rows = static_cast<int64_t>(rows);
   for (const auto& partial : partials) {
     if (partial.count >= 0) out.count = std::max<int64_t>(0, out.count) + partial.count;
@@ -260,21 +189,14 @@ Result<std::string> ShardReducer::PartialsWith(const std::vector<PartialResult>&
       }
     }
   }
-  // The partials go to DuckDB as the text they arrived in, through a table function, not files:
-  // no file to write and no CSV reader to set up per reduce, and the statement's text depends on
-  // the plan and the columns alone, so it is prepared once per connection (4 partials of 50
-  // groups: 1.65 → 0.68 ms per reduce, a page of 4 × 100 rows 1.30 → 0.50; bench/reduce_bench.cc).
-  const size_t header = engine::CsvHeaderLength(partials.front().csv);
-  for (const auto& partial : partials) {
-    const std::string& csv = partial.csv;
-    if (engine::CsvHeaderLength(csv) != header || csv.compare(0, header, partials.front().csv, 0, header) != 0) {
-      return InvalidArgument("shards answered different columns");
-    }
-    texts.push_back(csv);
-  }
+  // The partials go to DuckDB as the bytes they arrived in, through a table function, not files:
+  // no file to write and no reader to set up per reduce, and the statement's text depends on the
+  // plan and the columns' types alone, so it is prepared once per connection (with CSV text: 4
+  // partials of 50 groups 1.65 → 0.68 ms per reduce against a file + read_csv; bench/reduce_bench.cc).
+  for (const auto& partial : partials) texts.push_back(partial.payload);
   // `partials` is a CTE, so an analysis's own reduce text reads it by name wherever it does.
-  ASSIGN_OR_RETURN(std::string source, PartialsSource(partials.front().columns));
-  return "WITH partials AS " + source + " ";
+  return "WITH partials AS (SELECT * FROM " + engine::ColumnarTableFunction::Call(kPartialsFunction, partials.front().columns) +
+         ") ";
 }
 
 }  // namespace dram::api

@@ -2,6 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
+#include "engine/columnar_table_function.h"
+
 namespace dram::api {
 
 namespace json = boost::json;
@@ -45,12 +49,15 @@ Result<Value> DecodeValue(const json::value& value) {
   return InvalidArgument("a bound value has an unknown type tag");
 }
 
+namespace {
+
 json::object EncodePartial(const PartialResult& partial) {
-  json::array columns;
-  for (const auto& column : partial.columns) columns.push_back(json::array{json::string(column.name), json::string(column.type.sql_name)});
-  json::object out{{"shard", partial.shard},      {"snapshot", partial.snapshot}, {"columns", std::move(columns)},
-                   {"csv", partial.csv},          {"rows", partial.rows},         {"count", partial.count},
-                   {"watermark_ms", partial.watermark_ms}};
+  json::object out{{"shard", partial.shard},
+                   {"snapshot", partial.snapshot},
+                   {"rows", partial.rows},
+                   {"count", partial.count},
+                   {"watermark_ms", partial.watermark_ms},
+                   {"payload_bytes", partial.payload.size()}};
   if (!partial.combined.empty()) {
     json::array combined;
     for (const auto& [shard, snapshot] : partial.combined) combined.push_back(json::array{shard, json::string(snapshot)});
@@ -59,30 +66,24 @@ json::object EncodePartial(const PartialResult& partial) {
   return out;
 }
 
-Result<PartialResult> DecodePartial(const json::value& value) {
+// The partial an envelope item describes, its payload taken from `payloads` at `offset`.
+Result<PartialResult> DecodePartial(const json::value& value, std::string_view payloads, size_t& offset) {
   if (!value.is_object()) return InvalidArgument("a partial result must be an object");
   const auto& object = value.as_object();
   PartialResult partial;
   const auto* shard = object.if_contains("shard");
   const auto* snapshot = object.if_contains("snapshot");
-  const auto* columns = object.if_contains("columns");
-  const auto* csv = object.if_contains("csv");
-  if (!shard || !shard->is_int64() || !snapshot || !snapshot->is_string() || !columns || !columns->is_array() || !csv ||
-      !csv->is_string()) {
-    return InvalidArgument("a partial result lacks shard, snapshot, columns or csv");
+  const auto* bytes = object.if_contains("payload_bytes");
+  if (!shard || !shard->is_int64() || !snapshot || !snapshot->is_string() || !bytes || !(bytes->is_int64() || bytes->is_uint64())) {
+    return InvalidArgument("a partial result lacks shard, snapshot or payload_bytes");
   }
+  const uint64_t size = bytes->is_uint64() ? bytes->as_uint64() : static_cast<uint64_t>(std::max<int64_t>(0, bytes->as_int64()));
+  if (size > payloads.size() - offset) return DataLoss("a partial result's payload is cut short");
+  partial.payload = std::string(payloads.substr(offset, size));
+  offset += size;
+  ASSIGN_OR_RETURN(partial.columns, engine::ColumnarTableFunction::Columns(partial.payload));
   partial.shard = static_cast<int>(shard->as_int64());
   partial.snapshot = std::string(snapshot->as_string());
-  for (const auto& column : columns->as_array()) {
-    if (!column.is_array() || column.as_array().size() != 2 || !column.as_array()[0].is_string() || !column.as_array()[1].is_string()) {
-      return InvalidArgument("a partial result's column must be [name, type]");
-    }
-    engine::ColumnInfo info;
-    info.name = std::string(column.as_array()[0].as_string());
-    info.type.sql_name = std::string(column.as_array()[1].as_string());
-    partial.columns.push_back(std::move(info));
-  }
-  partial.csv = std::string(csv->as_string());
   if (const auto* count = object.if_contains("count"); count && count->is_int64()) partial.count = count->as_int64();
   if (const auto* watermark = object.if_contains("watermark_ms"); watermark && watermark->is_int64()) {
     partial.watermark_ms = watermark->as_int64();
@@ -98,6 +99,44 @@ Result<PartialResult> DecodePartial(const json::value& value) {
   }
   if (const auto* rows = object.if_contains("rows"); rows && rows->is_int64()) partial.rows = rows->as_int64();
   return partial;
+}
+
+}  // namespace
+
+std::string EncodeMapReply(json::object envelope, const std::vector<PartialResult>& partials) {
+  json::array items;
+  size_t bytes = 0;
+  for (const auto& partial : partials) {
+    items.push_back(EncodePartial(partial));
+    bytes += partial.payload.size();
+  }
+  envelope["partials"] = std::move(items);
+  std::string out = json::serialize(envelope);
+  out.reserve(out.size() + 1 + bytes);
+  out += '\n';
+  for (const auto& partial : partials) out += partial.payload;
+  return out;
+}
+
+Result<MapReply> DecodeMapReply(std::string_view body) {
+  const size_t end = body.find('\n');
+  boost::system::error_code ec;
+  json::value parsed = json::parse(body.substr(0, end), ec);
+  if (ec || !parsed.is_object()) return InvalidArgument("a map answer's envelope is not a JSON object");
+  MapReply reply;
+  reply.envelope = std::move(parsed.as_object());
+  const std::string_view payloads = end == std::string_view::npos ? std::string_view() : body.substr(end + 1);
+  size_t offset = 0;
+  if (const auto* partials = reply.envelope.if_contains("partials")) {
+    if (!partials->is_array()) return InvalidArgument("a map answer's partials must be a list");
+    for (const auto& item : partials->as_array()) {
+      ASSIGN_OR_RETURN(PartialResult partial, DecodePartial(item, payloads, offset));
+      reply.partials.push_back(std::move(partial));
+    }
+    reply.envelope.erase("partials");
+  }
+  if (offset != payloads.size()) return DataLoss("a map answer holds bytes no partial result accounts for");
+  return reply;
 }
 
 json::object EncodeReduce(const ShardPlan& plan) {

@@ -68,7 +68,7 @@ class Mailbox {
   std::deque<MapReply> replies_ GUARDED_BY(mu_);
 };
 
-MapReply DecodeMapReply(const Result<store::HttpReply>& reply) {
+MapReply ReadMapReply(const Result<store::HttpReply>& reply) {
   MapReply out;
   if (!reply.ok()) {
     out.failure = reply.status();
@@ -86,25 +86,20 @@ MapReply DecodeMapReply(const Result<store::HttpReply>& reply) {
     out.failure = Unavailable("HTTP " + std::to_string(reply->status));
     return out;
   }
-  boost::system::error_code ec;
-  json::value parsed = json::parse(reply->body, ec);
-  const json::object* object = ec ? nullptr : parsed.if_object();
-  const json::value* partials = object ? object->if_contains("partials") : nullptr;
-  const json::value* missing = object ? object->if_contains("missing") : nullptr;
-  const json::value* reduce = object ? object->if_contains("reduce") : nullptr;
-  const json::value* format = object ? object->if_contains("format") : nullptr;
-  if (!partials || !partials->is_array() || !missing || !missing->is_array() || !reduce || !format || !format->is_string()) {
+  auto decoded = api::DecodeMapReply(reply->body);
+  if (!decoded.ok()) {
+    out.failure = decoded.status();
+    return out;
+  }
+  const json::object& envelope = decoded->envelope;
+  const json::value* missing = envelope.if_contains("missing");
+  const json::value* reduce = envelope.if_contains("reduce");
+  const json::value* format = envelope.if_contains("format");
+  if (!missing || !missing->is_array() || !reduce || !format || !format->is_string()) {
     out.failure = Internal("a malformed map answer");
     return out;
   }
-  for (const auto& item : partials->as_array()) {
-    auto partial = api::DecodePartial(item);
-    if (!partial.ok()) {
-      out.failure = partial.status();
-      return out;
-    }
-    out.partials.push_back(std::move(partial).value());
-  }
+  out.partials = std::move(decoded->partials);
   for (const auto& item : missing->as_array()) {
     const json::value* shard = item.is_object() ? item.as_object().if_contains("shard") : nullptr;
     if (shard && shard->is_int64()) out.missing.push_back(static_cast<int>(shard->as_int64()));
@@ -251,7 +246,7 @@ void Scatter::Launch(const Copy& copy, std::vector<int> shards, bool hedge) {
   }
   std::thread([shared, mailbox = mailbox_, call = std::move(call), index, member = copy.member] {
     const auto started = Clock::now();
-    MapReply reply = DecodeMapReply(shared->transport.Perform(call));
+    MapReply reply = ReadMapReply(shared->transport.Perform(call));
     reply.attempt = index;
     const bool answered = reply.failure.ok();
     shared->members.Finished(member, answered ? std::optional(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started))

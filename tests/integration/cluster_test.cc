@@ -1023,10 +1023,30 @@ total: true
   // A merged answer is cached under every shard's snapshot: asked again, the same rows from the cache.
   {
     HttpClient api("127.0.0.1", std::stoi(members_[0].id.substr(members_[0].id.find(':') + 1)));
-    auto first = api.Get("/v1/orders_by_tenant?min_amount=77");
-    auto again = api.Get("/v1/orders_by_tenant?min_amount=77");
+    // (Above the generated requests' range of min_amount, so the first is a miss.)
+    auto first = api.Get("/v1/orders_by_tenant?min_amount=20077");
+    auto again = api.Get("/v1/orders_by_tenant?min_amount=20077");
+    ASSERT_EQ(first.status, 200) << first.body;
     ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(json::parse(first.body).at("meta").at("cache"), json::value("miss")) << first.body;
     EXPECT_EQ(json::parse(again.body).at("meta").at("cache"), json::value("hit")) << again.body;
+    // The coordinated answer says where its time went; the cached one ran nothing.
+    const std::string timing = first.Header("server-timing");
+    std::smatch phases;
+    ASSERT_TRUE(std::regex_match(timing, phases,
+                                 std::regex(R"(gather;dur=([0-9.]+), reduce;dur=([0-9.]+), total;dur=([0-9.]+))")))
+        << timing;
+    const double gather = std::stod(phases[1]), reduce = std::stod(phases[2]), total = std::stod(phases[3]);
+    EXPECT_GT(gather, 0);
+    EXPECT_GT(reduce, 0);
+    EXPECT_LE(gather + reduce, total) << timing;
+    double slowest = 0;
+    const json::value first_parsed = json::parse(first.body);
+    for (const auto& shard : first_parsed.at("meta").at("shards").as_array()) {
+      slowest = std::max(slowest, shard.at("ms").to_number<double>());
+    }
+    EXPECT_LE(slowest, gather + 0.01) << timing << " " << first.body;  // (meta's ms are rounded to 0.01)
+    EXPECT_EQ(again.Header("server-timing"), "") << "a cache hit ran no gather";
     EXPECT_EQ(json::serialize(json::parse(first.body).at("data")), json::serialize(json::parse(again.body).at("data")));
     EXPECT_EQ(json::parse(first.body).at("meta").at("shards"), json::parse(again.body).at("meta").at("shards"));
   }
