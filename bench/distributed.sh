@@ -243,9 +243,9 @@ else
 fi
 
 echo
-echo "partial results between members: exact CSV in JSON (sent) vs JSON rows (bench/wire_bench.cc)"
+echo "partial results between members: columnar (sent) vs JSON rows and the exact CSV in JSON sent before (bench/wire_bench.cc)"
 # shellcheck disable=SC2086
 "$BUILD_DIR/bench/wire_bench" $WIRE_ROWS
 echo
 echo "the reduce step alone, against the file + read_csv it replaced (bench/reduce_bench.cc)"
-"$BUILD_DIR/bench/reduce_bench" "$REDUCE_ROUNDS"
+"$BUILD_DIR/bench/reduce_bench" "$REDUCE_ROUNDS" "$((REDUCE_ROUNDS / 2))"
