@@ -610,6 +610,21 @@ TEST_F(ShardPlanTest, AMapReplyReadsBackAsSentAndRefusesBytesItDoesNotAccountFor
   ASSERT_TRUE(error.ok()) << error.status().ToString();
   EXPECT_TRUE(error->partials.empty());
   EXPECT_FALSE(DecodeMapReply("not json\n").ok());
+  // Rows of the same types under other names, one set after another on the same reducer, whose
+  // statements are prepared once per text ("SELECT * FROM partials" for every analysis without a
+  // reduce): each reads as its own.
+  ShardPlan every_row;
+  every_row.reduce_sql = "SELECT * FROM partials";
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string name : {"a", "b"}) {
+      auto partial = RunMap(**connection, QueryPlan{.sql = "SELECT " + std::to_string(round) + "::BIGINT AS " + name});
+      ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+      std::string out;
+      auto reduced = reducer_->Reduce(every_row, {*partial}, engine::Format::kJson, out);
+      ASSERT_TRUE(reduced.ok()) << name << ": " << reduced.status().ToString();
+      EXPECT_EQ(out, "[{\"" + name + "\":" + std::to_string(round) + "}]");
+    }
+  }
 }
 
 // A C++ analysis's reduce step (ShardReducer::ReduceWith) queries `partials` as SQL would: with

@@ -79,6 +79,10 @@ Status CheckEnumValues(const std::vector<std::string>& values) {
 Result<ColumnarColumn> ParseColumn(ByteReader& reader) {
   ColumnarColumn column;
   if (!reader.String(column.name) || !reader.U8(column.type_id)) return Truncated("column");
+  // Names become DuckDB's column names (C strings) and JSON keys.
+  if (column.name.find('\0') != std::string::npos || !IsValidUtf8(column.name)) {
+    return DataLoss("a columnar payload's column name holds a NUL or invalid UTF-8");
+  }
   if (column.type_id == DUCKDB_TYPE_DECIMAL) {
     if (!reader.U8(column.decimal_width) || !reader.U8(column.decimal_scale)) return Truncated("decimal");
     if (column.decimal_scale > column.decimal_width) return DataLoss("a columnar payload's DECIMAL has scale > width");

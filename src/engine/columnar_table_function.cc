@@ -154,6 +154,11 @@ void Init(duckdb_init_info info) {
   auto* bind = static_cast<BindData*>(duckdb_init_get_bind_data(info));
   auto state = std::make_unique<ScanState>();
   state->payloads = bind->function->PayloadsOf(bind->connection_id);
+  // A prepared statement run again outside a lease would otherwise read no rows, silently.
+  if (state->payloads.empty()) {
+    duckdb_init_set_error(info, "no columnar payloads were handed to this connection for this run");
+    return;
+  }
   if (const Status status = CheckHeaders(state->payloads, bind->header_bytes); !status.ok()) {
     duckdb_init_set_error(info, status.message().c_str());
     return;
@@ -200,19 +205,60 @@ void CopyFixed(const ColumnarColumn& column, const ColumnarSlice& slice, size_t 
   }
 }
 
+// The signed value of `width` bytes (2, 4, 8 or 16) at `from`.
+__int128 LoadSigned(const char* from, size_t width) {
+  switch (width) {
+    case 2: { int16_t v; std::memcpy(&v, from, 2); return v; }
+    case 4: { int32_t v; std::memcpy(&v, from, 4); return v; }
+    case 8: { int64_t v; std::memcpy(&v, from, 8); return v; }
+    default: { __int128 v; std::memcpy(&v, from, 16); return v; }
+  }
+}
+
+// The largest magnitude a column's values may have, or 0 when any value of its width is one.
+// DuckDB trusts its vectors: a DECIMAL beyond its precision, a TIME beyond a day, or a
+// TIMESTAMP_S/_MS whose microseconds overflow int64 (the encoders multiply) would be read as
+// if DuckDB had made it. A member's bytes are checked instead.
+unsigned __int128 MaxMagnitude(const ColumnarColumn& column) {
+  switch (column.type_id) {
+    case DUCKDB_TYPE_DECIMAL: {
+      unsigned __int128 limit = 1;
+      for (int i = 0; i < column.decimal_width; ++i) limit *= 10;
+      return limit - 1;
+    }
+    case DUCKDB_TYPE_TIME: return 86'400'000'000ULL;  // 24:00:00 is a TIME DuckDB makes
+    case DUCKDB_TYPE_TIME_NS: return 86'400'000'000'000ULL;
+    case DUCKDB_TYPE_TIMESTAMP_S: return static_cast<unsigned __int128>(INT64_MAX / 1'000'000);
+    case DUCKDB_TYPE_TIMESTAMP_MS: return static_cast<unsigned __int128>(INT64_MAX / 1'000);
+    default: return 0;
+  }
+}
+
 // BOOLEANs must be 0 or 1 and ENUM indexes inside the dictionary, or DuckDB would read past it;
-// NULL slots are zeroed so that nothing that ignores validity meets a bad index either.
-Status CheckIndexes(const ColumnarColumn& column, const ColumnarSlice& slice, size_t from, size_t rows, char* to) {
+// other values within their type (MaxMagnitude; TIMEs not negative). NULL slots are zeroed so
+// that nothing that ignores validity meets a bad value either.
+Status CheckValues(const ColumnarColumn& column, const ColumnarSlice& slice, size_t from, size_t rows, char* to) {
   const bool is_enum = column.type_id == DUCKDB_TYPE_ENUM;
-  if (!is_enum && column.type_id != DUCKDB_TYPE_BOOLEAN) return Status::Ok();
+  const bool is_index = is_enum || column.type_id == DUCKDB_TYPE_BOOLEAN;
+  const unsigned __int128 magnitude = MaxMagnitude(column);
+  if (!is_index && magnitude == 0) return Status::Ok();
+  const bool non_negative = column.type_id == DUCKDB_TYPE_TIME || column.type_id == DUCKDB_TYPE_TIME_NS;
   const uint64_t limit = is_enum ? column.enum_values.size() : 2;
   for (size_t row = 0; row < rows; ++row) {
     char* value = to + row * column.width;
     if (!slice.IsValid(from + row)) {
       std::memset(value, 0, column.width);
-    } else if (LoadUnsigned(value, column.width) >= limit) {
-      return DataLoss("a columnar payload holds a value outside its column's type", column.name);
+      continue;
     }
+    bool bad;
+    if (is_index) {
+      bad = LoadUnsigned(value, column.width) >= limit;
+    } else {
+      const __int128 v = LoadSigned(value, column.width);
+      const unsigned __int128 size = v < 0 ? static_cast<unsigned __int128>(-(v + 1)) + 1 : static_cast<unsigned __int128>(v);
+      bad = size > magnitude || (non_negative && v < 0);
+    }
+    if (bad) return DataLoss("a columnar payload holds a value outside its column's type", column.name);
   }
   return Status::Ok();
 }
@@ -247,7 +293,7 @@ Status CopyColumn(const ColumnarColumn& column, const ColumnarSlice& slice, size
   if (column.width == 0) return CopyStrings(column, slice, from, rows, vector, to, string_offset);
   char* data = static_cast<char*>(duckdb_vector_get_data(vector)) + to * column.width;
   CopyFixed(column, slice, from, rows, data);
-  return CheckIndexes(column, slice, from, rows, data);
+  return CheckValues(column, slice, from, rows, data);
 }
 
 // Moves to the next chunk with rows, across payloads; false when all are read.
@@ -331,7 +377,12 @@ Result<std::vector<ColumnInfo>> ColumnarTableFunction::Columns(std::string_view 
 std::string ColumnarTableFunction::Call(std::string_view name, const std::vector<ColumnInfo>& columns) {
   std::string call = std::string(name) + "([";
   for (size_t i = 0; i < columns.size(); ++i) call += (i ? ", " : "") + common::QuoteLiteral(columns[i].type.sql_name);
-  return call + "])";
+  // The names too, as the relation's column aliases: a statement is bound to its payloads' whole
+  // header, names included, and reused by its text, so two column sets of the same types must
+  // not share one text ("SELECT * FROM partials" over two analyses' rows).
+  call += "]) AS columnar(";
+  for (size_t i = 0; i < columns.size(); ++i) call += (i ? ", " : "") + common::QuoteIdentifier(columns[i].name);
+  return call + ")";
 }
 
 ColumnarTableFunction::Lease ColumnarTableFunction::Provide(Connection& connection, std::vector<std::string_view> payloads) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "engine/columnar_codec.h"
 #include "engine/result_encoder.h"
 
@@ -189,7 +191,8 @@ TEST_F(ColumnarTableFunctionTest, ColumnsNameTheTypesTheCallMustGive) {
   EXPECT_EQ((*columns)[1].type.kind, TypeKind::kEnum);
   EXPECT_EQ((*columns)[2].type.sql_name, "TIMESTAMP WITH TIME ZONE");
   EXPECT_EQ(ColumnarTableFunction::Call("f", *columns),
-            "f(['DECIMAL(18,3)', 'ENUM(''sad'', ''ok'', ''it''''s'', '''')', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR'])");
+            "f(['DECIMAL(18,3)', 'ENUM(''sad'', ''ok'', ''it''''s'', '''')', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR']) "
+            "AS columnar(\"a b\", \"m\", \"z\", \"s\")");
 }
 
 TEST_F(ColumnarTableFunctionTest, TypesTheFormatDoesNotCarryAreUnimplemented) {
@@ -222,6 +225,11 @@ TEST_F(ColumnarTableFunctionTest, PayloadsWithDifferentHeadersAreAnError) {
   // another header fails rather than misreading them.
   EXPECT_EQ(Read(ints, Call(ints)), "a\r\n1\r\n");
   EXPECT_NE(Read(renamed, Call(ints)).find("same columns"), std::string::npos);
+  // Columns of the same types under other names are another statement, not a refusal: the call
+  // names them (the reducer runs "SELECT * FROM partials" over many analyses' rows).
+  EXPECT_NE(Call(ints), Call(renamed));
+  EXPECT_EQ(Read(renamed, Call(renamed)), "b\r\n2\r\n");
+  EXPECT_EQ(Read(ints, Call(ints)), "a\r\n1\r\n");
 }
 
 TEST_F(ColumnarTableFunctionTest, TypeNamesThatDoNotMatchThePayloadsAreAnError) {
@@ -291,6 +299,24 @@ TEST_F(ColumnarTableFunctionTest, ValuesOutsideTheirTypeAreAnError) {
   std::string text = Payload("SELECT 'abc' AS s");
   text[text.size() - 6] = static_cast<char>(0xC0);  // 'b' → a lead byte with no continuation
   EXPECT_NE(Read(text, Call(text)).find("not UTF-8"), std::string::npos);
+  // Values DuckDB would take on trust and misread or overflow on: a DECIMAL beyond its precision,
+  // a TIME beyond a day or before it, a TIMESTAMP_S/_MS whose microseconds overflow. Unnarrowed,
+  // one row: the value is the bytes just before the end marker.
+  auto patched = [&](const std::string& sql, auto value) {
+    std::string payload = Payload(sql, {.narrow = false});
+    std::memcpy(payload.data() + payload.size() - 4 - sizeof(value), &value, sizeof(value));
+    return Read(payload, Call(payload));
+  };
+  EXPECT_EQ(patched("SELECT 999.9::DECIMAL(4, 1) AS d", int16_t{9999}), "d\r\n999.9\r\n");
+  EXPECT_NE(patched("SELECT 1.5::DECIMAL(4, 1) AS d", int16_t{10000}).find("outside its column's type"), std::string::npos);
+  EXPECT_NE(patched("SELECT 1.5::DECIMAL(4, 1) AS d", int16_t{-10000}).find("outside its column's type"), std::string::npos);
+  EXPECT_EQ(patched("SELECT TIME '01:00:00' AS t", int64_t{86'400'000'000}), "t\r\n24:00:00\r\n");
+  EXPECT_NE(patched("SELECT TIME '01:00:00' AS t", int64_t{86'400'000'001}).find("outside its column's type"), std::string::npos);
+  EXPECT_NE(patched("SELECT TIME '01:00:00' AS t", int64_t{-1}).find("outside its column's type"), std::string::npos);
+  EXPECT_NE(patched("SELECT TIMESTAMP_S '2024-01-01 00:00:00' AS t", INT64_MAX).find("outside its column's type"),
+            std::string::npos);
+  EXPECT_NE(patched("SELECT TIMESTAMP_MS '2024-01-01 00:00:00' AS t", INT64_MIN).find("outside its column's type"),
+            std::string::npos);
   std::string version = Payload("SELECT 1 AS a");
   const std::string call = Call(version);
   version[4] = 2;
