@@ -222,8 +222,8 @@ bool CompiledEndpoint::CompileAnalysis(engine::Connection& connection, const Err
   }
   bool ok = true;
   for (const auto& column : *described) {
-    // Each shard's results travel to the member that reduces them (as exact CSV).
-    if (!column.type.TravelsAsExactCsv()) {
+    // Each shard's results travel to the member that reduces them (in the columnar format).
+    if (!column.type.TravelsBetweenMembers()) {
       error(spec_.PositionOf("map"), "map's column '" + column.name + "' is " + column.type.sql_name +
                                          ": results are merged across shards as scalar columns (not BLOB, INTERVAL or nested types)");
       ok = false;

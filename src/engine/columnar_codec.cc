@@ -18,14 +18,6 @@ namespace {
 using internal::ColumnarColumn;
 using internal::OwnedLogicalType;
 
-struct Chunk {
-  duckdb_data_chunk chunk;
-  explicit Chunk(duckdb_data_chunk c) : chunk(c) {}
-  ~Chunk() { duckdb_destroy_data_chunk(&chunk); }
-  Chunk(const Chunk&) = delete;
-  Chunk& operator=(const Chunk&) = delete;
-};
-
 // DuckDB's validity mask: 64 rows a word, least significant bit first; nullptr when all are valid.
 class Validity {
  public:
@@ -207,7 +199,7 @@ Result<ColumnarColumn> DescribeColumn(const std::string& name, duckdb_logical_ty
     column.decimal_width = duckdb_decimal_width(type);
     column.decimal_scale = duckdb_decimal_scale(type);
   }
-  const int width = info.TravelsAsExactCsv() ? internal::ValueWidth(column.type_id, column.decimal_width, column.enum_values.size()) : -1;
+  const int width = info.TravelsBetweenMembers() ? internal::ValueWidth(column.type_id, column.decimal_width, column.enum_values.size()) : -1;
   if (width < 0) {
     return Unimplemented("column '" + name + "' (" + info.sql_name + ") cannot travel in the columnar format");
   }
@@ -236,7 +228,7 @@ Result<size_t> EncodeColumnar(QueryResult& result, std::string& out, const Colum
   internal::AppendColumnarHeader(columns, out);
   size_t rows = 0;
   while (duckdb_data_chunk raw_chunk = duckdb_fetch_chunk(raw)) {
-    Chunk chunk(raw_chunk);
+    internal::OwnedDataChunk chunk(raw_chunk);
     const size_t size = duckdb_data_chunk_get_size(chunk.chunk);
     if (size == 0) continue;  // a row count of 0 is the end marker
     const uint32_t count = static_cast<uint32_t>(size);

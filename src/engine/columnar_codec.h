@@ -33,7 +33,7 @@ struct ColumnarOptions {
 //           NULL slots hold zeros (length 0, delta 0).
 //   end     a row count of 0, the payload's last four bytes.
 // Returns the number of rows; on error, `out` is as it was. Errors: Unimplemented for a column type
-// the format does not carry: those TypeInfo::TravelsAsExactCsv rejects (BLOB, BIT, INTERVAL, LIST,
+// the format does not carry: those TypeInfo::TravelsBetweenMembers rejects (BLOB, BIT, INTERVAL, LIST,
 // ARRAY, STRUCT, MAP, UNION) and BIGNUM (variable width); Internal if DuckDB stores a DECIMAL or
 // ENUM in another width than the format's rule (a DuckDB upgrade that changed it).
 Result<size_t> EncodeColumnar(QueryResult& result, std::string& out, const ColumnarOptions& options = {});

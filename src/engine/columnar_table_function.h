@@ -21,10 +21,12 @@ namespace dram::engine {
 //
 // The list names every column's type as Columns() spells it. The statement is bound once (a
 // prepared statement is kept and run again), from the payloads provided at that time, so its text
-// must say which types it yields: binding fails when the names do not match the payloads' header,
-// and so does a later run whose payloads' header (names and types) is not the one bound. All
-// payloads of one run must have identical headers. Values are checked as they are read (bounds,
-// UTF-8, ENUM indexes): a corrupt or truncated payload fails the query and is never read past.
+// must say which columns it yields (Call() names their types and, as aliases, their names):
+// binding fails when the type names do not match the payloads' header, and so does a later run
+// whose payloads' header (names and types) is not the one bound. All payloads of one run must have
+// identical headers. Values are checked as they are read (bounds, UTF-8, ENUM indexes, DECIMAL,
+// TIME and TIMESTAMP_S/_MS ranges): a corrupt or truncated payload fails the query and is never
+// read past.
 //
 // A connection sees only the payloads it was handed (keyed by DuckDB's connection id), and none
 // outside Provide's lease. The function object must outlive the database it is registered in.
@@ -41,7 +43,8 @@ class ColumnarTableFunction {
   // truncated or malformed header, Unimplemented for another version of the format.
   static Result<std::vector<ColumnInfo>> Columns(std::string_view payload);
 
-  // `name(['T0', 'T1', …])`: the call reading payloads of `columns` (as Columns gives them).
+  // `name(['T0', 'T1', …]) AS columnar("c0", "c1", …)`: the call reading payloads of `columns`
+  // (as Columns gives them), naming their types and their names.
   static std::string Call(std::string_view name, const std::vector<ColumnInfo>& columns);
 
   // While the lease lives, `connection`'s queries read `payloads` (borrowed: they must outlive it).

@@ -15,6 +15,15 @@ struct OwnedLogicalType {
   OwnedLogicalType& operator=(const OwnedLogicalType&) = delete;
 };
 
+// Owns a duckdb_data_chunk (as a result's fetch hands them out, to be destroyed by the caller).
+struct OwnedDataChunk {
+  duckdb_data_chunk chunk;
+  explicit OwnedDataChunk(duckdb_data_chunk c) : chunk(c) {}
+  ~OwnedDataChunk() { duckdb_destroy_data_chunk(&chunk); }
+  OwnedDataChunk(const OwnedDataChunk&) = delete;
+  OwnedDataChunk& operator=(const OwnedDataChunk&) = delete;
+};
+
 // Describes a DuckDB logical type (borrowed, not destroyed here).
 TypeInfo DescribeType(duckdb_logical_type type);
 

@@ -559,14 +559,6 @@ Result<std::unique_ptr<Writer>> MakeWriter(duckdb_logical_type type) {
   }
 }
 
-struct Chunk {
-  duckdb_data_chunk chunk;
-  explicit Chunk(duckdb_data_chunk c) : chunk(c) {}
-  ~Chunk() { duckdb_destroy_data_chunk(&chunk); }
-  Chunk(const Chunk&) = delete;
-  Chunk& operator=(const Chunk&) = delete;
-};
-
 // A CSV field needs quotes when it holds a separator, quote or line break.
 void AppendCsvField(std::string& out, std::string_view field) {
   if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
@@ -611,7 +603,7 @@ Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out
     out.append("\r\n");
   }
   while (duckdb_data_chunk raw_chunk = duckdb_fetch_chunk(raw)) {
-    Chunk chunk(raw_chunk);
+    internal::OwnedDataChunk chunk(raw_chunk);
     idx_t size = duckdb_data_chunk_get_size(chunk.chunk);
     for (size_t col = 0; col < column_count; ++col) writers[col]->Bind(duckdb_data_chunk_get_vector(chunk.chunk, col));
     for (idx_t row = 0; row < size; ++row, ++rows) {
@@ -652,7 +644,7 @@ Result<std::vector<std::string>> ColumnText(QueryResult& result, size_t column) 
   ASSIGN_OR_RETURN(auto writer, MakeWriter(type.type));
   std::vector<std::string> values;
   while (duckdb_data_chunk raw_chunk = duckdb_fetch_chunk(raw)) {
-    Chunk chunk(raw_chunk);
+    internal::OwnedDataChunk chunk(raw_chunk);
     writer->Bind(duckdb_data_chunk_get_vector(chunk.chunk, column));
     for (idx_t row = 0; row < duckdb_data_chunk_get_size(chunk.chunk); ++row) {
       std::string& value = values.emplace_back();

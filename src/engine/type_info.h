@@ -31,9 +31,10 @@ struct TypeInfo {
   bool IsTemporal() const {
     return kind == TypeKind::kDate || kind == TypeKind::kTimestamp || kind == TypeKind::kTime;
   }
-  // Whether a value of this type survives Format::kCsvExact and a typed read_csv unchanged, as
-  // partial results travel between members: scalars but BLOB and INTERVAL.
-  bool TravelsAsExactCsv() const {
+  // Whether a column of this type can be part of a partial result members send each other
+  // (engine::EncodeColumnar): scalars but BLOB and INTERVAL (BIT, nested and unresolved types
+  // neither).
+  bool TravelsBetweenMembers() const {
     switch (kind) {
       case TypeKind::kBlob:
       case TypeKind::kList:
