@@ -16,16 +16,15 @@ if [ -z "${FUZZ_BUILD_DIR:-}" ]; then
   cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DDRAM_FUZZ=ON -DDRAM_TESTS=OFF >/dev/null
 fi
-cmake --build "$build" --target fuzz_params fuzz_jwt fuzz_endpoint_yaml fuzz_http_request dram
+cmake --build "$build" --target fuzz_params fuzz_jwt fuzz_endpoint_yaml fuzz_http_request fuzz_map_reply dram
 mkdir -p "$build/crashes"
 total=0
-for target in params jwt endpoint_yaml http_request; do
+for target in params jwt endpoint_yaml http_request map_reply; do
   scratch=$(mktemp -d)
   log="$build/fuzz_$target.log"
   # DuckDB allocates through its own jemalloc, where LeakSanitizer cannot see pointers, so the
   # targets that open a DuckDB database would report its live objects as leaks.
-  leaks=1
-  [ "$target" = http_request ] && leaks=0
+  case "$target" in http_request | map_reply) leaks=0 ;; *) leaks=1 ;; esac
   if ! ASAN_OPTIONS="detect_leaks=$leaks" "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 -detect_leaks=$leaks \
        -artifact_prefix="$build/crashes/${target}-" "$scratch" "$here/fuzz/corpus/$target" > "$log" 2>&1; then
     tail -40 "$log"
