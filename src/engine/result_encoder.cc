@@ -3,12 +3,16 @@
 #include <duckdb.h>
 
 #include <cmath>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/civil_time.h"
 #include "common/json_text.h"
 #include "engine/duckdb_types.h"
+#include "engine/encode_chunks.h"
 #include "engine/result_handle.h"
 
 namespace dram::engine {
@@ -575,18 +579,16 @@ void AppendCsvField(std::string& out, std::string_view field) {
 
 }  // namespace
 
-Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out) {
-  duckdb_result& raw = result.handle().result;
-  size_t column_count = result.column_count();
+Result<size_t> internal::EncodeChunks(const std::vector<std::string>& names, const std::vector<duckdb_logical_type>& types,
+                                      const std::function<duckdb_data_chunk()>& next, Format format, std::string& out) {
+  const size_t column_count = names.size();
   std::vector<std::unique_ptr<Writer>> writers;
   std::vector<std::string> keys;  // "name": per column, escaped once
-  std::vector<bool> scalar;       // CSV: whether Text() of this column is already a bare field
   for (size_t col = 0; col < column_count; ++col) {
-    OwnedLogicalType type(duckdb_column_logical_type(&raw, col));
-    ASSIGN_OR_RETURN(auto writer, MakeWriter(type.type));
+    ASSIGN_OR_RETURN(auto writer, MakeWriter(types[col]));
     writers.push_back(std::move(writer));
     std::string key;
-    AppendJsonString(key, result.column_name(col));
+    AppendJsonString(key, names[col]);
     key.push_back(':');
     keys.push_back(std::move(key));
   }
@@ -598,14 +600,13 @@ Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out
   if (csv) {
     for (size_t col = 0; col < column_count; ++col) {
       if (col > 0) out.push_back(',');
-      AppendCsvField(out, result.column_name(col));
+      AppendCsvField(out, names[col]);
     }
     out.append("\r\n");
   }
-  while (duckdb_data_chunk raw_chunk = duckdb_fetch_chunk(raw)) {
-    internal::OwnedDataChunk chunk(raw_chunk);
-    idx_t size = duckdb_data_chunk_get_size(chunk.chunk);
-    for (size_t col = 0; col < column_count; ++col) writers[col]->Bind(duckdb_data_chunk_get_vector(chunk.chunk, col));
+  while (duckdb_data_chunk chunk = next()) {
+    idx_t size = duckdb_data_chunk_get_size(chunk);
+    for (size_t col = 0; col < column_count; ++col) writers[col]->Bind(duckdb_data_chunk_get_vector(chunk, col));
     for (idx_t row = 0; row < size; ++row, ++rows) {
       if (csv) {
         for (size_t col = 0; col < column_count; ++col) {
@@ -635,6 +636,27 @@ Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out
   }
   if (format == Format::kJson) out.push_back(']');
   return rows;
+}
+
+Result<size_t> EncodeResult(QueryResult& result, Format format, std::string& out) {
+  duckdb_result& raw = result.handle().result;
+  std::vector<std::string> names;
+  std::deque<OwnedLogicalType> owned;  // not movable: a deque keeps each in place
+  std::vector<duckdb_logical_type> types;
+  for (size_t col = 0; col < result.column_count(); ++col) {
+    names.push_back(result.column_name(col));
+    types.push_back(owned.emplace_back(duckdb_column_logical_type(&raw, col)).type);
+  }
+  std::optional<internal::OwnedDataChunk> current;  // the chunk being written, destroyed at the next fetch
+  return internal::EncodeChunks(
+      names, types,
+      [&]() -> duckdb_data_chunk {
+        current.reset();
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(raw);
+        if (!chunk) return nullptr;
+        return current.emplace(chunk).chunk;
+      },
+      format, out);
 }
 
 Result<std::vector<std::string>> ColumnText(QueryResult& result, size_t column) {

@@ -1,0 +1,472 @@
+#include "engine/partial_merge.h"
+
+#include <duckdb.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+#include "engine/columnar_format.h"
+#include "engine/columnar_scan.h"
+#include "engine/duckdb_types.h"
+#include "engine/encode_chunks.h"
+
+namespace dram::engine {
+
+namespace {
+
+using internal::ColumnarColumn;
+using internal::ColumnarHeader;
+using internal::OwnedDataChunk;
+using internal::OwnedLogicalType;
+using Op = PartialMerge::Op;
+
+// How a column's values compare, as DuckDB compares them.
+enum class Kind {
+  kSigned,    // two's complement of the column's width (ints, DECIMAL of one scale, DATE, TIME,
+              // TIMESTAMPs, UUID: DuckDB's hugeint with the top bit flipped so that it sorts so)
+  kUnsigned,  // BOOLEAN, unsigned ints, ENUM (by index: DuckDB orders an ENUM by its dictionary)
+  kString,    // VARCHAR, byte by byte (no collation in the reducer)
+  kOther,     // not compared here: FLOAT/DOUBLE (NaN, -0.0), UHUGEINT, TIME_TZ (by instant, not bits)
+};
+
+Kind KindOf(const ColumnarColumn& column) {
+  switch (column.type_id) {
+    case DUCKDB_TYPE_BOOLEAN:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_ENUM:
+      return Kind::kUnsigned;
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_DECIMAL:
+    case DUCKDB_TYPE_DATE:
+    case DUCKDB_TYPE_TIME:
+    case DUCKDB_TYPE_TIME_NS:
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_S:
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+    case DUCKDB_TYPE_UUID:
+      return Kind::kSigned;
+    case DUCKDB_TYPE_VARCHAR:
+      return Kind::kString;
+    default:
+      return Kind::kOther;
+  }
+}
+
+// Whether sums of the column are exact integers here (DuckDB's sum of ints is HUGEINT, of a
+// DECIMAL a DECIMAL(38, scale): both add as 128-bit integers).
+bool Summable(const ColumnarColumn& column) {
+  switch (column.type_id) {
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_DECIMAL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+__int128 LoadNumber(const char* at, size_t width, bool is_signed) {
+  if (is_signed) {
+    switch (width) {
+      case 1: { int8_t v; std::memcpy(&v, at, 1); return v; }
+      case 2: { int16_t v; std::memcpy(&v, at, 2); return v; }
+      case 4: { int32_t v; std::memcpy(&v, at, 4); return v; }
+      case 8: { int64_t v; std::memcpy(&v, at, 8); return v; }
+      default: { __int128 v; std::memcpy(&v, at, 16); return v; }
+    }
+  }
+  return static_cast<__int128>(internal::LoadUnsigned(at, width));  // unsigned of 1 to 8 bytes
+}
+
+// Whether `value` is a value of the column's type (a sum's result must be one).
+bool FitsColumn(__int128 value, const ColumnarColumn& column) {
+  if (column.type_id == DUCKDB_TYPE_DECIMAL) {
+    __int128 limit = 1;
+    for (int i = 0; i < column.decimal_width; ++i) limit *= 10;
+    if (value >= limit || value <= -limit) return false;
+  }
+  if (column.width >= 16) return true;
+  const __int128 max = (static_cast<__int128>(1) << (8 * column.width - 1)) - 1;
+  return value <= max && value >= -max - 1;
+}
+
+std::string_view StringAt(const char* data, size_t row) {
+  duckdb_string_t value;
+  std::memcpy(&value, data + row * sizeof(duckdb_string_t), sizeof(value));
+  const uint32_t length = value.value.inlined.length;
+  // Inlined strings live inside the vector's own slot, which outlives `value`.
+  if (length <= 12) return {reinterpret_cast<const duckdb_string_t*>(data)[row].value.inlined.inlined, length};
+  return {value.value.pointer.ptr, length};
+}
+
+// The partials' rows, decoded into DuckDB chunks (checked as ColumnarTableFunction checks them).
+struct Rows {
+  struct Column {
+    const char* data;
+    const uint64_t* validity;  // nullptr: every row valid
+  };
+  std::deque<OwnedLogicalType> types;  // the header's, in order
+  std::vector<std::unique_ptr<OwnedDataChunk>> chunks;
+  std::vector<std::vector<Column>> columns;  // [chunk][column]
+
+  bool Valid(uint32_t chunk, uint32_t row, size_t column) const {
+    const uint64_t* validity = columns[chunk][column].validity;
+    return !validity || ((validity[row >> 6] >> (row & 63)) & 1);
+  }
+  const char* At(uint32_t chunk, uint32_t row, size_t column, size_t width) const {
+    return columns[chunk][column].data + static_cast<size_t>(row) * width;
+  }
+};
+
+Status ReadRows(const ColumnarHeader& header, const std::vector<std::string_view>& payloads, Rows& rows) {
+  std::vector<duckdb_logical_type> types;
+  for (const auto& column : header.columns) {
+    ASSIGN_OR_RETURN(duckdb_logical_type type, internal::CreateColumnType(column));
+    types.push_back(rows.types.emplace_back(type).type);
+  }
+  internal::ColumnarScan scan(header, payloads);
+  for (;;) {
+    auto chunk = std::make_unique<OwnedDataChunk>(duckdb_create_data_chunk(types.data(), types.size()));
+    ASSIGN_OR_RETURN(const size_t filled, scan.Fill(chunk->chunk));
+    if (filled == 0) break;
+    std::vector<Rows::Column> columns;
+    for (size_t col = 0; col < types.size(); ++col) {
+      duckdb_vector vector = duckdb_data_chunk_get_vector(chunk->chunk, col);
+      columns.push_back({static_cast<const char*>(duckdb_vector_get_data(vector)), duckdb_vector_get_validity(vector)});
+    }
+    rows.columns.push_back(std::move(columns));
+    rows.chunks.push_back(std::move(chunk));
+  }
+  return Status::Ok();
+}
+
+struct RowRef {
+  uint32_t chunk = 0;
+  uint32_t row = 0;
+};
+
+// One output's state for one group.
+struct Accumulator {
+  bool valid = false;  // a non-NULL value was seen (kAvg: in the sums)
+  __int128 sum = 0;    // kSum, kAvg
+  bool count_valid = false;
+  __int128 count = 0;  // kAvg
+  RowRef best;         // kMin, kMax: the row holding it
+};
+
+// A value to order by.
+struct Cell {
+  bool valid = false;
+  __int128 number = 0;
+  std::string_view text;
+  double real = 0;
+};
+
+enum class Compare { kNumber, kText, kReal };
+
+int CompareCells(const Cell& a, const Cell& b, Compare how) {
+  switch (how) {
+    case Compare::kNumber: return a.number < b.number ? -1 : a.number > b.number ? 1 : 0;
+    case Compare::kText: { const int c = a.text.compare(b.text); return c < 0 ? -1 : c > 0 ? 1 : 0; }
+    default: return a.real < b.real ? -1 : a.real > b.real ? 1 : 0;
+  }
+}
+
+// Checks what `merge` asks of `header`'s columns; Unimplemented for what is not exact here.
+Status CheckMerge(const PartialMerge& merge, const ColumnarHeader& header, const Rows& rows) {
+  const size_t n = header.columns.size();
+  for (size_t key : merge.keys) {
+    if (key >= n) return InvalidArgument("a merge groups by a column the partials do not have");
+    if (KindOf(header.columns[key]) == Kind::kOther) return Unimplemented("not grouped here by this type", header.columns[key].name);
+  }
+  if (merge.answered > merge.outputs.size()) return InvalidArgument("a merge answers more outputs than it has");
+  for (size_t i = 0; i < merge.outputs.size(); ++i) {
+    const auto& output = merge.outputs[i];
+    if (output.column >= n || (output.op == Op::kAvg && output.count_column >= n)) {
+      return InvalidArgument("a merge reads a column the partials do not have", output.name);
+    }
+    const ColumnarColumn& column = header.columns[output.column];
+    const std::string own_type = internal::DescribeType(rows.types[output.column].type).sql_name;
+    switch (output.op) {
+      case Op::kValue:
+        if (!merge.grouped || std::find(merge.keys.begin(), merge.keys.end(), output.column) != merge.keys.end()) break;
+        return InvalidArgument("a grouped merge answers a column it neither groups by nor aggregates", output.name);
+      case Op::kSum:
+        if (!Summable(column) || output.type != own_type) return Unimplemented("not summed here", output.name);
+        break;
+      case Op::kMin:
+      case Op::kMax:
+        if (KindOf(column) == Kind::kOther || output.type != own_type) return Unimplemented("not compared here", output.name);
+        break;
+      case Op::kAvg: {
+        const ColumnarColumn& counts = header.columns[output.count_column];
+        if (!Summable(column) || column.type_id == DUCKDB_TYPE_DECIMAL || !Summable(counts) ||
+            counts.type_id == DUCKDB_TYPE_DECIMAL || output.type != "DOUBLE") {
+          return Unimplemented("not averaged here", output.name);
+        }
+        break;
+      }
+    }
+    if (output.op != Op::kValue && !merge.grouped) return InvalidArgument("an aggregate in a merge that does not group", output.name);
+  }
+  for (const auto& item : merge.order) {
+    if (item.output >= merge.outputs.size()) return InvalidArgument("a merge orders by an output it does not have");
+    const auto& output = merge.outputs[item.output];
+    if ((output.op == Op::kValue || output.op == Op::kMin || output.op == Op::kMax) &&
+        KindOf(header.columns[output.column]) == Kind::kOther) {
+      return Unimplemented("not ordered here by this type", output.name);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vector<std::string_view>& payloads, Format format,
+                                     std::string& out) {
+  if (payloads.empty()) return InvalidArgument("a merge needs at least one partial result");
+  ASSIGN_OR_RETURN(const ColumnarHeader header, internal::ParseColumnarHeader(payloads.front()));
+  for (std::string_view payload : payloads) {
+    if (payload.substr(0, header.size) != payloads.front().substr(0, header.size)) {
+      return InvalidArgument("shards answered different columns");
+    }
+  }
+  Rows rows;
+  RETURN_IF_ERROR(ReadRows(header, payloads, rows));
+  RETURN_IF_ERROR(CheckMerge(merge, header, rows));
+  const auto& columns = header.columns;
+  const size_t outputs = merge.outputs.size();
+
+  // Group (or not) and accumulate, in the partials' order.
+  std::vector<RowRef> firsts;                // per group: its first row
+  std::vector<Accumulator> accumulators;     // per group, per output
+  std::unordered_map<std::string, uint32_t> group_of;
+  std::string key;
+  auto new_group = [&](RowRef at) {
+    firsts.push_back(at);
+    if (merge.grouped) accumulators.resize(accumulators.size() + outputs);
+    return static_cast<uint32_t>(firsts.size() - 1);
+  };
+  auto cell = [&](RowRef at, size_t col) {
+    Cell value;
+    value.valid = rows.Valid(at.chunk, at.row, col);
+    if (!value.valid) return value;
+    const ColumnarColumn& column = columns[col];
+    const Kind kind = KindOf(column);
+    if (kind == Kind::kOther) return value;  // only answered, never compared (CheckMerge)
+    if (kind == Kind::kString) {
+      value.text = StringAt(rows.columns[at.chunk][col].data, at.row);
+    } else {
+      value.number = LoadNumber(rows.At(at.chunk, at.row, col, column.width), column.width, kind == Kind::kSigned);
+    }
+    return value;
+  };
+  if (merge.grouped && merge.keys.empty()) new_group({});  // one row, even of no rows
+  for (uint32_t c = 0; c < rows.chunks.size(); ++c) {
+    const auto size = static_cast<uint32_t>(duckdb_data_chunk_get_size(rows.chunks[c]->chunk));
+    for (uint32_t r = 0; r < size; ++r) {
+      const RowRef at{c, r};
+      uint32_t group = 0;
+      if (!merge.grouped) {
+        group = new_group(at);
+      } else if (!merge.keys.empty()) {
+        key.clear();
+        for (size_t col : merge.keys) {
+          const bool valid = rows.Valid(c, r, col);
+          key.push_back(valid ? 1 : 0);
+          if (!valid) continue;
+          if (columns[col].width == 0) {
+            const std::string_view text = StringAt(rows.columns[c][col].data, r);
+            const auto length = static_cast<uint32_t>(text.size());
+            key.append(reinterpret_cast<const char*>(&length), sizeof(length)).append(text);
+          } else {
+            key.append(rows.At(c, r, col, columns[col].width), columns[col].width);
+          }
+        }
+        auto found = group_of.find(key);
+        group = found != group_of.end() ? found->second : group_of.emplace(key, new_group(at)).first->second;
+      }
+      for (size_t i = 0; i < outputs && merge.grouped; ++i) {
+        const auto& output = merge.outputs[i];
+        Accumulator& acc = accumulators[group * outputs + i];
+        switch (output.op) {
+          case Op::kValue:
+            break;
+          case Op::kSum:
+          case Op::kAvg: {
+            if (output.op == Op::kAvg && rows.Valid(c, r, output.count_column)) {
+              const Cell counted = cell(at, output.count_column);
+              if (__builtin_add_overflow(acc.count, counted.number, &acc.count)) return Unimplemented("a count past 128 bits");
+              acc.count_valid = true;
+            }
+            if (!rows.Valid(c, r, output.column)) break;
+            if (__builtin_add_overflow(acc.sum, cell(at, output.column).number, &acc.sum)) {
+              return Unimplemented("a sum past 128 bits", output.name);  // DuckDB's query says what it says of it
+            }
+            acc.valid = true;
+            break;
+          }
+          case Op::kMin:
+          case Op::kMax: {
+            if (!rows.Valid(c, r, output.column)) break;
+            if (acc.valid) {
+              const Compare how = columns[output.column].width == 0 ? Compare::kText : Compare::kNumber;
+              const int order = CompareCells(cell(at, output.column), cell(acc.best, output.column), how);
+              if (output.op == Op::kMin ? order >= 0 : order <= 0) break;
+            }
+            acc.valid = true;
+            acc.best = at;
+            break;
+          }
+        }
+      }
+    }
+  }
+  const size_t groups = firsts.size();
+
+  // Each output's value per group, checked against its type.
+  std::vector<Cell> values(groups * outputs);
+  for (size_t g = 0; g < groups; ++g) {
+    for (size_t i = 0; i < outputs; ++i) {
+      const auto& output = merge.outputs[i];
+      Cell& value = values[g * outputs + i];
+      if (output.op == Op::kValue) {
+        value = cell(firsts[g], output.column);
+        continue;
+      }
+      const Accumulator& acc = accumulators[g * outputs + i];
+      switch (output.op) {
+        case Op::kValue:
+          break;
+        case Op::kMin:
+        case Op::kMax:
+          if (acc.valid) value = cell(acc.best, output.column);
+          break;
+        case Op::kSum:
+          value.valid = acc.valid;
+          value.number = acc.sum;
+          if (acc.valid && !FitsColumn(acc.sum, columns[output.column])) return Unimplemented("a sum past its type", output.name);
+          break;
+        case Op::kAvg: {
+          // sum(s) / sum(c) divides as DOUBLEs: exactly what the query does while both convert
+          // to a DOUBLE exactly (|x| ≤ 2^53); a count of 0 beside a sum cannot come from shards.
+          constexpr __int128 kExact = static_cast<__int128>(1) << 53;
+          if (!acc.valid || !acc.count_valid) break;
+          if (acc.count == 0 || acc.sum > kExact || acc.sum < -kExact || acc.count > kExact || acc.count < 0) {
+            return Unimplemented("an average not divided exactly here", output.name);
+          }
+          value.valid = true;
+          value.real = static_cast<double>(static_cast<int64_t>(acc.sum)) / static_cast<double>(static_cast<int64_t>(acc.count));
+          break;
+        }
+      }
+    }
+  }
+
+  // Order (stable: rows that tie stay in the partials' order), then the page.
+  std::vector<uint32_t> order(groups);
+  for (uint32_t g = 0; g < groups; ++g) order[g] = g;
+  if (!merge.order.empty()) {
+    std::vector<Compare> how;
+    for (const auto& item : merge.order) {
+      const auto& output = merge.outputs[item.output];
+      how.push_back(output.op == Op::kAvg ? Compare::kReal
+                    : output.op == Op::kSum || columns[output.column].width != 0 ? Compare::kNumber
+                                                                               : Compare::kText);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      for (size_t k = 0; k < merge.order.size(); ++k) {
+        const Cell& x = values[a * outputs + merge.order[k].output];
+        const Cell& y = values[b * outputs + merge.order[k].output];
+        if (!x.valid || !y.valid) {
+          if (x.valid == y.valid) continue;
+          return y.valid == false;  // NULLs last, ascending or descending
+        }
+        const int c = CompareCells(x, y, how[k]);
+        if (c != 0) return merge.order[k].descending ? c > 0 : c < 0;
+      }
+      return false;
+    });
+  }
+  const size_t begin = static_cast<size_t>(std::clamp<int64_t>(merge.offset, 0, static_cast<int64_t>(groups)));
+  const size_t end = begin + static_cast<size_t>(std::clamp<int64_t>(merge.limit, 0, static_cast<int64_t>(groups - begin)));
+
+  // The answer, as DuckDB chunks of the answer's types, through the result encoder.
+  MergedPartials merged;
+  merged.groups = groups;
+  std::deque<OwnedLogicalType> owned;
+  std::vector<duckdb_logical_type> types;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < merge.answered; ++i) {
+    const auto& output = merge.outputs[i];
+    duckdb_logical_type type = nullptr;
+    if (output.op == Op::kAvg) {
+      type = duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
+    } else {
+      ASSIGN_OR_RETURN(type, internal::CreateColumnType(columns[output.column]));
+    }
+    types.push_back(owned.emplace_back(type).type);
+    names.push_back(output.name);
+    merged.columns.push_back({output.name, internal::DescribeType(type)});
+  }
+  const size_t capacity = duckdb_vector_size();
+  std::optional<OwnedDataChunk> chunk;
+  size_t next = begin;
+  auto fill = [&]() -> duckdb_data_chunk {
+    chunk.reset();
+    if (next >= end) return nullptr;
+    chunk.emplace(duckdb_create_data_chunk(types.data(), types.size()));
+    const size_t count = std::min(capacity, end - next);
+    for (size_t i = 0; i < merge.answered; ++i) {
+      const auto& output = merge.outputs[i];
+      duckdb_vector vector = duckdb_data_chunk_get_vector(chunk->chunk, i);
+      char* data = static_cast<char*>(duckdb_vector_get_data(vector));
+      const ColumnarColumn& column = columns[output.column];
+      for (size_t k = 0; k < count; ++k) {
+        const uint32_t g = order[next + k];
+        const Cell& value = values[g * outputs + i];
+        if (!value.valid) {
+          duckdb_vector_ensure_validity_writable(vector);
+          duckdb_validity_set_row_invalid(duckdb_vector_get_validity(vector), k);
+          continue;
+        }
+        if (output.op == Op::kAvg) {
+          std::memcpy(data + k * sizeof(double), &value.real, sizeof(double));
+        } else if (output.op == Op::kSum) {
+          std::memcpy(data + k * column.width, &value.number, column.width);  // little-endian: the low bytes
+        } else {
+          // The value's own bytes, from the row holding it.
+          const RowRef at = output.op == Op::kValue ? firsts[g] : accumulators[g * outputs + i].best;
+          if (column.width == 0) {
+            const std::string_view text = StringAt(rows.columns[at.chunk][output.column].data, at.row);
+            duckdb_vector_assign_string_element_len(vector, k, text.data(), text.size());
+          } else {
+            std::memcpy(data + k * column.width, rows.At(at.chunk, at.row, output.column, column.width), column.width);
+          }
+        }
+      }
+    }
+    duckdb_data_chunk_set_size(chunk->chunk, count);
+    next += count;
+    return chunk->chunk;
+  };
+  ASSIGN_OR_RETURN(merged.rows, internal::EncodeChunks(names, types, fill, format, out));
+  return merged;
+}
+
+}  // namespace dram::engine
