@@ -759,10 +759,31 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
     return s.aggregate != Aggregate::kNone;
   });
   std::string reduce_order;
+  using MergeOp = engine::PartialMerge::Op;
+  engine::PartialMerge merge;
+  merge.grouped = aggregated;
+  merge.limit = args.limit;
+  merge.offset = args.offset;
+  // The merge's outputs by name (an output or a group column): what is answered, in order, then
+  // whatever else the order reads.
+  std::map<std::string, engine::PartialMerge::Output> merge_outputs;
+  bool mergeable = true;  // every output and order item known (else the reduce runs as SQL alone)
+  auto merge_output = [&](const std::string& name) -> size_t {
+    for (size_t i = 0; i < merge.outputs.size(); ++i) {
+      if (merge.outputs[i].name == name) return i;
+    }
+    auto found = merge_outputs.find(name);
+    mergeable = mergeable && found != merge_outputs.end();
+    merge.outputs.push_back(found != merge_outputs.end() ? found->second : engine::PartialMerge::Output{});
+    merge.outputs.back().name = name;
+    return merge.outputs.size() - 1;
+  };
   if (aggregated) {
+    size_t map_columns = 0;  // the map's columns so far: the partials' column numbers
     std::string map_select;
     auto add = [&](const std::string& expression, const std::string& alias) {
       map_select += (map_select.empty() ? "" : ", ") + expression + " AS " + alias;
+      return map_columns++;
     };
     std::map<std::string, std::string> merged;  // output name (or group column) → expression over partials
     std::string combined;                       // the map's columns, each merged into itself
@@ -770,8 +791,10 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
       combined += (combined.empty() ? "" : ", ") + std::string(how) + "(" + column + ") AS " + column;
     };
     for (size_t j = 0; j < spec_.group_by.size(); ++j) {
-      add(Quote(spec_.group_by[j]), name("g", j));
+      const size_t column = add(Quote(spec_.group_by[j]), name("g", j));
       merged[spec_.group_by[j]] = name("g", j);
+      merge.keys.push_back(column);
+      merge_outputs[spec_.group_by[j]] = {.op = MergeOp::kValue, .column = column};
       combined += (combined.empty() ? "" : ", ") + name("g", j);
     }
     for (size_t i = 0; i < spec_.select.size(); ++i) {
@@ -779,25 +802,31 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
       const std::string column = item.column.empty() ? "*" : Quote(item.column);
       const std::string partial = name("p", i);
       std::string expression;
+      engine::PartialMerge::Output merge_step;
       switch (item.aggregate) {
         case Aggregate::kNone:
           expression = merged[item.column];  // a group column (checked at compile)
+          merge_step = merge_outputs.at(item.column);
           break;
         case Aggregate::kSum:
         case Aggregate::kMin:
         case Aggregate::kMax:
-          add(SelectExpression(item), partial);
+          merge_step.column = add(SelectExpression(item), partial);
+          merge_step.op = item.aggregate == Aggregate::kSum ? MergeOp::kSum
+                          : item.aggregate == Aggregate::kMin ? MergeOp::kMin
+                                                              : MergeOp::kMax;
           expression = std::string(AggregateName(item.aggregate)) + "(" + partial + ")";
           combine(AggregateName(item.aggregate), partial);
           break;
         case Aggregate::kCount:
-          add(SelectExpression(item), partial);
+          merge_step = {.op = MergeOp::kSum, .column = add(SelectExpression(item), partial)};
           expression = "sum(" + partial + ")";
           combine("sum", partial);
           break;
         case Aggregate::kAvg:
-          add("sum(" + column + ")", name("s", i));
-          add("count(" + column + ")", name("c", i));
+          merge_step.op = MergeOp::kAvg;
+          merge_step.column = add("sum(" + column + ")", name("s", i));
+          merge_step.count_column = add("count(" + column + ")", name("c", i));
           expression = "sum(" + name("s", i) + ") / sum(" + name("c", i) + ")";
           combine("sum", name("s", i));
           combine("sum", name("c", i));
@@ -808,18 +837,22 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
                                           "' is not exact across shards: the database is not sharded by it",
                                       route_);
           }
-          add(SelectExpression(item), partial);
+          merge_step = {.op = MergeOp::kSum, .column = add(SelectExpression(item), partial)};
           expression = "sum(" + partial + ")";
           combine("sum", partial);  // each value in one shard: counts add up
           break;
       }
-      // The merged value keeps the type the whole-data query gives (sum of counts is HUGEINT).
+      // The merged value keeps the type the whole-data query gives (a sum of counts is HUGEINT);
+      // a min or max is of the column's type already (and an ENUM's type has no name to cast to).
       for (const auto& output : outputs_) {
-        if (output.name == OutputName(item) && item.aggregate != Aggregate::kNone) {
+        if (output.name != OutputName(item) || item.aggregate == Aggregate::kNone) continue;
+        merge_step.type = output.type.sql_name;
+        if (item.aggregate != Aggregate::kMin && item.aggregate != Aggregate::kMax) {
           expression = "CAST(" + expression + " AS " + output.type.sql_name + ")";
         }
       }
       merged.emplace(OutputName(item), expression);
+      merge_outputs.emplace(OutputName(item), merge_step);
     }
     if (map_select.empty()) {
       add("1", name("x", 0));
@@ -838,6 +871,9 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
     plan.reduce_sql += " FROM partials";
     if (!group.empty()) plan.reduce_sql += " GROUP BY " + group;
     for (const auto& item : order) reduce_order += (reduce_order.empty() ? "" : ", ") + merged[item.column] + direction(item);
+    for (size_t i = 0; i < args.outputs.size(); ++i) merge_output(outputs_[args.outputs[i]].name);
+    merge.answered = merge.outputs.size();
+    for (const auto& item : order) merge.order.push_back({.output = merge_output(item.column), .descending = item.descending});
     if (args.want_total) {
       plan.total_sql = group.empty() ? "SELECT 1 AS total"
                                      : "SELECT count(*) AS total FROM (SELECT 1 FROM partials GROUP BY " + group + ") AS g";
@@ -846,7 +882,13 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
     std::string map_select;
     for (size_t i = 0; i < args.outputs.size(); ++i) map_select += (i ? ", " : "") + output_sql_[args.outputs[i]];
     std::string map_order;
+    for (size_t i = 0; i < args.outputs.size(); ++i) {
+      merge.outputs.push_back({.name = outputs_[args.outputs[i]].name, .op = MergeOp::kValue, .column = i});
+    }
+    merge.answered = merge.outputs.size();
     for (size_t k = 0; k < order.size(); ++k) {
+      merge.outputs.push_back({.name = name("o", k), .op = MergeOp::kValue, .column = args.outputs.size() + k});
+      merge.order.push_back({.output = merge.outputs.size() - 1, .descending = order[k].descending});
       map_select += ", " + OrderSql(order[k].column) + " AS " + name("o", k);
       map_order += (k ? ", " : "") + OrderSql(order[k].column) + direction(order[k]);
       reduce_order += (k ? ", " : "") + name("o", k) + direction(order[k]);
@@ -875,6 +917,7 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
   if (!reduce_order.empty()) plan.reduce_sql += " ORDER BY " + reduce_order;
   plan.reduce_sql += " LIMIT $1 OFFSET $2";
   plan.reduce_values = {Value(args.limit), Value(args.offset)};
+  if (mergeable) plan.merge = std::move(merge);
   return plan;
 }
 

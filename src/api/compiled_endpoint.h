@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "database/snapshot.h"
 #include "dram/status.h"
 #include "dram/value.h"
+#include "engine/partial_merge.h"
 #include "engine/type_info.h"
 
 namespace dram::engine {
@@ -72,6 +74,10 @@ struct ShardPlan {
   // of sums, min of mins, the first limit+offset rows). Empty: the reduce is not known to merge
   // that way (an analysis's).
   std::string combine_sql;
+  // reduce_sql (and total_sql) as steps to run without a query (engine::MergePartials), for the
+  // plans of declarative endpoints; the reducer runs reduce_sql when the merge refuses. None for
+  // analyses (their SQL is theirs).
+  std::optional<engine::PartialMerge> merge;
 };
 
 // An endpoint compiled against one snapshot's schema: identifiers checked, SQL fragments quoted,

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -32,6 +33,8 @@ constexpr int kRequests = 100;
 #else
 constexpr int kRequests = 300;
 #endif
+
+void ExpectSameRows(const std::string& whole, const std::string& sharded, bool ordered, const std::string& context);
 
 class ShardPlanTest : public ::testing::Test {
  protected:
@@ -139,8 +142,25 @@ class ShardPlanTest : public ::testing::Test {
     auto reduced = reducer_->Reduce(*plan, partials, engine::Format::kNdjson, out);
     EXPECT_TRUE(reduced.ok()) << reduced.status().ToString() << "\n" << plan->reduce_sql;
     if (!reduced.ok()) return {};
+    if (reduced->merged) {
+      // The merge answered: the reduce query answers the same rows and total (the order is the
+      // whole data's comparison's to check).
+      ShardPlan query_only = *plan;
+      query_only.merge.reset();
+      std::string by_query;
+      auto queried = reducer_->Reduce(query_only, partials, engine::Format::kNdjson, by_query);
+      EXPECT_TRUE(queried.ok() && !queried->merged) << plan->reduce_sql;
+      if (queried.ok()) {
+        ExpectSameRows(by_query, out, /*ordered=*/false, "merge vs query: " + plan->reduce_sql);
+        EXPECT_EQ(queried->total, reduced->total) << plan->reduce_sql;
+      }
+      ++merges_;
+    }
+    ++reduces_;
     return {out, reduced->total};
   }
+  static inline int merges_ = 0;  // reduces the merge answered, of
+  static inline int reduces_ = 0;
 
   static fs::path* dir_;
   static database::Snapshot* whole_;
@@ -349,6 +369,9 @@ TEST_F(ShardPlanTest, GeneratedRequestsAnswerWhatTheWholeDataAnswers) {
     if (HasFailure()) break;
   }
   EXPECT_EQ(compared, kRequests);
+  // Every declarative endpoint's reduce ran without a query (the rest are the analysis's).
+  EXPECT_GT(merges_ * 2, reduces_) << merges_ << " merged of " << reduces_;
+  std::printf("reduces answered by the merge: %d of %d\n", merges_, reduces_);
 }
 
 TEST_F(ShardPlanTest, AnAnalysisThatDoesNotCompileIsRefusedWhereItIsWrong) {

@@ -7,6 +7,7 @@
 #include "common/sql_text.h"
 #include "engine/connection_pool.h"
 #include "engine/columnar_codec.h"
+#include "engine/partial_merge.h"
 
 namespace dram::api {
 
@@ -81,6 +82,20 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
   }
   std::vector<std::string_view> texts;
   ASSIGN_OR_RETURN(const std::string with, PartialsWith(partials, texts));
+  if (plan.merge) {
+    // Without a query when the merge can promise the query's answer (engine::MergePartials).
+    const size_t mark = body.size();
+    auto merged = engine::MergePartials(*plan.merge, texts, format, body);
+    if (merged.ok()) {
+      reduced.columns = std::move(merged->columns);
+      reduced.rows = merged->rows;
+      if (!plan.total_sql.empty()) reduced.total = static_cast<int64_t>(merged->groups);
+      reduced.merged = true;
+      return reduced;
+    }
+    body.resize(mark);
+    if (merged.status().code() != StatusCode::kUnimplemented) return merged.status();
+  }
   ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
   const auto provided = partials_->Provide(*lease, std::move(texts));  // until the rows are encoded
   ASSIGN_OR_RETURN(engine::QueryResult result, lease->QuerySelect(with + plan.reduce_sql, plan.reduce_values));

@@ -50,10 +50,11 @@ struct Reduced {
   std::vector<engine::ColumnInfo> columns;
   size_t rows = 0;
   std::optional<int64_t> total;
+  bool merged = false;  // by ShardPlan::merge, without a query
 };
 
 // Runs reduce steps (ShardPlan::reduce_sql over the partial results) in an in-memory DuckDB of
-// its own, sealed (it reads no file: the partials' CSV text reaches it through a table function).
+// its own, sealed (it reads no file: the partials' payloads reach it through a table function).
 // Thread-safe: up to `connections` reductions at once.
 class ShardReducer {
  public:
@@ -62,9 +63,10 @@ class ShardReducer {
   ShardReducer(const ShardReducer&) = delete;
   ShardReducer& operator=(const ShardReducer&) = delete;
 
-  // Appends the reduced rows to `body` in `format`. Errors: InvalidArgument when the partials'
-  // columns differ from each other; Internal from DuckDB; Unavailable when no connection frees
-  // up within `timeout`.
+  // Appends the reduced rows to `body` in `format`: by the plan's merge when it has one that
+  // answers, else by its reduce_sql. Errors: InvalidArgument when the partials' columns differ
+  // from each other; DataLoss for a corrupt partial; Internal from DuckDB; Unavailable when no
+  // connection frees up within `timeout`.
   Result<Reduced> Reduce(const ShardPlan& plan, const std::vector<PartialResult>& partials, engine::Format format,
                          std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

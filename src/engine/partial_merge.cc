@@ -3,6 +3,7 @@
 #include <duckdb.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -29,7 +30,9 @@ enum class Kind {
               // TIMESTAMPs, UUID: DuckDB's hugeint with the top bit flipped so that it sorts so)
   kUnsigned,  // BOOLEAN, unsigned ints, ENUM (by index: DuckDB orders an ENUM by its dictionary)
   kString,    // VARCHAR, byte by byte (no collation in the reducer)
-  kOther,     // not compared here: FLOAT/DOUBLE (NaN, -0.0), UHUGEINT, TIME_TZ (by instant, not bits)
+  kReal,      // FLOAT, DOUBLE: -0.0 equals 0.0 and NaN is above everything, as DuckDB compares them;
+              // never grouped by here (whether DuckDB's hash puts -0.0 and 0.0 together is its own)
+  kOther,     // not compared here: UHUGEINT, TIME_TZ (by instant, not bits)
 };
 
 Kind KindOf(const ColumnarColumn& column) {
@@ -59,13 +62,16 @@ Kind KindOf(const ColumnarColumn& column) {
       return Kind::kSigned;
     case DUCKDB_TYPE_VARCHAR:
       return Kind::kString;
+    case DUCKDB_TYPE_FLOAT:
+    case DUCKDB_TYPE_DOUBLE:
+      return Kind::kReal;
     default:
       return Kind::kOther;
   }
 }
 
 // Whether sums of the column are exact integers here (DuckDB's sum of ints is HUGEINT, of a
-// DECIMAL a DECIMAL(38, scale): both add as 128-bit integers).
+// DECIMAL a DECIMAL(38, scale): both add as 128-bit integers). DOUBLEs sum apart (SumsReals).
 bool Summable(const ColumnarColumn& column) {
   switch (column.type_id) {
     case DUCKDB_TYPE_TINYINT:
@@ -78,6 +84,25 @@ bool Summable(const ColumnarColumn& column) {
     default:
       return false;
   }
+}
+
+// 10^0 … 10^22, each exact as a DOUBLE.
+constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// DuckDB's sum of DOUBLEs, run on one thread as the reducer's is: from 0.0, adding each value in
+// the order read (so -0.0 alone sums to 0.0, as there).
+bool SumsReals(const ColumnarColumn& column) { return column.type_id == DUCKDB_TYPE_DOUBLE; }
+
+double LoadReal(const char* at, size_t width) {
+  if (width == sizeof(float)) {
+    float v;
+    std::memcpy(&v, at, sizeof(v));
+    return v;
+  }
+  double v;
+  std::memcpy(&v, at, sizeof(v));
+  return v;
 }
 
 __int128 LoadNumber(const char* at, size_t width, bool is_signed) {
@@ -164,6 +189,7 @@ struct RowRef {
 struct Accumulator {
   bool valid = false;  // a non-NULL value was seen (kAvg: in the sums)
   __int128 sum = 0;    // kSum, kAvg
+  double real_sum = 0;  // kSum, kAvg of DOUBLEs (SumsReals)
   bool count_valid = false;
   __int128 count = 0;  // kAvg
   RowRef best;         // kMin, kMax: the row holding it
@@ -179,11 +205,19 @@ struct Cell {
 
 enum class Compare { kNumber, kText, kReal };
 
+Compare CompareOf(Kind kind) {
+  return kind == Kind::kString ? Compare::kText : kind == Kind::kReal ? Compare::kReal : Compare::kNumber;
+}
+
 int CompareCells(const Cell& a, const Cell& b, Compare how) {
   switch (how) {
     case Compare::kNumber: return a.number < b.number ? -1 : a.number > b.number ? 1 : 0;
     case Compare::kText: { const int c = a.text.compare(b.text); return c < 0 ? -1 : c > 0 ? 1 : 0; }
-    default: return a.real < b.real ? -1 : a.real > b.real ? 1 : 0;
+    default: {
+      const bool a_nan = std::isnan(a.real), b_nan = std::isnan(b.real);
+      if (a_nan || b_nan) return a_nan == b_nan ? 0 : a_nan ? 1 : -1;
+      return a.real < b.real ? -1 : a.real > b.real ? 1 : 0;
+    }
   }
 }
 
@@ -192,7 +226,8 @@ Status CheckMerge(const PartialMerge& merge, const ColumnarHeader& header, const
   const size_t n = header.columns.size();
   for (size_t key : merge.keys) {
     if (key >= n) return InvalidArgument("a merge groups by a column the partials do not have");
-    if (KindOf(header.columns[key]) == Kind::kOther) return Unimplemented("not grouped here by this type", header.columns[key].name);
+    const Kind kind = KindOf(header.columns[key]);
+    if (kind == Kind::kOther || kind == Kind::kReal) return Unimplemented("not grouped here by this type", header.columns[key].name);
   }
   if (merge.answered > merge.outputs.size()) return InvalidArgument("a merge answers more outputs than it has");
   for (size_t i = 0; i < merge.outputs.size(); ++i) {
@@ -207,7 +242,7 @@ Status CheckMerge(const PartialMerge& merge, const ColumnarHeader& header, const
         if (!merge.grouped || std::find(merge.keys.begin(), merge.keys.end(), output.column) != merge.keys.end()) break;
         return InvalidArgument("a grouped merge answers a column it neither groups by nor aggregates", output.name);
       case Op::kSum:
-        if (!Summable(column) || output.type != own_type) return Unimplemented("not summed here", output.name);
+        if (!(Summable(column) || SumsReals(column)) || output.type != own_type) return Unimplemented("not summed here", output.name);
         break;
       case Op::kMin:
       case Op::kMax:
@@ -215,8 +250,8 @@ Status CheckMerge(const PartialMerge& merge, const ColumnarHeader& header, const
         break;
       case Op::kAvg: {
         const ColumnarColumn& counts = header.columns[output.count_column];
-        if (!Summable(column) || column.type_id == DUCKDB_TYPE_DECIMAL || !Summable(counts) ||
-            counts.type_id == DUCKDB_TYPE_DECIMAL || output.type != "DOUBLE") {
+        if (!(Summable(column) || SumsReals(column)) || !Summable(counts) || counts.type_id == DUCKDB_TYPE_DECIMAL ||
+            output.type != "DOUBLE") {
           return Unimplemented("not averaged here", output.name);
         }
         break;
@@ -269,7 +304,9 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
     const ColumnarColumn& column = columns[col];
     const Kind kind = KindOf(column);
     if (kind == Kind::kOther) return value;  // only answered, never compared (CheckMerge)
-    if (kind == Kind::kString) {
+    if (kind == Kind::kReal) {
+      value.real = LoadReal(rows.At(at.chunk, at.row, col, column.width), column.width);
+    } else if (kind == Kind::kString) {
       value.text = StringAt(rows.columns[at.chunk][col].data, at.row);
     } else {
       value.number = LoadNumber(rows.At(at.chunk, at.row, col, column.width), column.width, kind == Kind::kSigned);
@@ -315,17 +352,20 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
               acc.count_valid = true;
             }
             if (!rows.Valid(c, r, output.column)) break;
-            if (__builtin_add_overflow(acc.sum, cell(at, output.column).number, &acc.sum)) {
+            acc.valid = true;
+            const Cell added = cell(at, output.column);
+            if (SumsReals(columns[output.column])) {
+              acc.real_sum += added.real;
+            } else if (__builtin_add_overflow(acc.sum, added.number, &acc.sum)) {
               return Unimplemented("a sum past 128 bits", output.name);  // DuckDB's query says what it says of it
             }
-            acc.valid = true;
             break;
           }
           case Op::kMin:
           case Op::kMax: {
             if (!rows.Valid(c, r, output.column)) break;
             if (acc.valid) {
-              const Compare how = columns[output.column].width == 0 ? Compare::kText : Compare::kNumber;
+              const Compare how = CompareOf(KindOf(columns[output.column]));
               const int order = CompareCells(cell(at, output.column), cell(acc.best, output.column), how);
               if (output.op == Op::kMin ? order >= 0 : order <= 0) break;
             }
@@ -360,18 +400,30 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
         case Op::kSum:
           value.valid = acc.valid;
           value.number = acc.sum;
-          if (acc.valid && !FitsColumn(acc.sum, columns[output.column])) return Unimplemented("a sum past its type", output.name);
+          value.real = acc.real_sum;
+          if (acc.valid && !SumsReals(columns[output.column]) && !FitsColumn(acc.sum, columns[output.column])) {
+            return Unimplemented("a sum past its type", output.name);
+          }
           break;
         case Op::kAvg: {
-          // sum(s) / sum(c) divides as DOUBLEs: exactly what the query does while both convert
-          // to a DOUBLE exactly (|x| ≤ 2^53); a count of 0 beside a sum cannot come from shards.
+          // sum(s) / sum(c) divides as DOUBLEs: exactly what the query does while each converts
+          // to a DOUBLE exactly (integers and DECIMALs' unscaled values |x| ≤ 2^53, a DECIMAL then
+          // divided by its power of ten, as DuckDB casts one); a count of 0 beside a sum cannot
+          // come from shards.
           constexpr __int128 kExact = static_cast<__int128>(1) << 53;
           if (!acc.valid || !acc.count_valid) break;
-          if (acc.count == 0 || acc.sum > kExact || acc.sum < -kExact || acc.count > kExact || acc.count < 0) {
+          const ColumnarColumn& sums = columns[output.column];
+          if (acc.count == 0 || acc.count > kExact || acc.count < 0 ||
+              (!SumsReals(sums) && (acc.sum > kExact || acc.sum < -kExact || sums.decimal_scale > 22))) {
             return Unimplemented("an average not divided exactly here", output.name);
           }
+          double sum = acc.real_sum;
+          if (!SumsReals(sums)) {
+            sum = static_cast<double>(static_cast<int64_t>(acc.sum));
+            if (sums.type_id == DUCKDB_TYPE_DECIMAL) sum /= kPowersOfTen[sums.decimal_scale];
+          }
           value.valid = true;
-          value.real = static_cast<double>(static_cast<int64_t>(acc.sum)) / static_cast<double>(static_cast<int64_t>(acc.count));
+          value.real = sum / static_cast<double>(static_cast<int64_t>(acc.count));
           break;
         }
       }
@@ -385,9 +437,8 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
     std::vector<Compare> how;
     for (const auto& item : merge.order) {
       const auto& output = merge.outputs[item.output];
-      how.push_back(output.op == Op::kAvg ? Compare::kReal
-                    : output.op == Op::kSum || columns[output.column].width != 0 ? Compare::kNumber
-                                                                               : Compare::kText);
+      const bool real = output.op == Op::kAvg || (output.op == Op::kSum && SumsReals(columns[output.column]));
+      how.push_back(real ? Compare::kReal : output.op == Op::kSum ? Compare::kNumber : CompareOf(KindOf(columns[output.column])));
     }
     std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
       for (size_t k = 0; k < merge.order.size(); ++k) {
@@ -446,6 +497,8 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
           continue;
         }
         if (output.op == Op::kAvg) {
+          std::memcpy(data + k * sizeof(double), &value.real, sizeof(double));
+        } else if (output.op == Op::kSum && SumsReals(column)) {
           std::memcpy(data + k * sizeof(double), &value.real, sizeof(double));
         } else if (output.op == Op::kSum) {
           std::memcpy(data + k * column.width, &value.number, column.width);  // little-endian: the low bytes
