@@ -283,12 +283,26 @@ Figures Measure(const char* name, Reducer& reducer, const ShardPlan& plan, const
   return {wall[wall.size() / 2], cpu};
 }
 
+// The three ways: the first baseline, the reduce query through the columnar table function
+// (the plan without its merge), and the merge (engine::MergePartials), whose answer must be the
+// query's.
 template <typename Reducer>
 void Compare(const char* shape, Reducer& baseline, dram::api::ShardReducer& reducer, const ShardPlan& plan,
              const std::vector<PartialResult>& partials, int rounds) {
-  const Figures before = Measure((std::string(shape) + " file+read_csv").c_str(), baseline, plan, partials, rounds);
-  const Figures after = Measure((std::string(shape) + " dram").c_str(), reducer, plan, partials, rounds);
-  std::printf("%-22s p50 %.2fx  cpu %.2fx  (baseline / dram)\n", shape, before.p50 / after.p50, before.cpu / after.cpu);
+  ShardPlan query_only = plan;
+  query_only.merge.reset();
+  std::string by_query, by_merge;
+  const auto queried = Check(reducer.Reduce(query_only, partials, dram::engine::Format::kJson, by_query));
+  const auto merged = Check(reducer.Reduce(plan, partials, dram::engine::Format::kJson, by_merge));
+  if (queried.merged || !merged.merged || by_query != by_merge) {
+    std::fprintf(stderr, "%s: the merge did not answer, or answered otherwise than the query\n", shape);
+    std::exit(1);
+  }
+  const Figures before = Measure((std::string(shape) + " file+read_csv").c_str(), baseline, query_only, partials, rounds);
+  const Figures query = Measure((std::string(shape) + " query").c_str(), reducer, query_only, partials, rounds);
+  const Figures merge = Measure((std::string(shape) + " merge").c_str(), reducer, plan, partials, rounds);
+  std::printf("%-22s p50 %.2fx  cpu %.2fx  (file+read_csv / query)\n", shape, before.p50 / query.p50, before.cpu / query.cpu);
+  std::printf("%-22s p50 %.2fx  cpu %.2fx  (query / merge)\n", shape, query.p50 / merge.p50, query.cpu / merge.cpu);
 }
 
 }  // namespace
@@ -326,6 +340,19 @@ int main(int argc, char** argv) {
       "CAST(sum(\"__dram_p2\") AS BIGINT) AS \"n\", CAST(sum(\"__dram_s3\") / sum(\"__dram_c3\") AS DOUBLE) AS \"mean\" "
       "FROM partials GROUP BY \"__dram_g0\" ORDER BY CAST(sum(\"__dram_p1\") AS HUGEINT) DESC LIMIT $1 OFFSET $2";
   group_by.reduce_values = {dram::Value(int64_t{10}), dram::Value(int64_t{0})};
+  using Op = dram::engine::PartialMerge::Op;
+  group_by.merge = dram::engine::PartialMerge{
+      .grouped = true,
+      .keys = {0},
+      .outputs = {{.name = "tenant", .op = Op::kValue, .column = 0},
+                  {.name = "revenue", .op = Op::kSum, .column = 1, .type = "HUGEINT"},
+                  {.name = "n", .op = Op::kSum, .column = 2, .type = "BIGINT"},
+                  {.name = "mean", .op = Op::kAvg, .column = 3, .count_column = 4, .type = "DOUBLE"}},
+      .answered = 4,
+      .order = {{.output = 1, .descending = true}},
+      .limit = 10};
+  ShardPlan group_by_query = group_by;  // for the wire format's comparison, which is of formats
+  group_by_query.merge.reset();
   std::vector<std::string> grouped_texts, paged_texts;
   const auto grouped = partials_of(
       "SELECT tenant AS \"__dram_g0\", sum(amount) AS \"__dram_p1\", count(*) AS \"__dram_p2\", "
@@ -335,6 +362,12 @@ int main(int argc, char** argv) {
   page.reduce_sql = "SELECT \"id\", \"tenant\", \"amount\" FROM partials ORDER BY \"__dram_o0\" DESC, \"__dram_o1\" ASC "
                     "LIMIT $1 OFFSET $2";
   page.reduce_values = {dram::Value(int64_t{100}), dram::Value(int64_t{0})};
+  page.merge = dram::engine::PartialMerge{
+      .outputs = {{.name = "id", .column = 0}, {.name = "tenant", .column = 1}, {.name = "amount", .column = 2},
+                  {.name = "o0", .column = 3}, {.name = "o1", .column = 4}},
+      .answered = 3,
+      .order = {{.output = 3, .descending = true}, {.output = 4}},
+      .limit = 100};
   const auto paged = partials_of("SELECT id, tenant, amount, amount AS \"__dram_o0\", id AS \"__dram_o1\"", paged_texts);
 
   auto reducer = Check(dram::api::ShardReducer::Create(1));
@@ -348,8 +381,8 @@ int main(int argc, char** argv) {
       "SELECT \"__dram_g0\", sum(\"__dram_p1\") AS \"__dram_p1\", sum(\"__dram_p2\") AS \"__dram_p2\", "
       "sum(\"__dram_s3\") AS \"__dram_s3\", sum(\"__dram_c3\") AS \"__dram_c3\" FROM partials GROUP BY \"__dram_g0\"";
   std::printf("\npre-reduce on a member holding 2 of 4 shards (group-by), %d rounds, one thread; ms p50\n", rounds);
-  std::printf("%7s %10s %10s %9s %9s %9s %9s %9s\n", "groups", "bytes 2", "bytes 1", "combine", "wire 2", "wire 1", "reduce 4",
-              "reduce 3");
+  std::printf("%7s %10s %10s %9s %9s %9s %9s %9s %11s\n", "groups", "bytes 2", "bytes 1", "combine", "wire 2", "wire 1", "reduce 4",
+              "reduce 3", "query of 4");
   for (const int groups : {50, 5000}) {
     const std::string select = "SELECT id % " + std::to_string(groups) +
                                " AS \"__dram_g0\", sum(amount) AS \"__dram_p1\", count(*) AS \"__dram_p2\", "
@@ -387,13 +420,17 @@ int main(int argc, char** argv) {
       body.clear();
       Check(reducer->Reduce(group_by, shards, dram::engine::Format::kJson, body));
     });
+    const double query_four = p50([&] {
+      body.clear();
+      Check(reducer->Reduce(group_by_query, shards, dram::engine::Format::kJson, body));
+    });
     const std::vector<PartialResult> three = {combined, shards[2], shards[3]};
     const double reduce_three = p50([&] {
       body.clear();
       Check(reducer->Reduce(group_by, three, dram::engine::Format::kJson, body));
     });
-    std::printf("%7d %10zu %10zu %9.3f %9.3f %9.3f %9.3f %9.3f   net %+.3f ms with the pre-reduce\n", groups, bytes_two, bytes_one,
-                combine_ms, wire_two, wire_one, reduce_four, reduce_three,
+    std::printf("%7d %10zu %10zu %9.3f %9.3f %9.3f %9.3f %9.3f %11.3f   net %+.3f ms with the pre-reduce\n", groups, bytes_two,
+                bytes_one, combine_ms, wire_two, wire_one, reduce_four, reduce_three, query_four,
                 (combine_ms + wire_one + reduce_three) - (wire_two + reduce_four));
   }
   // The wire format of partials: exact CSV in JSON against the columnar binary payload.
@@ -407,7 +444,7 @@ int main(int argc, char** argv) {
       "FROM range(200000) t(i)"));
   std::vector<WireShape> wire_shapes;
   for (const int groups : {50, 5000}) {
-    WireShape shape{.name = "group-by " + std::to_string(groups), .plan = group_by};
+    WireShape shape{.name = "group-by " + std::to_string(groups), .plan = group_by_query};
     for (int shard = 0; shard < 4; ++shard) {
       const std::string table = "wire_g" + std::to_string(groups) + "_" + std::to_string(shard);
       CheckOk(connection->Execute("CREATE TABLE " + table + " AS SELECT id % " + std::to_string(groups) +
