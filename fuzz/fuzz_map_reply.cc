@@ -1,6 +1,7 @@
 // Fuzzes what a coordinator reads from another member: a map reply (JSON envelope, line end,
-// columnar payloads; api::DecodeMapReply), then, when it decodes, the reduce that reads its
-// payloads into DuckDB through the columnar table function. Every value DuckDB would take on trust
+// columnar payloads; api::DecodeMapReply), then, when it decodes, the reduce of its payloads: by
+// the merge steps the envelope's "reduce" carries (api::DecodeReduce, as the smart client takes
+// them; engine::MergePartials), else through DuckDB and the columnar table function. Every value DuckDB would take on trust
 // (lengths, UTF-8, enum indexes, decimal and time ranges) must be refused before it gets there.
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dram::api::ShardPlan plan;
   plan.reduce_sql = "SELECT * FROM partials LIMIT $1 OFFSET $2";
   plan.reduce_values = {dram::Value(int64_t{1000}), dram::Value(int64_t{0})};
+  if (const auto* reduce = reply->envelope.if_contains("reduce")) {
+    if (auto sent = dram::api::DecodeReduce(*reduce); sent.ok()) plan.merge = sent->merge;  // never its SQL
+  }
   std::string body;
   (void)reducer->Reduce(plan, reply->partials, dram::engine::Format::kJson, body);
   return 0;

@@ -154,6 +154,15 @@ class ShardPlanTest : public ::testing::Test {
         ExpectSameRows(by_query, out, /*ordered=*/false, "merge vs query: " + plan->reduce_sql);
         EXPECT_EQ(queried->total, reduced->total) << plan->reduce_sql;
       }
+      // As the smart client receives it (EncodeReduce → DecodeReduce), it merges alike.
+      auto received = DecodeReduce(boost::json::value(EncodeReduce(*plan)));
+      EXPECT_TRUE(received.ok()) << received.status().ToString();
+      if (received.ok()) {
+        std::string by_client;
+        auto client = reducer_->Reduce(*received, partials, engine::Format::kNdjson, by_client);
+        EXPECT_TRUE(client.ok() && client->merged) << plan->reduce_sql;
+        EXPECT_EQ(by_client, out) << plan->reduce_sql;
+      }
       ++merges_;
     }
     ++reduces_;
@@ -653,8 +662,8 @@ TEST_F(ShardPlanTest, AMapReplyReadsBackAsSentAndRefusesBytesItDoesNotAccountFor
 }
 
 // The fuzzer's seeds for map replies (fuzz/corpus/map_reply, written by hand from
-// docs/columnar_format.md: plain, narrowed, NULL bitmap, DECIMAL, ENUM, HUGEINT, DATE) read as the
-// spec says, so the fuzzer starts from replies that reach the reduce, and the spec stays the format.
+// docs/columnar_format.md: plain, narrowed, NULL bitmap, DECIMAL, ENUM, HUGEINT, DATE; one with
+// merge steps) read as the spec says, so the fuzzer starts from replies that reach the reduce, and the spec stays the format.
 TEST_F(ShardPlanTest, MapRepliesWrittenFromTheSpecReadAsItSays) {
   auto seed = [](const char* name) {
     std::ifstream in(std::string(DRAM_SOURCE_DIR) + "/fuzz/corpus/map_reply/" + name, std::ios::binary);
@@ -677,9 +686,60 @@ TEST_F(ShardPlanTest, MapRepliesWrittenFromTheSpecReadAsItSays) {
   out.clear();
   ASSERT_TRUE(reducer_->Reduce(plan, second->partials, engine::Format::kJson, out).ok());
   EXPECT_EQ(out, R"([{"t":7,"d":"2022-01-08"},{"t":16,"d":"1969-12-31"}])");
+  // seed4: seed1's payloads with merge steps in its "reduce", as a member answers the smart client.
+  auto merged = DecodeMapReply(seed("seed4"));
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  auto sent = DecodeReduce(merged->envelope.at("reduce"));
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  ASSERT_TRUE(sent->merge.has_value());
+  out.clear();
+  auto reduced = reducer_->Reduce(*sent, merged->partials, engine::Format::kJson, out);
+  ASSERT_TRUE(reduced.ok()) << reduced.status().ToString();
+  EXPECT_TRUE(reduced->merged);
+  // ("avg" divides the ids by themselves: the seed names column 0 as its counts too.)
+  EXPECT_EQ(out, R"([{"kind":"a","ids":2,"first":"a","avg":1},{"kind":"b","ids":2,"first":"","avg":1}])");
   auto alone = DecodeMapReply(seed("seed3"));
   ASSERT_TRUE(alone.ok()) << alone.status().ToString();
   EXPECT_TRUE(alone->partials.empty());
+}
+
+// A reduce step's merge (ShardPlan::merge) travels to the smart client checked: an unknown op,
+// a number out of range or a missing field refuses the whole reduce step, never half of it.
+TEST_F(ShardPlanTest, AMalformedMergeStepIsRefused) {
+  ShardPlan plan;
+  plan.reduce_sql = "SELECT * FROM partials LIMIT $1 OFFSET $2";
+  plan.reduce_values = {Value(int64_t{10}), Value(int64_t{0})};
+  plan.merge = engine::PartialMerge{.grouped = true,
+                                    .keys = {0},
+                                    .outputs = {{.name = "k", .column = 0},
+                                                {.name = "n", .op = engine::PartialMerge::Op::kSum, .column = 1, .type = "BIGINT"}},
+                                    .answered = 2,
+                                    .order = {{.output = 1, .descending = true}},
+                                    .limit = 10};
+  const boost::json::object sent = EncodeReduce(plan);
+  auto back = DecodeReduce(sent);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_TRUE(back->merge.has_value());
+  EXPECT_EQ(back->merge->outputs[1].op, engine::PartialMerge::Op::kSum);
+  EXPECT_EQ(back->merge->outputs[1].type, "BIGINT");
+  EXPECT_TRUE(back->merge->order[0].descending);
+  // A member that sends no merge (an older one): the SQL alone.
+  boost::json::object without = sent;
+  without.erase("merge");
+  auto plain = DecodeReduce(without);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->merge.has_value());
+  auto broken = [&](auto&& change) {
+    boost::json::value copy = sent;
+    change(copy.as_object()["merge"].as_object());
+    return DecodeReduce(copy).status().code();
+  };
+  EXPECT_EQ(broken([](auto& m) { m["outputs"].as_array()[1].as_object()["op"] = "median"; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(broken([](auto& m) { m["outputs"].as_array()[1].as_object()["column"] = -1; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(broken([](auto& m) { m["keys"].as_array()[0] = 1e12; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(broken([](auto& m) { m.erase("limit"); }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(broken([](auto& m) { m["order"].as_array()[0] = boost::json::array{1}; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(broken([](auto& m) { m["answered"] = "2"; }), StatusCode::kInvalidArgument);
 }
 
 // A C++ analysis's reduce step (ShardReducer::ReduceWith) queries `partials` as SQL would: with

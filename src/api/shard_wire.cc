@@ -139,10 +139,91 @@ Result<MapReply> DecodeMapReply(std::string_view body) {
   return reply;
 }
 
+namespace {
+
+constexpr const char* kMergeOps[] = {"value", "sum", "min", "max", "avg"};  // engine::PartialMerge::Op, in order
+
+json::object EncodeMerge(const engine::PartialMerge& merge) {
+  json::array outputs, order;
+  for (const auto& output : merge.outputs) {
+    outputs.push_back(json::object{{"name", output.name},
+                                   {"op", kMergeOps[static_cast<int>(output.op)]},
+                                   {"column", output.column},
+                                   {"count_column", output.count_column},
+                                   {"type", output.type}});
+  }
+  for (const auto& item : merge.order) order.push_back(json::array{item.output, item.descending});
+  json::array keys(merge.keys.begin(), merge.keys.end());
+  return json::object{{"grouped", merge.grouped}, {"keys", std::move(keys)}, {"outputs", std::move(outputs)},
+                      {"answered", merge.answered}, {"order", std::move(order)}, {"limit", merge.limit},
+                      {"offset", merge.offset}};
+}
+
+// Column numbers and counts as the merge takes them: integers from 0 to 65,536 (a partial's
+// columns are fewer). MergePartials checks them against the partials.
+Result<size_t> SmallIndex(const json::value* value) {
+  if (!value || !value->is_number()) return InvalidArgument("a merge step's numbers must be integers");
+  boost::system::error_code ec;
+  const auto number = value->to_number<int64_t>(ec);
+  if (ec || number < 0 || number > 65536) return InvalidArgument("a merge step's numbers must be integers from 0 to 65536");
+  return static_cast<size_t>(number);
+}
+
+Result<engine::PartialMerge> DecodeMerge(const json::value& value) {
+  const auto* object = value.if_object();
+  if (!object) return InvalidArgument("a merge step must be an object");
+  engine::PartialMerge merge;
+  const auto* grouped = object->if_contains("grouped");
+  const auto* keys = object->if_contains("keys");
+  const auto* outputs = object->if_contains("outputs");
+  const auto* order = object->if_contains("order");
+  const auto* limit = object->if_contains("limit");
+  const auto* offset = object->if_contains("offset");
+  if (!grouped || !grouped->is_bool() || !keys || !keys->is_array() || !outputs || !outputs->is_array() || !order ||
+      !order->is_array() || !limit || !limit->is_int64() || !offset || !offset->is_int64()) {
+    return InvalidArgument("a merge step needs grouped, keys, outputs, answered, order, limit and offset");
+  }
+  merge.grouped = grouped->as_bool();
+  merge.limit = limit->as_int64();
+  merge.offset = offset->as_int64();
+  ASSIGN_OR_RETURN(merge.answered, SmallIndex(object->if_contains("answered")));
+  for (const auto& key : keys->as_array()) {
+    ASSIGN_OR_RETURN(size_t column, SmallIndex(&key));
+    merge.keys.push_back(column);
+  }
+  for (const auto& item : outputs->as_array()) {
+    const auto* fields = item.if_object();
+    const auto* name = fields ? fields->if_contains("name") : nullptr;
+    const auto* op = fields ? fields->if_contains("op") : nullptr;
+    const auto* type = fields ? fields->if_contains("type") : nullptr;
+    if (!name || !name->is_string() || !op || !op->is_string() || !type || !type->is_string()) {
+      return InvalidArgument("a merge step's output needs name, op, column, count_column and type");
+    }
+    engine::PartialMerge::Output output{.name = std::string(name->as_string()), .type = std::string(type->as_string())};
+    const auto known = std::find(std::begin(kMergeOps), std::end(kMergeOps), std::string_view(op->as_string()));
+    if (known == std::end(kMergeOps)) return InvalidArgument("a merge step's output has an unknown op");
+    output.op = static_cast<engine::PartialMerge::Op>(known - std::begin(kMergeOps));
+    ASSIGN_OR_RETURN(output.column, SmallIndex(fields->if_contains("column")));
+    ASSIGN_OR_RETURN(output.count_column, SmallIndex(fields->if_contains("count_column")));
+    merge.outputs.push_back(std::move(output));
+  }
+  for (const auto& item : order->as_array()) {
+    const auto* pair = item.if_array();
+    if (!pair || pair->size() != 2 || !(*pair)[1].is_bool()) return InvalidArgument("a merge step orders by [output, descending] pairs");
+    ASSIGN_OR_RETURN(size_t output, SmallIndex(&(*pair)[0]));
+    merge.order.push_back({.output = output, .descending = (*pair)[1].as_bool()});
+  }
+  return merge;
+}
+
+}  // namespace
+
 json::object EncodeReduce(const ShardPlan& plan) {
   json::array values;
   for (const auto& value : plan.reduce_values) values.push_back(EncodeValue(value));
-  return json::object{{"sql", plan.reduce_sql}, {"values", std::move(values)}, {"total_sql", plan.total_sql}, {"sum_counts", plan.sum_counts}};
+  json::object out{{"sql", plan.reduce_sql}, {"values", std::move(values)}, {"total_sql", plan.total_sql}, {"sum_counts", plan.sum_counts}};
+  if (plan.merge) out["merge"] = EncodeMerge(*plan.merge);
+  return out;
 }
 
 Result<ShardPlan> DecodeReduce(const json::value& value) {
@@ -164,6 +245,10 @@ Result<ShardPlan> DecodeReduce(const json::value& value) {
     plan.reduce_values.push_back(std::move(decoded));
   }
   if (plan.reduce_values.size() < 2) return InvalidArgument("a reduce step binds at least its limit and offset");
+  // The same reduce as merge steps (ShardPlan::merge), from members that send them.
+  if (const auto* merge = object->if_contains("merge")) {
+    ASSIGN_OR_RETURN(plan.merge, DecodeMerge(*merge));
+  }
   return plan;
 }
 
