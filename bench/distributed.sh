@@ -153,7 +153,12 @@ def run(path):
             # What coordinating cost beyond the slowest shard's map step (its member's call included).
             slowest = max(s["ms"] for s in meta["shards"])
             overheads.append(times[-1] - slowest)
-            timing = dict(item.split(";dur=") for item in (response.getheader("Server-Timing") or "").split(", ") if ";dur=" in item)
+            timing = {}  # name -> dur (each entry is name;dur=…[;desc="…"])
+            for item in (response.getheader("Server-Timing") or "").split(", "):
+                name, *params = item.split(";")
+                durations = [p[len("dur="):] for p in params if p.startswith("dur=")]
+                if durations:
+                    timing[name] = durations[0]
             if {"gather", "reduce", "total"} <= timing.keys():
                 gather, reduce, total = (float(timing[k]) for k in ("gather", "reduce", "total"))
                 parts["fan-out"].append(gather - slowest)

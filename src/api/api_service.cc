@@ -768,7 +768,9 @@ void ApiService::ExecuteSharded(std::shared_ptr<Call> call, const http::Request&
   auto answer = route.code ? shards_->RunCode(route, call->args, request.query, replicas, FormatOf(call->args.format), deadline)
                            : shards_->Run(route, call->args, replicas, FormatOf(call->args.format), deadline);
   if (!answer.ok()) return fail(answer.status());
-  call->server_timing = "gather;dur=" + FormatMs(answer->gather_ms) + ", reduce;dur=" + FormatMs(answer->reduce_ms);
+  // The reduce's description says which way it ran: merge steps (engine::MergePartials) or a query.
+  call->server_timing = "gather;dur=" + FormatMs(answer->gather_ms) + ", reduce;dur=" + FormatMs(answer->reduce_ms) +
+                        (answer->reduced.merged ? ";desc=\"merge\"" : ";desc=\"query\"");
   const bool partial = !answer->missing_shards.empty();
   auto entry = std::make_shared<CachedResponse>();
   entry->dataset = route.dataset;
