@@ -335,7 +335,13 @@ void CompiledEndpoint::KeepOutputs(const std::vector<engine::ColumnInfo>& descri
       tenant_sql_ = "q." + Quote(spec.tenant_column);
     }
   }
-  for (const auto& c : described) output_names_.insert(c.name);
+  for (const auto& c : described) {
+    // A row is a JSON object: two outputs of one name would be one key twice (and a reduce
+    // across shards could not tell them apart).
+    if (!output_names_.insert(c.name).second) {
+      error(spec.PositionOf(is_template_ ? "sql" : "select"), "two outputs are named '" + c.name + "'; give one another name with `as:`");
+    }
+  }
   // The allowlist bounds every output; keep declared order.
   for (const auto& column : spec.columns) {
     if (!output_names_.contains(column)) error(spec.PositionOf("columns"), "allowlisted column '" + column + "' is not an output of this endpoint");
@@ -754,6 +760,12 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
   std::vector<OrderItem> order;
   if (args.sort) order.push_back(*args.sort);
   order.insert(order.end(), order_items_.begin(), order_items_.end());
+  // Groups asked for in no order come in the order of their keys: a reduce query without ORDER BY
+  // would give its hash table's order (and its page whichever groups that put first), and the
+  // merge steps (ShardPlan::merge) could not promise the same.
+  if (order.empty()) {
+    for (const auto& column : spec_.group_by) order.push_back({.column = column});
+  }
   auto direction = [](const OrderItem& item) { return item.descending ? " DESC" : " ASC"; };
   const bool aggregated = !spec_.group_by.empty() || std::any_of(spec_.select.begin(), spec_.select.end(), [](const auto& s) {
     return s.aggregate != Aggregate::kNone;

@@ -112,6 +112,19 @@ TEST_F(CompiledEndpointTest, AggregatesAndAllowlist) {
   EXPECT_EQ(Run(*endpoint, {{"columns", "n"}}), "error: parameter 'columns' names a column that is not available");
 }
 
+// A row is a JSON object, so two outputs of one name are refused where they are declared.
+TEST_F(CompiledEndpointTest, TwoOutputsOfOneNameAreRefused) {
+  EndpointSpec spec{.name = "e", .dataset = "d", .table = "t"};
+  spec.group_by = {"name"};
+  spec.select = {{.column = "name"}, {.column = "score", .aggregate = Aggregate::kSum, .as = "total"},
+                 {.column = "score", .aggregate = Aggregate::kMax, .as = "total"}};
+  spec.field_positions["select"] = {"e.yml", 4, 1};
+  EXPECT_EQ(Compile(spec), nullptr);
+  EXPECT_NE(last_diagnostics_.find("e.yml:4:1: two outputs are named 'total'"), std::string::npos) << last_diagnostics_;
+  spec.select.back().as = "best";
+  EXPECT_NE(Compile(spec), nullptr) << last_diagnostics_;
+}
+
 TEST_F(CompiledEndpointTest, SqlTemplatesBindEveryParam) {
   EndpointSpec spec{.name = "e", .dataset = "d"};
   spec.params = {Param("min", ParamType::kNumber), Param("n", ParamType::kInteger)};

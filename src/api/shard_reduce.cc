@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "api/code_endpoint_support.h"
+#include "common/json_text.h"
+#include "common/log.h"
 #include "common/sql_text.h"
 #include "engine/connection_pool.h"
 #include "engine/columnar_codec.h"
@@ -94,7 +96,14 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
       return reduced;
     }
     body.resize(mark);
-    if (merged.status().code() != StatusCode::kUnimplemented) return merged.status();
+    // A corrupt partial fails the query too; merge steps that do not fit the partials (a planning
+    // bug, or a member's bad steps reaching the smart client) are logged, and the query answers.
+    if (merged.status().code() == StatusCode::kDataLoss) return merged.status();
+    if (merged.status().code() != StatusCode::kUnimplemented) {
+      std::string fields = "\"error\":";
+      common::AppendJsonString(fields, merged.status().message());
+      common::Log(common::LogLevel::kWarn, "merge steps refused; the reduce runs as a query", fields);
+    }
   }
   ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
   const auto provided = partials_->Provide(*lease, std::move(texts));  // until the rows are encoded

@@ -55,7 +55,8 @@ struct Reduced {
 
 // Runs reduce steps (ShardPlan::reduce_sql over the partial results) in an in-memory DuckDB of
 // its own, sealed (it reads no file: the partials' payloads reach it through a table function).
-// Thread-safe: up to `connections` reductions at once.
+// Thread-safe: up to `connections` queries at once (merges, engine::MergePartials, need no
+// connection and run on the caller's thread).
 class ShardReducer {
  public:
   static Result<std::unique_ptr<ShardReducer>> Create(size_t connections);

@@ -183,9 +183,15 @@ Result<engine::PartialMerge> DecodeMerge(const json::value& value) {
       !order->is_array() || !limit || !limit->is_int64() || !offset || !offset->is_int64()) {
     return InvalidArgument("a merge step needs grouped, keys, outputs, answered, order, limit and offset");
   }
+  // Bounded before anything is built: the steps may come from another member.
+  constexpr size_t kMaxItems = 4096;
+  if (keys->as_array().size() > kMaxItems || outputs->as_array().size() > kMaxItems || order->as_array().size() > kMaxItems) {
+    return InvalidArgument("a merge step lists more than 4096 keys, outputs or order items");
+  }
   merge.grouped = grouped->as_bool();
   merge.limit = limit->as_int64();
   merge.offset = offset->as_int64();
+  if (merge.limit < 0 || merge.offset < 0) return InvalidArgument("a merge step's limit and offset are not negative");
   ASSIGN_OR_RETURN(merge.answered, SmallIndex(object->if_contains("answered")));
   for (const auto& key : keys->as_array()) {
     ASSIGN_OR_RETURN(size_t column, SmallIndex(&key));

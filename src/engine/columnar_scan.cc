@@ -165,8 +165,6 @@ Result<duckdb_logical_type> CreateColumnType(const ColumnarColumn& column) {
   return type;
 }
 
-// The column as QueryResult::Columns would describe it, an ENUM spelled with its values (as
-// api's PartialOf spells it for the CSV path), so that the name identifies the type.
 Result<ColumnInfo> DescribeColumn(const ColumnarColumn& column) {
   ASSIGN_OR_RETURN(duckdb_logical_type created, CreateColumnType(column));
   OwnedLogicalType type(created);

@@ -20,8 +20,8 @@ namespace dram::engine::internal {
 // width the format gives. Errors: DataLoss for a type DuckDB cannot create.
 Result<duckdb_logical_type> CreateColumnType(const ColumnarColumn& column);
 
-// The column as QueryResult::Columns would describe it, an ENUM spelled with its values
-// (ENUM('a', 'b''c')), so that the name identifies the type.
+// The column as QueryResult::Columns would describe it, except that an ENUM is spelled with its
+// values (ENUM('a', 'b''c'), where Columns says ENUM), so that the name identifies the type.
 Result<ColumnInfo> DescribeColumn(const ColumnarColumn& column);
 
 // The rows of payloads whose headers are all `header` (the caller checks: the bytes up to

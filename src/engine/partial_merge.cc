@@ -6,8 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
-#include <memory>
 #include <functional>
+#include <memory>
+#include <optional>
 
 #include "engine/columnar_format.h"
 #include "engine/columnar_scan.h"
@@ -90,8 +91,9 @@ bool Summable(const ColumnarColumn& column) {
 constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-// DuckDB's sum of DOUBLEs, run on one thread as the reducer's is: from 0.0, adding each value in
-// the order read (so -0.0 alone sums to 0.0, as there).
+// DuckDB's sum of DOUBLEs, run on one thread as the reducer's is (api::ShardReducer opens its
+// database with threads = 1; with more, DuckDB's hash aggregate may combine partial states in
+// another order): from 0.0, adding each value in the order read (so -0.0 alone sums to 0.0).
 bool SumsReals(const ColumnarColumn& column) { return column.type_id == DUCKDB_TYPE_DOUBLE; }
 
 double LoadReal(const char* at, size_t width) {
@@ -158,12 +160,17 @@ struct Rows {
   }
 };
 
-Status ReadRows(const ColumnarHeader& header, const std::vector<std::string_view>& payloads, Rows& rows) {
-  std::vector<duckdb_logical_type> types;
+Status CreateTypes(const ColumnarHeader& header, Rows& rows) {
   for (const auto& column : header.columns) {
     ASSIGN_OR_RETURN(duckdb_logical_type type, internal::CreateColumnType(column));
-    types.push_back(rows.types.emplace_back(type).type);
+    rows.types.emplace_back(type);
   }
+  return Status::Ok();
+}
+
+Status ReadRows(const ColumnarHeader& header, const std::vector<std::string_view>& payloads, Rows& rows) {
+  std::vector<duckdb_logical_type> types;
+  for (const auto& type : rows.types) types.push_back(type.type);
   internal::ColumnarScan scan(header, payloads);
   for (;;) {
     auto chunk = std::make_unique<OwnedDataChunk>(duckdb_create_data_chunk(types.data(), types.size()));
@@ -271,10 +278,22 @@ int CompareCells(const Cell& a, const Cell& b, Compare how) {
 }
 
 // Checks what `merge` asks of `header`'s columns; Unimplemented for what is not exact here.
+// Runs before any payload is decoded: merge steps may come from another member (the smart
+// client's), so their sizes are bounded by the partials' columns, not only their indexes.
 Status CheckMerge(const PartialMerge& merge, const ColumnarHeader& header, const Rows& rows) {
   const size_t n = header.columns.size();
-  for (size_t key : merge.keys) {
+  if (merge.keys.size() > n || merge.outputs.size() > 2 * n + 16 || merge.order.size() > merge.outputs.size()) {
+    return InvalidArgument("a merge has more keys, outputs or order items than its partials have columns for");
+  }
+  if (merge.answered == 0) return InvalidArgument("a merge answers no column");
+  if (merge.limit < 0 || merge.offset < 0) return InvalidArgument("a merge's limit and offset are not negative");
+  for (size_t k = 0; k < merge.keys.size(); ++k) {
+    const size_t key = merge.keys[k];
     if (key >= n) return InvalidArgument("a merge groups by a column the partials do not have");
+    if (std::find(merge.keys.begin(), merge.keys.begin() + static_cast<std::ptrdiff_t>(k), key) !=
+        merge.keys.begin() + static_cast<std::ptrdiff_t>(k)) {
+      return InvalidArgument("a merge groups by a column twice");
+    }
     const Kind kind = KindOf(header.columns[key]);
     if (kind == Kind::kOther || kind == Kind::kReal) return Unimplemented("not grouped here by this type", header.columns[key].name);
   }
@@ -331,8 +350,9 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
     }
   }
   Rows rows;
-  RETURN_IF_ERROR(ReadRows(header, payloads, rows));
+  RETURN_IF_ERROR(CreateTypes(header, rows));
   RETURN_IF_ERROR(CheckMerge(merge, header, rows));
+  RETURN_IF_ERROR(ReadRows(header, payloads, rows));
   const auto& columns = header.columns;
   const size_t outputs = merge.outputs.size();
 
@@ -352,7 +372,8 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
     if (!value.valid) return value;
     const ColumnarColumn& column = columns[col];
     const Kind kind = KindOf(column);
-    if (kind == Kind::kOther) return value;  // only answered, never compared (CheckMerge)
+    // Only answered (copied from the row), never compared (CheckMerge): no value to load.
+    if (kind == Kind::kOther) return value;
     if (kind == Kind::kReal) {
       value.real = LoadReal(rows.At(at.chunk, at.row, col, column.width), column.width);
     } else if (kind == Kind::kString) {
@@ -430,12 +451,11 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
   // An output's value for a group, checked against its type.
   auto value_of = [&](size_t g, size_t i) -> Result<Cell> {
     const auto& output = merge.outputs[i];
-    Cell value;
     if (output.op == Op::kValue) return cell(firsts[g], output.column);
+    Cell value;
     const Accumulator& acc = accumulators[g * outputs + i];
     switch (output.op) {
-      case Op::kValue:
-        break;
+      case Op::kValue:  // (above)
       case Op::kMin:
       case Op::kMax:
         if (acc.valid) value = cell(acc.best, output.column);
@@ -478,10 +498,10 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
     for (size_t g = 0; g < groups; ++g) RETURN_IF_ERROR(value_of(g, i).status());
   }
   // The values ordered by, per group.
-  const size_t keys = merge.order.size();
-  std::vector<Cell> values(groups * keys);
+  const size_t order_keys = merge.order.size();
+  std::vector<Cell> values(groups * order_keys);
   for (size_t g = 0; g < groups; ++g) {
-    for (size_t k = 0; k < keys; ++k) values[g * keys + k] = *value_of(g, merge.order[k].output);
+    for (size_t k = 0; k < order_keys; ++k) values[g * order_keys + k] = *value_of(g, merge.order[k].output);
   }
 
   // Order, then the page.
@@ -494,12 +514,14 @@ Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vecto
       const bool real = output.op == Op::kAvg || (output.op == Op::kSum && SumsReals(columns[output.column]));
       how.push_back(real ? Compare::kReal : output.op == Op::kSum ? Compare::kNumber : CompareOf(KindOf(columns[output.column])));
     }
-    // Rows that tie keep the partials' order (the group's number breaks the tie), so only the
-    // page's first offset + limit need sorting: a top 10 of 5,000 groups is a partial sort.
+    // Only the page's first offset + limit need sorting (a top 10 of 5,000 groups is a partial
+    // sort). The group's number breaks ties, for a deterministic answer; that it is the query's
+    // answer rests on the plan's order being total (PlanShards ends it with the group keys, the
+    // table's key or every column), since DuckDB's sort is not stable.
     auto before = [&](uint32_t a, uint32_t b) {
       for (size_t k = 0; k < merge.order.size(); ++k) {
-        const Cell& x = values[a * keys + k];
-        const Cell& y = values[b * keys + k];
+        const Cell& x = values[a * order_keys + k];
+        const Cell& y = values[b * order_keys + k];
         if (!x.valid || !y.valid) {
           if (x.valid == y.valid) continue;
           return y.valid == false;  // NULLs last, ascending or descending

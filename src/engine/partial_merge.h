@@ -45,7 +45,7 @@ struct PartialMerge {
   std::vector<size_t> keys;
   std::vector<Output> outputs;  // the first `answered` are the answer, in order; the rest only order it
   size_t answered = 0;
-  std::vector<Order> order;  // NULLs last either way, as DuckDB orders by default
+  std::vector<Order> order;  // NULLs last either way, as DuckDB orders by default; total (see MergePartials)
   int64_t limit = 0;
   int64_t offset = 0;
 };
@@ -57,12 +57,15 @@ struct MergedPartials {
 };
 
 // Merges `payloads` (dram's columnar wire format, all of one header) as `merge` says and appends
-// the answer to `out` in `format`. Errors: Unimplemented when the merge cannot promise the
-// query's exact answer (a FLOAT or DOUBLE to group, order or compare by; a sum other than of
-// integers or DECIMALs, or one past its type's range; an average not of integers; an answer
-// type that is not the column's), for the caller to run the query instead; InvalidArgument for
-// payloads of different headers or outputs naming columns that are not there; DataLoss for a
-// corrupt payload.
+// the answer to `out` in `format`. The answer is the query's only if the order is total (as
+// PlanShards makes it): DuckDB's sort is not stable, the merge breaks ties by first appearance.
+// Errors: Unimplemented when the merge cannot promise the query's exact answer (a FLOAT or DOUBLE
+// key, which DuckDB's hash may group otherwise; a sum past its type's range or of a type other
+// than integers, DECIMALs and DOUBLEs; an average whose sum or count is past 2^53; an answer type
+// that is not the column's; a UHUGEINT or TIME_TZ compared), for the caller to run the query
+// instead; InvalidArgument for payloads of different headers or merge steps that do not fit them
+// (columns that are not there, more keys or outputs than the columns allow, nothing answered, a
+// negative limit or offset); DataLoss for a corrupt payload.
 Result<MergedPartials> MergePartials(const PartialMerge& merge, const std::vector<std::string_view>& payloads, Format format,
                                      std::string& out);
 

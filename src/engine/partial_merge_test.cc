@@ -343,6 +343,19 @@ TEST_F(PartialMergeTest, RefusesWhatItCannotAnswerExactly) {
   EXPECT_EQ(code(plain, {cut}), StatusCode::kDataLoss);
   PartialMerge missing{.outputs = {{.name = "i", .column = 3}}, .answered = 1, .limit = 5};
   EXPECT_EQ(code(missing, sums), StatusCode::kInvalidArgument);
+  // Steps out of proportion to the partials (they may come from another member), or answering
+  // nothing, or a negative page: refused before any payload is decoded.
+  const auto keyed = Payloads("SELECT k_int AS g0, count(*) AS p0 FROM facts GROUP BY g0", 2);
+  PartialMerge twice{.grouped = true, .keys = {0, 0}, .outputs = {{.name = "k", .column = 0}}, .answered = 1, .limit = 5};
+  EXPECT_EQ(code(twice, keyed), StatusCode::kInvalidArgument);
+  PartialMerge many{.grouped = true, .keys = {0}, .answered = 1, .limit = 5};
+  many.outputs.assign(100, {.name = "k", .column = 0});
+  EXPECT_EQ(code(many, keyed), StatusCode::kInvalidArgument);
+  PartialMerge nothing{.grouped = true, .keys = {0}, .outputs = {{.name = "k", .column = 0}}, .answered = 0, .limit = 5};
+  EXPECT_EQ(code(nothing, keyed), StatusCode::kInvalidArgument);
+  PartialMerge negative{.grouped = true, .keys = {0}, .outputs = {{.name = "k", .column = 0}}, .answered = 1, .limit = 5,
+                        .offset = -1};
+  EXPECT_EQ(code(negative, keyed), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

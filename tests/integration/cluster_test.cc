@@ -1040,7 +1040,7 @@ total: true
     const double gather = std::stod(phases[1]), reduce = std::stod(phases[2]), total = std::stod(phases[3]);
     EXPECT_GT(gather, 0);
     EXPECT_GT(reduce, 0);
-    EXPECT_LE(gather + reduce, total) << timing;
+    EXPECT_LE(gather + reduce, total + 0.002) << timing;  // (each rounded to 0.001 ms)
     double slowest = 0;
     const json::value first_parsed = json::parse(first.body);
     for (const auto& shard : first_parsed.at("meta").at("shards").as_array()) {
