@@ -302,6 +302,12 @@ void CompiledEndpoint::CompileTableQuery(const database::TableInfo& table, const
           std::find(spec.group_by.begin(), spec.group_by.end(), item.column) == spec.group_by.end()) {
         error(item.position, "column '" + item.column + "' must be in group_by or aggregated");
       }
+      // An alias that names another group_by column would make that name mean two columns (the
+      // order's tiebreakers, the reduce across shards and the answer would disagree on which).
+      if (!item.as.empty() && item.as != item.column &&
+          std::find(spec.group_by.begin(), spec.group_by.end(), item.as) != spec.group_by.end()) {
+        error(item.position, "'" + item.as + "' names a group_by column; give this output another name");
+      }
       output_sql_.push_back(SelectExpression(item) + " AS " + Quote(OutputName(item)));
       // Ordering uses the expression, not the alias: a request's ?columns= may leave the output
       // out of the SELECT list, and ORDER BY must still find it.

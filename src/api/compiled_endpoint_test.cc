@@ -123,6 +123,14 @@ TEST_F(CompiledEndpointTest, TwoOutputsOfOneNameAreRefused) {
   EXPECT_NE(last_diagnostics_.find("e.yml:4:1: two outputs are named 'total'"), std::string::npos) << last_diagnostics_;
   spec.select.back().as = "best";
   EXPECT_NE(Compile(spec), nullptr) << last_diagnostics_;
+  // An alias naming another group_by column would mean two columns under one name.
+  spec.group_by = {"name", "day"};
+  spec.select = {{.column = "name"}, {.column = "day", .as = "name", .position = {"e.yml", 6, 5}},
+                 {.column = "score", .aggregate = Aggregate::kSum, .as = "total"}};
+  EXPECT_EQ(Compile(spec), nullptr);
+  EXPECT_NE(last_diagnostics_.find("e.yml:6:5: 'name' names a group_by column"), std::string::npos) << last_diagnostics_;
+  spec.select[1].as = "";
+  EXPECT_NE(Compile(spec), nullptr) << last_diagnostics_;
 }
 
 TEST_F(CompiledEndpointTest, SqlTemplatesBindEveryParam) {
