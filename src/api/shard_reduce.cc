@@ -82,12 +82,14 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
     for (const auto& partial : partials) total += std::max<int64_t>(0, partial.count);
     reduced.total = total;
   }
-  std::vector<std::string_view> texts;
-  ASSIGN_OR_RETURN(const std::string with, PartialsWith(partials, texts));
-  if (plan.merge) {
-    // Without a query when the merge can promise the query's answer (engine::MergePartials).
+  if (plan.merge && !partials.empty()) {
+    // Without a query when the merge can promise the query's answer (engine::MergePartials,
+    // which checks that the payloads' headers agree), so without the query's text either.
+    std::vector<std::string_view> payloads;
+    payloads.reserve(partials.size());
+    for (const auto& partial : partials) payloads.push_back(partial.payload);
     const size_t mark = body.size();
-    auto merged = engine::MergePartials(*plan.merge, texts, format, body);
+    auto merged = engine::MergePartials(*plan.merge, payloads, format, body);
     if (merged.ok()) {
       reduced.columns = std::move(merged->columns);
       reduced.rows = merged->rows;
@@ -105,6 +107,8 @@ Result<Reduced> ShardReducer::Reduce(const ShardPlan& plan, const std::vector<Pa
       common::Log(common::LogLevel::kWarn, "merge steps refused; the reduce runs as a query", fields);
     }
   }
+  std::vector<std::string_view> texts;
+  ASSIGN_OR_RETURN(const std::string with, PartialsWith(partials, texts));
   ASSIGN_OR_RETURN(auto lease, pool_->Acquire(timeout));
   const auto provided = partials_->Provide(*lease, std::move(texts));  // until the rows are encoded
   ASSIGN_OR_RETURN(engine::QueryResult result, lease->QuerySelect(with + plan.reduce_sql, plan.reduce_values));

@@ -16,6 +16,7 @@ namespace dram::engine {
 namespace {
 
 using internal::ColumnarColumn;
+using internal::StringAt;
 using internal::OwnedLogicalType;
 
 // DuckDB's validity mask: 64 rows a word, least significant bit first; nullptr when all are valid.
@@ -139,12 +140,6 @@ void AppendPlain(const ColumnarColumn& column, const char* data, const Validity&
   for (size_t row = 0; row < rows; ++row) {
     if (!validity.IsValid(row)) std::memset(out.data() + at + row * column.width, 0, column.width);
   }
-}
-
-std::string_view StringAt(const duckdb_string_t& s) {
-  const uint32_t length = s.value.inlined.length;
-  if (length <= 12) return {s.value.inlined.inlined, length};
-  return {s.value.pointer.ptr, length};
 }
 
 // Lengths as narrow as the longest string allows, then the strings back to back.

@@ -88,6 +88,25 @@ class ColumnarChunkReader {
   std::vector<ColumnarSlice> slices_;
 };
 
+// A little-endian two's complement integer of 1, 2, 4, 8 or 16 bytes from unaligned memory.
+inline __int128 LoadSigned(const char* from, size_t bytes) {
+  static_assert(std::endian::native == std::endian::little, "the format is DuckDB's in-memory layout, little-endian");
+  switch (bytes) {
+    case 1: { int8_t v; std::memcpy(&v, from, 1); return v; }
+    case 2: { int16_t v; std::memcpy(&v, from, 2); return v; }
+    case 4: { int32_t v; std::memcpy(&v, from, 4); return v; }
+    case 8: { int64_t v; std::memcpy(&v, from, 8); return v; }
+    default: { __int128 v; std::memcpy(&v, from, 16); return v; }
+  }
+}
+
+// 10^width: a DECIMAL(width, s)'s unscaled values are below it in magnitude.
+inline unsigned __int128 DecimalLimit(int width) {
+  unsigned __int128 limit = 1;
+  for (int i = 0; i < width; ++i) limit *= 10;
+  return limit;
+}
+
 // A little-endian unsigned integer of 1, 2, 4 or 8 bytes from unaligned memory.
 inline uint64_t LoadUnsigned(const char* from, size_t bytes) {
   static_assert(std::endian::native == std::endian::little, "the format is DuckDB's in-memory layout, little-endian");

@@ -48,27 +48,13 @@ void CopyFixed(const ColumnarColumn& column, const ColumnarSlice& slice, size_t 
   }
 }
 
-// The signed value of `width` bytes (2, 4, 8 or 16) at `from`.
-__int128 LoadSigned(const char* from, size_t width) {
-  switch (width) {
-    case 2: { int16_t v; std::memcpy(&v, from, 2); return v; }
-    case 4: { int32_t v; std::memcpy(&v, from, 4); return v; }
-    case 8: { int64_t v; std::memcpy(&v, from, 8); return v; }
-    default: { __int128 v; std::memcpy(&v, from, 16); return v; }
-  }
-}
-
 // The largest magnitude a column's values may have, or 0 when any value of its width is one.
 // DuckDB trusts its vectors: a DECIMAL beyond its precision, a TIME beyond a day, or a
 // TIMESTAMP_S/_MS whose microseconds overflow int64 (the encoders multiply) would be read as
 // if DuckDB had made it. A member's bytes are checked instead.
 unsigned __int128 MaxMagnitude(const ColumnarColumn& column) {
   switch (column.type_id) {
-    case DUCKDB_TYPE_DECIMAL: {
-      unsigned __int128 limit = 1;
-      for (int i = 0; i < column.decimal_width; ++i) limit *= 10;
-      return limit - 1;
-    }
+    case DUCKDB_TYPE_DECIMAL: return DecimalLimit(column.decimal_width) - 1;
     case DUCKDB_TYPE_TIME: return 86'400'000'000ULL;  // 24:00:00 is a TIME DuckDB makes
     case DUCKDB_TYPE_TIME_NS: return 86'400'000'000'000ULL;
     case DUCKDB_TYPE_TIMESTAMP_S: return static_cast<unsigned __int128>(INT64_MAX / 1'000'000);

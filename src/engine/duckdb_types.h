@@ -2,6 +2,8 @@
 
 #include <duckdb.h>
 
+#include <string_view>
+
 #include "engine/type_info.h"
 
 namespace dram::engine::internal {
@@ -23,6 +25,13 @@ struct OwnedDataChunk {
   OwnedDataChunk(const OwnedDataChunk&) = delete;
   OwnedDataChunk& operator=(const OwnedDataChunk&) = delete;
 };
+
+// A VARCHAR or BLOB value in a vector: inlined in its slot up to 12 bytes, else pointed to.
+inline std::string_view StringAt(const duckdb_string_t& s) {
+  const uint32_t length = s.value.inlined.length;
+  if (length <= 12) return {s.value.inlined.inlined, length};
+  return {s.value.pointer.ptr, length};
+}
 
 // Describes a DuckDB logical type (borrowed, not destroyed here).
 TypeInfo DescribeType(duckdb_logical_type type);

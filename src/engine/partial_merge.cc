@@ -108,23 +108,14 @@ double LoadReal(const char* at, size_t width) {
 }
 
 __int128 LoadNumber(const char* at, size_t width, bool is_signed) {
-  if (is_signed) {
-    switch (width) {
-      case 1: { int8_t v; std::memcpy(&v, at, 1); return v; }
-      case 2: { int16_t v; std::memcpy(&v, at, 2); return v; }
-      case 4: { int32_t v; std::memcpy(&v, at, 4); return v; }
-      case 8: { int64_t v; std::memcpy(&v, at, 8); return v; }
-      default: { __int128 v; std::memcpy(&v, at, 16); return v; }
-    }
-  }
-  return static_cast<__int128>(internal::LoadUnsigned(at, width));  // unsigned of 1 to 8 bytes
+  // (Unsigned columns here are 1 to 8 bytes: UHUGEINT is not compared.)
+  return is_signed ? internal::LoadSigned(at, width) : static_cast<__int128>(internal::LoadUnsigned(at, width));
 }
 
 // Whether `value` is a value of the column's type (a sum's result must be one).
 bool FitsColumn(__int128 value, const ColumnarColumn& column) {
   if (column.type_id == DUCKDB_TYPE_DECIMAL) {
-    __int128 limit = 1;
-    for (int i = 0; i < column.decimal_width; ++i) limit *= 10;
+    const auto limit = static_cast<__int128>(internal::DecimalLimit(column.decimal_width));
     if (value >= limit || value <= -limit) return false;
   }
   if (column.width >= 16) return true;
@@ -132,13 +123,9 @@ bool FitsColumn(__int128 value, const ColumnarColumn& column) {
   return value <= max && value >= -max - 1;
 }
 
+// Row `row` of a VARCHAR vector's data (the view points into the vector, which outlives it).
 std::string_view StringAt(const char* data, size_t row) {
-  duckdb_string_t value;
-  std::memcpy(&value, data + row * sizeof(duckdb_string_t), sizeof(value));
-  const uint32_t length = value.value.inlined.length;
-  // Inlined strings live inside the vector's own slot, which outlives `value`.
-  if (length <= 12) return {reinterpret_cast<const duckdb_string_t*>(data)[row].value.inlined.inlined, length};
-  return {value.value.pointer.ptr, length};
+  return internal::StringAt(reinterpret_cast<const duckdb_string_t*>(data)[row]);
 }
 
 // The partials' rows, decoded into DuckDB chunks (checked as ColumnarTableFunction checks them).

@@ -21,6 +21,7 @@ namespace {
 
 using common::AppendInt;
 using common::AppendJsonString;
+using internal::StringAt;
 
 constexpr int32_t kDateInfinity = 2147483647;  // DuckDB's date 'infinity'; '-infinity' is its negation
 constexpr int64_t kTimestampInfinity = 9223372036854775807LL;
@@ -156,12 +157,6 @@ class DecimalWriter : public Writer {
  private:
   uint8_t scale_;
 };
-
-std::string_view StringAt(const duckdb_string_t& s) {
-  uint32_t length = s.value.inlined.length;
-  if (length <= 12) return {s.value.inlined.inlined, length};
-  return {s.value.pointer.ptr, length};
-}
 
 class VarcharWriter : public Writer {
  public:
