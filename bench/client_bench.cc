@@ -3,6 +3,7 @@
 // "hedges","retries"} as one JSON line. Exits 1 on a failed request.
 //
 // Usage: DRAM_CLUSTER_SECRET=… client_bench MEMBERS PATH REQUESTS   (PATH gets ?min_amount=<varied>)
+//        HEDGE=0 turns the client's hedging off (the unhedged side of the slow-member comparison).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   }
   // Map steps are for the cluster's own clients: the members' secret.
   if (const char* secret = std::getenv("DRAM_CLUSTER_SECRET")) options.cluster_secret = secret;
+  if (const char* hedge = std::getenv("HEDGE")) options.hedge = std::string(hedge) != "0";
   auto client = dram::Client::Create(options);
   if (!client.ok()) return std::fprintf(stderr, "%s\n", client.status().ToString().c_str()), 1;
   const int requests = std::max(1, std::atoi(argv[3]));

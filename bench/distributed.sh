@@ -8,12 +8,14 @@
 # (bench/client_bench.cc: shard map from a member, map steps to the members, reduced in the
 # client), with the client's CPU added; and the wire format of partial results against JSON rows
 # (bench/wire_bench.cc); the reduce step alone (bench/reduce_bench.cc); and the coordinator's overhead: each transparent request's latency minus
-# its slowest shard's map step (meta.shards[].ms, the coordinator's own timing of that call); and
-# the throughput of a lookup over a database sharded by tenant on 3 members and then on 1.
+# its slowest shard's map step (meta.shards[].ms, the coordinator's own timing of that call);
+# the throughput of a lookup over a database sharded by tenant on 3 members and then on 1; and the
+# smart client's p99 hedged and unhedged with one member that is sometimes slow.
 # Not part of CI except `--smoke` (tiny data, few requests).
 #
 # Usage: bash bench/distributed.sh [--smoke]
-# Environment: ROWS=2000000 REQUESTS=400 LOOKUP_SECONDS=10 CONNECTIONS=4 BUILD_DIR=build
+# Environment: ROWS=2000000 REQUESTS=400 LOOKUP_SECONDS=10 CONNECTIONS=4 HEDGE_EVERY=50 HEDGE_DELAY_MS=100
+#              BUILD_DIR=build
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$root/build}
@@ -21,6 +23,8 @@ ROWS=${ROWS:-2000000}
 REQUESTS=${REQUESTS:-400}
 LOOKUP_SECONDS=${LOOKUP_SECONDS:-10}
 CONNECTIONS=${CONNECTIONS:-4}
+HEDGE_EVERY=${HEDGE_EVERY:-50}
+HEDGE_DELAY_MS=${HEDGE_DELAY_MS:-100}
 WIRE_ROWS="100 10000"
 REDUCE_ROUNDS=2000
 if [ "${1:-}" = --smoke ]; then ROWS=20000 REQUESTS=20 WIRE_ROWS=100 LOOKUP_SECONDS=1 REDUCE_ROUNDS=20; fi
@@ -246,6 +250,58 @@ if command -v wrk >/dev/null; then
 else
   echo "(wrk not installed: DRAM_WITH_BENCH=1 scripts/setup.sh; the lookup throughput is skipped)"
 fi
+
+# Hedging: the smart client with one member that is sometimes slow. Member 1 stays; the others
+# stop and two new ones join, the second behind bench/slow_proxy.py (it advertises the proxy's
+# port, so everyone reaches it through the proxy), which holds back one reply in HEDGE_EVERY by
+# HEDGE_DELAY_MS. Once placement has given it copies of orders, the same requests through the
+# smart client unhedged and hedged (after that member's own p95, within 5% extra map steps).
+for pid in "${pids[@]:1}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+pids=("${pids[0]}")
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+slow_listen=$(free_port) slow_advertise=$(free_port) other=$(free_port)
+python3 "$root/bench/slow_proxy.py" "$slow_advertise" "$slow_listen" "$HEDGE_EVERY" "$HEDGE_DELAY_MS" >"$work/proxy.log" 2>&1 &
+proxy_pid=$!
+pids+=("$proxy_pid")  # (for cleanup)
+for m in "$other:$other" "$slow_advertise:$slow_listen"; do
+  DRAM_CLUSTER_SECRET=bench-secret "$dram" serve --catalog "$work/catalog" --cluster bench --etcd "$ETCD_ENDPOINTS" \
+    --advertise "127.0.0.1:${m%%:*}" --listen "127.0.0.1:${m##*:}" --admin-listen 127.0.0.1:0 --cache-dir "$work/cache-${m%%:*}" \
+    --lease-ttl 4 --rereplicate-after 1000 --poll-interval 500 >"$work/member-${m%%:*}.log" 2>&1 &
+  pids+=($!)
+done
+# Placed: every shard of orders has 2 copies, and the slow member holds some of them.
+placed() {
+  curl -fs -H 'X-Dram-Scatter: plan' -H 'X-Dram-Cluster-Secret: bench-secret' "http://${api[0]}/v1/orders_by_tenant" |
+    python3 -c 'import json, sys
+m = json.load(sys.stdin)
+ok = all(len(shard) >= 2 for shard in m["replicas"]) and any(r["api"] == sys.argv[1] for shard in m["replicas"] for r in shard)
+sys.exit(0 if ok else 1)' "127.0.0.1:$slow_advertise"
+}
+ok=0
+for _ in $(seq 600); do
+  if placed; then ok=1; break; fi
+  sleep 0.2
+done
+[ "$ok" = 1 ] || { tail -5 "$work"/member-*.log >&2; die "the slow member got no copy of orders within 120 s"; }
+sleep 3  # surplus copies go
+hedge_run() {  # HEDGE → the client_bench JSON line
+  HEDGE=$1 DRAM_CLUSTER_SECRET=bench-secret timeout 600 "$work/bin/client_bench" "${api[0]}" /v1/orders_by_tenant "$REQUESTS" ||
+    die "client_bench (HEDGE=$1) failed"
+}
+unhedged=$(hedge_run 0)
+hedged=$(hedge_run 1)
+kill "$proxy_pid"
+wait "$proxy_pid" 2>/dev/null || true
+python3 - "$unhedged" "$hedged" "$(cat "$work/proxy.log")" "$HEDGE_EVERY" "$HEDGE_DELAY_MS" <<'PY'
+import json, sys
+off, on = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"\nsmart client, one member holding back 1 reply in {sys.argv[4]} by {sys.argv[5]} ms ({sys.argv[3]}, both runs):")
+print(f"{'':10} {'p50 ms':>8} {'p99 ms':>8} {'client CPU ms/req':>18} {'map requests':>13} {'hedges':>7}")
+for name, r in (("unhedged", off), ("hedged", on)):
+    print(f"{name:10} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['client_cpu_ms_per_request']:18.3f} {r['map_requests']:13} {r['hedges']:7}")
+extra = on["hedges"] / max(1, on["map_requests"] - on["hedges"])
+print(f"hedged / unhedged p99: {on['p99_ms'] / off['p99_ms']:.2f}x; extra map requests {100 * extra:.1f}% (cap 5%)")
+PY
 
 echo
 echo "partial results between members: columnar (sent) vs JSON rows and the exact CSV in JSON sent before (bench/wire_bench.cc)"

@@ -25,7 +25,7 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10'000};
   // Sends a map step again to another copy when its member is still silent after that member's
   // own p95 latency (once it has 20 answers to know it by), for at most `hedge_budget` extra
-  // requests per request sent.
+  // map steps per map step an unhedged client would send (first tries and retries).
   bool hedge = true;
   double hedge_budget = 0.05;
 };

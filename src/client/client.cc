@@ -239,7 +239,7 @@ void Scatter::Launch(const Copy& copy, std::vector<int> shards, bool hedge) {
   auto shared = client_.shared;
   shared->map_requests++;
   shared->members.Started(copy.member);
-  client_.budget->Sent();
+  if (!hedge) client_.budget->Sent();  // (a hedge is the extra the budget counts)
   {
     common::MutexLock lock(shared->mu);
     shared->running++;

@@ -36,8 +36,9 @@ class MemberStats {
   std::map<std::string, Member, std::less<>> members_ GUARDED_BY(mu_);
 };
 
-// Hedges allowed so far: the extra map steps sent as hedges stay within `share` of every map step
-// sent (first tries, retries and hedges).
+// Hedges allowed so far: the map steps sent as hedges stay within `share` of the map steps an
+// unhedged client would have sent (first tries and retries; hedges are not counted as Sent), so
+// "5%" means at most 5% extra requests.
 class HedgeBudget {
  public:
   explicit HedgeBudget(double share) : share_(share) {}
@@ -45,7 +46,7 @@ class HedgeBudget {
     common::MutexLock lock(mu_);
     ++sent_;
   }
-  // Takes `requests` hedge requests when the budget has room for them (each is then Sent() too).
+  // Takes `requests` hedge requests when the budget has room for them.
   bool TryTake(int requests = 1) {
     common::MutexLock lock(mu_);
     if (static_cast<double>(hedges_ + requests) > share_ * static_cast<double>(sent_)) return false;
