@@ -179,6 +179,7 @@ std::unique_ptr<CompiledEndpoint> CompiledEndpoint::Compile(const EndpointSpec& 
   endpoint->KeepOutputs(*described, error);
   endpoint->CompileOrder(table, error);
   if (diagnostics.size() != errors_before) return nullptr;
+  if (table) endpoint->CompileStorageOrder(*table);
   endpoint->CheckEveryFilter(connection, error);
   if (diagnostics.size() != errors_before) return nullptr;
   return endpoint;
@@ -411,6 +412,78 @@ void CompiledEndpoint::CompileOrder(const database::TableInfo* table, const Erro
     order_by_sql_ += (order_by_sql_.empty() ? "" : ", ") + OrderSql(column) + " ASC";
     order_items_.push_back({.column = column});
   }
+}
+
+void CompiledEndpoint::CompileStorageOrder(const database::TableInfo& table) {
+  const bool aggregated = !spec_.group_by.empty() || std::any_of(spec_.select.begin(), spec_.select.end(), [](const auto& s) {
+    return s.aggregate != Aggregate::kNone;
+  });
+  if (table.storage_order.empty() || aggregated || is_template_ || order_items_.empty()) return;
+  // An eq filter leaves its column one value if the value, cast to the column's type (requests
+  // bind untyped placeholders), equals exactly one stored value, sorted in one place: not so for
+  // FLOAT/DOUBLE (-0.0 = 0.0, NaNs), INTERVAL (1 month = 30 days), TIME WITH TIME ZONE or BLOB.
+  auto one_value = [&](const std::string& name) {
+    auto column = std::find_if(table.columns.begin(), table.columns.end(), [&](const auto& c) { return c.name == name; });
+    if (column == table.columns.end()) return false;
+    switch (column->type.kind) {
+      case engine::TypeKind::kBoolean:
+      case engine::TypeKind::kInteger:
+      case engine::TypeKind::kBigInteger:
+      case engine::TypeKind::kDecimal:
+      case engine::TypeKind::kVarchar:
+      case engine::TypeKind::kDate:
+      case engine::TypeKind::kTimestamp:
+      case engine::TypeKind::kUuid:
+      case engine::TypeKind::kEnum:
+        return true;
+      default:
+        return false;
+    }
+  };
+  for (size_t f = 0; f < spec_.filters.size(); ++f) {
+    filter_pins_.push_back(spec_.filters[f].op == FilterOp::kEq && !whole_day_[f] && one_value(spec_.filters[f].column));
+  }
+  tenant_pins_ = !spec_.tenant_column.empty() && one_value(spec_.tenant_column);
+  for (const auto& column : table.storage_order) storage_order_sql_.push_back(Quote(column));
+}
+
+// Measured (bench/run.sh's lookup: 100 rows of ~4,200 that two eq filters pin, ordered by the next
+// sort_by column and the key): DuckDB runs it 1.8x as often without the ORDER BY (0.39 vs 0.70 ms),
+// as the scan stops after the page instead of sorting every match.
+bool CompiledEndpoint::StorageOrderAnswers(const RequestArgs& args) const {
+  if (storage_order_sql_.empty()) return false;
+  // The columns this request's eq filters (and the tenant) pin to one value: constant among the
+  // rows it reads, so they order nothing, in the storage order or the request's.
+  auto pinned = [&](const std::string& sql) {
+    if (tenant_pins_ && sql == tenant_sql_) return true;
+    for (size_t f = 0; f < filter_pins_.size(); ++f) {
+      if (filter_pins_[f] && filter_columns_[f] == sql && !args.values[static_cast<size_t>(filter_params_[0][f])].is_null()) return true;
+    }
+    return false;
+  };
+  size_t next = 0;  // storage_order_sql_[0, next) matched so far
+  auto skip_pinned = [&] {
+    while (next < storage_order_sql_.size() && pinned(storage_order_sql_[next])) ++next;
+  };
+  // Whether ordering next by `item` still orders as the storage does.
+  auto follows = [&](const OrderItem& item) {
+    const std::string sql = OrderSql(item.column);
+    if (pinned(sql)) return true;
+    if (std::find(storage_order_sql_.begin(), storage_order_sql_.begin() + static_cast<long>(next), sql) !=
+        storage_order_sql_.begin() + static_cast<long>(next)) {
+      return true;  // ordered by already: ties on it are ties on an earlier item
+    }
+    skip_pinned();
+    if (item.descending || next == storage_order_sql_.size() || storage_order_sql_[next] != sql) return false;
+    ++next;
+    return true;
+  };
+  if (args.sort && !follows(*args.sort)) return false;
+  for (const auto& item : order_items_) {
+    if (!follows(item)) return false;
+  }
+  skip_pinned();
+  return next == storage_order_sql_.size();  // the whole storage order: rows it ties are ties of the request's too
 }
 
 void CompiledEndpoint::CheckEveryFilter(engine::Connection& connection, const ErrorSink& error) const {
@@ -712,7 +785,8 @@ std::string CompiledEndpoint::BuildBaseQuery(const RequestArgs& args, bool typed
     AppendFilters(args, typed, sql, values);
   }
   if (!group_by_sql_.empty()) sql += " GROUP BY " + group_by_sql_;
-  if (with_order) {
+  // Rows stored in the order asked for come in it from the scan (StorageOrderAnswers).
+  if (with_order && !StorageOrderAnswers(args)) {
     std::string order;
     if (args.sort) order = OrderSql(args.sort->column) + (args.sort->descending ? " DESC" : " ASC");
     if (!order_by_sql_.empty()) order += (order.empty() ? "" : ", ") + order_by_sql_;

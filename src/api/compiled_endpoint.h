@@ -134,7 +134,14 @@ class CompiledEndpoint {
   std::string DescribeSql() const;
   void KeepOutputs(const std::vector<engine::ColumnInfo>& described, const ErrorSink& error);
   void CompileOrder(const database::TableInfo* table, const ErrorSink& error);
+  // Plain rows of a table stored sorted (TableInfo::storage_order): which filters can pin a column.
+  void CompileStorageOrder(const database::TableInfo& table);
   void CheckEveryFilter(engine::Connection& connection, const ErrorSink& error) const;
+  // Whether the request's order (sort param, order_by, tiebreakers) is the table's storage order
+  // once the columns its eq filters pin are left out of both: then a scan gives the rows in the
+  // order asked for, and the query needs no ORDER BY (DuckDB keeps insertion order through
+  // filters, LIMIT and OFFSET).
+  bool StorageOrderAnswers(const RequestArgs& args) const;
 
   // The expression to ORDER BY for an output, group key or table column.
   std::string OrderSql(const std::string& column) const;
@@ -157,6 +164,9 @@ class CompiledEndpoint {
   std::map<std::string, std::string> order_sql_;  // output name → expression to order by
   std::string group_by_sql_;
   std::string tenant_sql_;                   // quoted tenant column; empty when not tenant-scoped
+  std::vector<std::string> storage_order_sql_;  // quoted: the table's storage order, when this endpoint may use it
+  std::vector<bool> filter_pins_;               // per filter: an eq that leaves its column one value
+  bool tenant_pins_ = false;                    // the tenant filter leaves its column one value
   std::string order_by_sql_;
   std::vector<OrderItem> order_items_;       // order_by_sql_ as columns (for PlanShards)
   bool is_template_ = false;

@@ -20,6 +20,10 @@ struct TableInfo {
   int64_t rows = 0;
   std::vector<engine::ColumnInfo> columns;
   std::vector<std::string> key;  // declared row identity, if any
+  // The order its rows are stored in, when dram materialized it sorted (sort_by, then the key's
+  // other columns): a scan returns them in this order. Empty when unknown (views, a DuckDB file
+  // served as it is, no sort_by).
+  std::vector<std::string> storage_order;
 };
 
 // One immutable, materialized version of a dataset: a read-only DuckDB file and its connection

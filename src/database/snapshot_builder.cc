@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <filesystem>
 
 #include "common/hash.h"
@@ -17,7 +18,7 @@ namespace fs = std::filesystem;
 
 std::string SnapshotId(const DatasetSpec& spec, const std::vector<TableSources>& tables) {
   // Bump kLayoutVersion whenever materialization changes how a snapshot file is laid out.
-  constexpr int64_t kLayoutVersion = 3;
+  constexpr int64_t kLayoutVersion = 4;  // 4: ties of sort_by stored in key order (StorageOrder)
   common::Fnv1a64 hash;
   hash.Add(kLayoutVersion).Add(spec.name).Add(EffectiveRowGroupSize(spec)).Add(int64_t{spec.lazy});
   // A shard's copy (its name already says which shard) also depends on how the data is split.
@@ -59,6 +60,23 @@ std::string ReadExpression(const TableSources& sources) {
   return database::ReadExpression(paths, sources.format == FileFormat::kParquet ? FileFormat::kParquet : FileFormat::kCsv);
 }
 
+// The order a materialized table's rows are stored in: its sort_by, then the key's columns not in
+// it (so rows tied on sort_by are stored by key, and a declared order that ends with the key, as
+// ordered endpoints' do, is the storage order). Empty without sort_by: rows stay in file order.
+std::vector<std::string> StorageOrder(const TableSpec& table) {
+  std::vector<std::string> order = table.sort_by;
+  if (order.empty()) return order;
+  for (const auto& column : table.key) {
+    if (std::find(order.begin(), order.end(), column) == order.end()) order.push_back(column);
+  }
+  return order;
+}
+
+// What a snapshot file records on each table it stored sorted (a table comment), naming the
+// snapshot so that no other file's comment, a DuckDB file served as it is included, is taken
+// for it.
+std::string StorageOrderMarker(const std::string& snapshot_id) { return "dram storage order of " + snapshot_id + ": "; }
+
 // Creates every table of the dataset in `connection`, as tables (materialized) or views;
 // `prefix` names the attached database they go in ("" for the default one).
 Status CreateTables(engine::Connection& connection, const std::vector<TableSources>& tables, bool as_views,
@@ -67,13 +85,8 @@ Status CreateTables(engine::Connection& connection, const std::vector<TableSourc
     std::string sql = std::string(as_views ? "CREATE VIEW " : "CREATE TABLE ") + prefix + QuoteIdentifier(table.spec.name) +
                       " AS SELECT * FROM " + ReadExpression(table);
     if (!table.row_filter.empty()) sql += " WHERE " + table.row_filter;
-    if (!as_views && !table.spec.sort_by.empty()) {
-      sql += " ORDER BY ";
-      for (size_t i = 0; i < table.spec.sort_by.size(); ++i) {
-        if (i > 0) sql += ", ";
-        sql += QuoteIdentifier(table.spec.sort_by[i]);
-      }
-    }
+    const std::vector<std::string> order = as_views ? std::vector<std::string>{} : StorageOrder(table.spec);
+    for (size_t i = 0; i < order.size(); ++i) sql += (i > 0 ? ", " : " ORDER BY ") + QuoteIdentifier(order[i]);
     Status status = connection.Execute(sql);
     if (!status.ok()) return Status(status.code(), "table " + table.spec.name + ": " + status.message());
   }
@@ -102,7 +115,7 @@ Result<std::vector<TableInfo>> DescribeTables(engine::Connection& connection, co
 // default (122,880 rows): with data sorted by the lookup keys, a selective query then reads a few
 // thousand rows instead of a hundred thousand (measured: 1.4x the lookups per second on the demo),
 // while full scans cost the same.
-Status Materialize(const DatasetSpec& spec, const std::vector<TableSources>& tables, const std::string& path,
+Status Materialize(const DatasetSpec& spec, const std::vector<TableSources>& tables, const std::string& id, const std::string& path,
                    const engine::DatabaseOptions& engine_options) {
   engine::DatabaseOptions options = engine_options;
   options.read_only = false;
@@ -111,8 +124,50 @@ Status Materialize(const DatasetSpec& spec, const std::vector<TableSources>& tab
   RETURN_IF_ERROR(connection->Execute("ATTACH " + QuoteLiteral(path) + " AS snapshot (ROW_GROUP_SIZE " +
                                       std::to_string(EffectiveRowGroupSize(spec)) + ")"));
   RETURN_IF_ERROR(CreateTables(*connection, tables, /*as_views=*/false, "snapshot."));
+  for (const auto& table : tables) {
+    const std::vector<std::string> order = StorageOrder(table.spec);
+    if (order.empty()) continue;
+    boost::json::array columns(order.begin(), order.end());
+    RETURN_IF_ERROR(connection->Execute("COMMENT ON TABLE snapshot." + QuoteIdentifier(table.spec.name) + " IS " +
+                                        QuoteLiteral(StorageOrderMarker(id) + boost::json::serialize(columns))));
+  }
   RETURN_IF_ERROR(connection->Execute("CHECKPOINT snapshot"));
   return connection->Execute("DETACH snapshot");
+}
+
+// Reads the storage order Materialize recorded on each table of the snapshot `id`; a comment
+// that is not this snapshot's marker, or names a column the table lacks, is no order.
+Status ReadStorageOrders(engine::Connection& connection, const std::string& id, std::vector<TableInfo>& infos) {
+  // (ColumnText consumes its result: one query per column, in one order.)
+  auto column = [&](const char* expression) -> Result<std::vector<std::string>> {
+    ASSIGN_OR_RETURN(auto result, connection.Query(std::string("SELECT ") + expression + " FROM duckdb_tables() WHERE database_name = "
+                                                   "current_database() AND schema_name = 'main' ORDER BY table_name"));
+    return engine::ColumnText(result, 0);
+  };
+  ASSIGN_OR_RETURN(std::vector<std::string> names, column("table_name"));
+  ASSIGN_OR_RETURN(std::vector<std::string> comments, column("coalesce(comment, '')"));
+  if (names.size() != comments.size()) return Status::Ok();
+  const std::string marker = StorageOrderMarker(id);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!comments[i].starts_with(marker)) continue;
+    auto info = std::find_if(infos.begin(), infos.end(), [&](const TableInfo& t) { return t.name == names[i]; });
+    if (info == infos.end()) continue;
+    boost::system::error_code ec;
+    boost::json::value parsed = boost::json::parse(std::string_view(comments[i]).substr(marker.size()), ec);
+    if (ec || !parsed.is_array()) continue;
+    std::vector<std::string> order;
+    for (const auto& column : parsed.as_array()) {
+      const bool known = column.is_string() && std::any_of(info->columns.begin(), info->columns.end(),
+                                                           [&](const auto& c) { return c.name == column.as_string(); });
+      if (!known) {
+        order.clear();
+        break;
+      }
+      order.emplace_back(column.as_string());
+    }
+    info->storage_order = std::move(order);
+  }
+  return Status::Ok();
 }
 
 // Opens a snapshot file read-only with its pool. Its tables are `tables` when the sources were
@@ -143,6 +198,7 @@ Result<std::unique_ptr<Snapshot>> OpenSnapshot(const std::string& id, const std:
       tables = &in_file;
     }
     ASSIGN_OR_RETURN(infos, DescribeTables(*lease, *tables, true));
+    RETURN_IF_ERROR(ReadStorageOrders(*lease, id, infos));
   }
   // Everything it serves is in its own file: no other file may be touched.
   RETURN_IF_ERROR(database->Seal({}));
@@ -270,7 +326,7 @@ Result<std::unique_ptr<Snapshot>> BuildSnapshot(const DatasetSpec& spec, std::ve
     if (before_download) before_download();
     RETURN_IF_ERROR(FetchRemote(tables, dir.string(), progress));
     fs::path building = dir / BuildingName(id);
-    Status built = Materialize(spec, tables, building.string(), options.engine);
+    Status built = Materialize(spec, tables, id, building.string(), options.engine);
     if (!built.ok()) {
       fs::remove(building, ec);
       fs::remove(building.string() + ".wal", ec);
