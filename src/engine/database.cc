@@ -95,6 +95,10 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   // duckdb_open_ext's config does not know it yet; set globally, every connection inherits it.)
   ASSIGN_OR_RETURN(auto setup, database->Connect());
   RETURN_IF_ERROR(setup->Execute("SET GLOBAL TimeZone = 'UTC'"));
+  // DuckDB's default, stated: scans return rows in the order stored, through filters, LIMIT and
+  // OFFSET. Snapshots are written in their storage order and pages of it are read without ORDER
+  // BY (api's StorageOrderAnswers); Seal locks it.
+  RETURN_IF_ERROR(setup->Execute("SET GLOBAL preserve_insertion_order = true"));
   return database;
 }
 
