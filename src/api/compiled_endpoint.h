@@ -134,7 +134,7 @@ class CompiledEndpoint {
   std::string DescribeSql() const;
   void KeepOutputs(const std::vector<engine::ColumnInfo>& described, const ErrorSink& error);
   void CompileOrder(const database::TableInfo* table, const ErrorSink& error);
-  // Plain rows of a table stored sorted (TableInfo::storage_order): which filters can pin a column.
+  // Plain rows of a table stored sorted (TableInfo::storage_order): which filters may pin a column.
   void CompileStorageOrder(const database::TableInfo& table);
   void CheckEveryFilter(engine::Connection& connection, const ErrorSink& error) const;
   // Whether the request's order (sort param, order_by, tiebreakers) is the table's storage order
@@ -165,7 +165,7 @@ class CompiledEndpoint {
   std::string group_by_sql_;
   std::string tenant_sql_;                   // quoted tenant column; empty when not tenant-scoped
   std::vector<std::string> storage_order_sql_;  // quoted: the table's storage order, when this endpoint may use it
-  std::vector<bool> filter_pins_;               // per filter: an eq that leaves its column one value
+  std::vector<engine::TypeKind> filter_kinds_;  // per filter: an eq's column type (kOther: not an eq)
   bool tenant_pins_ = false;                    // the tenant filter leaves its column one value
   std::string order_by_sql_;
   std::vector<OrderItem> order_items_;       // order_by_sql_ as columns (for PlanShards)
