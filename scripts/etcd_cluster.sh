@@ -26,27 +26,48 @@
 set -euo pipefail
 cmd=${1:?start|stop|kill|restart}
 dir=${2:?directory}
+if [ -d "$dir" ]; then dir=$(cd "$dir" && pwd); fi  # (reservations name it whole)
 
 readonly health_wait_s=30       # a 3-member cluster is healthy after ~2 s here
 readonly stop_wait_tenths=50    # how long a signalled member may take to exit before SIGKILL
 readonly start_attempts=3       # new ports each time, in case another process took one first
 
 # A port nobody listens on, below the kernel's ephemeral range (32768+) so outgoing connections
-# cannot take it meanwhile, and not one already handed out by this run.
-taken=" "
+# cannot take it meanwhile, and reserved to this cluster (a directory per port under `reserved`,
+# naming DIR) until it stops: a test that kills a member and restarts it on the same port leaves
+# that port free for a moment, and another cluster started meanwhile (tests run in parallel) must
+# not take it (seen once: "bind: address already in use" on restart). A reservation whose DIR is
+# gone is stale and taken over.
+readonly reserved=${TMPDIR:-/tmp}/dram-etcd-ports
 free_port() {
-  local port
+  local port owner
+  mkdir -p "$reserved"
   for _ in $(seq 1 200); do
     port=$((20000 + RANDOM % 12000))
-    [[ "$taken" == *" $port "* ]] && continue
+    if ! mkdir "$reserved/$port" 2>/dev/null; then
+      owner=$(cat "$reserved/$port/owner" 2>/dev/null || true)
+      [ -z "$owner" ] || [ -d "$owner" ] && continue  # (no owner yet: being reserved right now)
+      rm -rf "$reserved/$port"
+      mkdir "$reserved/$port" 2>/dev/null || continue
+    fi
+    echo "$dir" >"$reserved/$port/owner"
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      taken+="$port "
       echo "$port"
       return
     fi
+    rm -rf "$reserved/$port"
   done
   echo "etcd_cluster.sh: no free port" >&2
   return 1
+}
+
+release_ports() {  # this cluster's reservations (free_port)
+  [ -f "$dir/members" ] || return 0
+  local port
+  for port in $(awk '{ print $2; print $3 }' "$dir/members"); do
+    [ "$(cat "$reserved/$port/owner" 2>/dev/null)" = "$dir" ] && rm -rf "${reserved:?}/$port"
+  done
+  return 0
 }
 
 member_field() {  # NAME FIELD(2=client port, 3=peer port)
@@ -114,6 +135,7 @@ stop() {
   # leadership first (9 s for a 3-member cluster here). SIGKILL also ends a SIGSTOPped member.
   [ ${#pids[@]} -gt 0 ] && kill -KILL "${pids[@]}" 2>/dev/null || true
   for f in "$dir"/*.pid; do [ -f "$f" ] && kill_member "$(basename "$f" .pid)" KILL; done
+  release_ports
   rm -rf "$dir"
 }
 
