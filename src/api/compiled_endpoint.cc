@@ -439,11 +439,13 @@ bool PinsOneValue(engine::TypeKind column, const Value& value) {
 
 }  // namespace
 
+bool CompiledEndpoint::AnswersGroups() const {
+  return !spec_.group_by.empty() ||
+         std::any_of(spec_.select.begin(), spec_.select.end(), [](const auto& s) { return s.aggregate != Aggregate::kNone; });
+}
+
 void CompiledEndpoint::CompileStorageOrder(const database::TableInfo& table) {
-  const bool aggregated = !spec_.group_by.empty() || std::any_of(spec_.select.begin(), spec_.select.end(), [](const auto& s) {
-    return s.aggregate != Aggregate::kNone;
-  });
-  if (table.storage_order.empty() || aggregated || is_template_ || order_items_.empty()) return;
+  if (table.storage_order.empty() || AnswersGroups() || is_template_ || order_items_.empty()) return;
   auto kind_of = [&](const std::string& name) {
     auto column = std::find_if(table.columns.begin(), table.columns.end(), [&](const auto& c) { return c.name == name; });
     return column == table.columns.end() ? engine::TypeKind::kOther : column->type.kind;
@@ -865,9 +867,7 @@ Result<ShardPlan> CompiledEndpoint::PlanShards(const RequestArgs& args, const st
     for (const auto& column : spec_.group_by) order.push_back({.column = column});
   }
   auto direction = [](const OrderItem& item) { return item.descending ? " DESC" : " ASC"; };
-  const bool aggregated = !spec_.group_by.empty() || std::any_of(spec_.select.begin(), spec_.select.end(), [](const auto& s) {
-    return s.aggregate != Aggregate::kNone;
-  });
+  const bool aggregated = AnswersGroups();
   std::string reduce_order;
   using MergeOp = engine::PartialMerge::Op;
   engine::PartialMerge merge;

@@ -134,6 +134,8 @@ class CompiledEndpoint {
   std::string DescribeSql() const;
   void KeepOutputs(const std::vector<engine::ColumnInfo>& described, const ErrorSink& error);
   void CompileOrder(const database::TableInfo* table, const ErrorSink& error);
+  // Whether it groups or aggregates (answers groups, or one row of aggregates), not table rows.
+  bool AnswersGroups() const;
   // Plain rows of a table stored sorted (TableInfo::storage_order): which filters may pin a column.
   void CompileStorageOrder(const database::TableInfo& table);
   void CheckEveryFilter(engine::Connection& connection, const ErrorSink& error) const;
